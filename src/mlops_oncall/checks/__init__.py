@@ -1,0 +1,1 @@
+"""Health checks: config, conditions, probes, state machine and poller."""

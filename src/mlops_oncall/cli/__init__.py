@@ -1,0 +1,86 @@
+"""The `mlops-oncall` command line: noun-verb commands over the core (DESIGN.md, CLI contract).
+
+Nothing here imports Textual; the TUI is imported only when a command opens it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from mlops_oncall import __version__
+from mlops_oncall.cli.common import AppContext, Failure
+
+_COMMANDS = {
+    # name: (module, attribute); loaded on first use so `--help` and each command stay quick
+    "runbook": ("mlops_oncall.cli.runbook", "runbook"),
+    "schema": ("mlops_oncall.cli.schema", "schema"),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in _COMMANDS:
+            import importlib
+
+            module, attr = _COMMANDS[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="The workspace file (default: ./oncall.yaml if present, else built-in defaults).",
+)
+@click.version_option(__version__, prog_name="mlops-oncall")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """mlops-oncall: the on-call console for machine-learning systems.
+
+    With no command it opens the TUI for the workspace.
+    """
+    ctx.obj = AppContext(config_path=config_path)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: click with our exit codes, and no traceback for bad input."""
+    try:
+        rv = cli.main(args=argv, prog_name="mlops-oncall", standalone_mode=False)
+    except Failure as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line unless asked for the traceback
+        if os.environ.get("MLOPS_ONCALL_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (set MLOPS_ONCALL_DEBUG=1 for details)",
+            err=True,
+        )
+        sys.exit(3)
+    sys.exit(rv if isinstance(rv, int) else 0)

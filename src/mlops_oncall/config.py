@@ -1,0 +1,187 @@
+"""The workspace: ``oncall.yaml`` plus environment overrides and platformdirs defaults.
+
+Nothing here runs at import time; ``load_workspace`` is called by the CLI per invocation.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from mlops_oncall.formats.durations import Duration
+from mlops_oncall.formats.problems import Problem, ProblemsError
+from mlops_oncall.formats.validate import FileModel, validate
+from mlops_oncall.formats.yamlsrc import load_file
+
+CONFIG_NAME = "oncall.yaml"
+ENV_CONFIG = "MLOPS_ONCALL_CONFIG"
+ENV_DATABASE = "MLOPS_ONCALL_DATABASE"
+ENV_ACTOR = "MLOPS_ONCALL_ACTOR"
+ENV_DATA_DIR = "MLOPS_ONCALL_DATA_DIR"
+ENV_CACHE_DIR = "MLOPS_ONCALL_CACHE_DIR"
+APP_NAME = "mlops-oncall"
+
+
+class FakeSystemConfig(FileModel):
+    """Where drills and `drill control` find the fake ML system's control endpoint."""
+
+    host: str = "127.0.0.1"
+    control_port: int = Field(default=0, ge=0, le=65535)
+
+
+class Config(FileModel):
+    """oncall.yaml. Every path is relative to the folder the file is in."""
+
+    name: str | None = Field(default=None, description="Workspace name, shown in the header.")
+    actor: str | None = Field(
+        default=None, description="Who is recorded as acting; default $MLOPS_ONCALL_ACTOR, $USER."
+    )
+    timezone: str = Field(default="UTC", description="IANA zone used to display times.")
+    database: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///oncall.db beside this file.",
+    )
+    runbooks: list[str] = Field(
+        default_factory=lambda: ["runbooks"], description="Folders of workspace runbooks."
+    )
+    checks: str = Field(default="checks.yaml", description="The health checks file.")
+    scenarios: str = Field(default="scenarios", description="Folder of drill scenarios.")
+    templates: str = Field(default="templates", description="Folder of report template overrides.")
+    postmortems: str = Field(default="postmortems", description="Where the TUI writes postmortems.")
+    reports: str = Field(default="reports", description="Where the TUI writes reports.")
+    allow_commands: bool = Field(
+        default=False, description="Let the TUI run a step's command after confirmation."
+    )
+    command_timeout: Duration = Field(
+        default=timedelta(seconds=60), description="Time limit for a command run from a step."
+    )
+    stale_after: Duration = Field(
+        default=timedelta(days=180), description="A runbook validated longer ago is stale."
+    )
+    fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone '{value}' (expected e.g. UTC, Europe/Berlin)"
+            ) from exc
+        return value
+
+
+def user_data_dir() -> Path:
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_cache_dir() -> Path:
+    env = os.environ.get(ENV_CACHE_DIR)
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
+@dataclass
+class Workspace:
+    config: Config
+    root: Path | None = None  # the folder of oncall.yaml; None when running on defaults
+    config_file: Path | None = None
+
+    @property
+    def name(self) -> str:
+        if self.config.name:
+            return self.config.name
+        return self.root.name if self.root else "(no workspace)"
+
+    def path(self, rel: str) -> Path | None:
+        if self.root is None:
+            return None
+        p = Path(rel).expanduser()
+        return p if p.is_absolute() else self.root / p
+
+    def runbook_dirs(self) -> list[Path]:
+        if self.root is None:
+            return []
+        return [p for p in (self.path(r) for r in self.config.runbooks) if p is not None]
+
+    @property
+    def checks_file(self) -> Path | None:
+        return self.path(self.config.checks)
+
+    @property
+    def scenarios_dir(self) -> Path | None:
+        return self.path(self.config.scenarios)
+
+    @property
+    def templates_dir(self) -> Path | None:
+        return self.path(self.config.templates)
+
+    def database_url(self) -> str:
+        env = os.environ.get(ENV_DATABASE)
+        if env:
+            return env if "://" in env else f"sqlite:///{env}"
+        if self.config.database:
+            url = self.config.database
+            if url.startswith("sqlite:///") and self.root is not None:
+                rest = url[len("sqlite:///") :]
+                if rest and not rest.startswith("/") and rest != ":memory:":
+                    return f"sqlite:///{self.root / rest}"
+            return url
+        base = self.root if self.root is not None else user_data_dir()
+        return f"sqlite:///{base / 'oncall.db'}"
+
+    def actor(self) -> str:
+        env = os.environ.get(ENV_ACTOR)
+        if env:
+            return env
+        if self.config.actor:
+            return self.config.actor
+        try:
+            return os.environ.get("USER") or getpass.getuser()
+        except Exception:  # getpass raises various errors without a passwd entry
+            return "unknown"
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.timezone)
+
+
+def find_config(explicit: str | Path | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    here = Path.cwd() / CONFIG_NAME
+    return here if here.is_file() else None
+
+
+def load_workspace(explicit: str | Path | None = None) -> Workspace:
+    """The workspace named by --config, $MLOPS_ONCALL_CONFIG, ./oncall.yaml, or defaults.
+
+    Raises ProblemsError (located) when the file is missing or invalid.
+    """
+    path = find_config(explicit)
+    if path is None:
+        return Workspace(config=Config())
+    if not path.is_file():
+        raise ProblemsError([Problem(str(path), 1, 1, "", "error", "workspace config not found")])
+    doc = load_file(path)
+    cfg = validate(Config, doc)
+    if cfg is None or not doc.ok:
+        raise ProblemsError(doc.problems)
+    return Workspace(config=cfg, root=path.resolve().parent, config_file=path)

@@ -1,0 +1,1 @@
+"""Tabletop drills: scenarios, the inject scheduler, scoring and the fake ML system."""

@@ -1,0 +1,1 @@
+"""Shared machinery for every user-written file: located YAML, problems, durations."""

@@ -1,0 +1,1 @@
+"""Incident lifecycle, triage session and metrics (no UI)."""

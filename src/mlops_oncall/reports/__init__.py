@@ -1,0 +1,1 @@
+"""Postmortem, risk log and weekly status documents."""

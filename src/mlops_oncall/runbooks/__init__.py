@@ -1,0 +1,1 @@
+"""Runbooks: schema, located loading, the library index, search and matching."""

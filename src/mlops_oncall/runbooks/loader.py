@@ -1,0 +1,126 @@
+"""Load one runbook file: located YAML, schema validation, then flow checks on the raw data.
+
+The flow checks read the raw mapping rather than the validated model, so a file with a type
+error still gets its unknown-step and duplicate-id problems reported in the same pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlops_oncall.formats.problems import Problem
+from mlops_oncall.formats.validate import did_you_mean, validate
+from mlops_oncall.formats.yamlsrc import Document, load_file
+from mlops_oncall.runbooks.schema import Runbook
+
+Pos = tuple[int, int]
+
+
+@dataclass
+class LoadedFile:
+    """A runbook file after loading: the model (if valid), its problems, key positions."""
+
+    file: str
+    runbook: Runbook | None
+    problems: list[Problem]
+    id_pos: Pos = (1, 1)
+    validated_pos: Pos = (1, 1)
+    related_pos: dict[int, Pos] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.runbook is not None and not any(p.is_error for p in self.problems)
+
+
+def load_runbook(path: Path | str, display: str | None = None) -> LoadedFile:
+    doc = load_file(path, display)
+    runbook = validate(Runbook, doc) if doc.data is not None else None
+    if isinstance(doc.data, dict):
+        doc.problems.extend(flow_problems(doc))
+    loaded = LoadedFile(file=doc.file, runbook=runbook, problems=_sorted(doc.problems))
+    if doc.root is not None:
+        loaded.id_pos = doc.position(("id",))
+        loaded.validated_pos = doc.position(("last_validated",))
+        if runbook is not None:
+            loaded.related_pos = {
+                i: doc.position(("related", i)) for i in range(len(runbook.related))
+            }
+    if runbook is not None and any(p.is_error for p in loaded.problems):
+        loaded.runbook = None  # a runbook with a broken flow must not be worked
+    return loaded
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line, p.col, p.message))
+
+
+def flow_problems(doc: Document) -> list[Problem]:
+    """Duplicate step ids, dangling next/choices, and unreachable steps."""
+    steps = doc.data.get("steps")
+    if not isinstance(steps, list):
+        return []
+    out: list[Problem] = []
+    ids: list[str | None] = []
+    first_at: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        sid = step.get("id") if isinstance(step, dict) else None
+        sid = sid if isinstance(sid, str) else None
+        ids.append(sid)
+        if sid is None:
+            continue
+        if sid in first_at:
+            out.append(
+                doc.error(
+                    ("steps", i, "id"),
+                    f"duplicate step id '{sid}' (first used by steps[{first_at[sid]}])",
+                )
+            )
+        else:
+            first_at[sid] = i
+    known = [s for s in ids if s]
+
+    def ref(loc: tuple, target) -> None:
+        if isinstance(target, str) and target not in first_at:
+            out.append(doc.error(loc, f"unknown step '{target}'{did_you_mean(target, known)}"))
+
+    edges: dict[int, list[int]] = {}
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        targets: list = []
+        choices = step.get("choices")
+        if step.get("kind") == "decide" and isinstance(choices, list):
+            for j, choice in enumerate(choices):
+                if isinstance(choice, dict):
+                    ref(("steps", i, "choices", j, "next"), choice.get("next"))
+                    targets.append(choice.get("next"))
+        elif "next" in step and step.get("next") is not None:
+            ref(("steps", i, "next"), step.get("next"))
+            targets.append(step.get("next"))
+        elif i + 1 < len(steps):
+            targets.append(ids[i + 1])
+        edges[i] = [first_at[t] for t in targets if isinstance(t, str) and t in first_at]
+        if step.get("kind") != "decide" and isinstance(choices, list):
+            for j, choice in enumerate(choices):
+                if isinstance(choice, dict):
+                    ref(("steps", i, "choices", j, "next"), choice.get("next"))
+
+    if steps and not any(p.is_error for p in out):
+        seen = {0}
+        todo = [0]
+        while todo:
+            for nxt in edges.get(todo.pop(), []):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        for i, sid in enumerate(ids):
+            if i not in seen and isinstance(steps[i], dict):
+                name = f"'{sid}'" if sid else f"steps[{i}]"
+                out.append(
+                    doc.warning(
+                        ("steps", i),
+                        f"step {name} is unreachable: no step or choice leads to it",
+                    )
+                )
+    return out

@@ -1,0 +1,1 @@
+"""The store: SQLModel tables, engine from a URL, repositories and migrations."""
