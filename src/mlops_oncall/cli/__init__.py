@@ -14,9 +14,25 @@ from mlops_oncall import __version__
 from mlops_oncall.cli.common import AppContext, Failure
 
 _COMMANDS = {
-    # name: (module, attribute); loaded on first use so `--help` and each command stay quick
-    "runbook": ("mlops_oncall.cli.runbook", "runbook"),
-    "schema": ("mlops_oncall.cli.schema", "schema"),
+    # name: (module, attribute, help); imported on first use, so `--help` and each command
+    # start without loading the others (or Textual, or SQLAlchemy)
+    "runbook": (
+        "mlops_oncall.cli.runbook",
+        "runbook",
+        "Validate, list, show, search and match runbooks.",
+    ),
+    "check": (
+        "mlops_oncall.cli.check",
+        "check",
+        "Run, watch and validate health checks; import Gatus.",
+    ),
+    "incident": (
+        "mlops_oncall.cli.incident",
+        "incident",
+        "Declare and work incidents; the timeline.",
+    ),
+    "deploy": ("mlops_oncall.cli.deploy", "deploy", "Record and list deployments."),
+    "schema": ("mlops_oncall.cli.schema", "schema", "Print the JSON Schema of a file format."),
 }
 
 
@@ -28,9 +44,22 @@ class LazyGroup(click.Group):
         if name in _COMMANDS:
             import importlib
 
-            module, attr = _COMMANDS[name]
+            module, attr, _help = _COMMANDS[name]
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in _COMMANDS:
+                rows.append((name, _COMMANDS[name][2]))
+            else:
+                cmd = super().get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(60)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(

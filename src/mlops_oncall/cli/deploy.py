@@ -1,0 +1,69 @@
+"""`mlops-oncall deploy record|list`: model promotions, config pushes and code releases."""
+
+from __future__ import annotations
+
+import click
+
+from mlops_oncall.cli.common import echo_json, json_option, pass_app
+from mlops_oncall.cli.incident import _fmt_ts, at_option, domain_errors, incidents, window
+
+
+def _deploys(app):
+    from mlops_oncall.incidents.deploys import Deploys
+
+    svc = incidents(app)
+    return svc, Deploys(svc.store, clock=svc.clock, actor=svc.actor)
+
+
+@click.group()
+def deploy() -> None:
+    """Record and list deployments (they feed change failure rate and "what changed")."""
+
+
+@deploy.command()
+@click.option("--service", required=True)
+@click.option("--version", "version_", required=True, help="The version deployed.")
+@click.option("--kind", required=True, type=click.Choice(["model", "config", "code"]))
+@click.option("--outcome", required=True, type=click.Choice(["succeeded", "failed", "rolled_back"]))
+@click.option("--incident", metavar="ID", help="The incident this deploy caused or fixed.")
+@click.option("--notes")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def record(app, service, version_, kind, outcome, incident, notes, at, as_json):
+    """Record a deployment."""
+    svc, deploys = _deploys(app)
+    d = deploys.record(
+        service, version_, kind, outcome, incident=incident, at=svc.time(at), notes=notes
+    )
+    if as_json:
+        echo_json(d)
+    else:
+        click.echo(f"deploy {d['id']}: {d['service']} {d['version']} ({d['kind']}, {d['outcome']})")
+
+
+@deploy.command("list")
+@click.option("--service")
+@click.option("--since", metavar="WHEN", help="A date, a timestamp, or a duration ago (2h, 7d).")
+@click.option("--until", metavar="WHEN")
+@click.option("--limit", type=click.IntRange(1))
+@json_option
+@pass_app
+@domain_errors
+def list_(app, service, since, until, limit, as_json):
+    """List deployments, newest first."""
+    svc, deploys = _deploys(app)
+    lo, hi = window(svc, since, until)
+    rows = deploys.list(service=service, since=lo, until=hi, limit=limit)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no deployments", err=True)
+        return
+    for d in rows:
+        inc = f"  {d['incident']}" if d["incident"] else ""
+        click.echo(
+            f"{_fmt_ts(d['at'], svc.zone)}  {d['service']:<20} {d['version']:<16} {d['kind']:<6} {d['outcome']}{inc}"
+        )

@@ -1,0 +1,643 @@
+"""`mlops-oncall incident ...`: the incident lifecycle, timeline and triage, headless."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from datetime import datetime
+
+import click
+
+from mlops_oncall.cli.common import (
+    EXIT_NO,
+    EXIT_USAGE,
+    AppContext,
+    echo_json,
+    fail,
+    json_option,
+    pass_app,
+)
+
+at_option = click.option(
+    "--at", "at", metavar="TS", help="When it happened (ISO 8601, or -10m); default now."
+)
+NARRATIVE = (
+    ("summary", "--summary"),
+    ("impact", "--impact"),
+    ("root_cause", "--root-cause"),
+    ("trigger", "--trigger"),
+    ("resolution", "--resolution"),
+    ("authors", "--authors"),
+    ("postmortem_status", "--postmortem-status"),
+)
+
+
+def incidents(app: AppContext):
+    """The incident service for this workspace (opens and migrates the store)."""
+    from mlops_oncall.incidents.service import Incidents
+    from mlops_oncall.store.db import open_store
+    from mlops_oncall.store.engine import StoreError
+
+    ws = app.workspace
+    try:
+        store = open_store(ws.database_url())
+    except StoreError as exc:
+        fail(str(exc), EXIT_USAGE)
+    return Incidents(store, actor=ws.actor(), zone=ws.zone(), redactor=workspace_redactor(app))
+
+
+def workspace_redactor(app: AppContext):
+    from mlops_oncall.redact import Redactor
+
+    return Redactor()
+
+
+def domain_errors(fn):
+    """Turn the core's one-line errors into exit codes: 1 for "no", 2 for unusable input."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from mlops_oncall.incidents.service import IncidentError
+
+        try:
+            return fn(*args, **kwargs)
+        except IncidentError as exc:
+            fail(str(exc), exc.exit_code)
+
+    return wrapper
+
+
+def _fmt_ts(ts: datetime | None, zone) -> str:
+    if ts is None:
+        return "–"
+    local = ts.astimezone(zone)
+    suffix = "Z" if local.utcoffset().total_seconds() == 0 else local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M:%S") + suffix
+
+
+def _summary(row: dict) -> dict:
+    from mlops_oncall.store.timeline import public_id
+
+    return {
+        "id": public_id(row["id"]),
+        "title": row["title"],
+        "severity": row["severity"],
+        "status": row["status"],
+        "service": row["service"],
+        "is_drill": bool(row["is_drill"]),
+        "created_at": row["created_at"],
+        "declared_at": row["declared_at"],
+        "mitigated_at": row["mitigated_at"],
+        "resolved_at": row["resolved_at"],
+    }
+
+
+def _print_view(view, zone, as_json: bool, line: str | None = None) -> None:
+    if as_json:
+        echo_json(view.to_json())
+        return
+    r = view.row
+    click.echo(line or f"{view.id} {r['severity']} {r['status']}: {r['title']}")
+
+
+@click.group()
+def incident() -> None:
+    """Declare and work incidents; every action is recorded in the timeline."""
+
+
+@incident.command()
+@click.option("--title", required=True, help="What is wrong, in a line.")
+@click.option("--severity", required=True, metavar="SEV", help="SEV1 (critical) .. SEV4 (minor).")
+@click.option("--service", help="The affected service (ties checks, incidents and deploys).")
+@click.option("--runbook", "runbook_id", metavar="ID", help="Attach this runbook now.")
+@click.option("--drill", is_flag=True, help="A drill: flagged, and kept out of every metric.")
+@click.option("--detected", metavar="TS", help="When it was detected (default: the declaration).")
+@click.option("--impact-started", metavar="TS", help="When the impact began, if known.")
+@click.option("--from-check", metavar="ID", help="The check this incident was declared from.")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def declare(
+    app,
+    title,
+    severity,
+    service,
+    runbook_id,
+    drill,
+    detected,
+    impact_started,
+    from_check,
+    at,
+    as_json,
+):
+    """Declare an incident. Prints its id (INC-0001)."""
+    svc = incidents(app)
+    rb = _runbook(app, runbook_id) if runbook_id else None
+    view = svc.declare(
+        title,
+        severity,
+        service=service,
+        runbook=rb,
+        drill=drill,
+        at=svc.time(at),
+        detected_at=svc.time(detected),
+        impact_started_at=svc.time(impact_started),
+        declared_from_check=from_check,
+    )
+    _print_view(view, svc.zone, as_json, view.id)
+
+
+def _runbook(app: AppContext, runbook_id: str):
+    from mlops_oncall.cli.runbook import load_library
+    from mlops_oncall.formats.validate import did_you_mean
+
+    lib = load_library(app)
+    entry = lib.get(runbook_id)
+    if entry is None:
+        fail(f"unknown runbook '{runbook_id}'{did_you_mean(runbook_id, list(lib.entries))}")
+    return entry.runbook
+
+
+@incident.command("list")
+@click.option("--status", metavar="S", help="open, or one status (triage, investigating, ...).")
+@click.option("--service", help="Only this service.")
+@click.option(
+    "--drills/--no-drills", default=None, help="Only drills, or no drills (default: all)."
+)
+@click.option("--limit", type=click.IntRange(1), help="At most N, newest first.")
+@json_option
+@pass_app
+@domain_errors
+def list_(app, status, service, drills, limit, as_json):
+    """List incidents, newest first."""
+    svc = incidents(app)
+    rows = svc.list(status=status, drills=drills, service=service, limit=limit)
+    if as_json:
+        echo_json([_summary(r) for r in rows])
+        return
+    if not rows:
+        click.echo("no incidents", err=True)
+        return
+    for r in rows:
+        s = _summary(r)
+        drill = " [drill]" if s["is_drill"] else ""
+        svc_name = f" ({s['service']})" if s["service"] else ""
+        click.echo(
+            f"{s['id']}  {s['severity']}  {s['status']:<13} {_fmt_ts(r['declared_at'], svc.zone)}  "
+            f"{s['title']}{svc_name}{drill}"
+        )
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@json_option
+@pass_app
+@domain_errors
+def show(app, ref, as_json):
+    """Show an incident: milestones, roles, runbook progress, action items."""
+    from mlops_oncall.formats.durations import format_duration
+    from mlops_oncall.incidents.lifecycle import MILESTONES
+
+    svc = incidents(app)
+    view = svc.get(ref)
+    if as_json:
+        echo_json(view.to_json())
+        return
+    r, z = view.row, svc.zone
+    data = view.to_json()
+    drill = "  [DRILL]" if r["is_drill"] else ""
+    click.echo(f"{view.id}  {r['severity']}  {r['status']}{drill}")
+    click.echo(f"  {r['title']}")
+    if r["service"]:
+        click.echo(f"  service: {r['service']}")
+    click.echo("milestones:")
+    for m in MILESTONES:
+        if r[f"{m}_at"]:
+            click.echo(f"  {m:<15} {_fmt_ts(r[f'{m}_at'], z)}  ({r[f'{m}_source']})")
+    metrics = "  ".join(
+        f"{k.upper()} {format_duration(v) if v is not None else '–'}"
+        for k, v in data["metrics"].items()
+    )
+    click.echo(f"  {metrics}")
+    if view.roles:
+        click.echo("roles: " + ", ".join(f"{k}={v}" for k, v in sorted(view.roles.items())))
+    if view.triage:
+        t = view.triage
+        num, total = t.position()
+        where = "complete" if t.complete else f"step {num} of {total}: {t.current}"
+        click.echo(f"runbook: {t.runbook.id} ({where})")
+    if view.actions:
+        click.echo("action items:")
+        for a in view.actions:
+            due = f" due {a['due']}" if a["due"] else ""
+            click.echo(
+                f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}"
+            )
+    click.echo(f"timeline: {r['head_seq']} events, head {r['head_hash'][:16]}")
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.argument("text", nargs=-1, required=True)
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def note(app, ref, text, at, as_json):
+    """Add a note to the timeline."""
+    svc = incidents(app)
+    ev = svc.note(ref, " ".join(text), at=svc.time(at))
+    if as_json:
+        echo_json(ev.to_json())
+    else:
+        click.echo(f"{_fmt_ts(ev.ts, svc.zone)}  note #{ev.seq}")
+
+
+def _status_command(name: str, target: str | None, doc: str):
+    @incident.command(name, help=doc)
+    @click.argument("ref", metavar="ID")
+    @at_option
+    @json_option
+    @pass_app
+    @domain_errors
+    def cmd(app, ref, at, as_json):
+        svc = incidents(app)
+        view = (
+            svc.ack(ref, at=svc.time(at))
+            if target is None
+            else svc.set_status(ref, target, at=svc.time(at))
+        )
+        _print_view(view, svc.zone, as_json)
+
+    return cmd
+
+
+_status_command(
+    "ack", None, "Acknowledge: sets the acknowledged milestone; triage → investigating."
+)
+_status_command("mitigate", "mitigated", "Mark mitigated (the impact has stopped).")
+_status_command("resolve", "resolved", "Mark resolved (sets mitigated too, if it never was).")
+_status_command("close", "closed", "Close a resolved incident.")
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.argument("status")
+@click.option("--note", help="Why, recorded with the change.")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def status(app, ref, status, note, at, as_json):
+    """Move to STATUS (the allowed moves are in the README)."""
+    svc = incidents(app)
+    _print_view(svc.set_status(ref, status, at=svc.time(at), note=note), svc.zone, as_json)
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.argument("sev", metavar="SEV")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def severity(app, ref, sev, at, as_json):
+    """Change the severity."""
+    svc = incidents(app)
+    _print_view(svc.set_severity(ref, sev, at=svc.time(at)), svc.zone, as_json)
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.option("--role", required=True, help="commander, operations, communications or scribe.")
+@click.option("--who", required=True, help="Who takes the role.")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def assign(app, ref, role, who, at, as_json):
+    """Assign a role."""
+    svc = incidents(app)
+    view = svc.assign(ref, role, who, at=svc.time(at))
+    _print_view(view, svc.zone, as_json, f"{view.id} {role}: {who}")
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.argument("name")
+@click.option("--at", "at", required=True, metavar="TS", help="The corrected time.")
+@click.option(
+    "--source", default="manual", show_default=True, help="manual, check, alert or drill."
+)
+@json_option
+@pass_app
+@domain_errors
+def milestone(app, ref, name, at, source, as_json):
+    """Correct a milestone's time (the correction wins, and is itself an event)."""
+    svc = incidents(app)
+    view = svc.milestone(ref, name, svc.time(at), source=source)
+    _print_view(
+        view, svc.zone, as_json, f"{view.id} {name} {_fmt_ts(view.milestone(name), svc.zone)}"
+    )
+
+
+@incident.command("set")
+@click.argument("ref", metavar="ID")
+@click.option("--summary")
+@click.option("--impact")
+@click.option("--root-cause")
+@click.option("--trigger")
+@click.option("--resolution")
+@click.option("--authors")
+@click.option("--postmortem-status", type=click.Choice(["draft", "final"]))
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def set_(app, ref, at, as_json, **fields):
+    """Write the postmortem narrative (one event per field)."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    if not given:
+        fail("give at least one of " + ", ".join(flag for _, flag in NARRATIVE), EXIT_USAGE)
+    svc = incidents(app)
+    view = None
+    for name, value in given.items():
+        view = svc.set_field(ref, name, value, at=svc.time(at))
+    _print_view(view, svc.zone, as_json, f"{view.id}: set {', '.join(given)}")
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.argument("runbook_id", metavar="RUNBOOK")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def attach(app, ref, runbook_id, at, as_json):
+    """Attach a runbook (frozen as it is now) and start at its first step."""
+    svc = incidents(app)
+    rb = _runbook(app, runbook_id)
+    view = svc.attach(ref, rb, at=svc.time(at))
+    _print_view(
+        view,
+        svc.zone,
+        as_json,
+        f"{view.id}: runbook {rb.id}, step 1 of {len(rb.steps)}: {rb.steps[0].id}",
+    )
+
+
+def _triage_json(state) -> dict:
+    num, total = state.position()
+    return {
+        "runbook": state.runbook.id,
+        "current_step": state.current,
+        "position": num,
+        "steps": total,
+        "complete": state.complete,
+        "path": state.path,
+        "outcomes": {
+            s: {"outcome": o.outcome, "choice": o.choice, "note": o.note, "at": o.ts}
+            for s, o in state.outcomes.items()
+        },
+    }
+
+
+def _print_triage(state, as_json: bool) -> None:
+    if as_json:
+        echo_json(_triage_json(state))
+        return
+    if state.complete:
+        click.echo(f"runbook {state.runbook.id} complete")
+        return
+    num, total = state.position()
+    step = state.runbook.step(state.current)
+    click.echo(f"next: {state.current} (step {num} of {total}): {step.title}")
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.argument("step_id", metavar="STEP")
+@click.argument("outcome", type=click.Choice(["done", "skipped", "failed"]))
+@click.option("--note", help="What you saw or did.")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def step(app, ref, step_id, outcome, note, at, as_json):
+    """Record a step's outcome and move on through the runbook."""
+    svc = incidents(app)
+    _print_triage(svc.step(ref, step_id, outcome, note=note, at=svc.time(at)), as_json)
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.argument("step_id", metavar="STEP")
+@click.argument("choice")
+@click.option("--note", help="Why.")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def decide(app, ref, step_id, choice, note, at, as_json):
+    """Answer a decide step (by label, number or target step)."""
+    svc = incidents(app)
+    _print_triage(svc.decide(ref, step_id, choice, note=note, at=svc.time(at)), as_json)
+
+
+@incident.group()
+def action() -> None:
+    """Action items: mitigate, prevent, process."""
+
+
+@action.command("add")
+@click.argument("ref", metavar="ID")
+@click.argument("text", nargs=-1, required=True)
+@click.option("--type", "type_", required=True, help="mitigate, prevent or process.")
+@click.option("--owner", required=True)
+@click.option("--due", metavar="DATE", help="YYYY-MM-DD.")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def action_add(app, ref, text, type_, owner, due, at, as_json):
+    """Add an action item."""
+    from mlops_oncall.incidents.service import parse_date
+
+    svc = incidents(app)
+    item = svc.action_add(
+        ref,
+        " ".join(text),
+        type=type_,
+        owner=owner,
+        due=parse_date(due) if due else None,
+        at=svc.time(at),
+    )
+    if as_json:
+        echo_json(item)
+    else:
+        click.echo(f"action {item['number']} added")
+
+
+@action.command("done")
+@click.argument("ref", metavar="ID")
+@click.argument("number", type=int)
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def action_done(app, ref, number, at, as_json):
+    """Mark action item N done."""
+    svc = incidents(app)
+    item = svc.action_done(ref, number, at=svc.time(at))
+    if as_json:
+        echo_json(item)
+    else:
+        click.echo(f"action {number} done")
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they are recorded.")
+@click.option("--last", type=click.IntRange(1), help="Only the newest N events.")
+@json_option
+@pass_app
+@domain_errors
+def timeline(app, ref, follow, last, as_json):
+    """Print the timeline, oldest first."""
+    svc = incidents(app)
+    evs = svc.latest(ref, last) if last else svc.events(ref)
+    if as_json:
+        echo_json([e.to_json() for e in evs])
+        return
+    for e in evs:
+        _echo_event(e, svc.zone)
+    if follow:
+        seq = evs[-1].seq if evs else 0
+        try:
+            while True:
+                time.sleep(0.5)
+                for e in svc.events(ref, after_seq=seq):
+                    _echo_event(e, svc.zone)
+                    seq = e.seq
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            return
+
+
+def _echo_event(e, zone) -> None:
+    click.echo(f"{_fmt_ts(e.ts, zone)}  #{e.seq:<4} {e.actor:<12} {e.kind:<17} {e.text}")
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@json_option
+@pass_app
+@domain_errors
+def verify(app, ref, as_json):
+    """Check the timeline's hash chain. Exit 0 intact, 1 broken (names the first bad event)."""
+    from mlops_oncall.incidents.service import parse_ref
+    from mlops_oncall.store.timeline import public_id
+
+    svc = incidents(app)
+    v = svc.verify(ref)
+    pid = public_id(parse_ref(ref))
+    if as_json:
+        echo_json(
+            {
+                "id": pid,
+                "ok": v.ok,
+                "events": v.events,
+                "head_seq": v.head_seq,
+                "head_hash": v.head_hash,
+                "bad_seq": v.bad_seq,
+                "problem": v.problem,
+            }
+        )
+    elif v.ok:
+        click.echo(f"{pid}: chain intact, {v.events} events, head {v.head_seq} {v.head_hash}")
+    else:
+        click.echo(f"{pid}: chain broken at event {v.bad_seq}: {v.problem}")
+    if not v.ok:
+        raise SystemExit(EXIT_NO)
+
+
+@incident.command()
+@click.argument("ref", metavar="ID")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE."
+)
+@pass_app
+@domain_errors
+def export(app, ref, output):
+    """The full record as JSON, with the verified head hash, as evidence."""
+    svc = incidents(app)
+    chunks = svc.export(ref)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(c)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        out = click.get_text_stream("stdout")
+        for c in chunks:
+            out.write(c)
+
+
+@incident.command()
+@click.option(
+    "--since", metavar="DATE", help="From (date, timestamp, or a duration ago such as 30d)."
+)
+@click.option("--until", metavar="DATE", help="Until (exclusive); default now.")
+@json_option
+@pass_app
+@domain_errors
+def metrics(app, since, until, as_json):
+    """TTD/TTA/TTM/TTR: counts by severity, median and p90 (nearest rank). Drills excluded."""
+    from mlops_oncall.formats.durations import format_duration
+    from mlops_oncall.incidents.metrics import window_metrics
+
+    svc = incidents(app)
+    lo, hi = window(svc, since, until)
+    with svc.store.read() as conn:
+        m = window_metrics(conn, lo, hi)
+    if as_json:
+        echo_json(m)
+        return
+    click.echo(
+        f"incidents: {m['incidents']}  "
+        + "  ".join(f"{k} {v}" for k, v in m["by_severity"].items())
+    )
+    for name in ("ttd", "tta", "ttm", "ttr"):
+        s = m[name]
+        med = format_duration(s["median"]) if s["median"] is not None else "–"
+        p90 = format_duration(s["p90"]) if s["p90"] is not None else "–"
+        click.echo(f"{name.upper()}  n={s['count']:<4} median {med:<8} p90 {p90}")
+
+
+def window(svc, since: str | None, until: str | None):
+    """Parse --since/--until: a date, a timestamp, or a duration meaning that long ago."""
+    from mlops_oncall.formats.durations import parse_duration
+    from mlops_oncall.incidents.service import BadInput
+
+    now = svc.clock.now()
+
+    def one(text):
+        if text is None:
+            return None
+        try:
+            return now - parse_duration(text)
+        except ValueError:
+            pass
+        try:
+            return svc.time(text)
+        except BadInput:
+            raise BadInput(
+                f"cannot read '{text}'; use a date (2026-11-01), a timestamp, or a duration such as 7d"
+            ) from None
+
+    lo, hi = one(since), one(until) or now
+    if lo is not None and lo >= hi:
+        raise BadInput("--since must be before --until")
+    return lo, hi

@@ -1,0 +1,69 @@
+"""Versioned schema migrations. The store records its version and upgrades on open.
+
+A fresh database is created at the latest version in one go. An older file is upgraded one
+step at a time, each step in its own transaction. The test suite keeps a database made by
+version 1 (tests/fixtures/db/v1.db) and upgrades it through every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select
+from sqlmodel import SQLModel
+
+from mlops_oncall.store import tables
+from mlops_oncall.store.engine import StoreError, write_tx
+
+Migration = Callable[[Connection], None]
+
+# (version, what it does, the step). Version 1 is the first schema; it has no step.
+MIGRATIONS: list[tuple[int, str, Migration | None]] = [
+    (1, "incidents, timeline, roles, action items, deployments, triage", None),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table("meta"):
+        return None
+    row = conn.execute(select(tables.Meta.value).where(tables.Meta.key == "schema_version")).first()
+    return int(row[0]) if row else None
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    meta = tables.Meta.__table__
+    if conn.execute(select(meta.c.key).where(meta.c.key == "schema_version")).first():
+        conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
+    else:
+        conn.execute(meta.insert().values(key="schema_version", value=str(version)))
+
+
+def migrate(engine: Engine) -> int:
+    """Create or upgrade the schema; return the version now in place."""
+    with write_tx(engine) as conn:
+        version = current_version(conn)
+        if version is None:
+            if inspect(conn).get_table_names():
+                raise StoreError(
+                    "the database has tables but no mlops-oncall schema version; "
+                    "is it another application's database?"
+                )
+            SQLModel.metadata.create_all(conn)
+            _set_version(conn, LATEST)
+            return LATEST
+    if version > LATEST:
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this mlops-oncall "
+            f"understands ({LATEST}); upgrade mlops-oncall"
+        )
+    for target, _what, step in MIGRATIONS:
+        if target <= version:
+            continue
+        with write_tx(engine) as conn:
+            if current_version(conn) != target - 1:  # another process upgraded meanwhile
+                continue
+            if step is not None:
+                step(conn)
+            _set_version(conn, target)
+    return LATEST

@@ -1,0 +1,137 @@
+"""The tables. Timeline events are append-only; the incident row keeps the chain's head.
+
+Status, severity and milestones are columns on the incident for fast listing and metrics;
+each change to them is also a timeline event written in the same transaction. Triage progress
+(current step, outcomes) is *not* stored: it is derived from the timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from mlops_oncall.store.types import UTCTimestamp
+
+MILESTONES = ("impact_started", "detected", "acknowledged", "declared", "mitigated", "resolved")
+
+
+def _ts(nullable: bool = True, index: bool = False):
+    return Field(default=None, sa_column=Column(UTCTimestamp(), nullable=nullable, index=index))
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incident"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    severity: str
+    status: str = Field(index=True)
+    service: str | None = Field(default=None, index=True)
+    is_drill: bool = Field(default=False, index=True)
+    drill_id: str | None = None
+    declared_from_check: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+    # milestones: the time, and the source that set it (manual, check, alert, drill)
+    impact_started_at: datetime | None = _ts()
+    impact_started_source: str | None = None
+    detected_at: datetime | None = _ts()
+    detected_source: str | None = None
+    acknowledged_at: datetime | None = _ts()
+    acknowledged_source: str | None = None
+    declared_at: datetime | None = _ts(index=True)
+    declared_source: str | None = None
+    mitigated_at: datetime | None = _ts()
+    mitigated_source: str | None = None
+    resolved_at: datetime | None = _ts()
+    resolved_source: str | None = None
+    # postmortem narrative, written with `incident set` or the TUI
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    impact: str | None = Field(default=None, sa_column=Column(Text))
+    root_cause: str | None = Field(default=None, sa_column=Column(Text))
+    trigger: str | None = Field(default=None, sa_column=Column(Text))
+    resolution: str | None = Field(default=None, sa_column=Column(Text))
+    authors: str | None = None
+    postmortem_status: str = "draft"
+    # the head of the timeline's hash chain
+    head_seq: int = 0
+    head_hash: str = ""
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "seq", name="uq_event_incident_seq"),
+        Index("ix_event_kind", "incident_id", "kind"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id")
+    seq: int
+    ts: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+    actor: str
+    kind: str
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    prev_hash: str
+    hash: str
+
+
+class RoleAssignment(SQLModel, table=True):
+    __tablename__ = "role_assignment"
+    __table_args__ = (UniqueConstraint("incident_id", "role", name="uq_role_incident_role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    role: str
+    who: str
+    assigned_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+
+
+class ActionItem(SQLModel, table=True):
+    __tablename__ = "action_item"
+    __table_args__ = (UniqueConstraint("incident_id", "number", name="uq_action_incident_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    number: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    type: str
+    owner: str
+    due: date | None = None
+    status: str = "open"
+    created_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+    done_at: datetime | None = _ts()
+
+
+class Deployment(SQLModel, table=True):
+    __tablename__ = "deployment"
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(index=True)
+    version: str
+    kind: str
+    outcome: str
+    at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False, index=True))
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    actor: str
+    notes: str | None = None
+
+
+class TriageRunbook(SQLModel, table=True):
+    """The runbook attached to an incident, frozen as it was when attached (evidence).
+
+    Progress through it is derived from the timeline, never stored here.
+    """
+
+    __tablename__ = "triage_runbook"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    runbook_id: str
+    version: str  # sha256 of the snapshot
+    snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    attached_seq: int
+    attached_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))

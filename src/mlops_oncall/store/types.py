@@ -1,0 +1,42 @@
+"""Column types that keep storage portable (SQLite now, PostgreSQL for teams) and UTC-only.
+
+Timestamps are stored as fixed-width RFC 3339 text with microseconds and ``Z``: they sort as
+text, read the same in any SQL client, hash the same everywhere, and never lose their zone.
+A naive datetime is refused at write time rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import String
+from sqlalchemy.types import TypeDecorator
+
+TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def ts_text(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"refusing a naive datetime {value!r}; timestamps must be timezone-aware")
+    return value.astimezone(UTC).strftime(TS_FORMAT)
+
+
+def parse_ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class UTCTimestamp(TypeDecorator):
+    impl = String(27)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return ts_text(parse_ts(value))
+        return ts_text(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return datetime.fromisoformat(value)

@@ -1,0 +1,338 @@
+"""`incident` and `deploy` commands: exit codes, one-line errors, and pinned JSON shapes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+INCIDENT_KEYS = {
+    "id",
+    "title",
+    "severity",
+    "status",
+    "service",
+    "is_drill",
+    "drill_id",
+    "declared_from_check",
+    "created_at",
+    "updated_at",
+    "milestones",
+    "metrics",
+    "roles",
+    "narrative",
+    "action_items",
+    "runbook",
+    "head",
+}
+SUMMARY_KEYS = {
+    "id",
+    "title",
+    "severity",
+    "status",
+    "service",
+    "is_drill",
+    "created_at",
+    "declared_at",
+    "mitigated_at",
+    "resolved_at",
+}
+EVENT_KEYS = {"seq", "ts", "actor", "kind", "text", "data", "prev_hash", "hash"}
+
+
+@pytest.fixture(autouse=True)
+def db(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(tmp_path / "cli.db"))
+
+
+def declare(cli, *extra):
+    r = cli("incident", "declare", "--title", "fraud p99 up", "--severity", "SEV2", *extra)
+    assert r.code == 0, r.err
+    return r.out.strip()
+
+
+def test_declare_prints_the_id_and_json_shape(cli):
+    assert declare(cli) == "INC-0001"
+    r = cli(
+        "incident", "declare", "--title", "drift", "--severity", "SEV3", "--service", "dq", "--json"
+    )
+    data = r.json()
+    assert set(data) == INCIDENT_KEYS
+    assert data["id"] == "INC-0002" and data["status"] == "triage" and data["service"] == "dq"
+    assert set(data["milestones"]) == {
+        "impact_started",
+        "detected",
+        "acknowledged",
+        "declared",
+        "mitigated",
+        "resolved",
+    }
+    assert data["milestones"]["declared"]["source"] == "manual"
+    assert data["milestones"]["declared"]["at"].endswith("Z")
+    assert set(data["metrics"]) == {"ttd", "tta", "ttm", "ttr"}
+    assert data["head"]["seq"] == 3 and len(data["head"]["hash"]) == 64
+
+
+def test_full_cli_flow(cli):
+    ref = declare(cli, "--service", "fraud-scoring", "--runbook", "model-latency-spike")
+    assert cli("incident", "ack", ref).out.startswith("INC-0001 SEV2 investigating")
+    assert cli("incident", "assign", ref, "--role", "commander", "--who", "alice").code == 0
+    assert cli("incident", "note", ref, "p99", "at", "900ms").code == 0
+    r = cli("incident", "step", ref, "what-changed", "done", "--note", "v42 at 01:50")
+    assert r.out.startswith("next: p99-by-workload (step 2 of 12)")
+    r = cli("incident", "step", ref, "p99-by-workload", "done", "--json")
+    t = r.json()
+    assert set(t) == {
+        "runbook",
+        "current_step",
+        "position",
+        "steps",
+        "complete",
+        "path",
+        "outcomes",
+    }
+    assert cli("incident", "mitigate", ref).code == 0
+    assert (
+        cli(
+            "incident",
+            "action",
+            "add",
+            ref,
+            "--type",
+            "prevent",
+            "--owner",
+            "bob",
+            "--due",
+            "2026-12-01",
+            "Alert",
+            "on",
+            "p99",
+        ).out.strip()
+        == "action 1 added"
+    )
+    assert cli("incident", "action", "done", ref, "1").out.strip() == "action 1 done"
+    assert (
+        cli(
+            "incident", "set", ref, "--summary", "A rollout doubled p99.", "--root-cause", "v42"
+        ).code
+        == 0
+    )
+    assert cli("incident", "resolve", ref).code == 0
+    assert cli("incident", "close", ref).code == 0
+    show = cli("incident", "show", ref, "--json").json()
+    assert show["status"] == "closed" and show["roles"] == {"commander": "alice"}
+    assert show["narrative"]["summary"] == "A rollout doubled p99."
+    assert show["action_items"][0]["status"] == "done"
+    assert show["runbook"]["current_step"] == t["current_step"] and t["position"] == 3
+    tl = cli("incident", "timeline", ref, "--json").json()
+    assert set(tl[0]) == EVENT_KEYS
+    kinds = [e["kind"] for e in tl]
+    assert kinds[:4] == ["declared", "milestone", "milestone", "runbook_attached"]
+    assert kinds.count("field_set") == 2 and kinds[-1] == "status_changed"
+    human = cli("incident", "timeline", ref).out.splitlines()
+    assert len(human) == len(tl) and "note" in human[7]
+    v = cli("incident", "verify", ref)
+    assert v.code == 0 and v.out.startswith(f"INC-0001: chain intact, {len(tl)} events")
+    lst = cli("incident", "list", "--json").json()
+    assert set(lst[0]) == SUMMARY_KEYS
+
+
+def test_export_is_json_with_the_head(cli, tmp_path):
+    ref = declare(cli)
+    cli("incident", "note", ref, "hello")
+    out = tmp_path / "evidence.json"
+    r = cli("incident", "export", ref, "-o", out)
+    assert r.code == 0
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"incident", "verified", "verify_problem", "events", "head"}
+    assert doc["verified"] is True and doc["head"]["seq"] == 4
+    assert doc["events"][-1]["hash"] == doc["head"]["hash"]
+
+
+def test_verify_names_the_bad_event(cli, tmp_path):
+    import sqlite3
+
+    ref = declare(cli)
+    cli("incident", "note", ref, "hello")
+    con = sqlite3.connect(tmp_path / "cli.db")
+    con.execute("UPDATE event SET text='bye' WHERE seq=4")
+    con.commit()
+    con.close()
+    r = cli("incident", "verify", ref)
+    assert r.code == 1
+    assert (
+        r.out.strip()
+        == "INC-0001: chain broken at event 4: event 4 (note) was edited: its content does not match its hash"
+    )
+    j = cli("incident", "verify", ref, "--json").json()
+    assert (j["ok"], j["bad_seq"]) == (False, 4)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("incident", "show", "INC-0042"), 1, "error: unknown incident 'INC-0042'"),
+        (
+            ("incident", "resolve", "INC-0001"),
+            1,
+            "error: cannot move INC-0001 from triage to resolved; allowed: investigating, declined",
+        ),
+        (
+            ("incident", "severity", "INC-0001", "SEV5"),
+            2,
+            "error: unknown severity 'SEV5'; expected one of SEV1, SEV2, SEV3, SEV4",
+        ),
+        (
+            ("incident", "note", "INC-0001", "x", "--at", "2099-01-01T00:00:00Z"),
+            1,
+            "is in the future",
+        ),
+        (
+            ("incident", "note", "INC-0001", "x", "--at", "2001-01-01T00:00:00Z"),
+            1,
+            "error: 2001-01-01T00:00:00.000000Z is before INC-0001 began",
+        ),
+        (
+            ("incident", "note", "INC-0001", "x", "--at", "tomorrowish"),
+            2,
+            "error: cannot read the time 'tomorrowish'; use ISO 8601 such as 2026-11-28T03:12:00Z, or '-10m'",
+        ),
+        (
+            ("incident", "assign", "INC-0001", "--role", "boss", "--who", "x"),
+            2,
+            "error: unknown role 'boss'; expected one of commander, operations, communications, scribe",
+        ),
+        (
+            ("incident", "attach", "INC-0001", "model-latency"),
+            1,
+            "error: unknown runbook 'model-latency' (did you mean 'model-latency-spike'?)",
+        ),
+        (
+            ("incident", "step", "INC-0001", "x", "done"),
+            1,
+            "error: INC-0001 has no runbook attached; attach one with `incident attach INC-0001 RUNBOOK`",
+        ),
+        (
+            ("incident", "milestone", "INC-0001", "found", "--at", "-1m"),
+            2,
+            "error: unknown milestone 'found'; expected one of impact_started, detected, acknowledged, declared, mitigated, resolved",
+        ),
+        (
+            ("incident", "set", "INC-0001"),
+            2,
+            "error: give at least one of --summary, --impact, --root-cause, --trigger, --resolution, --authors, --postmortem-status",
+        ),
+        (
+            ("incident", "list", "--status", "weird"),
+            2,
+            "error: unknown status 'weird'; expected open or one of",
+        ),
+        (
+            ("incident", "action", "done", "INC-0001", "3"),
+            1,
+            "error: INC-0001 has no action item 3",
+        ),
+        (
+            ("incident", "metrics", "--since", "whenever"),
+            2,
+            "error: cannot read 'whenever'; use a date (2026-11-01), a timestamp, or a duration such as 7d",
+        ),
+        (
+            (
+                "deploy",
+                "record",
+                "--service",
+                "s",
+                "--version",
+                "v",
+                "--kind",
+                "model",
+                "--outcome",
+                "failed",
+                "--incident",
+                "INC-0009",
+            ),
+            1,
+            "error: unknown incident 'INC-0009'",
+        ),
+    ],
+)
+def test_error_messages(cli, args, code, message):
+    declare(cli)
+    r = cli(*args)
+    assert r.code == code, (r.out, r.err)
+    assert len(r.err.strip().splitlines()) == 1
+    assert (
+        r.err.strip().startswith(message) if not message.startswith("is in") else message in r.err
+    )
+    assert "Traceback" not in r.err
+
+
+def test_unusable_database_is_a_config_error(cli, tmp_path, monkeypatch):
+    bad = tmp_path / "junk.db"
+    bad.write_bytes(b"not a database at all" * 50)
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(bad))
+    r = cli("incident", "list")
+    assert r.code == 2
+    assert r.err.startswith(f"error: cannot open the database {bad}: ")
+
+
+def test_metrics_json_shape(cli):
+    ref = declare(cli)
+    cli("incident", "ack", ref)
+    m = cli("incident", "metrics", "--json").json()
+    assert set(m) == {"since", "until", "incidents", "by_severity", "ttd", "tta", "ttm", "ttr"}
+    assert m["tta"]["count"] == 1 and set(m["tta"]) == {"count", "median", "p90"}
+
+
+def test_deploy_record_and_list(cli):
+    ref = declare(cli)
+    r = cli(
+        "deploy",
+        "record",
+        "--service",
+        "fraud",
+        "--version",
+        "v42",
+        "--kind",
+        "model",
+        "--outcome",
+        "rolled_back",
+        "--incident",
+        ref,
+        "--json",
+    )
+    d = r.json()
+    assert set(d) == {
+        "id",
+        "service",
+        "version",
+        "kind",
+        "outcome",
+        "at",
+        "incident",
+        "actor",
+        "notes",
+    }
+    assert d["incident"] == "INC-0001" and d["actor"] == "tester"
+    lst = cli("deploy", "list", "--since", "2h", "--json").json()
+    assert [x["version"] for x in lst] == ["v42"]
+    assert cli("deploy", "list", "--service", "other", "--json").json() == []
+    bad = cli(
+        "deploy", "record", "--service", "s", "--version", "v", "--kind", "model", "--outcome", "ok"
+    )
+    assert bad.code == 2 and "'ok' is not one of" in bad.err
+
+
+def test_second_terminal_sees_notes(cli, cli_proc, tmp_path):
+    ref = declare(cli)
+    r = cli_proc(
+        "incident",
+        "note",
+        ref,
+        "from another terminal",
+        env={"MLOPS_ONCALL_DATABASE": str(tmp_path / "cli.db")},
+    )
+    assert r.code == 0, r.err
+    tl = cli("incident", "timeline", ref, "--json").json()
+    assert tl[-1]["text"] == "from another terminal"
