@@ -144,9 +144,10 @@ def test_export_is_json_with_the_head(cli, tmp_path):
     r = cli("incident", "export", ref, "-o", out)
     assert r.code == 0
     doc = json.loads(out.read_text())
-    assert set(doc) == {"incident", "verified", "verify_problem", "events", "head"}
-    assert doc["verified"] is True and doc["head"]["seq"] == 4
-    assert doc["events"][-1]["hash"] == doc["head"]["hash"]
+    assert set(doc) == {"format", "incident", "hash_recipe", "event_columns", "events", "head"}
+    assert doc["head"]["seq"] == 4 and doc["incident"]["id"] == "INC-0001"
+    assert doc["events"][-1][-1] == doc["head"]["hash"]
+    assert doc["events"][-1][4] == "hello"
 
 
 def test_verify_names_the_bad_event(cli, tmp_path):

@@ -71,9 +71,9 @@ def list_(app: AppContext, category: str | None, as_json: bool) -> None:
             [
                 {
                     "id": e.id,
-                    "title": e.runbook.title,
-                    "category": e.runbook.category,
-                    "severity": e.runbook.severity,
+                    "title": e.summary.title,
+                    "category": e.summary.category,
+                    "severity": e.summary.severity,
                     "file": e.file,
                     "source": e.source,
                     "stale": e.stale,
@@ -90,7 +90,7 @@ def list_(app: AppContext, category: str | None, as_json: bool) -> None:
         stale = "  [stale]" if e.stale else ""
         src = "" if e.source == "shipped" else "  (workspace)"
         click.echo(
-            f"{e.id:<{width}}  {e.runbook.severity}  {e.runbook.category:<8}  {e.runbook.title}{stale}{src}"
+            f"{e.id:<{width}}  {e.summary.severity}  {e.summary.category:<8}  {e.summary.title}{stale}{src}"
         )
 
 
@@ -189,8 +189,8 @@ def match(
             [
                 {
                     "id": m.entry.id,
-                    "title": m.entry.runbook.title,
-                    "severity": m.entry.runbook.severity,
+                    "title": m.entry.summary.title,
+                    "severity": m.entry.summary.severity,
                     "score": m.score,
                     "reasons": m.reasons,
                 }
@@ -202,7 +202,7 @@ def match(
         click.echo("no runbook fits", err=True)
         raise SystemExit(EXIT_NO)
     for m in matches:
-        click.echo(f"{m.score:4d}  {m.entry.id:<28} {m.entry.runbook.title}")
+        click.echo(f"{m.score:4d}  {m.entry.id:<28} {m.entry.summary.title}")
         for r in m.reasons:
             click.echo(f"        - {r}")
 

@@ -11,9 +11,10 @@ import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import select
 
 from mlops_oncall.incidents.lifecycle import SEVERITIES
+from mlops_oncall.store.sqlfuncs import epoch_seconds
 from mlops_oncall.store.tables import Incident
 
 INC = Incident.__table__
@@ -51,45 +52,37 @@ def summarise(values: list[float]) -> dict[str, Any]:
     }
 
 
-def window_metrics(
-    conn, since: datetime | None = None, until: datetime | None = None
-) -> dict[str, Any]:
-    """Metrics over incidents declared in [since, until), drills excluded.
+def window_metrics(conn, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+    """Metrics over incidents declared in [since, until), drills and declined ones excluded.
 
-    Timestamps are read as their stored RFC 3339 text and parsed with fromisoformat: 10k
-    incidents cost one narrow query and a few tens of thousands of C-level parses.
+    The differences are computed in SQL (epoch_seconds is compiled per dialect), so 10k
+    incidents cost one narrow query and a sort per metric.
     """
-    cols = [INC.c.severity] + [
-        type_coerce(INC.c[f"{m}_at"], String)
-        for m in ("impact_started", "detected", "acknowledged", "mitigated", "resolved")
+    ep = {m: epoch_seconds(INC.c[f"{m}_at"]) for m in ("impact_started", "detected", "acknowledged", "mitigated", "resolved")}
+    cols = [
+        INC.c.severity,
+        (ep["detected"] - ep["impact_started"]).label("ttd"),
+        (ep["acknowledged"] - ep["detected"]).label("tta"),
+        (ep["mitigated"] - ep["detected"]).label("ttm"),
+        (ep["resolved"] - ep["detected"]).label("ttr"),
     ]
     q = select(*cols).where(INC.c.is_drill.is_(False), INC.c.status != "declined")
     if since is not None:
         q = q.where(INC.c.declared_at >= since)
     if until is not None:
         q = q.where(INC.c.declared_at < until)
+    rows = conn.execute(q).all()
     by_sev = dict.fromkeys(SEVERITIES, 0)
-    series: dict[str, list[float]] = {m: [] for m in METRICS}
-    parse = datetime.fromisoformat
-    n = 0
-    for sev, imp, det, ack, mit, res in conn.execute(q):
-        n += 1
-        by_sev[sev] = by_sev.get(sev, 0) + 1
-        if det is None:
-            continue
-        d = parse(det)
-        if imp is not None:
-            series["ttd"].append((d - parse(imp)).total_seconds())
-        if ack is not None:
-            series["tta"].append((parse(ack) - d).total_seconds())
-        if mit is not None:
-            series["ttm"].append((parse(mit) - d).total_seconds())
-        if res is not None:
-            series["ttr"].append((parse(res) - d).total_seconds())
+    for r in rows:
+        by_sev[r[0]] = by_sev.get(r[0], 0) + 1
+    series = {
+        name: [round(r[i], 3) for r in rows if r[i] is not None]
+        for i, name in enumerate(("ttd", "tta", "ttm", "ttr"), start=1)
+    }
     return {
         "since": since,
         "until": until,
-        "incidents": n,
+        "incidents": len(rows),
         "by_severity": by_sev,
         **{m: summarise(v) for m, v in series.items()},
     }

@@ -7,6 +7,7 @@ The CLI, the TUI and drills all go through this class; none of them writes table
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -766,21 +767,19 @@ class Incidents:
     # -- reads -----------------------------------------------------------------------------
     def get(self, ref: str | int) -> IncidentView:
         with self.store.read() as conn:
-            row = self._row(conn, ref)
-            iid = row["id"]
-            roles = {
-                r: w
-                for r, w in conn.execute(
-                    select(ROLE.c.role, ROLE.c.who).where(ROLE.c.incident_id == iid)
-                )
-            }
-            actions = [
-                _action_json(dict(a))
-                for a in conn.execute(
-                    select(ACTION).where(ACTION.c.incident_id == iid).order_by(ACTION.c.number)
-                ).mappings()
-            ]
-            return IncidentView(row, roles, actions, self._triage(conn, iid))
+            return self._view(conn, ref)
+
+    def _view(self, conn: Connection, ref: str | int) -> IncidentView:
+        row = self._row(conn, ref)
+        iid = row["id"]
+        roles = dict(conn.execute(select(ROLE.c.role, ROLE.c.who).where(ROLE.c.incident_id == iid)).all())
+        actions = [
+            _action_json(dict(a))
+            for a in conn.execute(
+                select(ACTION).where(ACTION.c.incident_id == iid).order_by(ACTION.c.number)
+            ).mappings()
+        ]
+        return IncidentView(row, roles, actions, self._triage(conn, iid))
 
     def list(
         self,
@@ -814,9 +813,13 @@ class Incidents:
             return tl.events(conn, row["id"], after_seq=after_seq)
 
     def latest(self, ref: str | int, limit: int = 100) -> list[tl.EventRecord]:
-        with self.store.read() as conn:
-            row = self._row(conn, ref)
-            return tl.latest(conn, row["id"], limit)
+        """The newest events, oldest first. The TUI calls this on every refresh: one query."""
+        iid = parse_ref(ref)
+        with self.store.single_read() as conn:
+            rows = tl.latest(conn, iid, limit)
+        if not rows:
+            self.get(ref)  # every incident has events; none means no such incident
+        return rows
 
     def head(self, ref: str | int) -> tuple[int, str]:
         with self.store.read() as conn:
@@ -833,25 +836,35 @@ class Incidents:
             return tl.verify(conn, row["id"])
 
     def export(self, ref: str | int) -> Iterator[str]:
-        """The full record as one JSON document, streamed: incident, verdict, events, head."""
+        """The full record as one JSON document, streamed, read in one transaction.
+
+        Events are arrays of exactly the strings that were hashed (EXPORT_COLUMNS), so anyone
+        can re-verify the chain from the export alone with the recipe it carries.
+        """
         from mlops_oncall.jsonout import dumps
 
-        view = self.get(ref)
         with self.store.read() as conn:
-            verdict = tl.verify(conn, view.row["id"])
-            head = {
+            view = self._view(conn, ref)
+            doc = {
+                "format": "mlops-oncall-evidence/1",
                 "incident": view.to_json(),
-                "verified": verdict.ok,
-                "verify_problem": verdict.problem,
+                "hash_recipe": HASH_RECIPE,
+                "event_columns": list(tl.EXPORT_COLUMNS),
             }
-            text = dumps(head, pretty=False)
-            yield text[:-1] + ',"events":['
+            yield dumps(doc, pretty=False)[:-1] + ',"events":['
             first = True
-            for line in tl.export_json_lines(tl.export_rows(conn, view.row["id"])):
-                yield line if first else "," + line
+            for batch in tl.export_rows(conn, view.row["id"]):
+                chunk = json.dumps(batch, ensure_ascii=False)[1:-1]
+                yield chunk if first else "," + chunk
                 first = False
-            yield f'],"head":{{"seq":{verdict.head_seq},"hash":"{verdict.head_hash}"}}}}\n'
+            head = {"seq": view.row["head_seq"], "hash": view.row["head_hash"]}
+            yield f',"head":{json.dumps(head)}}}\n'.replace(',"head"', '],"head"', 1)
 
+
+HASH_RECIPE = (
+    "hash = sha256(utf8(json_array([incident_id, seq, ts, actor, kind, text, data_json, "
+    "prev_hash]))) with separators ',' ':' and no ASCII escaping; the first prev_hash is 64 zeros"
+)
 
 # Pairs of milestones that must be in this order (checked in this order, so errors are stable).
 _ORDERED = (

@@ -14,7 +14,7 @@ from pathlib import Path
 from mlops_oncall import __version__
 from mlops_oncall.runbooks.loader import LoadedFile, load_runbook
 
-_FORMAT = f"runbooks-cache-1-{__version__}"
+_FORMAT = f"runbooks-cache-2-{__version__}"
 
 
 class ParsedCache:
@@ -22,7 +22,6 @@ class ParsedCache:
         self.path = path
         self._entries: dict[str, tuple[int, int, LoadedFile]] = {}
         self._dirty = False
-        self._used: set[str] = set()
         try:
             with open(path, "rb") as fh:
                 tag, entries = pickle.load(fh)
@@ -32,10 +31,9 @@ class ParsedCache:
             self._entries = {}
 
     def load(self, file: Path) -> LoadedFile:
-        key = str(file.resolve())
-        self._used.add(key)
+        key = os.path.abspath(file)
         try:
-            st = file.stat()
+            st = os.stat(key)
         except OSError:
             return load_runbook(file)
         hit = self._entries.get(key)

@@ -8,6 +8,7 @@ match queries. Loading goes through a parsed cache keyed on path, mtime and size
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Literal
 from mlops_oncall.formats.problems import Problem
 from mlops_oncall.resources import shipped
 from mlops_oncall.runbooks.cache import ParsedCache
-from mlops_oncall.runbooks.loader import LoadedFile, load_runbook
+from mlops_oncall.runbooks.loader import LoadedFile, Summary, load_runbook
 from mlops_oncall.runbooks.schema import Runbook
 
 Source = Literal["shipped", "workspace"]
@@ -29,15 +30,25 @@ _SEVERITY_RANK = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
 
 @dataclass
 class Entry:
-    runbook: Runbook
-    file: str
+    loaded: LoadedFile
     source: Source
     stale: bool = False
-    related_pos: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> Summary:
+        return self.loaded.summary
 
     @property
     def id(self) -> str:
-        return self.runbook.id
+        return self.loaded.summary.id
+
+    @property
+    def file(self) -> str:
+        return self.loaded.file
+
+    @property
+    def runbook(self) -> Runbook:
+        return self.loaded.runbook
 
 
 @dataclass
@@ -55,11 +66,22 @@ class Match:
 
 
 def runbook_files(path: Path) -> list[Path]:
+    """YAML files under ``path``, sorted; os.scandir keeps this cheap for big libraries."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         return []
-    return sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    out: list[str] = []
+    todo = [str(path)]
+    while todo:
+        with os.scandir(todo.pop()) as it:
+            for de in it:
+                if de.is_dir(follow_symlinks=True):
+                    if not de.name.startswith("."):
+                        todo.append(de.path)
+                elif de.name.endswith(SUFFIXES) and de.is_file(follow_symlinks=True):
+                    out.append(de.path)
+    return [Path(p) for p in sorted(out)]
 
 
 def shipped_dir() -> Path:
@@ -108,7 +130,7 @@ class Library:
                 loaded = cache.load(f) if cache is not None else load_runbook(f)
                 lib.files += 1
                 lib.problems.extend(loaded.problems)
-                rb = loaded.runbook
+                rb = loaded.summary
                 if rb is None:
                     continue
                 if rb.id in seen_here:
@@ -167,7 +189,7 @@ class Library:
                             f"(more than {stale_after.days}); walk through it and update the date",
                         )
                     )
-                lib.entries[rb.id] = Entry(rb, loaded.file, source, stale, loaded.related_pos)
+                lib.entries[rb.id] = Entry(loaded, source, stale)
                 if source == "workspace":
                     workspace_ids[rb.id] = (loaded, loaded.file)
         if cache is not None:
@@ -177,9 +199,9 @@ class Library:
 
     def _check_related(self) -> None:
         for entry in self.entries.values():
-            for i, rel in enumerate(entry.runbook.related):
+            for i, rel in enumerate(entry.summary.related):
                 if rel not in self.entries:
-                    line, col = entry.related_pos.get(i, (1, 1))
+                    line, col = entry.loaded.related_pos.get(i, (1, 1))
                     self.problems.append(
                         Problem(
                             entry.file,
@@ -201,9 +223,9 @@ class Library:
 
     def list(self, category: str | None = None) -> list[Entry]:
         items = [
-            e for e in self.entries.values() if category is None or e.runbook.category == category
+            e for e in self.entries.values() if category is None or e.summary.category == category
         ]
-        return sorted(items, key=lambda e: (e.runbook.category, e.id))
+        return sorted(items, key=lambda e: (e.summary.category, e.id))
 
     def search(self, query: str, limit: int | None = None) -> list[SearchHit]:
         if self._index is None:
@@ -232,7 +254,7 @@ class Library:
         named = named or {}
         out: list[Match] = []
         for entry in self.entries.values():
-            rb = entry.runbook
+            rb = entry.summary
             score = 0
             reasons: list[str] = []
             for check_id, rb_id in named.items():
@@ -240,15 +262,15 @@ class Library:
                     score += 100
                     reasons.append(f"check {check_id} names this runbook")
             for c in checks:
-                if c in rb.triggers.checks:
+                if c in rb.checks:
                     score += 50
                     reasons.append(f"triggered by check {c}")
             for a in alerts:
-                if a in rb.triggers.alerts:
+                if a in rb.alerts:
                     score += 40
                     reasons.append(f"triggered by alert {a}")
             for ec in error_classes:
-                if ec in rb.triggers.error_classes:
+                if ec in rb.error_classes:
                     score += 10
                     reasons.append(f"fits error class {ec}")
             if score and services:
@@ -258,7 +280,7 @@ class Library:
                         reasons.append(f"written for service {s}")
             if score:
                 out.append(Match(entry, score, reasons))
-        out.sort(key=lambda m: (-m.score, _SEVERITY_RANK[m.entry.runbook.severity], m.entry.id))
+        out.sort(key=lambda m: (-m.score, _SEVERITY_RANK[m.entry.summary.severity], m.entry.id))
         return out
 
 

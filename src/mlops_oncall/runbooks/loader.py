@@ -6,7 +6,9 @@ error still gets its unknown-step and duplicate-id problems reported in the same
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from mlops_oncall.formats.problems import Problem
@@ -17,20 +19,75 @@ from mlops_oncall.runbooks.schema import Runbook
 Pos = tuple[int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What listing, matching and the library's cross-file rules need, without the steps."""
+
+    id: str
+    title: str
+    category: str
+    severity: str
+    owner: str
+    last_validated: date
+    applies_to: tuple[str, ...]
+    checks: tuple[str, ...]
+    alerts: tuple[str, ...]
+    error_classes: tuple[str, ...]
+    related: tuple[str, ...]
+    steps: int
+
+    @classmethod
+    def of(cls, rb: Runbook) -> Summary:
+        t = rb.triggers
+        return cls(
+            rb.id,
+            rb.title,
+            rb.category,
+            rb.severity,
+            rb.owner,
+            rb.last_validated,
+            tuple(rb.applies_to),
+            tuple(t.checks),
+            tuple(t.alerts),
+            tuple(t.error_classes),
+            tuple(rb.related),
+            len(rb.steps),
+        )
+
+
 @dataclass
 class LoadedFile:
-    """A runbook file after loading: the model (if valid), its problems, key positions."""
+    """A runbook file after loading: its summary and problems, the model, key positions.
+
+    From the parsed cache the full model is unpickled only when first used, so listing and
+    matching a large library never pays for every step of every runbook.
+    """
 
     file: str
-    runbook: Runbook | None
     problems: list[Problem]
+    summary: Summary | None = None
     id_pos: Pos = (1, 1)
     validated_pos: Pos = (1, 1)
     related_pos: dict[int, Pos] = field(default_factory=dict)
+    _runbook: Runbook | None = None
+    _blob: bytes | None = None
+
+    @property
+    def runbook(self) -> Runbook | None:
+        if self._runbook is None and self._blob is not None:
+            self._runbook = pickle.loads(self._blob)
+        return self._runbook
 
     @property
     def ok(self) -> bool:
-        return self.runbook is not None and not any(p.is_error for p in self.problems)
+        return self.summary is not None and not any(p.is_error for p in self.problems)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if state["_blob"] is None and state["_runbook"] is not None:
+            state["_blob"] = pickle.dumps(state["_runbook"], protocol=pickle.HIGHEST_PROTOCOL)
+        state["_runbook"] = None
+        return state
 
 
 def load_runbook(path: Path | str, display: str | None = None) -> LoadedFile:
@@ -38,7 +95,7 @@ def load_runbook(path: Path | str, display: str | None = None) -> LoadedFile:
     runbook = validate(Runbook, doc) if doc.data is not None else None
     if isinstance(doc.data, dict):
         doc.problems.extend(flow_problems(doc))
-    loaded = LoadedFile(file=doc.file, runbook=runbook, problems=_sorted(doc.problems))
+    loaded = LoadedFile(file=doc.file, problems=_sorted(doc.problems))
     if doc.root is not None:
         loaded.id_pos = doc.position(("id",))
         loaded.validated_pos = doc.position(("last_validated",))
@@ -46,8 +103,9 @@ def load_runbook(path: Path | str, display: str | None = None) -> LoadedFile:
             loaded.related_pos = {
                 i: doc.position(("related", i)) for i in range(len(runbook.related))
             }
-    if runbook is not None and any(p.is_error for p in loaded.problems):
-        loaded.runbook = None  # a runbook with a broken flow must not be worked
+    if runbook is not None and not any(p.is_error for p in loaded.problems):
+        loaded._runbook = runbook  # a runbook with a broken flow is never handed out
+        loaded.summary = Summary.of(runbook)
     return loaded
 
 

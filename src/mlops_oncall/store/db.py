@@ -6,7 +6,14 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection, Engine
 
-from mlops_oncall.store.engine import StoreError, make_engine, read_tx, sqlite_path, write_tx
+from mlops_oncall.store.engine import (
+    StoreError,
+    make_engine,
+    read_tx,
+    single_read,
+    sqlite_path,
+    write_tx,
+)
 from mlops_oncall.store.migrations import migrate
 
 
@@ -37,6 +44,9 @@ class Store:
 
     def read(self) -> AbstractContextManager[Connection]:
         return read_tx(self.engine)
+
+    def single_read(self) -> AbstractContextManager[Connection]:
+        return single_read(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

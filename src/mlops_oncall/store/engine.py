@@ -75,8 +75,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection):
-        write = conn.get_execution_options().get("write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        opts = conn.get_execution_options()
+        if opts.get("single_read"):
+            return  # one SELECT is atomic on its own; skipping BEGIN/COMMIT halves a tiny read
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if opts.get("write") else "BEGIN")
 
     return engine
 
@@ -94,3 +96,12 @@ def write_tx(engine: Engine) -> Iterator[Connection]:
 def read_tx(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn, conn.begin():
         yield conn
+
+
+@contextmanager
+def single_read(engine: Engine) -> Iterator[Connection]:
+    """For exactly one SELECT (a refresh of the timeline): no explicit transaction on SQLite."""
+    with engine.connect() as conn:
+        conn.execution_options(single_read=True)
+        with conn.begin():
+            yield conn

@@ -11,6 +11,7 @@ need: building ORM objects for 100k rows would cost several times the query.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, select, type_coerce, update
+from sqlalchemy import Connection, String, bindparam, select, type_coerce, update
+
+from mlops_oncall.store.compiled import run
 
 from mlops_oncall.store.tables import Event, Incident
 from mlops_oncall.store.types import parse_ts, ts_text
@@ -72,22 +75,38 @@ def event_hash(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
 class EventRecord:
-    id: int
-    seq: int
-    ts: datetime
-    actor: str
-    kind: str
-    text: str
-    data: dict[str, Any]
-    prev_hash: str
-    hash: str
+    """One event as stored. ``ts`` and ``data`` are parsed on access: a screenful of events is
+    built from the row's strings without parsing what the caller never reads."""
+
+    __slots__ = ("actor", "data_json", "hash", "id", "kind", "prev_hash", "seq", "text", "ts_text")
+
+    def __init__(self, id, seq, ts_text, actor, kind, text, data_json, prev_hash, hash):  # noqa: A002
+        self.id = id
+        self.seq = seq
+        self.ts_text = ts_text
+        self.actor = actor
+        self.kind = kind
+        self.text = text
+        self.data_json = data_json
+        self.prev_hash = prev_hash
+        self.hash = hash
+
+    @property
+    def ts(self) -> datetime:
+        return parse_ts(self.ts_text)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.data_json)
+
+    def __repr__(self) -> str:
+        return f"EventRecord(seq={self.seq}, kind={self.kind!r}, text={self.text!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "ts": ts_text(self.ts),
+            "ts": self.ts_text,
             "actor": self.actor,
             "kind": self.kind,
             "text": self.text,
@@ -159,11 +178,11 @@ class Appender:
         record = EventRecord(
             result.inserted_primary_key[0],
             seq,
-            parse_ts(ts_s),
+            ts_s,
             actor,
             kind,
             text,
-            json.loads(data_s),
+            data_s,
             prev,
             digest,
         )
@@ -174,7 +193,7 @@ class Appender:
 _COLS = (
     EV.c.id,
     EV.c.seq,
-    EV.c.ts,
+    type_coerce(EV.c.ts, String),
     EV.c.actor,
     EV.c.kind,
     EV.c.text,
@@ -184,10 +203,21 @@ _COLS = (
 )
 
 
-def _record(row) -> EventRecord:
-    return EventRecord(
-        row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7], row[8]
-    )
+@functools.cache
+def _latest_stmt(limit: int):
+    # one statement per page size (the UI uses one or two), each compiled once
+    return select(*_COLS).where(EV.c.incident_id == bindparam("iid")).order_by(EV.c.seq.desc()).limit(limit)
+
+
+_AFTER = (
+    select(*_COLS)
+    .where(EV.c.incident_id == bindparam("iid"), EV.c.seq > bindparam("after"))
+    .order_by(EV.c.seq)
+)
+_EXPORT = (
+    select(*_COLS[1:]).where(EV.c.incident_id == bindparam("iid")).order_by(EV.c.seq)
+)
+EXPORT_COLUMNS = ("seq", "ts", "actor", "kind", "text", "data_json", "prev_hash", "hash")
 
 
 def events(
@@ -197,53 +227,35 @@ def events(
     after_seq: int = 0,
     kinds: tuple[str, ...] | None = None,
 ) -> list[EventRecord]:
-    q = select(*_COLS).where(EV.c.incident_id == incident_id, EV.c.seq > after_seq)
     if kinds:
-        q = q.where(EV.c.kind.in_(kinds))
-    return [_record(r) for r in conn.execute(q.order_by(EV.c.seq))]
+        q = select(*_COLS).where(
+            EV.c.incident_id == incident_id, EV.c.seq > after_seq, EV.c.kind.in_(kinds)
+        )
+        rows = conn.execute(q.order_by(EV.c.seq)).all()
+    else:
+        rows = run(conn, _AFTER, iid=incident_id, after=after_seq).fetchall()
+    return [EventRecord(*r) for r in rows]
 
 
 def latest(conn: Connection, incident_id: int, limit: int = 100) -> list[EventRecord]:
     """The newest ``limit`` events, oldest first (a screenful)."""
-    q = select(*_COLS).where(EV.c.incident_id == incident_id).order_by(EV.c.seq.desc()).limit(limit)
-    rows = list(conn.execute(q))
+    rows = run(conn, _latest_stmt(limit), iid=incident_id).fetchall()
     rows.reverse()
-    return [_record(r) for r in rows]
+    return [EventRecord(*r) for r in rows]
 
 
-def export_rows(conn: Connection, incident_id: int, batch: int = 5000) -> Iterator[tuple]:
-    """Every event exactly as stored and hashed (ts as RFC 3339 text, data as canonical JSON).
-
-    Streams plain tuples (seq, ts, actor, kind, text, data, prev_hash, hash): no datetime or
-    JSON parsing, so an evidence export of 100k events costs little more than the query.
-    """
-    q = (
-        select(
-            EV.c.seq,
-            type_coerce(EV.c.ts, String),
-            EV.c.actor,
-            EV.c.kind,
-            EV.c.text,
-            EV.c.data,
-            EV.c.prev_hash,
-            EV.c.hash,
-        )
-        .where(EV.c.incident_id == incident_id)
-        .order_by(EV.c.seq)
-        .execution_options(yield_per=batch)
-    )
-    yield from conn.execute(q)
-
-
-def export_json_lines(rows) -> Iterator[str]:
-    """Each exported event as one JSON object, built from the stored text without re-encoding data."""
-    dump = json.dumps
-    for seq, ts, actor, kind, text, data, prev_hash, digest in rows:
-        yield (
-            f'{{"seq":{seq},"ts":{dump(ts)},"actor":{dump(actor, ensure_ascii=False)},'
-            f'"kind":{dump(kind)},"text":{dump(text, ensure_ascii=False)},"data":{data},'
-            f'"prev_hash":{dump(prev_hash)},"hash":{dump(digest)}}}'
-        )
+def export_rows(conn: Connection, incident_id: int, batch: int = 5000) -> Iterator[list[tuple]]:
+    """Every event exactly as stored and hashed, in batches of plain tuples (EXPORT_COLUMNS)."""
+    result = run(conn, _EXPORT, iid=incident_id)
+    cursor = result.cursor  # the DB-API cursor: plain tuples, no per-row wrapping
+    try:
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            yield rows
+    finally:
+        result.close()
 
 
 @dataclass
