@@ -17,9 +17,25 @@ from mlops_oncall.store.engine import StoreError, write_tx
 
 Migration = Callable[[Connection], None]
 
+
+def _create(*models) -> Migration:
+    """A step that adds whole tables (with their indexes) as they are defined now."""
+
+    def step(conn: Connection) -> None:
+        for model in models:
+            model.__table__.create(conn)
+
+    return step
+
+
 # (version, what it does, the step). Version 1 is the first schema; it has no step.
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, "incidents, timeline, roles, action items, deployments, triage", None),
+    (
+        2,
+        "check history: transitions and hourly roll-ups",
+        _create(tables.CheckTransition, tables.CheckRollup),
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

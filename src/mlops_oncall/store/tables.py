@@ -135,3 +135,38 @@ class TriageRunbook(SQLModel, table=True):
     snapshot: str = Field(sa_column=Column(Text, nullable=False))
     attached_seq: int
     attached_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+
+
+class CheckTransition(SQLModel, table=True):
+    """A check crossing a threshold (not every raw flip), with what the probe saw."""
+
+    __tablename__ = "check_transition"
+    __table_args__ = (Index("ix_check_transition_check_at", "check_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: str
+    service: str | None = None
+    from_state: str
+    to_state: str
+    at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False, index=True))
+    previous_since: datetime | None = _ts()
+    first_failure_at: datetime | None = _ts()
+    error_class: str | None = None
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    observed: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    blocked_by: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+
+
+class CheckRollup(SQLModel, table=True):
+    """One check's polls in one UTC hour; fixed latency buckets, so hours merge by adding."""
+
+    __tablename__ = "check_rollup"
+    __table_args__ = (UniqueConstraint("check_id", "hour", name="uq_check_rollup_check_hour"),)
+    id: int | None = Field(default=None, primary_key=True)
+    check_id: str
+    hour: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False, index=True))
+    polls: int = 0
+    successes: int = 0
+    degraded: int = 0
+    down: int = 0
+    latency_sum_ms: float = 0.0
+    latency_counts: str = Field(default="[]", sa_column=Column(Text, nullable=False))

@@ -206,7 +206,12 @@ _COLS = (
 @functools.cache
 def _latest_stmt(limit: int):
     # one statement per page size (the UI uses one or two), each compiled once
-    return select(*_COLS).where(EV.c.incident_id == bindparam("iid")).order_by(EV.c.seq.desc()).limit(limit)
+    return (
+        select(*_COLS)
+        .where(EV.c.incident_id == bindparam("iid"))
+        .order_by(EV.c.seq.desc())
+        .limit(limit)
+    )
 
 
 _AFTER = (
@@ -214,9 +219,7 @@ _AFTER = (
     .where(EV.c.incident_id == bindparam("iid"), EV.c.seq > bindparam("after"))
     .order_by(EV.c.seq)
 )
-_EXPORT = (
-    select(*_COLS[1:]).where(EV.c.incident_id == bindparam("iid")).order_by(EV.c.seq)
-)
+_EXPORT = select(*_COLS[1:]).where(EV.c.incident_id == bindparam("iid")).order_by(EV.c.seq)
 EXPORT_COLUMNS = ("seq", "ts", "actor", "kind", "text", "data_json", "prev_hash", "hash")
 
 

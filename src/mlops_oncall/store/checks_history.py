@@ -1,0 +1,135 @@
+"""Check history in the store: threshold crossings and hourly roll-ups.
+
+Roll-ups are merged into the stored hour (add the counts), so a restart or two pollers on one
+database never lose or double-count an hour's polls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from mlops_oncall.store.db import Store
+from mlops_oncall.store.tables import CheckRollup, CheckTransition
+
+TR = CheckTransition.__table__
+RU = CheckRollup.__table__
+
+
+def record_transitions(store: Store, transitions: Iterable[Any]) -> int:
+    rows = [
+        {
+            "check_id": t.check_id,
+            "service": t.service,
+            "from_state": t.from_state,
+            "to_state": t.to_state,
+            "at": t.at,
+            "previous_since": t.previous_since,
+            "first_failure_at": t.first_failure_at,
+            "error_class": t.error_class,
+            "message": t.message or "",
+            "observed": json.dumps(t.observed or {}, sort_keys=True, default=str),
+            "blocked_by": json.dumps(list(t.blocked_by or ())),
+        }
+        for t in transitions
+    ]
+    if rows:
+        with store.write() as conn:
+            conn.execute(insert(TR), rows)
+    return len(rows)
+
+
+def merge_rollups(store: Store, hours: Iterable[Any]) -> int:
+    """Add each HourRollup's counts into its stored (check, hour) row."""
+    n = 0
+    with store.write() as conn:
+        for h in hours:
+            n += 1
+            row = (
+                conn.execute(select(RU).where(RU.c.check_id == h.check_id, RU.c.hour == h.hour))
+                .mappings()
+                .first()
+            )
+            if row is None:
+                conn.execute(
+                    insert(RU).values(
+                        check_id=h.check_id,
+                        hour=h.hour,
+                        polls=h.polls,
+                        successes=h.successes,
+                        degraded=h.degraded,
+                        down=h.down,
+                        latency_sum_ms=h.latency_sum_ms,
+                        latency_counts=json.dumps(list(h.latency_counts)),
+                    )
+                )
+                continue
+            counts = json.loads(row["latency_counts"]) or [0] * len(h.latency_counts)
+            merged = [a + b for a, b in zip(counts, h.latency_counts, strict=True)]
+            conn.execute(
+                update(RU)
+                .where(RU.c.id == row["id"])
+                .values(
+                    polls=row["polls"] + h.polls,
+                    successes=row["successes"] + h.successes,
+                    degraded=row["degraded"] + h.degraded,
+                    down=row["down"] + h.down,
+                    latency_sum_ms=row["latency_sum_ms"] + h.latency_sum_ms,
+                    latency_counts=json.dumps(merged),
+                )
+            )
+    return n
+
+
+def transitions(
+    store: Store,
+    *,
+    check_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    q = select(TR).order_by(TR.c.at, TR.c.id)
+    if check_id:
+        q = q.where(TR.c.check_id == check_id)
+    if since:
+        q = q.where(TR.c.at >= since)
+    if until:
+        q = q.where(TR.c.at < until)
+    if limit:
+        q = q.limit(limit)
+    with store.read() as conn:
+        out = []
+        for r in conn.execute(q).mappings():
+            d = dict(r)
+            d["observed"] = json.loads(d["observed"])
+            d["blocked_by"] = json.loads(d["blocked_by"])
+            out.append(d)
+        return out
+
+
+def rollups(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    check_id: str | None = None,
+) -> list[dict[str, Any]]:
+    q = select(RU).order_by(RU.c.check_id, RU.c.hour)
+    if check_id:
+        q = q.where(RU.c.check_id == check_id)
+    if since:
+        q = q.where(RU.c.hour >= since)
+    if until:
+        q = q.where(RU.c.hour < until)
+    with store.read() as conn:
+        out = []
+        for r in conn.execute(q).mappings():
+            d = dict(r)
+            d["latency_counts"] = json.loads(d["latency_counts"])
+            out.append(d)
+        return out
