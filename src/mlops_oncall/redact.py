@@ -46,7 +46,12 @@ _PATTERNS = [
 class Redactor:
     def __init__(self, values: Iterable[str] = ()):
         self._values: set[str] = set()
+        self._others: list = []
         self.add(values)
+
+    def include(self, other) -> None:
+        """Also apply another redactor (the checks engine's, which knows resolved ${env:} values)."""
+        self._others.append(other)
 
     def add(self, values: Iterable[str]) -> None:
         for v in values:
@@ -57,6 +62,8 @@ class Redactor:
     def text(self, s: str) -> str:
         if not s:
             return s
+        for other in self._others:
+            s = other.text(s)
         for v in self._ordered:
             if v in s:
                 s = s.replace(v, MASK)

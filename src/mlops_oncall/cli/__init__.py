@@ -33,6 +33,16 @@ _COMMANDS = {
     ),
     "deploy": ("mlops_oncall.cli.deploy", "deploy", "Record and list deployments."),
     "schema": ("mlops_oncall.cli.schema", "schema", "Print the JSON Schema of a file format."),
+    "demo": (
+        "mlops_oncall.cli.tui",
+        "demo",
+        "The TUI on a fake ML system and the shipped runbooks.",
+    ),
+    "init": (
+        "mlops_oncall.cli.tui",
+        "init",
+        "Write a starter workspace (oncall.yaml, checks, a runbook).",
+    ),
 }
 
 
@@ -82,7 +92,9 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     """
     ctx.obj = AppContext(config_path=config_path)
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        from mlops_oncall.cli.tui import open_workspace
+
+        open_workspace(ctx.obj)
 
 
 def main(argv: list[str] | None = None) -> None:

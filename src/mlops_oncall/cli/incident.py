@@ -30,6 +30,10 @@ NARRATIVE = (
     ("resolution", "--resolution"),
     ("authors", "--authors"),
     ("postmortem_status", "--postmortem-status"),
+    ("contributing_factors", "--contributing-factors"),
+    ("went_well", "--went-well"),
+    ("went_wrong", "--went-wrong"),
+    ("lucky", "--lucky"),
 )
 
 
@@ -352,6 +356,10 @@ def milestone(app, ref, name, at, source, as_json):
 @click.option("--resolution")
 @click.option("--authors")
 @click.option("--postmortem-status", type=click.Choice(["draft", "final"]))
+@click.option("--contributing-factors", help="What made it worse or more likely.")
+@click.option("--went-well", help="Lessons: what went well (one item a line).")
+@click.option("--went-wrong", help="Lessons: what went wrong (one item a line).")
+@click.option("--lucky", help="Lessons: where we got lucky (one item a line).")
 @at_option
 @json_option
 @pass_app

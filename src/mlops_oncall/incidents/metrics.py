@@ -52,13 +52,18 @@ def summarise(values: list[float]) -> dict[str, Any]:
     }
 
 
-def window_metrics(conn, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
+def window_metrics(
+    conn, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
     """Metrics over incidents declared in [since, until), drills and declined ones excluded.
 
     The differences are computed in SQL (epoch_seconds is compiled per dialect), so 10k
     incidents cost one narrow query and a sort per metric.
     """
-    ep = {m: epoch_seconds(INC.c[f"{m}_at"]) for m in ("impact_started", "detected", "acknowledged", "mitigated", "resolved")}
+    ep = {
+        m: epoch_seconds(INC.c[f"{m}_at"])
+        for m in ("impact_started", "detected", "acknowledged", "mitigated", "resolved")
+    }
     cols = [
         INC.c.severity,
         (ep["detected"] - ep["impact_started"]).label("ttd"),

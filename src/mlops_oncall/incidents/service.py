@@ -47,6 +47,10 @@ NARRATIVE_FIELDS = (
     "resolution",
     "authors",
     "postmortem_status",
+    "contributing_factors",
+    "went_well",
+    "went_wrong",
+    "lucky",
 )
 # Clock skew between two terminals should not turn "now" into "the future".
 FUTURE_SLACK = timedelta(seconds=5)
@@ -772,7 +776,9 @@ class Incidents:
     def _view(self, conn: Connection, ref: str | int) -> IncidentView:
         row = self._row(conn, ref)
         iid = row["id"]
-        roles = dict(conn.execute(select(ROLE.c.role, ROLE.c.who).where(ROLE.c.incident_id == iid)).all())
+        roles = dict(
+            conn.execute(select(ROLE.c.role, ROLE.c.who).where(ROLE.c.incident_id == iid)).all()
+        )
         actions = [
             _action_json(dict(a))
             for a in conn.execute(

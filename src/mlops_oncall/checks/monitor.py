@@ -1,0 +1,185 @@
+"""The monitor: the poller on its own thread and event loop, for the TUI and `check watch`.
+
+The UI thread never waits on a probe or a database write. Results are folded into the latest
+view per check and handed over in batches (every ``flush_every`` seconds, only what changed),
+so a thousand checks cost one UI update per batch, not one per poll. Threshold transitions
+are persisted as they happen and hourly roll-ups every ``rollup_every`` seconds, on a worker
+thread of the monitor's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from mlops_oncall.checks.config import CheckSet, CheckSpec
+from mlops_oncall.checks.poller import Poller
+from mlops_oncall.checks.probe import Result
+from mlops_oncall.checks.rollup import Rollup
+from mlops_oncall.checks.state import CheckView, Transition
+from mlops_oncall.clock import SYSTEM, Clock
+
+log = logging.getLogger(__name__)
+
+Update = Callable[[list[CheckView], list[Transition]], None]
+
+
+class _Collector:
+    """The poller's sink: keeps what changed since the last flush."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.views: dict[str, CheckView] = {}
+        self.transitions: list[Transition] = []
+        self.rollup = Rollup()
+
+    def on_result(self, result: Result, view: CheckView) -> None:
+        with self.lock:
+            self.views[result.check_id] = view
+            self.rollup.add(result)
+
+    def on_transition(self, transition: Transition) -> None:
+        with self.lock:
+            self.transitions.append(transition)
+
+    def take(self) -> tuple[list[CheckView], list[Transition]]:
+        with self.lock:
+            views, self.views = list(self.views.values()), {}
+            transitions, self.transitions = self.transitions, []
+        return views, transitions
+
+
+class Monitor:
+    def __init__(
+        self,
+        checks: CheckSet,
+        *,
+        store: Any = None,
+        clock: Clock = SYSTEM,
+        on_update: Update | None = None,
+        flush_every: float = 0.25,
+        rollup_every: float = 60.0,
+        transport: str = "auto",
+        first_spread: float | None = None,
+    ):
+        self.checks = checks
+        self.store = store
+        self.clock = clock
+        self.on_update = on_update
+        self.flush_every = flush_every
+        self.rollup_every = rollup_every
+        self._collector = _Collector()
+        kw: dict[str, Any] = {}
+        if first_spread is not None:
+            kw["first_spread"] = first_spread
+        self.poller = Poller(
+            list(checks),
+            sinks=[self._collector],
+            redactor=checks.redactor,
+            clock=clock,
+            transport=transport,  # type: ignore[arg-type]
+            **kw,
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.errors: list[str] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Monitor:
+        self._thread = threading.Thread(target=self._run, name="mlops-oncall-monitor", daemon=True)
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._stop is not None:
+            loop.call_soon_threadsafe(self._stop.set)
+        thread.join(timeout)
+        self._loop = self._thread = None
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        await self.poller.start()
+        self._started.set()
+        loop = asyncio.get_running_loop()
+        last_rollup = loop.time()
+        try:
+            while not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.flush_every)
+                await self._flush()
+                if loop.time() - last_rollup >= self.rollup_every:
+                    last_rollup = loop.time()
+                    await self._persist_rollups(final=False)
+        finally:
+            await self.poller.stop()
+            await self._flush()
+            await self._persist_rollups(final=True)
+
+    async def _flush(self) -> None:
+        views, transitions = self._collector.take()
+        if transitions and self.store is not None:
+            await self._in_thread(self._record, transitions)
+        if (views or transitions) and self.on_update is not None:
+            try:
+                self.on_update(views, transitions)
+            except Exception as exc:  # the UI may be closing; polling goes on
+                log.debug("on_update failed: %s", exc)
+
+    async def _persist_rollups(self, *, final: bool) -> None:
+        if self.store is None:
+            return
+        with self._collector.lock:
+            hours = self._collector.rollup.drain(None)
+        if hours:
+            await self._in_thread(self._merge, hours)
+
+    async def _in_thread(self, fn, *args) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        except Exception as exc:  # a locked or read-only database must not stop the polling
+            self.errors.append(str(exc))
+            log.warning("could not record check history: %s", exc)
+
+    def _record(self, transitions: list[Transition]) -> None:
+        from mlops_oncall.store.checks_history import record_transitions
+
+        record_transitions(self.store, transitions)
+
+    def _merge(self, hours) -> None:
+        from mlops_oncall.store.checks_history import merge_rollups
+
+        merge_rollups(self.store, hours)
+
+    # -- queries and on-demand probes --------------------------------------------------------
+    def views(self) -> list[CheckView]:
+        return self.poller.board.views()
+
+    def spec(self, check_id: str) -> CheckSpec | None:
+        return self.checks.specs.get(check_id)
+
+    def probe_now(self, check_id: str, timeout: float = 30.0) -> Result:
+        """Probe one check right now (from a runbook step), without touching its state."""
+        spec = self.checks.specs[check_id]
+        if self._loop is None:
+            raise RuntimeError("the monitor is not running")
+        fut = asyncio.run_coroutine_threadsafe(self.poller.prober.probe(spec), self._loop)
+        return fut.result(timeout)

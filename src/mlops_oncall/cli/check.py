@@ -1,0 +1,383 @@
+"""`mlops-oncall check run|watch|validate|import-gatus`.
+
+Every line this module prints goes through the check set's Redactor: resolved ``${env:NAME}``
+values and URL credentials never reach the terminal, a pipe or a JSON consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mlops_oncall.cli.common import EXIT_NO, EXIT_USAGE, AppContext, Failure, json_option, pass_app
+
+if TYPE_CHECKING:
+    from mlops_oncall.checks.config import CheckSet, CheckSpec
+    from mlops_oncall.checks.probe import Result
+    from mlops_oncall.checks.redact import Redactor
+    from mlops_oncall.checks.state import CheckView, Transition
+
+checks_option = click.option(
+    "--checks",
+    "checks_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The checks file (default: the workspace's, `checks:` in oncall.yaml).",
+)
+only_option = click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="ID",
+    help="Only this check, or every check of a preset; repeatable.",
+)
+transport_option = click.option(
+    "--transport",
+    type=click.Choice(["auto", "aiohttp", "httpx"]),
+    default="auto",
+    show_default=True,
+    hidden=True,
+    help="HTTP transport under the httpx client.",
+)
+
+
+@click.group()
+def check() -> None:
+    """Run, watch, validate and import health checks."""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _checks_path(app: AppContext, checks_path: str | None) -> Path:
+    if checks_path:
+        path = Path(checks_path)
+    else:
+        path = app.workspace.checks_file
+        if path is None:
+            raise Failure(
+                "no checks file: pass --checks FILE, or run in a workspace whose oncall.yaml "
+                "names one (checks: checks.yaml)",
+                EXIT_USAGE,
+            )
+    if not path.is_file():
+        raise Failure(f"checks file not found: {path}", EXIT_USAGE)
+    return path
+
+
+def load_for_use(app: AppContext, checks_path: str | None) -> CheckSet:
+    """The check set, or every located problem on stderr and exit 2."""
+    from mlops_oncall.checks.config import load_checks
+
+    path = _checks_path(app, checks_path)
+    checkset, problems = load_checks(path)
+    for p in problems:
+        click.echo(str(p), err=True)
+    if checkset is None:
+        errors = sum(p.is_error for p in problems)
+        raise Failure(f"{path}: {errors} error{'s' * (errors != 1)}; nothing was run", EXIT_USAGE)
+    return checkset
+
+
+def _select(checkset: CheckSet, only: tuple[str, ...]) -> list[CheckSpec]:
+    from mlops_oncall.formats.validate import did_you_mean
+
+    if not only:
+        return list(checkset)
+    picked, unknown = checkset.select(only)
+    if unknown:
+        names = checkset.ids() + list(checkset.groups)
+        raise Failure(f"unknown check '{unknown[0]}'{did_you_mean(unknown[0], names)}", EXIT_USAGE)
+    return picked
+
+
+class _Out:
+    """Redacting output: text lines and JSON."""
+
+    def __init__(self, redactor: Redactor):
+        self.redactor = redactor
+
+    def line(self, text: str = "", *, err: bool = False) -> None:
+        click.echo(self.redactor.text(text), err=err)
+
+    def json(self, value: Any, *, pretty: bool = True) -> None:
+        from mlops_oncall.jsonout import dumps
+
+        # redact the values (a secret inside JSON would be escaped), then the text as well
+        click.echo(self.redactor.text(dumps(self.redactor.value(value), pretty=pretty)))
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run_json(result: Result, blocked_by: list[str]) -> dict[str, Any]:
+    """The stable shape of `check run --json` (README, CLI reference)."""
+    return {
+        "id": result.check_id,
+        "service": result.service,
+        "state": result.state,
+        "error_class": result.error_class,
+        "message": result.message,
+        "latency_ms": result.latency_ms,
+        "blocked_by": blocked_by,
+        "conditions": [c.to_json() for c in result.conditions],
+    }
+
+
+@check.command()
+@checks_option
+@only_option
+@click.option("--once", is_flag=True, help="One round (the default; accepted for scripts).")
+@json_option
+@transport_option
+@pass_app
+def run(
+    app: AppContext,
+    checks_path: str | None,
+    only: tuple[str, ...],
+    once: bool,
+    as_json: bool,
+    transport: str,
+) -> None:
+    """Run one round of every check, without thresholds.
+
+    A failing `conditions` entry makes a check down, a failing `warn` entry degraded. Exit 0
+    when every check is up or in maintenance, 1 otherwise, 2 on a config error.
+    """
+    from mlops_oncall.checks.poller import round_blocked_by, run_once
+    from mlops_oncall.checks.probe import Prober
+
+    checkset = load_for_use(app, checks_path)
+    specs = _select(checkset, only)
+    out = _Out(checkset.redactor)
+
+    async def go() -> list[Result]:
+        async with Prober(redactor=checkset.redactor, transport=transport) as prober:  # type: ignore[arg-type]
+            return await run_once(specs, prober)
+
+    results = asyncio.run(go())
+    by_id = {r.check_id: r for r in results}
+    blocked = round_blocked_by(specs, by_id)
+    if as_json:
+        out.json([run_json(r, blocked[r.check_id]) for r in results])
+    else:
+        _print_round(out, specs, results, blocked)
+    if any(r.state not in ("up", "maintenance") for r in results):
+        raise SystemExit(EXIT_NO)
+
+
+def _print_round(
+    out: _Out, specs: list[CheckSpec], results: list[Result], blocked: dict[str, list[str]]
+) -> None:
+    width = max((len(s.id) for s in specs), default=2)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.state] = counts.get(r.state, 0) + 1
+        latency = f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "–"
+        note = f" [blocked by {', '.join(blocked[r.check_id])}]" if blocked[r.check_id] else ""
+        cls = f"{r.error_class}: " if r.error_class else ""
+        out.line(f"{r.state:<11} {r.check_id:<{width}}  {latency:>8}  {cls}{r.message}{note}")
+    order = ("up", "degraded", "down", "maintenance")
+    parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+    n = len(results)
+    out.line(f"{n} check{'s' * (n != 1)}: {', '.join(parts) or 'none'}", err=True)
+
+
+# --------------------------------------------------------------------------- validate
+
+
+@check.command()
+@checks_option
+@json_option
+@pass_app
+def validate(app: AppContext, checks_path: str | None, as_json: bool) -> None:
+    """Validate a checks file and list the checks it defines, presets expanded.
+
+    Exit 0 when there are no errors (warnings allowed), 1 on any error.
+    """
+    from mlops_oncall.checks.config import load_checks
+    from mlops_oncall.checks.redact import Redactor
+
+    path = _checks_path(app, checks_path)
+    checkset, problems = load_checks(path)
+    out = _Out(checkset.redactor if checkset is not None else Redactor())
+    errors = sum(p.is_error for p in problems)
+    if as_json:
+        out.json(
+            {
+                "file": str(path),
+                "valid": checkset is not None,
+                "checks": [s.summary() for s in checkset] if checkset is not None else [],
+                "problems": [p.to_json() for p in problems],
+            }
+        )
+    else:
+        for p in problems:
+            out.line(str(p))
+        if checkset is not None:
+            width = max((len(i) for i in checkset.ids()), default=2)
+            for spec in checkset:
+                preset = f"  (preset {spec.preset})" if spec.preset else ""
+                kind = spec.kind if spec.kind == "tcp" else spec.method
+                out.line(f"{spec.id:<{width}}  {kind:<4} {spec.url}{preset}")
+        warnings = len(problems) - errors
+        n = len(checkset) if checkset is not None else 0
+        out.line(
+            f"{path}: {n} check{'s' * (n != 1)}, {errors} error{'s' * (errors != 1)}, "
+            f"{warnings} warning{'s' * (warnings != 1)}",
+            err=True,
+        )
+    if errors:
+        raise SystemExit(EXIT_NO)
+
+
+# --------------------------------------------------------------------------- import-gatus
+
+
+@check.command("import-gatus")
+@click.argument("file", type=click.Path(dir_okay=False))
+def import_gatus_cmd(file: str) -> None:
+    """Convert a Gatus config's endpoints to checks.yaml on stdout; warnings on stderr."""
+    from mlops_oncall.checks.gatus import import_gatus
+
+    if not Path(file).is_file():
+        raise Failure(f"file not found: {file}", EXIT_USAGE)
+    imported = import_gatus(file)
+    for p in imported.problems:
+        click.echo(str(p), err=True)
+    if not imported.ok:
+        raise Failure(f"{file}: nothing was imported", EXIT_USAGE)
+    click.echo(imported.yaml(Path(file).name), nl=False)
+    n = len(imported.data["checks"])
+    warnings = sum(not p.is_error for p in imported.problems)
+    click.echo(
+        f"imported {n} check{'s' * (n != 1)} with {warnings} warning{'s' * (warnings != 1)}",
+        err=True,
+    )
+
+
+# --------------------------------------------------------------------------- watch
+
+
+def on_transition(app: AppContext, transition: Transition) -> None:
+    """Hook: record a threshold crossing in the store (issue: store, check transitions).
+
+    `check watch` calls this for every transition, after printing it, so a box without a
+    terminal keeps the history. The store is not wired in yet; this is where it plugs in.
+    """
+
+
+def on_rollup(app: AppContext, rollups: list) -> None:
+    """Hook: persist finished hourly roll-ups (checks.rollup.HourRollup) in the store."""
+
+
+class _WatchSink:
+    def __init__(self, app: AppContext, out: _Out, width: int, as_json: bool):
+        from mlops_oncall.checks.rollup import Rollup
+
+        self.app = app
+        self.out = out
+        self.width = width
+        self.as_json = as_json
+        self.rollup = Rollup()
+
+    def on_result(self, result: Result, view: CheckView) -> None:
+        self.rollup.add(result)
+        done = self.rollup.drain(result.observed_at)
+        if done:
+            on_rollup(self.app, done)
+
+    def on_transition(self, transition: Transition) -> None:
+        from mlops_oncall.jsonout import rfc3339
+
+        if self.as_json:
+            self.out.json(transition.to_json(), pretty=False)
+        else:
+            t = transition
+            when = rfc3339(t.at)
+            cls = f"{t.error_class}: " if t.error_class and t.to_state != "up" else ""
+            note = f" [blocked by {', '.join(t.blocked_by)}]" if t.blocked_by else ""
+            alarm = " ALARM" if t.alarm else ""
+            self.out.line(
+                f"{when}  {t.check_id:<{self.width}}  {t.from_state} → {t.to_state}{alarm}  "
+                f"{cls}{t.message}{note}"
+            )
+        on_transition(self.app, transition)
+
+
+@check.command()
+@checks_option
+@only_option
+@json_option
+@click.option(
+    "--for",
+    "duration",
+    metavar="DURATION",
+    help="Stop after this long (e.g. 10m); default: until Ctrl-C.",
+)
+@transport_option
+@pass_app
+def watch(
+    app: AppContext,
+    checks_path: str | None,
+    only: tuple[str, ...],
+    as_json: bool,
+    duration: str | None,
+    transport: str,
+) -> None:
+    """Poll continuously with thresholds and print transitions as they happen.
+
+    Each check runs on its own interval. Only threshold crossings are printed (and recorded);
+    --json prints one JSON object per line. Ctrl-C stops cleanly.
+    """
+    from mlops_oncall.checks.poller import Poller
+    from mlops_oncall.formats.durations import parse_duration
+
+    limit = None
+    if duration is not None:
+        try:
+            limit = parse_duration(duration).total_seconds()
+        except ValueError as exc:
+            raise Failure(f"--for: {exc}", EXIT_USAGE) from None
+    checkset = load_for_use(app, checks_path)
+    specs = _select(checkset, only)
+    out = _Out(checkset.redactor)
+    width = max((len(s.id) for s in specs), default=2)
+    sink = _WatchSink(app, out, width, as_json)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+                handled.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or no signals here: Ctrl-C still interrupts
+        poller = Poller(
+            specs,
+            sinks=[sink],
+            redactor=checkset.redactor,
+            transport=transport,  # type: ignore[arg-type]
+            first_spread=min(2.0, min((s.interval.total_seconds() for s in specs), default=1)),
+        )
+        out.line(f"watching {len(specs)} checks (Ctrl-C to stop)", err=True)
+        try:
+            async with poller:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), limit)
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            done = sink.rollup.drain()
+            if done:
+                on_rollup(app, done)
+        out.line(f"stopped after {poller.polls} polls", err=True)
+
+    asyncio.run(go())

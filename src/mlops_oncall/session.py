@@ -1,0 +1,118 @@
+"""A session: the workspace and its core services, built lazily, shared by the TUI and the CLI.
+
+Nothing is opened at construction: the TUI paints its first frame before SQLAlchemy, httpx or
+the runbook library are imported, then a worker calls the properties here.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.config import Workspace
+
+if TYPE_CHECKING:
+    from mlops_oncall.checks.config import CheckSet
+    from mlops_oncall.formats.problems import Problem
+    from mlops_oncall.incidents.deploys import Deploys
+    from mlops_oncall.incidents.service import Incidents
+    from mlops_oncall.redact import Redactor
+    from mlops_oncall.runbooks.library import Library
+    from mlops_oncall.store.db import Store
+
+
+@dataclass
+class Session:
+    workspace: Workspace
+    clock: Clock = SYSTEM
+    database_url: str | None = None  # overrides the workspace's (the demo's own database)
+    checks_file: Path | None = None  # overrides the workspace's
+    title: str | None = None  # shown in the header instead of the workspace name
+    drill_id: str | None = None  # set in drill mode: incidents are declared as drills
+    fake_control_url: str | None = None  # "Inject fault" is offered when set
+    check_problems: list[Problem] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.title or self.workspace.name
+
+    @property
+    def actor(self) -> str:
+        return self.workspace.actor()
+
+    @cached_property
+    def store(self) -> Store:
+        from mlops_oncall.store.db import open_store
+
+        return open_store(self.database_url or self.workspace.database_url())
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        from mlops_oncall.redact import Redactor
+
+        r = Redactor()
+        checks = self.checks
+        if checks is not None:
+            r.include(checks.redactor)
+        return r
+
+    @cached_property
+    def incidents(self) -> Incidents:
+        from mlops_oncall.incidents.service import Incidents
+
+        return Incidents(
+            self.store,
+            clock=self.clock,
+            actor=self.actor,
+            zone=self.workspace.zone(),
+            redactor=self.redactor,
+        )
+
+    @cached_property
+    def deploys(self) -> Deploys:
+        from mlops_oncall.incidents.deploys import Deploys
+
+        return Deploys(self.store, clock=self.clock, actor=self.actor)
+
+    @cached_property
+    def library(self) -> Library:
+        import os
+
+        from mlops_oncall.runbooks.cache import default_cache
+        from mlops_oncall.runbooks.library import Library
+
+        cache = None if os.environ.get("MLOPS_ONCALL_NO_CACHE") else default_cache()
+        return Library.load(
+            self.workspace.runbook_dirs(),
+            stale_after=self.workspace.config.stale_after,
+            cache=cache,
+            today=self.clock.now().date(),
+        )
+
+    @cached_property
+    def checks(self) -> CheckSet | None:
+        """The checks, or None without a checks file; problems land in check_problems."""
+        path = self.checks_file or self.workspace.checks_file
+        if path is None or not Path(path).is_file():
+            return None
+        from mlops_oncall.checks.config import load_checks
+
+        checkset, problems = load_checks(path)
+        self.check_problems = problems
+        return checkset
+
+    def fake_control(self) -> Any:
+        if not self.fake_control_url:
+            return None
+        from mlops_oncall.drills.fake.client import FakeControl
+
+        return FakeControl(self.fake_control_url)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

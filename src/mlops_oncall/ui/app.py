@@ -1,0 +1,365 @@
+"""The Textual app: screens, the command palette, and the glue to the core.
+
+The app holds no domain logic. It keeps the latest check views (from the monitor thread),
+and runs every core call (declare, note, step, ...) on a thread worker so a keystroke never
+waits on the database; errors from the core come back as notifications.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.markup import escape
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from mlops_oncall.session import Session
+from mlops_oncall.ui.commands import OncallCommands
+from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, StoryEvent
+
+FAILING = ("degraded", "down")
+
+
+class OncallApp(App[None]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "mlops-oncall"
+    COMMANDS = App.COMMANDS | {OncallCommands}
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("r", "runbooks", "Runbooks", id="app.runbooks"),
+        Binding("f", "inject_fault", "Inject fault", id="app.inject_fault"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        live: bool = True,
+        story: Any = None,
+        drill_banner: str | None = None,
+        flush_every: float = 0.25,
+    ):
+        super().__init__()
+        self.session = session
+        self.live = live
+        self.story = story
+        self.drill_banner_text = drill_banner
+        self.flush_every = flush_every
+        self.views: dict[str, Any] = {}
+        self.specs: dict[str, Any] = {}
+        self.monitor = None
+        self.ready = False
+        self.open_incidents: list[dict[str, Any]] = []
+        self._suggest_cache: dict[tuple, list] = {}
+        keymap = getattr(session.workspace.config, "keymap", None)
+        if keymap:
+            self.set_keymap(dict(keymap))
+
+    # -- start and stop ----------------------------------------------------------------------
+    def on_mount(self) -> None:
+        from mlops_oncall.ui.screens.dashboard import DashboardScreen
+
+        self.sub_title = self.session.name
+        self.push_screen(DashboardScreen())
+        self.boot()
+
+    @work(thread=True, exclusive=True, group="boot")
+    def boot(self) -> None:
+        """After the first frame: open the store, load runbooks and checks, start polling."""
+        s = self.session
+        try:
+            s.incidents  # noqa: B018 - opens (and migrates) the store
+            s.library  # noqa: B018
+            checks = s.checks
+        except Exception as exc:
+            self.call_from_thread(
+                self.notify, f"could not start: {exc}", severity="error", timeout=30
+            )
+            return
+        self.call_from_thread(self._booted, checks)
+        if checks is not None and self.live and len(checks):
+            from mlops_oncall.checks.monitor import Monitor
+
+            self.monitor = Monitor(
+                checks,
+                store=s.store,
+                clock=s.clock,
+                on_update=lambda views, transitions: self.post_message(
+                    ChecksUpdated(views, transitions)
+                ),
+                flush_every=self.flush_every,
+            ).start()
+        if self.story is not None:
+            self.story.start(
+                lambda text, sev="information": self.post_message(StoryEvent(text, sev))
+            )
+
+    def _booted(self, checks) -> None:
+        self.specs = dict(checks.specs) if checks is not None else {}
+        self.ready = True
+        for problem in self.session.check_problems[:3]:
+            self.notify(
+                escape(str(problem)),
+                severity="error" if problem.is_error else "warning",
+                timeout=15,
+            )
+        dash = self._dashboard()
+        if dash is not None:
+            dash.build_checks()
+            dash.refresh_lists()
+
+    def on_unmount(self) -> None:
+        if self.story is not None:
+            self.story.stop()
+        if self.monitor is not None:
+            self.monitor.stop()
+
+    def _dashboard(self):
+        from mlops_oncall.ui.screens.dashboard import DashboardScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, DashboardScreen):
+                return screen
+        return None
+
+    # -- check updates (from the monitor thread, as messages) ------------------------------------
+    def on_checks_updated(self, message: ChecksUpdated) -> None:
+        self.apply_views(message.views, message.transitions)
+
+    def apply_views(self, views, transitions=()) -> None:
+        """Take new check views; tests call this directly to show fixed states."""
+        for v in views:
+            self.views[v.check_id] = v
+        for t in transitions:
+            if t.alarm:
+                best = self.suggestions_for(t.check_id)
+                hint = f" Suggested runbook: {best[0].runbook_id}." if best else ""
+                self.notify(
+                    escape(
+                        f"{t.check_id} is {t.to_state.upper()}: {t.message}.{hint} Press d to declare."
+                    ),
+                    title="Check alarm",
+                    severity="error" if t.to_state == "down" else "warning",
+                    timeout=12,
+                )
+            elif t.to_state == "up" and t.from_state in FAILING:
+                self.notify(f"{t.check_id} recovered", severity="information", timeout=6)
+        dash = self._dashboard()
+        if dash is not None and views:
+            dash.update_checks([v.check_id for v in views])
+
+    def on_story_event(self, message: StoryEvent) -> None:
+        self.notify(
+            escape(message.text),
+            title="Demo" if not self.drill_banner_text else "Drill",
+            severity=message.severity,
+            timeout=10,
+        )
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        dash = self._dashboard()
+        if dash is not None:
+            dash.refresh_lists()
+
+    # -- suggestions (core matcher; cached per failure shape) -----------------------------------
+    def suggestions_for(self, check_id: str) -> list:
+        from mlops_oncall.incidents.suggest import runbook_suggestions
+
+        if not self.ready:
+            return []
+        view = self.views.get(check_id)
+        spec = self.specs.get(check_id)
+        ec = view.last.error_class if view is not None and view.last is not None else None
+        key = (check_id, ec)
+        if key not in self._suggest_cache:
+            self._suggest_cache[key] = runbook_suggestions(
+                self.session.library,
+                check_id=check_id,
+                error_class=ec,
+                service=spec.service if spec else None,
+                named=spec.runbook if spec else None,
+            )
+        return self._suggest_cache[key]
+
+    def current_suggestions(self, service: str | None = None) -> list:
+        """Runbooks that fit what is failing now (not blocked by a dependency), best first."""
+        best: dict[str, Any] = {}
+        for cid, view in self.views.items():
+            if view.state not in FAILING or view.blocked_by:
+                continue
+            spec = self.specs.get(cid)
+            if service and spec is not None and spec.service != service:
+                continue
+            for s in self.suggestions_for(cid):
+                if s.runbook_id not in best or best[s.runbook_id].score < s.score:
+                    best[s.runbook_id] = s
+        return sorted(best.values(), key=lambda s: -s.score)
+
+    # -- core calls off the UI loop ---------------------------------------------------------------
+    def run_core(self, label: str, fn, *args, after=None, **kwargs) -> None:
+        self._run_core(label, fn, args, kwargs, after)
+
+    @work(thread=True, group="core")
+    def _run_core(self, label, fn, args, kwargs, after) -> None:
+        from mlops_oncall.incidents.service import IncidentError
+
+        try:
+            result = fn(*args, **kwargs)
+        except IncidentError as exc:
+            self.call_from_thread(
+                self.notify,
+                escape(str(exc)),
+                title=f"Could not {label}",
+                severity="error",
+                timeout=10,
+            )
+            return
+        except Exception as exc:  # a locked database, a vanished file: say so, keep running
+            self.call_from_thread(
+                self.notify,
+                escape(f"{type(exc).__name__}: {exc}"),
+                title=f"Could not {label}",
+                severity="error",
+                timeout=15,
+            )
+            return
+        self.post_message(DataChanged())
+        if after is not None:
+            self.call_from_thread(after)
+        return result
+
+    # -- navigation and actions ---------------------------------------------------------------
+    def open_incident(self, incident_id: str) -> None:
+        from mlops_oncall.ui.screens.incident import IncidentScreen
+
+        self.push_screen(IncidentScreen(incident_id))
+
+    def action_help(self) -> None:
+        from mlops_oncall.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_runbooks(self) -> None:
+        from mlops_oncall.ui.screens.runbooks import RunbooksScreen
+
+        if not self.ready:
+            self.notify("Still loading the runbooks…")
+            return
+        self.push_screen(RunbooksScreen())
+
+    def action_declare(self) -> None:
+        dash = self._dashboard()
+        self.declare_from_check(
+            dash.selected_check() if dash is not None and self.screen is dash else None
+        )
+
+    def declare_from_check(self, check_id: str | None) -> None:
+        if not self.ready:
+            self.notify("Still loading…")
+            return
+        view = self.views.get(check_id) if check_id else None
+        if view is None or view.state not in FAILING:
+            self._show_declare(None)
+            return
+        self._prepare_declaration(check_id)
+
+    @work(thread=True, exclusive=True, group="declare")
+    def _prepare_declaration(self, check_id: str) -> None:
+        from mlops_oncall.incidents.suggest import declaration_for
+
+        s = self.session
+        decl = declaration_for(self.views[check_id], self.specs.get(check_id), s.library, s.store)
+        self.call_from_thread(self._show_declare, decl)
+
+    def _show_declare(self, decl) -> None:
+        from mlops_oncall.ui.modals import DeclareModal
+
+        self.push_screen(
+            DeclareModal(
+                decl, drill=bool(self.session.drill_id), zone=self.session.workspace.zone()
+            ),
+            self._declared,
+        )
+
+    def _declared(self, form: dict | None) -> None:
+        if not form:
+            return
+        s = self.session
+        runbook = s.library.get(form["runbook"]).runbook if form["runbook"] else None
+
+        def declare():
+            return s.incidents.declare(
+                form["title"],
+                form["severity"],
+                service=form["service"],
+                runbook=runbook,
+                drill=bool(s.drill_id),
+                drill_id=s.drill_id,
+                detected_at=form["detected_at"],
+                declared_from_check=form["check_id"],
+            )
+
+        self._declare_then_open(declare)
+
+    @work(thread=True, group="core")
+    def _declare_then_open(self, declare) -> None:
+        from mlops_oncall.incidents.service import IncidentError
+
+        try:
+            view = declare()
+        except IncidentError as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="Could not declare", severity="error"
+            )
+            return
+        self.post_message(DataChanged())
+        self.call_from_thread(self.open_incident, view.id)
+        if view.triage is not None:
+            from mlops_oncall.ui.screens.triage import TriageScreen
+
+            self.call_from_thread(self.push_screen, TriageScreen(view.id))
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "inject_fault":
+            return bool(self.session.fake_control_url)
+        return True
+
+    def action_inject_fault(self) -> None:
+        from mlops_oncall.drills.fake.catalog import SERVICES, faults_for
+        from mlops_oncall.drills.fake.faults import PARAMS
+        from mlops_oncall.ui.modals import InjectFaultModal
+
+        def default(fault: str) -> str:
+            return " ".join(f"{p.name}={p.default:g}" for p in PARAMS.get(fault, ()))
+
+        faults = {s: list(faults_for(s)) for s in SERVICES}
+        defaults = {f: default(f) for fs in faults.values() for f in fs}
+        self.push_screen(InjectFaultModal(list(SERVICES), faults, defaults), self._inject)
+
+    def _inject(self, form: dict | None) -> None:
+        if form:
+            self._send_fault(form)
+
+    @work(thread=True, group="fault")
+    def _send_fault(self, form: dict) -> None:
+        control = self.session.fake_control()
+        try:
+            if form.get("clear"):
+                control.clear()
+                self.call_from_thread(self.notify, "Cleared every fault")
+            else:
+                control.inject(form["service"], form["fault"], **form["params"])
+                self.call_from_thread(
+                    self.notify,
+                    f"Injected {form['fault']} into {form['service']}",
+                    severity="warning",
+                )
+        except Exception as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="Fault not injected", severity="error"
+            )
+
+    def action_clear_faults(self) -> None:
+        self._send_fault({"clear": True})

@@ -1,0 +1,101 @@
+"""Small display helpers: state glyphs (readable without colour), sparklines, times."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from rich.text import Text
+
+from mlops_oncall.formats.durations import format_duration
+
+STATE_STYLE = {
+    "up": ("●", "up", "green"),
+    "degraded": ("▲", "degraded", "yellow"),
+    "down": ("✖", "DOWN", "bold red"),
+    "unknown": ("○", "unknown", "dim"),
+    "maintenance": ("◐", "maint", "blue"),
+}
+SEV_STYLE = {"SEV1": "bold white on red", "SEV2": "bold red", "SEV3": "yellow", "SEV4": "dim"}
+STATUS_STYLE = {
+    "triage": "bold magenta",
+    "investigating": "bold yellow",
+    "identified": "yellow",
+    "mitigated": "cyan",
+    "resolved": "green",
+    "closed": "dim",
+    "declined": "dim",
+}
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def state_text(state: str) -> Text:
+    glyph, word, style = STATE_STYLE.get(state, ("?", state, ""))
+    return Text(f"{glyph} {word}", style=style)
+
+
+def sev_text(sev: str) -> Text:
+    return Text(f" {sev} ", style=SEV_STYLE.get(sev, ""))
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+OUTCOME_STYLE = {
+    "succeeded": ("✓", "green"),
+    "failed": ("✗ failed", "red"),
+    "rolled_back": ("↩ rolled back", "yellow"),
+}
+
+
+def outcome_text(outcome: str) -> Text:
+    label, style = OUTCOME_STYLE.get(outcome, (outcome, ""))
+    return Text(label, style=style)
+
+
+def sparkline(values: list[float | None], width: int = 12) -> Text:
+    """Recent latencies as bars; a failed poll (no latency) shows as a red x."""
+    vals = values[-width:]
+    nums = [v for v in vals if v is not None]
+    if not vals:
+        return Text("")
+    top = max(nums) if nums else 1.0
+    out = Text()
+    for v in vals:
+        if v is None:
+            out.append("x", style="red")
+        else:
+            idx = 0 if top <= 0 else min(len(BARS) - 1, int(v / top * (len(BARS) - 1)))
+            out.append(BARS[idx], style="cyan")
+    return out
+
+
+def latency(ms: float | None) -> str:
+    if ms is None:
+        return "–"
+    return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+def since(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "–"
+    return format_duration(now - when)
+
+
+def clock_time(when: datetime | None, zone: tzinfo) -> str:
+    if when is None:
+        return "–"
+    local = when.astimezone(zone)
+    return local.strftime("%H:%M:%S")
+
+
+def stamp(when: datetime | None, zone: tzinfo) -> str:
+    if when is None:
+        return "–"
+    local = when.astimezone(zone)
+    z = (
+        "Z"
+        if local.utcoffset() is not None and local.utcoffset().total_seconds() == 0
+        else local.strftime("%z")
+    )
+    return local.strftime("%Y-%m-%d %H:%M:%S") + z

@@ -1,0 +1,31 @@
+"""Messages posted to the app from worker and monitor threads (post_message is thread-safe)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class ChecksUpdated(Message):
+    """A batch of check views (only those that changed) and threshold transitions."""
+
+    def __init__(self, views: list, transitions: list) -> None:
+        super().__init__()
+        self.views = views
+        self.transitions = transitions
+
+
+class DataChanged(Message):
+    """Incidents or deploys changed (this process wrote, or a refresh found something new)."""
+
+    def __init__(self, what: str = "all") -> None:
+        super().__init__()
+        self.what = what
+
+
+class StoryEvent(Message):
+    """The demo story (or a drill) did something the responder should hear about."""
+
+    def __init__(self, text: str, severity: str = "information") -> None:
+        super().__init__()
+        self.text = text
+        self.severity = severity

@@ -1,0 +1,332 @@
+"""Small modal dialogs. Each returns a value through dismiss() and holds no domain logic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from mlops_oncall.ui import format as fmt
+
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+ROLES = ("commander", "operations", "communications", "scribe")
+
+
+class Dialog(ModalScreen):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
+class DeclareModal(Dialog):
+    """Declare an incident, prefilled from a failing check (or blank)."""
+
+    BINDINGS = [Binding("ctrl+s", "submit", "Declare", id="declare.submit")]
+
+    def __init__(self, declaration: Any = None, *, drill: bool = False, zone=None):
+        super().__init__()
+        self.decl = declaration
+        self.drill = drill
+        self.zone = zone
+
+    def compose(self) -> ComposeResult:
+        d = self.decl
+        with VerticalScroll(classes="dialog", id="declare-dialog"):
+            head = "Declare a drill incident" if self.drill else "Declare an incident"
+            if d is not None:
+                head += f" from {d.check_id}"
+            yield Label(head, classes="dialog-title")
+            yield Label("Title", classes="field-label")
+            yield Input(
+                value=d.title if d else "",
+                placeholder="What is wrong, in a line",
+                id="declare-title",
+            )
+            with Horizontal(classes="form-row"):
+                with Vertical(classes="form-cell-narrow"):
+                    yield Label("Severity", classes="field-label")
+                    yield Select(
+                        [(s, s) for s in SEVERITIES],
+                        value=d.severity if d else "SEV3",
+                        allow_blank=False,
+                        id="declare-severity",
+                    )
+                with Vertical(classes="form-cell"):
+                    yield Label("Service", classes="field-label")
+                    yield Input(
+                        value=(d.service or "") if d else "",
+                        placeholder="service",
+                        id="declare-service",
+                    )
+            if d is not None:
+                detected = (
+                    fmt.stamp(d.detected_at, self.zone) if d.detected_at else "at declaration"
+                )
+                yield Static(Text(f"Detected: {detected} (first failing poll)", style="dim"))
+                yield Label("Runbook to attach", classes="field-label")
+                options = [Option(Text("No runbook for now", style="dim"), id="")]
+                for s in d.runbooks[:6]:
+                    label = Text()
+                    label.append(f"{s.runbook_id}", style="bold")
+                    label.append(f"  {s.severity}  {s.title}\n")
+                    label.append("   " + "; ".join(s.reasons), style="dim")
+                    options.append(Option(label, id=s.runbook_id))
+                ol = OptionList(*options, id="declare-runbooks")
+                yield ol
+                if d.past:
+                    yield Label("Past incidents of this service or runbook", classes="field-label")
+                    past = Text()
+                    for p in d.past:
+                        past.append(f"{p['id']}  {p['severity']}  {p['status']:<12} {p['title']}\n")
+                    yield Static(past)
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Declare (ctrl+s)", variant="error", id="submit")
+
+    def on_mount(self) -> None:
+        ol = self.query("#declare-runbooks")
+        if ol and self.decl is not None and self.decl.runbooks:
+            ol.first(OptionList).highlighted = 1
+        self.query_one("#declare-title", Input).focus()
+
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        self.action_submit()
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        title = self.query_one("#declare-title", Input).value.strip()
+        if not title:
+            self.notify("An incident needs a title", severity="warning")
+            return
+        runbook = None
+        ol = self.query("#declare-runbooks")
+        if ol:
+            opt = ol.first(OptionList)
+            if opt.highlighted is not None:
+                runbook = opt.get_option_at_index(opt.highlighted).id or None
+        self.dismiss(
+            {
+                "title": title,
+                "severity": self.query_one("#declare-severity", Select).value,
+                "service": self.query_one("#declare-service", Input).value.strip() or None,
+                "runbook": runbook,
+                "check_id": self.decl.check_id if self.decl else None,
+                "detected_at": self.decl.detected_at if self.decl else None,
+            }
+        )
+
+
+class ChoiceModal(Dialog):
+    """Pick one of a few values (a status, a severity)."""
+
+    def __init__(self, title: str, options: list[tuple[str, str]], *, note: str = ""):
+        super().__init__()
+        self.title_text = title
+        self.options = options
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            if self.note:
+                yield Static(Text(self.note, style="dim"))
+            yield OptionList(
+                *[Option(label, id=value) for value, label in self.options], id="choices"
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#choices").focus()
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class RoleModal(Dialog):
+    def __init__(self, roles: dict[str, str]):
+        super().__init__()
+        self.roles = roles
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Assign a role", classes="dialog-title")
+            yield Select([(r, r) for r in ROLES], value="commander", allow_blank=False, id="role")
+            yield Label("Who", classes="field-label")
+            yield Input(placeholder="name or handle", id="who")
+            now = ", ".join(f"{k}: {v}" for k, v in sorted(self.roles.items())) or "nobody yet"
+            yield Static(Text(f"Now: {now}", style="dim"))
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Assign", variant="primary", id="submit")
+
+    def on_mount(self) -> None:
+        self.query_one("#who").focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        who = self.query_one("#who", Input).value.strip()
+        if not who:
+            self.notify("Who takes the role?", severity="warning")
+            return
+        self.dismiss((self.query_one("#role", Select).value, who))
+
+
+class ActionItemModal(Dialog):
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Add an action item", classes="dialog-title")
+            yield Input(placeholder="What should be done", id="text")
+            with Horizontal(classes="form-row"):
+                with Vertical(classes="form-cell-narrow"):
+                    yield Label("Type", classes="field-label")
+                    yield Select(
+                        [("mitigate", "mitigate"), ("prevent", "prevent"), ("process", "process")],
+                        value="prevent",
+                        allow_blank=False,
+                        id="type",
+                    )
+                with Vertical(classes="form-cell"):
+                    yield Label("Owner", classes="field-label")
+                    yield Input(placeholder="owner", id="owner")
+                with Vertical(classes="form-cell"):
+                    yield Label("Due", classes="field-label")
+                    yield Input(placeholder="YYYY-MM-DD", id="due")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Add", variant="primary", id="submit")
+
+    def on_mount(self) -> None:
+        self.query_one("#text").focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        text = self.query_one("#text", Input).value.strip()
+        owner = self.query_one("#owner", Input).value.strip()
+        if not text or not owner:
+            self.notify("An action item needs text and an owner", severity="warning")
+            return
+        self.dismiss(
+            {
+                "text": text,
+                "type": self.query_one("#type", Select).value,
+                "owner": owner,
+                "due": self.query_one("#due", Input).value.strip() or None,
+            }
+        )
+
+
+class ConfirmCommandModal(Dialog):
+    """Shows a command exactly as it will run, and asks before running it."""
+
+    BINDINGS = [Binding("y", "confirm", "Run it", id="confirm.yes")]
+
+    def __init__(self, command: str, timeout: float):
+        super().__init__()
+        self.command = command
+        self.timeout = timeout
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-dialog"):
+            yield Label("Run this command?", classes="dialog-title")
+            yield Static(Text(self.command), classes="command-box", id="confirm-command")
+            yield Static(
+                Text(
+                    f"It runs in a shell with a {self.timeout:g} s time limit. Its exit code and "
+                    "its output (truncated, secrets masked) go into the timeline.",
+                    style="dim",
+                )
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Run (y)", variant="warning", id="run")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel").focus()
+
+    @on(Button.Pressed, "#run")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+
+class InjectFaultModal(Dialog):
+    """Break a service of the fake ML system (demo and drills)."""
+
+    def __init__(self, services: list[str], faults: dict[str, list[str]], defaults: dict[str, str]):
+        super().__init__()
+        self.services = services
+        self.faults = faults
+        self.defaults = defaults
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="inject-dialog"):
+            yield Label("Inject a fault into the fake ML system", classes="dialog-title")
+            yield Label("Service", classes="field-label")
+            yield Select(
+                [(s, s) for s in self.services],
+                value=self.services[0],
+                allow_blank=False,
+                id="service",
+            )
+            yield Label("Fault", classes="field-label")
+            first = self.faults[self.services[0]]
+            yield Select([(f, f) for f in first], value=first[0], allow_blank=False, id="fault")
+            yield Label("Parameters (key=value, space-separated)", classes="field-label")
+            yield Input(value=self.defaults.get(first[0], ""), id="params")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Clear all faults", id="clear")
+                yield Button("Inject", variant="error", id="submit")
+
+    @on(Select.Changed, "#service")
+    def _service(self, event: Select.Changed) -> None:
+        faults = self.faults.get(str(event.value), [])
+        sel = self.query_one("#fault", Select)
+        sel.set_options([(f, f) for f in faults])
+        if faults:
+            sel.value = faults[0]
+
+    @on(Select.Changed, "#fault")
+    def _fault(self, event: Select.Changed) -> None:
+        self.query_one("#params", Input).value = self.defaults.get(str(event.value), "")
+
+    @on(Button.Pressed, "#clear")
+    def _clear(self) -> None:
+        self.dismiss({"clear": True})
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        params: dict[str, str] = {}
+        for part in self.query_one("#params", Input).value.split():
+            key, sep, value = part.partition("=")
+            if not sep:
+                self.notify(f"'{part}' is not key=value", severity="warning")
+                return
+            params[key] = value
+        self.dismiss(
+            {
+                "service": self.query_one("#service", Select).value,
+                "fault": self.query_one("#fault", Select).value,
+                "params": params,
+            }
+        )

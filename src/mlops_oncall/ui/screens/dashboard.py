@@ -1,0 +1,273 @@
+"""The dashboard: checks grouped with state, latency trend, error and age; open incidents; what changed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets.data_table import RowDoesNotExist
+
+from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.widgets.banner import DrillBanner
+
+CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
+FAILING = ("degraded", "down")
+
+
+class DashboardScreen(Screen):
+    BINDINGS = [
+        Binding("d", "declare", "Declare", id="dashboard.declare"),
+        Binding("enter", "open", "Open", id="dashboard.open", show=False),
+        Binding("c", "focus_checks", "Checks", id="dashboard.focus_checks", show=False),
+        Binding("i", "focus_incidents", "Incidents", id="dashboard.focus_incidents"),
+        Binding("w", "focus_deploys", "What changed", id="dashboard.focus_deploys", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DrillBanner()
+        with Horizontal(id="dashboard"):
+            with Vertical(id="main-column"):
+                with Vertical(id="checks", classes="panel") as checks:
+                    checks.border_title = "Checks"
+                    yield DataTable(id="checks-table", cursor_type="row", zebra_stripes=False)
+                with Vertical(id="check-detail", classes="panel") as det:
+                    det.border_title = "Selected check"
+                    yield Static("Loading checks…", id="check-detail-body")
+            with Vertical(id="side"):
+                with Vertical(id="incidents-panel", classes="panel") as inc:
+                    inc.border_title = "Open incidents"
+                    yield DataTable(id="incidents-table", cursor_type="row")
+                with Vertical(id="deploys-panel", classes="panel") as dep:
+                    dep.border_title = "What changed"
+                    yield DataTable(id="deploys-table", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.query_one("#checks-table", DataTable)
+        widths = (10, None, 8, 12, 7, None, None)
+        labels = ("State", "Check", "Latency", "Trend", "For", "Blocked by", "Error")
+        for key, label, width in zip(CHECK_COLUMNS, labels, widths, strict=True):
+            t.add_column(label, key=key, width=width)
+        inc = self.query_one("#incidents-table", DataTable)
+        for key, label in (("id", "ID"), ("sev", "Sev"), ("status", "Status"), ("title", "Title")):
+            inc.add_column(label, key=key)
+        dep = self.query_one("#deploys-table", DataTable)
+        for key, label in (("at", "Ago"), ("service", "Service"), ("change", "Change")):
+            dep.add_column(label, key=key)
+        t.focus()
+        if self.app.ready:  # type: ignore[attr-defined]
+            self.build_checks()
+            self.refresh_lists()
+        self.set_interval(2.0, self.refresh_lists)
+        self.set_interval(1.0, self.tick)
+
+    # -- checks ----------------------------------------------------------------------------
+    def build_checks(self) -> None:
+        """Add one row per check, grouped; rows are updated in place afterwards."""
+        app = self.app
+        t = self.query_one("#checks-table", DataTable)
+        if not t.columns:  # not mounted yet: on_mount builds the rows
+            return
+        t.clear()
+        specs = app.specs  # type: ignore[attr-defined]
+        if not specs:
+            msg = "No checks configured. Add a checks.yaml to the workspace (mlops-oncall init)."
+            problems = app.session.check_problems  # type: ignore[attr-defined]
+            if problems:
+                msg = "checks.yaml has problems:\n" + "\n".join(str(p) for p in problems[:6])
+            self.query_one("#check-detail-body", Static).update(msg)
+            return
+        by_group: dict[str, list] = {}  # groups in the order the checks file gives them
+        for spec in specs.values():
+            by_group.setdefault(spec.group or "other", []).append(spec)
+        for group in by_group:
+            t.add_row(
+                Text(group.upper(), style="bold"), "", "", "", "", "", "", key=f"group:{group}"
+            )
+            for spec in by_group[group]:
+                t.add_row(*self._cells(spec.id), key=spec.id)
+        t.move_cursor(row=1)  # the first check, not its group's heading
+        self.update_detail()
+
+    def _cells(self, check_id: str) -> tuple:
+        app = self.app
+        view = app.views.get(check_id)  # type: ignore[attr-defined]
+        now = app.session.clock.now()  # type: ignore[attr-defined]
+        name = Text("  " + check_id)
+        if view is None:
+            return (fmt.state_text("unknown"), name, "–", "", "", "", "")  # state .. error
+        last = view.last
+        err = ""
+        if last is not None and last.state != "up":
+            err = f"{last.error_class or ''}: {last.message}" if last.error_class else last.message
+        if len(err) > 48:
+            err = err[:47] + "…"
+        trend = fmt.sparkline([r.latency_ms for r in view.ring])
+        blocked = ", ".join(view.blocked_by)
+        return (
+            fmt.state_text(view.state),
+            name,
+            fmt.latency(last.latency_ms if last else None),
+            trend,
+            fmt.since(view.since, now),
+            Text(blocked, style="dim") if blocked else "",
+            Text(err, style="red" if view.state == "down" else "yellow") if err else "",
+        )
+
+    def update_checks(self, check_ids) -> None:
+        t = self.query_one("#checks-table", DataTable)
+        if not t.columns:
+            return
+        with self.app.batch_update():
+            for cid in check_ids:
+                try:
+                    cells = self._cells(cid)
+                    for key, value in zip(CHECK_COLUMNS, cells, strict=True):
+                        t.update_cell(
+                            cid, key, value, update_width=key in ("check", "error", "blocked")
+                        )
+                except RowDoesNotExist:
+                    continue
+        self.update_detail()
+
+    def tick(self) -> None:
+        """Refresh the "for" column so ages keep counting between polls."""
+        app = self.app
+        if not app.views:  # type: ignore[attr-defined]
+            return
+        t = self.query_one("#checks-table", DataTable)
+        now = app.session.clock.now()  # type: ignore[attr-defined]
+        with app.batch_update():
+            for cid, view in app.views.items():  # type: ignore[attr-defined]
+                try:
+                    t.update_cell(cid, "for", fmt.since(view.since, now))
+                except RowDoesNotExist:
+                    continue
+
+    def selected_check(self) -> str | None:
+        t = self.query_one("#checks-table", DataTable)
+        if t.row_count == 0:
+            return None
+        try:
+            key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        return None if key is None or key.startswith("group:") else key
+
+    @on(DataTable.RowHighlighted, "#checks-table")
+    def _highlighted(self) -> None:
+        self.update_detail()
+
+    def update_detail(self) -> None:
+        app = self.app
+        body = self.query_one("#check-detail-body", Static)
+        cid = self.selected_check()
+        if cid is None:
+            return
+        spec = app.specs.get(cid)  # type: ignore[attr-defined]
+        view = app.views.get(cid)  # type: ignore[attr-defined]
+        text = Text()
+        text.append(f"{cid}", style="bold")
+        if spec is not None:
+            text.append(f"  {spec.kind.upper()} {spec.url}", style="dim")
+            if spec.service:
+                text.append(f"  service {spec.service}")
+        text.append("\n")
+        if view is None or view.last is None:
+            text.append("not polled yet", style="dim")
+        else:
+            last = view.last
+            text.append_text(fmt.state_text(view.state))
+            text.append(f"  {fmt.latency(last.latency_ms)}  {last.message}\n")
+            for c in last.conditions[:4]:
+                mark, style = (
+                    ("✓", "green") if c.success else ("✗", "red" if c.level == "fail" else "yellow")
+                )
+                text.append(f"  {mark} ", style=style)
+                text.append(f"{c.message or c.condition}\n")
+        suggestions = app.suggestions_for(cid)  # type: ignore[attr-defined]
+        if suggestions and view is not None and view.state in FAILING and not view.blocked_by:
+            best = suggestions[0]
+            text.append("Suggested runbook: ", style="bold")
+            text.append(f"{best.runbook_id}", style="bold cyan")
+            text.append(f" — {'; '.join(best.reasons)}   (press d to declare)", style="dim")
+        body.update(text)
+
+    # -- incidents and deploys (read in a thread, applied on the UI loop) --------------------
+    @work(thread=True, exclusive=True, group="dashboard-lists")
+    def refresh_lists(self) -> None:
+        app = self.app
+        if not app.ready:  # type: ignore[attr-defined]
+            return
+        s = app.session  # type: ignore[attr-defined]
+        incidents = s.incidents.list(status="open", limit=50)
+        deploys = s.deploys.list(limit=30)
+        app.call_from_thread(self._show_lists, incidents, deploys)
+
+    def _show_lists(self, incidents, deploys) -> None:
+        from mlops_oncall.store.timeline import public_id
+
+        self.app.open_incidents = [  # type: ignore[attr-defined]
+            {"id": public_id(r["id"]), "title": r["title"]} for r in incidents
+        ]
+
+        inc = self.query_one("#incidents-table", DataTable)
+        keep = inc.cursor_row
+        inc.clear()
+        for r in incidents:
+            title = r["title"] + ("  [drill]" if r["is_drill"] else "")
+            inc.add_row(
+                public_id(r["id"]),
+                fmt.sev_text(r["severity"]),
+                fmt.status_text(r["status"]),
+                title,
+                key=public_id(r["id"]),
+            )
+        if incidents:
+            inc.move_cursor(row=min(keep, len(incidents) - 1))
+        self.query_one("#incidents-panel").border_title = f"Open incidents ({len(incidents)})"
+        dep = self.query_one("#deploys-table", DataTable)
+        dep.clear()
+        now = self.app.session.clock.now()  # type: ignore[attr-defined]
+        for d in deploys:
+            change = Text(f"{d['version']} ({d['kind']}) ")
+            change.append_text(fmt.outcome_text(d["outcome"]))
+            dep.add_row(fmt.since(d["at"], now), d["service"], change)
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_focus_checks(self) -> None:
+        self.query_one("#checks-table").focus()
+
+    def action_focus_incidents(self) -> None:
+        self.query_one("#incidents-table").focus()
+
+    def action_focus_deploys(self) -> None:
+        self.query_one("#deploys-table").focus()
+
+    def action_declare(self) -> None:
+        self.app.declare_from_check(self.selected_check())  # type: ignore[attr-defined]
+
+    def action_open(self) -> None:
+        focused = self.focused
+        if focused is not None and focused.id == "incidents-table":
+            t = self.query_one("#incidents-table", DataTable)
+            if t.row_count:
+                key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
+                self.app.open_incident(key)  # type: ignore[attr-defined]
+
+    @on(DataTable.RowSelected, "#incidents-table")
+    def _incident_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.open_incident(event.row_key.value)  # type: ignore[attr-defined]
+
+    @on(DataTable.RowSelected, "#checks-table")
+    def _check_selected(self, event: DataTable.RowSelected) -> None:
+        key = event.row_key.value
+        if key and not key.startswith("group:"):
+            view = self.app.views.get(key)  # type: ignore[attr-defined]
+            if view is not None and view.state in FAILING:
+                self.app.declare_from_check(key)  # type: ignore[attr-defined]

@@ -1,0 +1,381 @@
+"""The incident screen: header, live timeline (newest last, following), note input, actions."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, RoleModal
+from mlops_oncall.ui.widgets.banner import DrillBanner
+
+FIRST_PAGE = 200  # events shown on open; a 50k-event incident opens as fast as a small one
+KIND_STYLE = {
+    "declared": "bold magenta",
+    "status_changed": "bold yellow",
+    "severity_changed": "bold red",
+    "milestone": "cyan",
+    "note": "",
+    "check_transition": "red",
+    "check_run": "blue",
+    "command_run": "blue",
+    "decision": "bold green",
+    "step_done": "green",
+    "step_skipped": "yellow",
+    "step_failed": "red",
+    "runbook_attached": "bold cyan",
+    "alert": "bold red",
+    "inject": "magenta",
+}
+STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed", "declined")
+
+
+class IncidentScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="incident.back"),
+        Binding("n", "note", "Note", id="incident.note"),
+        Binding("a", "ack", "Ack", id="incident.ack"),
+        Binding("m", "mitigate", "Mitigate", id="incident.mitigate"),
+        Binding("R", "resolve", "Resolve", id="incident.resolve"),
+        Binding("s", "status", "Status", id="incident.status"),
+        Binding("v", "severity", "Severity", id="incident.severity"),
+        Binding("o", "role", "Role", id="incident.role"),
+        Binding("t", "triage", "Triage", id="incident.triage"),
+        Binding("A", "add_action", "Action item", id="incident.add_action"),
+        Binding("x", "action_done", "Done item", id="incident.action_done", show=False),
+        Binding("b", "runbooks", "Runbook", id="incident.runbooks", show=False),
+    ]
+
+    def __init__(self, incident_id: str):
+        super().__init__()
+        self.incident_id = incident_id
+        self.view = None
+        self.last_seq = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DrillBanner()
+        yield Static("Loading…", id="incident-header")
+        with Horizontal(id="incident-body"):
+            with Vertical(id="timeline-pane", classes="panel") as tp:
+                tp.border_title = "Timeline"
+                yield DataTable(id="timeline", cursor_type="row")
+                yield Input(
+                    placeholder="Note: press n, type, Enter (recorded at once)", id="note-input"
+                )
+            with Vertical(id="incident-side"):
+                with Vertical(id="runbook-panel", classes="panel") as rp:
+                    rp.border_title = "Runbook"
+                    yield Static("", id="runbook-summary")
+                with Vertical(id="actions-panel", classes="panel") as ap:
+                    ap.border_title = "Action items"
+                    yield DataTable(id="actions", cursor_type="row")
+                with Vertical(id="incident-deploys-panel", classes="panel") as dp:
+                    dp.border_title = "Recent deploys of the service"
+                    yield DataTable(id="incident-deploys", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tl = self.query_one("#timeline", DataTable)
+        tl.add_column("Time", key="time")
+        tl.add_column("#", key="seq")
+        tl.add_column("Who", key="actor")
+        tl.add_column("Kind", key="kind")
+        tl.add_column("What", key="text")
+        acts = self.query_one("#actions", DataTable)
+        for key in ("#", "Status", "Type", "Owner", "Due", "Item"):
+            acts.add_column(key, key=key)
+        deps = self.query_one("#incident-deploys", DataTable)
+        for key in ("When", "Version", "Kind", "Outcome"):
+            deps.add_column(key, key=key)
+        tl.focus()
+        self.load()
+        self.set_interval(1.0, self.poll)
+        self.set_interval(1.0, self.render_header)
+
+    # -- loading (thread) and applying (UI loop) ----------------------------------------------
+    @work(thread=True, exclusive=True, group="incident-load")
+    def load(self) -> None:
+        s = self.app.session  # type: ignore[attr-defined]
+        view = s.incidents.get(self.incident_id)
+        events = s.incidents.latest(self.incident_id, FIRST_PAGE)
+        deploys = (
+            s.deploys.list(service=view.row["service"], limit=10) if view.row["service"] else []
+        )
+        self.app.call_from_thread(self._loaded, view, events, deploys)
+
+    @work(thread=True, exclusive=True, group="incident-poll")
+    def poll(self) -> None:
+        """New events from any process (a second terminal's `incident note`) within a second."""
+        s = self.app.session  # type: ignore[attr-defined]
+        if self.view is None:
+            return
+        seq, _ = s.incidents.head(self.incident_id)
+        if seq == self.last_seq:
+            return
+        events = s.incidents.events(self.incident_id, after_seq=self.last_seq)
+        view = s.incidents.get(self.incident_id)
+        self.app.call_from_thread(self._more, view, events)
+
+    def _loaded(self, view, events, deploys) -> None:
+        self.view = view
+        tl = self.query_one("#timeline", DataTable)
+        tl.clear()
+        if events and events[0].seq > 1:
+            tl.add_row(
+                "",
+                "",
+                "",
+                "",
+                Text(
+                    f"… {events[0].seq - 1} earlier events (incident timeline {view.id})",
+                    style="dim",
+                ),
+            )
+        self._append(events)
+        zone = self.app.session.workspace.zone()  # type: ignore[attr-defined]
+        deps = self.query_one("#incident-deploys", DataTable)
+        deps.clear()
+        for d in deploys:
+            style = {"failed": "red", "rolled_back": "yellow"}.get(d["outcome"], "green")
+            deps.add_row(
+                fmt.stamp(d["at"], zone)[5:16],
+                d["version"],
+                d["kind"],
+                Text(d["outcome"], style=style),
+            )
+        self._show_view()
+
+    def _more(self, view, events) -> None:
+        self.view = view
+        self._append(events)
+        self._show_view()
+
+    def _append(self, events) -> None:
+        tl = self.query_one("#timeline", DataTable)
+        zone = self.app.session.workspace.zone()  # type: ignore[attr-defined]
+        following = tl.row_count == 0 or tl.cursor_row >= tl.row_count - 1
+        for e in events:
+            if e.seq <= self.last_seq:
+                continue
+            tl.add_row(
+                fmt.clock_time(e.ts, zone),
+                str(e.seq),
+                e.actor,
+                Text(e.kind, style=KIND_STYLE.get(e.kind, "")),
+                e.text,
+                key=str(e.seq),
+            )
+            self.last_seq = e.seq
+        if following and tl.row_count:
+            tl.move_cursor(row=tl.row_count - 1)
+
+    def _show_view(self) -> None:
+        v = self.view
+        self.render_header()
+        runbook = Text()
+        if v.triage is None:
+            runbook.append("No runbook attached. Press b to pick one.", style="dim")
+        else:
+            t = v.triage
+            num, total = t.position()
+            runbook.append(f"{t.runbook.id}\n", style="bold cyan")
+            runbook.append(t.runbook.title + "\n")
+            if t.complete:
+                runbook.append("complete\n", style="green")
+            else:
+                runbook.append(f"step {num} of {total}: {t.current}\n")
+            c = t.counts()
+            runbook.append(
+                f"{c['done']} done · {c['skipped']} skipped · {c['failed']} failed · {c['decided']} decided\n",
+                style="dim",
+            )
+            runbook.append("Press t to work it.", style="dim")
+        self.query_one("#runbook-summary", Static).update(runbook)
+        acts = self.query_one("#actions", DataTable)
+        acts.clear()
+        for a in v.actions:
+            style = "green" if a["status"] == "done" else ""
+            acts.add_row(
+                str(a["number"]),
+                Text(a["status"], style=style),
+                a["type"],
+                a["owner"],
+                str(a["due"] or ""),
+                a["text"],
+                key=str(a["number"]),
+            )
+
+    def render_header(self) -> None:
+        v = self.view
+        if v is None:
+            return
+        s = self.app.session  # type: ignore[attr-defined]
+        r = v.row
+        zone = s.workspace.zone()
+        now = s.clock.now()
+        t = Text()
+        t.append(f"{v.id} ", style="bold")
+        t.append_text(fmt.sev_text(r["severity"]))
+        t.append("  ")
+        t.append_text(fmt.status_text(r["status"]))
+        if r["is_drill"]:
+            t.append("  DRILL", style="bold black on yellow")
+        t.append(f"  {r['title']}", style="bold")
+        if r["service"]:
+            t.append(f"  ({r['service']})", style="dim")
+        end = r["resolved_at"] or now
+        t.append(f"\nElapsed {fmt.since(r['declared_at'], end)}", style="")
+        roles = ", ".join(f"{k} {w}" for k, w in sorted(v.roles.items())) or "no roles assigned (o)"
+        t.append(f"   Roles: {roles}", style="dim")
+        t.append("\n")
+        for m in (
+            "impact_started",
+            "detected",
+            "acknowledged",
+            "declared",
+            "mitigated",
+            "resolved",
+        ):
+            at = r[f"{m}_at"]
+            if at is None:
+                t.append(f"{m} –  ", style="dim")
+            else:
+                t.append(f"{m} {fmt.clock_time(at, zone)}  ", style="")
+        self.query_one("#incident-header", Static).update(t)
+
+    # -- actions (each runs the core call in a thread, then refreshes) ------------------------
+    def _do(self, label: str, fn, *args, **kwargs) -> None:
+        self.app.run_core(label, fn, *args, after=self.poll, **kwargs)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_note(self) -> None:
+        self.query_one("#note-input", Input).focus()
+
+    @on(Input.Submitted, "#note-input")
+    def _note(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        event.input.value = ""
+        self._do("note", self.app.session.incidents.note, self.incident_id, text)  # type: ignore[attr-defined]
+        self.query_one("#timeline").focus()
+
+    def action_ack(self) -> None:
+        self._do("acknowledge", self.app.session.incidents.ack, self.incident_id)  # type: ignore[attr-defined]
+
+    def action_mitigate(self) -> None:
+        self._do("mitigate", self.app.session.incidents.mitigate, self.incident_id)  # type: ignore[attr-defined]
+
+    def action_resolve(self) -> None:
+        self._do("resolve", self.app.session.incidents.resolve, self.incident_id)  # type: ignore[attr-defined]
+
+    def action_status(self) -> None:
+        from mlops_oncall.incidents.lifecycle import MOVES
+
+        current = self.view.row["status"] if self.view else "triage"
+        allowed = MOVES.get(current, ())
+        if not allowed:
+            self.notify(f"{self.incident_id} is {current}; no further moves", severity="warning")
+            return
+
+        def done(status: str | None) -> None:
+            if status:
+                self._do(
+                    f"status {status}",
+                    self.app.session.incidents.set_status,
+                    self.incident_id,
+                    status,
+                )  # type: ignore[attr-defined]
+
+        self.app.push_screen(
+            ChoiceModal(f"Move {self.incident_id} from {current} to", [(s, s) for s in allowed]),
+            done,
+        )
+
+    def action_severity(self) -> None:
+        current = self.view.row["severity"] if self.view else ""
+        options = [
+            (s, f"{s}{'  (now)' if s == current else ''}") for s in ("SEV1", "SEV2", "SEV3", "SEV4")
+        ]
+
+        def done(sev: str | None) -> None:
+            if sev and sev != current:
+                self._do(
+                    f"severity {sev}",
+                    self.app.session.incidents.set_severity,
+                    self.incident_id,
+                    sev,
+                )  # type: ignore[attr-defined]
+
+        self.app.push_screen(
+            ChoiceModal("Severity", options, note="When unsure, pick the higher."), done
+        )
+
+    def action_role(self) -> None:
+        def done(result) -> None:
+            if result:
+                role, who = result
+                self._do(
+                    f"assign {role}", self.app.session.incidents.assign, self.incident_id, role, who
+                )  # type: ignore[attr-defined]
+
+        self.app.push_screen(RoleModal(self.view.roles if self.view else {}), done)
+
+    def action_add_action(self) -> None:
+        def done(result) -> None:
+            if not result:
+                return
+            from mlops_oncall.incidents.service import parse_date
+
+            try:
+                due = parse_date(result["due"]) if result["due"] else None
+            except Exception as exc:
+                self.notify(escape(str(exc)), severity="error")
+                return
+            self._do(
+                "add action item",
+                self.app.session.incidents.action_add,  # type: ignore[attr-defined]
+                self.incident_id,
+                result["text"],
+                type=result["type"],
+                owner=result["owner"],
+                due=due,
+            )
+
+        self.app.push_screen(ActionItemModal(), done)
+
+    def action_action_done(self) -> None:
+        acts = self.query_one("#actions", DataTable)
+        if not acts.row_count:
+            self.notify("No action items yet (A adds one)")
+            return
+        number = int(acts.coordinate_to_cell_key(acts.cursor_coordinate).row_key.value)
+        self._do(
+            f"action {number} done",
+            self.app.session.incidents.action_done,
+            self.incident_id,
+            number,
+        )  # type: ignore[attr-defined]
+
+    def action_triage(self) -> None:
+        if self.view is None or self.view.triage is None:
+            self.action_runbooks()
+            return
+        from mlops_oncall.ui.screens.triage import TriageScreen
+
+        self.app.push_screen(TriageScreen(self.incident_id))
+
+    def action_runbooks(self) -> None:
+        from mlops_oncall.ui.screens.runbooks import RunbooksScreen
+
+        service = self.view.row["service"] if self.view else None
+        self.app.push_screen(RunbooksScreen(attach_to=self.incident_id, service=service))

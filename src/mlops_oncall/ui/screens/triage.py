@@ -1,0 +1,331 @@
+"""The triage stepper: one runbook step at a time, every outcome recorded through the core."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Markdown, Static
+
+from mlops_oncall.formats.durations import format_duration
+from mlops_oncall.runbooks.render import step_markdown
+from mlops_oncall.ui.modals import ConfirmCommandModal
+from mlops_oncall.ui.widgets.banner import DrillBanner
+
+
+class TriageScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="triage.back"),
+        Binding("d", "done", "Done", id="triage.done"),
+        Binding("s", "skip", "Skip", id="triage.skip"),
+        Binding("f", "failed", "Failed", id="triage.failed"),
+        Binding("n", "note", "Note", id="triage.note"),
+        Binding("c", "copy", "Copy cmd", id="triage.copy"),
+        Binding("e", "execute", "Run cmd", id="triage.execute"),
+        Binding("k", "run_check", "Run check", id="triage.run_check"),
+        Binding("left", "prev", "Prev", id="triage.prev"),
+        Binding("right", "next", "Next", id="triage.next"),
+        Binding("1", "choose(1)", "Choice 1", id="triage.choice1", show=False),
+        Binding("2", "choose(2)", "Choice 2", id="triage.choice2", show=False),
+        Binding("3", "choose(3)", "Choice 3", id="triage.choice3", show=False),
+        Binding("4", "choose(4)", "Choice 4", id="triage.choice4", show=False),
+    ]
+
+    def __init__(self, incident_id: str):
+        super().__init__()
+        self.incident_id = incident_id
+        self.state = None
+        self.view = None
+        self.viewing: str | None = None  # the step on screen; back/forward move it, not the record
+        self.pending_note = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DrillBanner()
+        yield Static("Loading…", id="triage-header")
+        yield Static("", id="escalation-warning")
+        with VerticalScroll(id="step-view", classes="panel") as sv:
+            sv.border_title = "Step"
+            yield Markdown("", id="step-markdown")
+        with Vertical(id="step-result", classes="panel") as sr:
+            sr.border_title = "Last result"
+            yield Static(
+                Text("Outcomes, check results and command output appear here.", style="dim"),
+                id="step-result-body",
+            )
+        yield Input(
+            placeholder="Note for the next outcome (n), then d/s/f; or Enter to record it as a note",
+            id="step-note",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.set_interval(1.0, self.poll)
+        self.set_interval(5.0, self.check_escalation)
+
+    # -- state -----------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="triage-load")
+    def load(self) -> None:
+        s = self.app.session  # type: ignore[attr-defined]
+        view = s.incidents.get(self.incident_id)
+        self.app.call_from_thread(self._show, view)
+
+    @work(thread=True, exclusive=True, group="triage-poll")
+    def poll(self) -> None:
+        s = self.app.session  # type: ignore[attr-defined]
+        if self.view is None:
+            return
+        seq, _ = s.incidents.head(self.incident_id)
+        if seq != self.view.row["head_seq"]:
+            view = s.incidents.get(self.incident_id)
+            self.app.call_from_thread(self._show, view)
+
+    def _show(self, view) -> None:
+        moved = self.state is None or (view.triage and self.state.current != view.triage.current)
+        self.view = view
+        self.state = view.triage
+        if self.state is None:
+            self.query_one("#triage-header", Static).update("No runbook attached.")
+            return
+        if moved or self.viewing is None:
+            self.viewing = self.state.current or self.state.runbook.steps[-1].id
+        self.render_step()
+        self.check_escalation()
+
+    def render_step(self) -> None:
+        st = self.state
+        if st is None:
+            return
+        rb = st.runbook
+        step = rb.step(self.viewing)
+        idx = rb.index_of(step.id) + 1
+        head = Text()
+        head.append(f"{self.incident_id}  ", style="bold")
+        head.append(f"{rb.title}", style="bold cyan")
+        head.append(f"   step {idx} of {len(rb.steps)}", style="bold")
+        if st.complete:
+            head.append("   runbook complete ✓", style="bold green")
+        elif step.id != st.current:
+            head.append(f"   (viewing; the current step is {st.current})", style="yellow")
+        outcome = st.outcomes.get(step.id)
+        if outcome:
+            label = (
+                outcome.outcome if outcome.outcome != "decided" else f"decided: {outcome.choice}"
+            )
+            head.append(
+                f"   [{label}]",
+                style="green" if outcome.outcome in ("done", "decided") else "yellow",
+            )
+        keys = "  d done · s skip · f failed"
+        if step.kind == "decide":
+            keys = "  " + " · ".join(f"{i} {c.label}" for i, c in enumerate(step.choices or [], 1))
+        head.append("\n" + keys, style="dim")
+        if step.command:
+            head.append(
+                "  · c copy"
+                + (" · e run" if self.app.session.workspace.config.allow_commands else ""),
+                style="dim",
+            )  # type: ignore[attr-defined]
+        if step.check:
+            head.append("  · k run check", style="dim")
+        self.query_one("#triage-header", Static).update(head)
+        self.query_one("#step-markdown", Markdown).update(step_markdown(rb, step, idx))
+
+    def check_escalation(self) -> None:
+        st, view = self.state, self.view
+        warn = self.query_one("#escalation-warning", Static)
+        if st is None or view is None or st.runbook.escalation is None:
+            warn.remove_class("-on")
+            return
+        esc = st.runbook.escalation
+        now = self.app.session.clock.now()  # type: ignore[attr-defined]
+        age = now - view.row["declared_at"]
+        open_ = view.row["status"] in ("triage", "investigating", "identified")
+        if open_ and age >= esc.after:
+            warn.update(
+                Text(
+                    f"⚠ ESCALATE: this incident is {format_duration(age)} old, past the runbook's "
+                    f"{format_duration(esc.after)}. Escalate to {esc.to}.",
+                    style="bold",
+                )
+            )
+            warn.add_class("-on")
+        else:
+            warn.remove_class("-on")
+
+    # -- recording ---------------------------------------------------------------------------
+    def _note(self) -> str | None:
+        inp = self.query_one("#step-note", Input)
+        text = inp.value.strip()
+        inp.value = ""
+        return text or None
+
+    def _record(self, outcome: str) -> None:
+        if self.state is None or self.viewing is None:
+            return
+        step_id, note = self.viewing, self._note()
+        self.app.run_core(  # type: ignore[attr-defined]
+            f"{step_id} {outcome}",
+            self.app.session.incidents.step,  # type: ignore[attr-defined]
+            self.incident_id,
+            step_id,
+            outcome,
+            note=note,
+            after=self.load,
+        )
+        self.query_one("#step-result-body", Static).update(
+            Text(f"{step_id}: {outcome}" + (f" — {note}" if note else ""), style="green")
+        )
+
+    def action_done(self) -> None:
+        self._record("done")
+
+    def action_skip(self) -> None:
+        self._record("skipped")
+
+    def action_failed(self) -> None:
+        self._record("failed")
+
+    def action_choose(self, number: int) -> None:
+        if self.state is None:
+            return
+        step = self.state.runbook.step(self.viewing)
+        if step.kind != "decide" or not step.choices or number > len(step.choices):
+            return
+        choice = step.choices[number - 1]
+        self.app.run_core(  # type: ignore[attr-defined]
+            f"decide {choice.label}",
+            self.app.session.incidents.decide,  # type: ignore[attr-defined]
+            self.incident_id,
+            step.id,
+            choice.label,
+            note=self._note(),
+            after=self.load,
+        )
+        self.query_one("#step-result-body", Static).update(
+            Text(f"{step.question} → {choice.label}", style="green")
+        )
+
+    def action_note(self) -> None:
+        self.query_one("#step-note", Input).focus()
+
+    @on(Input.Submitted, "#step-note")
+    def _note_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        event.input.value = ""
+        self.set_focus(None)
+        if text:
+            self.app.run_core(
+                "note", self.app.session.incidents.note, self.incident_id, text, after=self.load
+            )  # type: ignore[attr-defined]
+
+    def action_prev(self) -> None:
+        if self.state is None:
+            return
+        steps = self.state.runbook.steps
+        i = self.state.runbook.index_of(self.viewing)
+        if i > 0:
+            self.viewing = steps[i - 1].id
+            self.render_step()
+
+    def action_next(self) -> None:
+        if self.state is None:
+            return
+        steps = self.state.runbook.steps
+        i = self.state.runbook.index_of(self.viewing)
+        if i + 1 < len(steps):
+            self.viewing = steps[i + 1].id
+            self.render_step()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # -- commands and checks -------------------------------------------------------------------
+    def _step(self):
+        return self.state.runbook.step(self.viewing) if self.state else None
+
+    def action_copy(self) -> None:
+        step = self._step()
+        if step is None or not step.command:
+            self.notify("This step has no command", severity="warning")
+            return
+        self.app.copy_to_clipboard(step.command)  # OSC 52: works over SSH and in tmux
+        self.notify("Command copied to the clipboard")
+
+    def action_execute(self) -> None:
+        step = self._step()
+        cfg = self.app.session.workspace.config  # type: ignore[attr-defined]
+        if step is None or not step.command:
+            self.notify("This step has no command", severity="warning")
+            return
+        if not cfg.allow_commands:
+            self.notify(
+                "Running commands is off; set allow_commands: true in oncall.yaml (c copies it)",
+                severity="warning",
+            )
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.run_command(step.id, step.command, cfg.command_timeout.total_seconds())
+
+        self.app.push_screen(
+            ConfirmCommandModal(step.command, cfg.command_timeout.total_seconds()), confirmed
+        )
+
+    @work(thread=True, group="triage-command")
+    def run_command(self, step_id: str, command: str, timeout: float) -> None:
+        from mlops_oncall.incidents.commands import run_and_record
+
+        s = self.app.session  # type: ignore[attr-defined]
+        result = run_and_record(s.incidents, self.incident_id, step_id, command, timeout=timeout)
+        text = Text()
+        text.append(
+            f"exit {result.exit_code}" if result.exit_code is not None else "timed out",
+            style="green" if result.exit_code == 0 else "red",
+        )
+        text.append(f" in {result.seconds:.1f}s\n")
+        text.append(result.output[-1500:])
+        self.app.call_from_thread(self.query_one("#step-result-body", Static).update, text)
+        self.app.call_from_thread(self.load)
+
+    def action_run_check(self) -> None:
+        step = self._step()
+        if step is None or not step.check:
+            self.notify("This step has no check", severity="warning")
+            return
+        self.query_one("#step-result-body", Static).update(
+            Text(f"running {step.check}…", style="dim")
+        )
+        self.run_check(step.id, step.check)
+
+    @work(thread=True, group="triage-check")
+    def run_check(self, step_id: str, check_id: str) -> None:
+        from mlops_oncall.incidents.commands import record_check_run
+
+        app = self.app
+        monitor = app.monitor  # type: ignore[attr-defined]
+        if monitor is None or monitor.spec(check_id) is None:
+            app.call_from_thread(
+                self.notify,
+                f"check {check_id} is not in this workspace's checks",
+                severity="warning",
+            )
+            return
+        result = monitor.probe_now(check_id)
+        record_check_run(app.session.incidents, self.incident_id, step_id, result)  # type: ignore[attr-defined]
+        text = Text()
+        style = {"up": "green", "degraded": "yellow", "down": "red"}.get(result.state, "")
+        text.append(f"{check_id}: {result.state}", style=f"bold {style}")
+        text.append(f"  {result.message}\n")
+        for c in result.conditions:
+            text.append(
+                f"  {'✓' if c.success else '✗'} {c.message or c.condition}\n",
+                style="green" if c.success else "red",
+            )
+        app.call_from_thread(self.query_one("#step-result-body", Static).update, text)
+        app.call_from_thread(self.load)
