@@ -60,8 +60,15 @@ def test_match_check_error_class_and_service(lib):
 
 
 def test_match_ties_break_by_severity_then_id(lib):
-    got = lib.match(error_classes=["condition"])
-    assert [m.entry.id for m in got] == ["drift", "stale-model"]
+    got = lib.match(error_classes=["timeout"])
+    assert [(m.entry.id, m.score) for m in got] == [("feature-store", 10), ("latency", 10)]  # SEV1 first
+
+
+def test_vague_condition_class_only_backs_up_another_reason(lib):
+    assert lib.match(error_classes=["condition"]) == []
+    got = lib.match(checks=["data-quality.drift"], error_classes=["condition"])
+    assert [(m.entry.id, m.score) for m in got] == [("drift", 60)]
+    assert got[0].reasons == ["triggered by check data-quality.drift", "fits error class condition"]
 
 
 def test_named_runbook_wins(lib):

@@ -25,6 +25,7 @@ from mlops_oncall.runbooks.schema import Runbook
 Source = Literal["shipped", "workspace"]
 SUFFIXES = (".yaml", ".yml")
 STALE_AFTER = timedelta(days=180)
+VAGUE_ERROR_CLASSES = ("condition",)
 _SEVERITY_RANK = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
 
 
@@ -245,7 +246,8 @@ class Library:
         """Runbooks that fit a failure, best first, each with why it matched.
 
         ``named`` maps a check id to the runbook its config names (``runbook:`` in checks.yaml).
-        A service alone never suggests a runbook; it only strengthens another reason.
+        A service alone never suggests a runbook, nor does the vague error class ``condition``;
+        they only strengthen another reason.
         """
         checks = checks or []
         alerts = alerts or []
@@ -269,11 +271,19 @@ class Library:
                 if a in rb.alerts:
                     score += 40
                     reasons.append(f"triggered by alert {a}")
+            vague: list[str] = []
             for ec in error_classes:
                 if ec in rb.error_classes:
+                    # "condition" only says some condition failed: it backs up another reason
+                    if ec in VAGUE_ERROR_CLASSES:
+                        vague.append(ec)
+                    else:
+                        score += 10
+                        reasons.append(f"fits error class {ec}")
+            if score:
+                for ec in vague:
                     score += 10
                     reasons.append(f"fits error class {ec}")
-            if score and services:
                 for s in services:
                     if s in rb.applies_to:
                         score += 15

@@ -132,6 +132,28 @@ class DeclareModal(Dialog):
         )
 
 
+class NoteModal(Dialog):
+    """One line of text (a note to go with a step's outcome)."""
+
+    def __init__(self, title: str, placeholder: str = "What you saw or did"):
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="note-dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Input(placeholder=self.placeholder, id="note-text")
+            yield Static(Text("Enter records it; escape cancels.", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#note-text").focus()
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+
 class ChoiceModal(Dialog):
     """Pick one of a few values (a status, a severity)."""
 

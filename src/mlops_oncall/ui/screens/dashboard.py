@@ -70,8 +70,8 @@ class DashboardScreen(Screen):
     def build_checks(self) -> None:
         """Add one row per check, grouped; rows are updated in place afterwards."""
         app = self.app
-        t = self.query_one("#checks-table", DataTable)
-        if not t.columns:  # not mounted yet: on_mount builds the rows
+        t = self._checks_table()
+        if t is None:  # not mounted yet: on_mount builds the rows
             return
         t.clear()
         specs = app.specs  # type: ignore[attr-defined]
@@ -119,9 +119,16 @@ class DashboardScreen(Screen):
             Text(err, style="red" if view.state == "down" else "yellow") if err else "",
         )
 
+    def _checks_table(self) -> DataTable | None:
+        found = self.query("#checks-table")
+        if not found:
+            return None
+        table = found.first(DataTable)
+        return table if table.columns else None
+
     def update_checks(self, check_ids) -> None:
-        t = self.query_one("#checks-table", DataTable)
-        if not t.columns:
+        t = self._checks_table()
+        if t is None:
             return
         with self.app.batch_update():
             for cid in check_ids:
@@ -138,9 +145,9 @@ class DashboardScreen(Screen):
     def tick(self) -> None:
         """Refresh the "for" column so ages keep counting between polls."""
         app = self.app
-        if not app.views:  # type: ignore[attr-defined]
+        t = self._checks_table()
+        if not app.views or t is None:  # type: ignore[attr-defined]
             return
-        t = self.query_one("#checks-table", DataTable)
         now = app.session.clock.now()  # type: ignore[attr-defined]
         with app.batch_update():
             for cid, view in app.views.items():  # type: ignore[attr-defined]
@@ -150,8 +157,8 @@ class DashboardScreen(Screen):
                     continue
 
     def selected_check(self) -> str | None:
-        t = self.query_one("#checks-table", DataTable)
-        if t.row_count == 0:
+        t = self._checks_table()
+        if t is None or t.row_count == 0:
             return None
         try:
             key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
@@ -210,6 +217,11 @@ class DashboardScreen(Screen):
         app.call_from_thread(self._show_lists, incidents, deploys)
 
     def _show_lists(self, incidents, deploys) -> None:
+        if (
+            not self.query("#deploys-table")
+            or not self.query_one("#deploys-table", DataTable).columns
+        ):
+            return  # not mounted yet; the next refresh fills it
         from mlops_oncall.store.timeline import public_id
 
         self.app.open_incidents = [  # type: ignore[attr-defined]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+
+from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 INTRO = """\
 # mlops-oncall
@@ -56,8 +57,8 @@ class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog", id="help-body"):
-            yield Markdown(keys_markdown(self.app))
+        with Vertical(classes="dialog", id="help-dialog"):
+            yield MarkdownView(keys_markdown(self.app), id="help-body")
 
     async def action_dismiss(self, result=None) -> None:
         self.dismiss(None)

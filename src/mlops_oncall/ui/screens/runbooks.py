@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Markdown, OptionList, Select
+from textual.widgets import Footer, Header, Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from mlops_oncall.runbooks.render import runbook_markdown
 from mlops_oncall.runbooks.schema import CATEGORIES
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 
 class RunbooksScreen(Screen):
@@ -34,6 +35,8 @@ class RunbooksScreen(Screen):
         self.service = service
         self.category: str | None = None
         self.ids: list[str] = []
+        self.shown: str | None = None  # the runbook in the preview
+        self._preview_timer = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -55,7 +58,7 @@ class RunbooksScreen(Screen):
                 yield OptionList(id="runbook-list")
             with Vertical(id="runbook-preview-pane", classes="panel") as pp:
                 pp.border_title = "Preview"
-                yield Markdown("", id="runbook-preview")
+                yield MarkdownView("", id="runbook-preview")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -69,15 +72,17 @@ class RunbooksScreen(Screen):
         query = self.query_one("#runbook-search", Input).value
         pinned = {s.runbook_id: s for s in app.current_suggestions(self.service)}  # type: ignore[attr-defined]
         if query.strip():
-            entries = [h.entry for h in lib.search(query)]
+            entries = [h.entry for h in lib.search(query)]  # ranked by the search
         else:
+            rank = {rid: i for i, rid in enumerate(pinned)}  # best match first
             entries = sorted(
-                lib.entries.values(), key=lambda e: (e.id not in pinned, e.summary.category, e.id)
+                lib.entries.values(),
+                key=lambda e: (
+                    (0, rank[e.id], "", "") if e.id in rank else (1, 0, e.summary.category, e.id)
+                ),
             )
         if self.category:
             entries = [e for e in entries if e.summary.category == self.category]
-        if not query.strip():
-            entries.sort(key=lambda e: e.id not in pinned)  # stable: pinned first, order kept
         ol = self.query_one("#runbook-list", OptionList)
         ol.clear_options()
         self.ids = []
@@ -104,12 +109,22 @@ class RunbooksScreen(Screen):
             ol.highlighted = 0
             self.preview(entries[0].id)
         else:
-            self.query_one("#runbook-preview", Markdown).update("*No runbook matches.*")
+            self.shown = None
+            self.query_one("#runbook-preview", MarkdownView).update("*No runbook matches.*")
 
     def preview(self, runbook_id: str) -> None:
+        """Show a runbook once typing pauses: rendering costs more than a keystroke."""
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = self.set_timer(0.12, lambda: self._render_preview(runbook_id))
+
+    def _render_preview(self, runbook_id: str) -> None:
+        if runbook_id == self.shown:
+            return
         entry = self.app.session.library.get(runbook_id)  # type: ignore[attr-defined]
         if entry is not None:
-            self.query_one("#runbook-preview", Markdown).update(
+            self.shown = runbook_id
+            self.query_one("#runbook-preview", MarkdownView).update(
                 runbook_markdown(entry.runbook, stale=entry.stale)
             )
 

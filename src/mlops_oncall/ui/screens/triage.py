@@ -6,14 +6,15 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Markdown, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.runbooks.render import step_markdown
-from mlops_oncall.ui.modals import ConfirmCommandModal
+from mlops_oncall.ui.modals import ConfirmCommandModal, NoteModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 
 class TriageScreen(Screen):
@@ -22,6 +23,9 @@ class TriageScreen(Screen):
         Binding("d", "done", "Done", id="triage.done"),
         Binding("s", "skip", "Skip", id="triage.skip"),
         Binding("f", "failed", "Failed", id="triage.failed"),
+        Binding("D", "with_note('done')", "Done+note", id="triage.done_note"),
+        Binding("S", "with_note('skipped')", "Skip+note", id="triage.skip_note", show=False),
+        Binding("F", "with_note('failed')", "Failed+note", id="triage.failed_note", show=False),
         Binding("n", "note", "Note", id="triage.note"),
         Binding("c", "copy", "Copy cmd", id="triage.copy"),
         Binding("e", "execute", "Run cmd", id="triage.execute"),
@@ -47,9 +51,9 @@ class TriageScreen(Screen):
         yield DrillBanner()
         yield Static("Loading…", id="triage-header")
         yield Static("", id="escalation-warning")
-        with VerticalScroll(id="step-view", classes="panel") as sv:
+        with Vertical(id="step-view", classes="panel") as sv:
             sv.border_title = "Step"
-            yield Markdown("", id="step-markdown")
+            yield MarkdownView("", id="step-markdown")
         with Vertical(id="step-result", classes="panel") as sr:
             sr.border_title = "Last result"
             yield Static(
@@ -120,7 +124,7 @@ class TriageScreen(Screen):
                 f"   [{label}]",
                 style="green" if outcome.outcome in ("done", "decided") else "yellow",
             )
-        keys = "  d done · s skip · f failed"
+        keys = "  d done · s skip · f failed · D/S/F with a note"
         if step.kind == "decide":
             keys = "  " + " · ".join(f"{i} {c.label}" for i, c in enumerate(step.choices or [], 1))
         head.append("\n" + keys, style="dim")
@@ -133,7 +137,7 @@ class TriageScreen(Screen):
         if step.check:
             head.append("  · k run check", style="dim")
         self.query_one("#triage-header", Static).update(head)
-        self.query_one("#step-markdown", Markdown).update(step_markdown(rb, step, idx))
+        self.query_one("#step-markdown", MarkdownView).update(step_markdown(rb, step, idx))
 
     def check_escalation(self) -> None:
         st, view = self.state, self.view
@@ -158,16 +162,21 @@ class TriageScreen(Screen):
             warn.remove_class("-on")
 
     # -- recording ---------------------------------------------------------------------------
-    def _note(self) -> str | None:
-        inp = self.query_one("#step-note", Input)
-        text = inp.value.strip()
-        inp.value = ""
-        return text or None
-
-    def _record(self, outcome: str) -> None:
+    def action_with_note(self, outcome: str) -> None:
         if self.state is None or self.viewing is None:
             return
-        step_id, note = self.viewing, self._note()
+        step_id = self.viewing
+
+        def done(note: str | None) -> None:
+            if note is not None:
+                self._record(outcome, note or None, step_id)
+
+        self.app.push_screen(NoteModal(f"{step_id}: {outcome}, with a note"), done)
+
+    def _record(self, outcome: str, note: str | None = None, step_id: str | None = None) -> None:
+        if self.state is None or self.viewing is None:
+            return
+        step_id = step_id or self.viewing
         self.app.run_core(  # type: ignore[attr-defined]
             f"{step_id} {outcome}",
             self.app.session.incidents.step,  # type: ignore[attr-defined]
@@ -203,7 +212,6 @@ class TriageScreen(Screen):
             self.incident_id,
             step.id,
             choice.label,
-            note=self._note(),
             after=self.load,
         )
         self.query_one("#step-result-body", Static).update(
