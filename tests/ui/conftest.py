@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from mlops_oncall.checks.probe import Result
 from mlops_oncall.checks.state import CheckView, RingEntry
 from mlops_oncall.clock import FixedClock
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
-
 from tests.conftest import FIXTURES
 
 T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)

@@ -8,6 +8,8 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+from textual.widgets import DataTable, OptionList, Static
+
 from mlops_oncall.config import load_workspace
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.session import Session
@@ -16,8 +18,6 @@ from mlops_oncall.ui.modals import ConfirmCommandModal, DeclareModal, NoteModal
 from mlops_oncall.ui.screens.incident import IncidentScreen
 from mlops_oncall.ui.screens.runbooks import RunbooksScreen
 from mlops_oncall.ui.screens.triage import TriageScreen
-from textual.widgets import DataTable, OptionList, Static
-
 from tests.conftest import console_script
 
 from .conftest import T0, fixed_views, make_workspace, wait_for
@@ -307,4 +307,4 @@ async def test_note_typed_in_the_incident_screen_is_recorded(fixed_session):
             lambda: any(e.text == "p99 at 900ms" for e in fixed_session.incidents.events(view.id)),
             what="note",
         )
-    assert T0 <= fixed_session.incidents.events(view.id)[-1].ts
+    assert fixed_session.incidents.events(view.id)[-1].ts >= T0

@@ -32,6 +32,13 @@ _COMMANDS = {
         "Declare and work incidents; the timeline.",
     ),
     "deploy": ("mlops_oncall.cli.deploy", "deploy", "Record and list deployments."),
+    "postmortem": (
+        "mlops_oncall.cli.postmortem",
+        "postmortem",
+        "Render an incident's postmortem (Markdown).",
+    ),
+    "risk": ("mlops_oncall.cli.risk", "risk", "The risk register: add, review, export."),
+    "report": ("mlops_oncall.cli.report", "report", "The weekly status report (Markdown)."),
     "schema": ("mlops_oncall.cli.schema", "schema", "Print the JSON Schema of a file format."),
     "demo": (
         "mlops_oncall.cli.tui",

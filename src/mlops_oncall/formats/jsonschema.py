@@ -11,7 +11,11 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMAS: dict[str, tuple[str, str, str]] = {
     "runbook": ("mlops_oncall.runbooks.schema", "Runbook", "mlops-oncall runbook"),
     "config": ("mlops_oncall.config", "Config", "mlops-oncall workspace (oncall.yaml)"),
-    "checks": ("mlops_oncall.checks.config", "ChecksFile", "mlops-oncall health checks (checks.yaml)"),
+    "checks": (
+        "mlops_oncall.checks.config",
+        "ChecksFile",
+        "mlops-oncall health checks (checks.yaml)",
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlmodel import SQLModel
 
 from mlops_oncall.store import tables
@@ -28,6 +28,14 @@ def _create(*models) -> Migration:
     return step
 
 
+def _v3(conn: Connection) -> None:
+    # Plain DDL that SQLite and PostgreSQL both accept. The column names are written out, not
+    # read from the model: a migration describes the schema as it was when it was written.
+    for column in ("contributing_factors", "went_well", "went_wrong", "lucky"):
+        conn.execute(text(f"ALTER TABLE incident ADD COLUMN {column} TEXT"))
+    _create(tables.Risk, tables.RiskReview, tables.RiskLink)(conn)
+
+
 # (version, what it does, the step). Version 1 is the first schema; it has no step.
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, "incidents, timeline, roles, action items, deployments, triage", None),
@@ -35,6 +43,11 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
         2,
         "check history: transitions and hourly roll-ups",
         _create(tables.CheckTransition, tables.CheckRollup),
+    ),
+    (
+        3,
+        "postmortem lessons on incidents; the risk register",
+        _v3,
     ),
 ]
 LATEST = MIGRATIONS[-1][0]

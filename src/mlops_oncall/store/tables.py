@@ -59,6 +59,11 @@ class Incident(SQLModel, table=True):
     trigger: str | None = Field(default=None, sa_column=Column(Text))
     resolution: str | None = Field(default=None, sa_column=Column(Text))
     authors: str | None = None
+    # added by migration 3: contributing factors and lessons learned
+    contributing_factors: str | None = Field(default=None, sa_column=Column(Text))
+    went_well: str | None = Field(default=None, sa_column=Column(Text))
+    went_wrong: str | None = Field(default=None, sa_column=Column(Text))
+    lucky: str | None = Field(default=None, sa_column=Column(Text))
     postmortem_status: str = "draft"
     # the head of the timeline's hash chain
     head_seq: int = 0
@@ -170,3 +175,54 @@ class CheckRollup(SQLModel, table=True):
     down: int = 0
     latency_sum_ms: float = 0.0
     latency_counts: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+
+
+class Risk(SQLModel, table=True):
+    """One entry of the risk register (R-001 is id 1). The score changes only by a review,
+    so every change is in risk_review."""
+
+    __tablename__ = "risk"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(Text))  # cause → event → effect
+    category: str = Field(index=True)
+    likelihood: int
+    impact: int
+    owner: str
+    treatment: str
+    mitigation: str | None = Field(default=None, sa_column=Column(Text))
+    contingency: str | None = Field(default=None, sa_column=Column(Text))
+    early_warning: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = Field(index=True)
+    identified_on: date
+    next_review: date | None = None
+    last_reviewed: date | None = None
+    residual_likelihood: int | None = None
+    residual_impact: int | None = None
+    created_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+
+
+class RiskReview(SQLModel, table=True):
+    """The score history of a risk: its first assessment, then one row per review."""
+
+    __tablename__ = "risk_review"
+    id: int | None = Field(default=None, primary_key=True)
+    risk_id: int = Field(foreign_key="risk.id", index=True)
+    kind: str  # identified | review
+    at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+    likelihood: int
+    impact: int
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    actor: str
+
+
+class RiskLink(SQLModel, table=True):
+    """A risk's link to an incident (it happened, or nearly did) or to a runbook (the response)."""
+
+    __tablename__ = "risk_link"
+    id: int | None = Field(default=None, primary_key=True)
+    risk_id: int = Field(foreign_key="risk.id", index=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    runbook_id: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))

@@ -16,7 +16,7 @@ class MarkdownView(VerticalScroll):
     MarkdownView > Static { width: 1fr; height: auto; }
     """
 
-    def __init__(self, text: str = "", *, id: str | None = None):  # noqa: A002
+    def __init__(self, text: str = "", *, id: str | None = None):
         super().__init__(id=id)
         self.source = text
 
