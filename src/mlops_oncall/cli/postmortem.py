@@ -1,0 +1,39 @@
+"""`mlops-oncall postmortem ID`: an incident's postmortem, rendered from its timeline."""
+
+from __future__ import annotations
+
+import click
+
+from mlops_oncall.cli.common import echo_json, json_option, pass_app
+from mlops_oncall.cli.incident import domain_errors
+from mlops_oncall.cli.report import document_env, emit, output_option, template_option
+
+
+@click.command()
+@click.argument("ref", metavar="ID")
+@output_option
+@template_option
+@json_option
+@pass_app
+@domain_errors
+def postmortem(app, ref, output, template_file, as_json):
+    """Render the postmortem of incident ID (Markdown, Google SRE sections).
+
+    Sections with nothing written yet show a prompt saying how to fill them
+    (`incident set`). --json prints the template's variables instead.
+    """
+    from mlops_oncall.reports import postmortem as pm
+
+    env = document_env(app)
+    if as_json:
+        echo_json(pm.build_context(env.store, ref, sources=env.sources, clock=env.clock))
+        return
+    text = pm.render_postmortem(
+        env.store,
+        ref,
+        sources=env.sources,
+        clock=env.clock,
+        templates_dir=env.templates_dir,
+        template_file=template_file,
+    )
+    emit(text, output)

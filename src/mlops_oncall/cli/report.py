@@ -1,0 +1,141 @@
+"""`mlops-oncall report weekly`: the one-page weekly status report (Markdown).
+
+Also the plumbing the document commands share (`postmortem`, `risk export`): the store, the
+clock, the checks file's SLOs and secrets, the workspace's templates, and writing the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlops_oncall.cli.common import AppContext, echo_json, json_option, pass_app, warn
+from mlops_oncall.cli.incident import domain_errors, incidents, workspace_redactor
+
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write to FILE instead of stdout.",
+)
+template_option = click.option(
+    "--template",
+    "template_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Render with this Jinja2 template instead of the workspace's or the shipped one.",
+)
+
+
+@dataclass
+class DocumentEnv:
+    store: Any
+    clock: Any
+    sources: Any
+    templates_dir: Path | None
+
+
+def document_env(app: AppContext) -> DocumentEnv:
+    """What every document needs; a checks file with errors costs only its SLOs (a warning)."""
+    from mlops_oncall.reports.sources import load_sources
+
+    svc = incidents(app)
+    ws = app.workspace
+    sources = load_sources(ws.checks_file, workspace_redactor(app))
+    if sources.problems:
+        warn(
+            f"warning: {ws.checks_file} has {len(sources.problems)} error(s), so check names "
+            f"and SLOs are left out (first: {sources.problems[0]})"
+        )
+    return DocumentEnv(svc.store, svc.clock, sources, ws.templates_dir)
+
+
+def emit(text: str, output: str | None) -> None:
+    if output:
+        path = Path(output)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from mlops_oncall.cli.common import EXIT_USAGE, fail
+
+            fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
+        warn(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+def utc_window(clock, since: str | None, until: str | None):
+    """--since/--until in UTC: a date, a timestamp, or a duration ago (7d); default 7 days."""
+    from zoneinfo import ZoneInfo
+
+    from mlops_oncall.formats.durations import parse_duration
+    from mlops_oncall.incidents.service import BadInput, parse_time
+    from mlops_oncall.reports.weekly import PERIOD
+
+    now = clock.now()
+
+    def one(text: str | None, flag: str):
+        if text is None:
+            return None
+        try:
+            return now - parse_duration(text)
+        except ValueError:
+            pass
+        try:
+            return parse_time(text, ZoneInfo("UTC"), now)
+        except BadInput:
+            raise BadInput(
+                f"cannot read {flag} '{text}'; use a date (2026-11-23), a timestamp, "
+                "or a duration ago such as 7d"
+            ) from None
+
+    hi = one(until, "--until") or now
+    lo = one(since, "--since") or hi - PERIOD
+    if lo >= hi:
+        raise BadInput("--since must be before --until")
+    return lo, hi
+
+
+@click.group()
+def report() -> None:
+    """Status reports rendered from the store (Markdown)."""
+
+
+@report.command()
+@click.option("--since", metavar="DATE", help="Start (UTC): a date, timestamp, or 7d ago.")
+@click.option("--until", metavar="DATE", help="End, exclusive (UTC); default now.")
+@output_option
+@template_option
+@json_option
+@pass_app
+@domain_errors
+def weekly(app, since, until, output, template_file, as_json):
+    """The weekly status: RAG, checks against SLOs, incidents, DORA, risks, drills.
+
+    Covers the 7 days up to now unless --since/--until say otherwise. --json prints the
+    template's variables instead of the document.
+    """
+    from mlops_oncall.reports import weekly as wk
+
+    env = document_env(app)
+    lo, hi = utc_window(env.clock, since, until)
+    if as_json:
+        echo_json(
+            wk.build_context(env.store, since=lo, until=hi, sources=env.sources, clock=env.clock)
+        )
+        return
+    text = wk.render_weekly(
+        env.store,
+        since=lo,
+        until=hi,
+        sources=env.sources,
+        clock=env.clock,
+        templates_dir=env.templates_dir,
+        template_file=template_file,
+    )
+    emit(text, output)

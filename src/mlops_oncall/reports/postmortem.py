@@ -1,0 +1,364 @@
+"""The postmortem of one incident, after the Google SRE example (DOMAIN.md, Postmortems).
+
+Everything the timeline recorded is filled in: milestones and TTx, detection, the timeline,
+the runbook path, action items, linked deploys and the checks' history around the incident.
+What only people can write (summary, impact, causes, lessons) comes from the narrative fields;
+the template shows a prompt where one is still empty.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.incidents import lifecycle as lc
+from mlops_oncall.incidents.metrics import incident_metrics
+from mlops_oncall.incidents.service import Incidents, IncidentView
+from mlops_oncall.reports import text as fmt
+from mlops_oncall.reports import timeline as tlm
+from mlops_oncall.reports.render import render
+from mlops_oncall.reports.sources import Sources
+from mlops_oncall.store import checks_history
+from mlops_oncall.store.db import Store
+from mlops_oncall.store.tables import Deployment
+
+DEP = Deployment.__table__
+TEMPLATE = "postmortem.md.j2"
+# the timeline shows crossings this long before the outage began and after it was resolved;
+# the check history and deploys look further back, for what led up to it
+TIMELINE_MARGIN = timedelta(minutes=30)
+HISTORY_MARGIN = timedelta(hours=2)
+DEPLOY_LOOKBACK = timedelta(hours=24)
+
+MILESTONE_LABELS = {
+    "impact_started": "Impact started",
+    "detected": "Detected",
+    "acknowledged": "Acknowledged",
+    "declared": "Declared",
+    "mitigated": "Mitigated",
+    "resolved": "Resolved",
+}
+METRICS = (  # name, label, definition (DESIGN.md)
+    ("ttd", "Time to detect", "detected − impact started"),
+    ("tta", "Time to acknowledge", "acknowledged − detected"),
+    ("ttm", "Time to mitigate", "mitigated − detected"),
+    ("ttr", "Time to resolve", "resolved − detected"),
+)
+NARRATIVE = ("summary", "impact", "root_cause", "contributing_factors", "trigger", "resolution")
+
+
+def build_context(
+    store: Store, ref: str | int, *, sources: Sources | None = None, clock: Clock = SYSTEM
+) -> dict[str, Any]:
+    """The template context of the postmortem of ``ref``, redacted."""
+    sources = sources or Sources()
+    svc = Incidents(store, clock=clock)
+    view = svc.get(ref)
+    events = svc.events(ref)
+    row = view.row
+    now = clock.now()
+    begins, ends = tlm.outage_window(row)
+    end = _end(row, now)
+    related = _related_checks(view, sources)
+    around = checks_history.transitions(
+        store, since=begins - HISTORY_MARGIN, until=end + HISTORY_MARGIN
+    )
+    around = [t for t in around if t["check_id"] in related or _same_service(t, row)]
+    near = [t for t in around if begins - TIMELINE_MARGIN <= t["at"] <= end + TIMELINE_MARGIN]
+    deploys = _deploys(store, row, begins, end)
+    services = sorted(
+        {s for s in [row["service"], *(d["service"] for d in deploys if d["linked"])] if s}
+    )
+    ctx = {
+        "generated_at": fmt.ts_utc(now),
+        "incident": _header(view, begins, ends, services),
+        "narrative": {name: _text(row.get(name)) for name in NARRATIVE},
+        "detection": _detection(view, events),
+        "milestones": _milestones(row),
+        "metrics": _metrics(row),
+        "timeline": tlm.build(view, events, near),
+        "runbook": _runbook(view),
+        "action_items": [_action(a, now) for a in view.actions],
+        "lessons": {
+            name: fmt.items(row.get(name)) for name in ("went_well", "went_wrong", "lucky")
+        },
+        "supporting": {
+            "since": fmt.ts_utc(begins - HISTORY_MARGIN),
+            "until": fmt.ts_utc(end + HISTORY_MARGIN),
+            "deploys": deploys,
+            "checks": _check_history(around, related, sources, begins, end),
+        },
+    }
+    return sources.redact(ctx)
+
+
+def render_postmortem(
+    store: Store,
+    ref: str | int,
+    *,
+    sources: Sources | None = None,
+    clock: Clock = SYSTEM,
+    templates_dir: Path | None = None,
+    template_file: Path | None = None,
+) -> str:
+    sources = sources or Sources()
+    ctx = build_context(store, ref, sources=sources, clock=clock)
+    out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
+    return sources.redact_text(out)
+
+
+# -- parts ---------------------------------------------------------------------------------
+
+
+def _end(row: dict[str, Any], now: datetime) -> datetime:
+    """Where the documents stop looking: resolution, the decline, or now while it is open."""
+    if row["resolved_at"]:
+        return row["resolved_at"]
+    return row["updated_at"] if row["status"] == "declined" else now
+
+
+def _text(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+def _header(view: IncidentView, begins, ends, services: list[str]) -> dict[str, Any]:
+    r = view.row
+    seconds = (ends - begins).total_seconds() if begins and ends else None
+    return {
+        "id": view.id,
+        "title": r["title"],
+        "severity": r["severity"],
+        "status": r["status"],
+        "service": r["service"],
+        "services": services,
+        "is_drill": bool(r["is_drill"]),
+        "drill_id": r["drill_id"],
+        "date": fmt.day(begins),
+        "authors": _text(r["authors"]),
+        "postmortem_status": r["postmortem_status"] or "draft",
+        "outage_begins": fmt.ts_utc(begins),
+        "outage_ends": fmt.ts_utc(ends) if ends else None,
+        "duration": fmt.duration(seconds) if seconds is not None else None,
+        "duration_seconds": seconds,
+        "roles": [
+            {"role": role, "who": view.roles[role]} for role in lc.ROLES if role in view.roles
+        ],
+    }
+
+
+def _detection(view: IncidentView, events) -> dict[str, Any]:
+    r = view.row
+    source = r["detected_source"]
+    if r["declared_from_check"]:
+        kind, by = "check", f"check {fmt.code(r['declared_from_check'])}"
+    elif source == "alert":
+        alert = next((e for e in events if e.kind == "alert"), None)
+        name = (alert.data.get("name") or alert.data.get("alert")) if alert else None
+        kind, by = "alert", f"alert {fmt.code(name)}" if name else "an alert"
+    elif source == "drill":
+        kind, by = "drill", "the drill scenario"
+    else:
+        who = events[0].actor if events else None
+        kind, by = "person", f"{who} (by hand)" if who else "a person"
+    ttd = incident_metrics(r)["ttd"]
+    return {
+        "kind": kind,
+        "by": by,
+        "source": source or fmt.NONE,
+        "at": fmt.ts_utc(r["detected_at"]),
+        "ttd": fmt.duration(ttd) if ttd is not None else None,
+        "ttd_seconds": ttd,
+    }
+
+
+def _milestones(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """In the order they happened (a correction can reorder them); unset ones last."""
+    names = sorted(
+        lc.MILESTONES,
+        key=lambda m: (row[f"{m}_at"] is None, row[f"{m}_at"] or 0, lc.MILESTONES.index(m)),
+    )
+    return [
+        {
+            "name": m,
+            "label": MILESTONE_LABELS[m],
+            "at": fmt.ts_utc(row[f"{m}_at"]),
+            "source": row[f"{m}_source"] or fmt.NONE,
+        }
+        for m in names
+    ]
+
+
+def _metrics(row: dict[str, Any]) -> list[dict[str, Any]]:
+    values = incident_metrics(row)
+    return [
+        {
+            "name": name.upper(),
+            "label": label,
+            "definition": definition,
+            "value": fmt.duration(values[name]),
+            "seconds": values[name],
+        }
+        for name, label, definition in METRICS
+    ]
+
+
+def _runbook(view: IncidentView) -> dict[str, Any] | None:
+    t = view.triage
+    if t is None:
+        return None
+    attempts: dict[str, list] = {}
+    for o in t.history:
+        attempts.setdefault(o.step, []).append(o)
+    steps = []
+    for n, step in enumerate(t.runbook.steps, start=1):
+        tries = attempts.get(step.id, [])
+        last = tries[-1] if tries else None
+        if last is None:
+            outcome = "not reached"
+        elif last.outcome == "decided":
+            outcome = f"decided: {last.choice}"
+        else:
+            outcome = last.outcome
+        failures = sum(o.outcome == "failed" for o in tries[:-1])
+        if failures:
+            outcome += f" (failed {failures}× before)"
+        steps.append(
+            {
+                "n": n,
+                "id": step.id,
+                "title": step.title,
+                "kind": step.kind,
+                "outcome": outcome,
+                "at": fmt.ts_utc(last.ts) if last and last.ts else fmt.NONE,
+                "who": last.actor if last else None,
+                "note": (last.note or None) if last else None,
+            }
+        )
+    decisions = [
+        {
+            "step": o.step,
+            "question": t.runbook.step(o.step).question or t.runbook.step(o.step).title,
+            "choice": o.choice,
+            "at": fmt.ts_utc(o.ts),
+            "who": o.actor,
+            "note": o.note or None,
+        }
+        for o in t.history
+        if o.outcome == "decided"
+    ]
+    counts = t.counts()
+    counts["not_reached"] = sum(s["outcome"] == "not reached" for s in steps)
+    return {
+        "id": t.runbook.id,
+        "title": t.runbook.title,
+        "version": t.version,
+        "complete": t.complete,
+        "current_step": t.current,
+        "steps": steps,
+        "decisions": decisions,
+        "counts": counts,
+    }
+
+
+def _action(a: dict[str, Any], now: datetime) -> dict[str, Any]:
+    due = a["due"]
+    return {
+        "number": a["number"],
+        "text": a["text"],
+        "type": a["type"],
+        "owner": a["owner"],
+        "due": due.isoformat() if due else None,
+        "status": a["status"],
+        "overdue": bool(due and a["status"] == "open" and due < now.date()),
+    }
+
+
+def _related_checks(view: IncidentView, sources: Sources) -> set[str]:
+    r = view.row
+    ids = {r["declared_from_check"]} if r["declared_from_check"] else set()
+    if r["service"]:
+        ids |= {c.id for c in sources.checks.values() if c.service == r["service"]}
+    return ids
+
+
+def _same_service(t: dict[str, Any], row: dict[str, Any]) -> bool:
+    return bool(row["service"]) and t.get("service") == row["service"]
+
+
+def _deploys(store: Store, row: dict[str, Any], begins, end) -> list[dict[str, Any]]:
+    """Deploys linked to the incident, and those of its service in the day before it."""
+    cond = DEP.c.incident_id == row["id"]
+    if row["service"]:
+        cond = or_(
+            cond,
+            (DEP.c.service == row["service"])
+            & (DEP.c.at >= begins - DEPLOY_LOOKBACK)
+            & (DEP.c.at <= end),
+        )
+    with store.read() as conn:
+        rows = conn.execute(select(DEP).where(cond).order_by(DEP.c.at, DEP.c.id)).mappings()
+        return [
+            {
+                "at": fmt.ts_utc(d["at"]),
+                "service": d["service"],
+                "version": d["version"],
+                "kind": d["kind"],
+                "outcome": d["outcome"],
+                "linked": d["incident_id"] == row["id"],
+                "actor": d["actor"],
+                "notes": d["notes"],
+            }
+            for d in rows
+        ]
+
+
+def _check_history(
+    transitions: list[dict[str, Any]], related: set[str], sources: Sources, begins, end
+) -> list[dict[str, Any]]:
+    by_check: dict[str, list[dict[str, Any]]] = {c: [] for c in related}
+    for t in transitions:
+        by_check.setdefault(t["check_id"], []).append(t)
+    out = []
+    for check_id in sorted(by_check):
+        ts = by_check[check_id]
+        spent = _time_in_states(ts, begins, end) if ts else None
+        failures = [t["first_failure_at"] for t in ts if t["first_failure_at"]]
+        info = sources.checks.get(check_id)
+        out.append(
+            {
+                "id": check_id,
+                "name": info.name if info else check_id,
+                "service": (info.service if info else None) or (ts[0]["service"] if ts else None),
+                "transitions": len(ts),
+                # no crossing recorded: the time in each state is unknown, not zero
+                "down_for": fmt.duration(spent.get("down", 0.0)) if spent is not None else fmt.NONE,
+                "degraded_for": (
+                    fmt.duration(spent.get("degraded", 0.0)) if spent is not None else fmt.NONE
+                ),
+                "down_seconds": spent.get("down", 0.0) if spent is not None else None,
+                "degraded_seconds": spent.get("degraded", 0.0) if spent is not None else None,
+                "first_failure": fmt.ts_utc(min(failures)) if failures else fmt.NONE,
+                "last_state": ts[-1]["to_state"] if ts else fmt.NONE,
+            }
+        )
+    return out
+
+
+def _time_in_states(ts: list[dict[str, Any]], begins, end) -> dict[str, float]:
+    """Seconds spent in each state between ``begins`` and ``end``, walking the crossings."""
+    spent: dict[str, float] = {}
+    if not ts:
+        return spent
+    state, since = ts[0]["from_state"], begins
+    for t in ts:
+        at = min(max(t["at"], begins), end)
+        if at > since:
+            spent[state] = spent.get(state, 0.0) + (at - since).total_seconds()
+        state, since = t["to_state"], max(at, since)
+    if end > since:
+        spent[state] = spent.get(state, 0.0) + (end - since).total_seconds()
+    return spent

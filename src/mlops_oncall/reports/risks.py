@@ -1,0 +1,435 @@
+"""The risk register (DOMAIN.md, Risk log fields): risks, their score history and their links.
+
+Score = likelihood × impact (each 1-5), in bands 1-4 low, 5-9 medium, 10-15 high, 16-25
+critical. The score changes only through a review, which keeps the history, so "the change
+since the last review" is always known. Every text is redacted before it is stored, like the
+incident narrative.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.formats.validate import did_you_mean
+from mlops_oncall.incidents.service import BadInput, IncidentError, parse_ref
+from mlops_oncall.redact import Redactor
+from mlops_oncall.store.db import Store
+from mlops_oncall.store.tables import Incident, Risk, RiskLink, RiskReview
+from mlops_oncall.store.timeline import public_id as incident_id_text
+
+RISK = Risk.__table__
+REVIEW = RiskReview.__table__
+LINK = RiskLink.__table__
+INC = Incident.__table__
+
+ML_CATEGORIES = (
+    "data-dependency",
+    "model-quality",
+    "feedback-loop",
+    "vendor-api",
+    "cost",
+    "compliance",
+)
+CATEGORIES = (*ML_CATEGORIES, "availability", "capacity", "security", "people", "process", "other")
+TREATMENTS = ("treat", "tolerate", "transfer", "terminate")
+STATUSES = ("open", "monitoring", "closed")  # monitoring: treated, watching the trigger
+BANDS = ((4, "low"), (9, "medium"), (15, "high"), (25, "critical"))
+# how soon the next review falls due after a review, by band: the worse, the sooner
+REVIEW_EVERY = {"critical": 7, "high": 14, "medium": 30, "low": 90}
+TEXT_FIELDS = ("title", "description", "mitigation", "contingency", "early_warning", "owner")
+
+
+class RiskError(IncidentError):
+    """The answer is no: an unknown risk, a closed risk reviewed. Exit 1."""
+
+
+class RiskInput(BadInput):
+    """A value that cannot mean anything: a score out of 1-5, an unknown category. Exit 2."""
+
+
+def band(score: int) -> str:
+    for top, name in BANDS:
+        if score <= top:
+            return name
+    return "critical"
+
+
+def public_id(risk_id: int) -> str:
+    return f"R-{risk_id:03d}"
+
+
+_REF = re.compile(r"^(?:r-?)?0*(\d+)$", re.IGNORECASE)
+
+
+def parse_risk_ref(ref: str | int) -> int:
+    if isinstance(ref, int):
+        return ref
+    m = _REF.match(ref.strip())
+    if not m or int(m.group(1)) == 0:
+        raise RiskError(f"unknown risk '{ref}' (ids look like R-001)")
+    return int(m.group(1))
+
+
+def _level(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise RiskInput(f"{name} must be a whole number from 1 to 5, not {value!r}")
+    return value
+
+
+def _choice(name: str, value: str, options: tuple[str, ...]) -> str:
+    v = re.sub(r"[\s_/]+", "-", value.strip().lower())  # "vendor/API", "data dependency"
+    if v not in options:
+        raise RiskInput(
+            f"unknown {name} '{value}'{did_you_mean(v, options)}; "
+            f"expected one of {', '.join(options)}"
+        )
+    return v
+
+
+def _aware(value: datetime | str) -> datetime:
+    # max() over the timestamp column comes back as the stored text on SQLite
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _scored(likelihood: int, impact: int) -> dict[str, Any]:
+    score = likelihood * impact
+    return {"likelihood": likelihood, "impact": impact, "score": score, "band": band(score)}
+
+
+class Risks:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = SYSTEM,
+        actor: str = "unknown",
+        redactor: Redactor | None = None,
+    ):
+        self.store = store
+        self.clock = clock
+        self.actor = actor
+        self.redactor = redactor or Redactor()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def today(self) -> date:
+        return self.clock.now().astimezone(UTC).date()
+
+    def _when(self, at: datetime | None) -> datetime:
+        now = self.clock.now()
+        if at is None:
+            return now
+        if at.tzinfo is None:
+            raise RiskInput("times must be timezone-aware")
+        if at > now + timedelta(seconds=5):
+            raise RiskError(f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} is in the future")
+        return at.astimezone(UTC)
+
+    def _text(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        return self.redactor.text(value) if value else None
+
+    def _row(self, conn: Connection, ref: str | int) -> dict[str, Any]:
+        rid = parse_risk_ref(ref)
+        row = conn.execute(select(RISK).where(RISK.c.id == rid)).mappings().first()
+        if row is None:
+            raise RiskError(f"unknown risk '{ref}'")
+        return dict(row)
+
+    def _incident_ids(self, conn: Connection, refs) -> list[int]:
+        out = []
+        for ref in refs or ():
+            iid = parse_ref(ref)
+            if conn.execute(select(INC.c.id).where(INC.c.id == iid)).first() is None:
+                raise IncidentError(f"unknown incident '{ref}'")
+            if iid not in out:
+                out.append(iid)
+        return out
+
+    def _link(self, conn, rid: int, incidents: list[int], runbooks, when: datetime) -> None:
+        have = conn.execute(
+            select(LINK.c.incident_id, LINK.c.runbook_id).where(LINK.c.risk_id == rid)
+        ).all()
+        for iid in incidents:
+            if (iid, None) not in have:
+                conn.execute(insert(LINK).values(risk_id=rid, incident_id=iid, created_at=when))
+        for rb in runbooks or ():
+            rb = rb.strip()
+            if rb and (None, rb) not in have:
+                conn.execute(insert(LINK).values(risk_id=rid, runbook_id=rb, created_at=when))
+
+    def _review_due(self, reviewed: date, score: int) -> date:
+        return reviewed + timedelta(days=REVIEW_EVERY[band(score)])
+
+    # -- writes ----------------------------------------------------------------------------
+    def add(
+        self,
+        title: str,
+        likelihood: int,
+        impact: int,
+        owner: str,
+        *,
+        category: str = "other",
+        description: str | None = None,
+        treatment: str = "treat",
+        mitigation: str | None = None,
+        contingency: str | None = None,
+        early_warning: str | None = None,
+        status: str = "open",
+        next_review: date | None = None,
+        residual: tuple[int, int] | None = None,
+        incidents: list[str] | tuple[str, ...] = (),
+        runbooks: list[str] | tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        title_text = self._text(title)
+        if not title_text:
+            raise RiskInput("a risk needs a title")
+        owner_text = self._text(owner)
+        if not owner_text:
+            raise RiskInput("a risk needs an owner")
+        likelihood, impact = _level("likelihood", likelihood), _level("impact", impact)
+        values = {
+            "title": title_text,
+            "description": self._text(description),
+            "category": _choice("category", category, CATEGORIES),
+            "likelihood": likelihood,
+            "impact": impact,
+            "owner": owner_text,
+            "treatment": _choice("treatment", treatment, TREATMENTS),
+            "mitigation": self._text(mitigation),
+            "contingency": self._text(contingency),
+            "early_warning": self._text(early_warning),
+            "status": _choice("status", status, STATUSES),
+        }
+        if residual is not None:
+            values["residual_likelihood"] = _level("residual likelihood", residual[0])
+            values["residual_impact"] = _level("residual impact", residual[1])
+        when = self._when(at)
+        identified = when.date()
+        values |= {
+            "identified_on": identified,
+            "next_review": next_review or self._review_due(identified, likelihood * impact),
+            "last_reviewed": None,
+            "created_at": when,
+            "updated_at": when,
+        }
+        with self.store.write() as conn:
+            linked = self._incident_ids(conn, incidents)
+            rid = conn.execute(insert(RISK).values(**values)).inserted_primary_key[0]
+            conn.execute(
+                insert(REVIEW).values(
+                    risk_id=rid,
+                    kind="identified",
+                    at=when,
+                    likelihood=likelihood,
+                    impact=impact,
+                    note=None,
+                    actor=self.actor,
+                )
+            )
+            self._link(conn, rid, linked, runbooks, when)
+            return self._json(conn, self._row(conn, rid), history=True)
+
+    def update(
+        self,
+        ref: str | int,
+        *,
+        incidents: list[str] | tuple[str, ...] = (),
+        runbooks: list[str] | tuple[str, ...] = (),
+        residual: tuple[int, int] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Change descriptive fields, status, next review, residual score or add links.
+
+        Likelihood and impact are not here: they change by ``review``, which keeps history.
+        """
+        allowed = {*TEXT_FIELDS, "category", "treatment", "status", "next_review"}
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise RiskInput(f"cannot update {', '.join(unknown)}; a score changes by a review")
+        values: dict[str, Any] = {}
+        for name, value in fields.items():
+            if value is None:
+                continue
+            if name in ("category", "treatment", "status"):
+                options = {"category": CATEGORIES, "treatment": TREATMENTS, "status": STATUSES}
+                values[name] = _choice(name, value, options[name])
+            elif name == "next_review":
+                values[name] = value
+            else:
+                text = self._text(value)
+                if name in ("title", "owner") and not text:
+                    raise RiskInput(f"a risk's {name} cannot be empty")
+                values[name] = text
+        if residual is not None:
+            values["residual_likelihood"] = _level("residual likelihood", residual[0])
+            values["residual_impact"] = _level("residual impact", residual[1])
+        if not values and not incidents and not runbooks:
+            raise RiskInput("nothing to update")
+        now = self.clock.now()
+        with self.store.write() as conn:
+            row = self._row(conn, ref)
+            linked = self._incident_ids(conn, incidents)
+            conn.execute(
+                update(RISK).where(RISK.c.id == row["id"]).values(**values, updated_at=now)
+            )
+            self._link(conn, row["id"], linked, runbooks, now)
+            return self._json(conn, self._row(conn, row["id"]), history=True)
+
+    def review(
+        self,
+        ref: str | int,
+        likelihood: int,
+        impact: int,
+        *,
+        note: str | None = None,
+        next_review: date | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        likelihood, impact = _level("likelihood", likelihood), _level("impact", impact)
+        when = self._when(at)
+        with self.store.write() as conn:
+            row = self._row(conn, ref)
+            rid = public_id(row["id"])
+            if row["status"] == "closed":
+                raise RiskError(
+                    f"{rid} is closed; reopen it first with `risk update {rid} --status open`"
+                )
+            last = conn.execute(
+                select(func.max(REVIEW.c.at)).where(REVIEW.c.risk_id == row["id"])
+            ).scalar()
+            if last is not None and when < _aware(last):
+                # the history is ordered by time; an earlier review would not be the current one
+                raise RiskError(
+                    f"{rid} was last scored at {_aware(last):%Y-%m-%dT%H:%M:%SZ}; "
+                    "a review cannot be earlier"
+                )
+            conn.execute(
+                insert(REVIEW).values(
+                    risk_id=row["id"],
+                    kind="review",
+                    at=when,
+                    likelihood=likelihood,
+                    impact=impact,
+                    note=self._text(note),
+                    actor=self.actor,
+                )
+            )
+            reviewed = when.date()
+            conn.execute(
+                update(RISK)
+                .where(RISK.c.id == row["id"])
+                .values(
+                    likelihood=likelihood,
+                    impact=impact,
+                    last_reviewed=reviewed,
+                    next_review=next_review or self._review_due(reviewed, likelihood * impact),
+                    updated_at=self.clock.now(),
+                )
+            )
+            return self._json(conn, self._row(conn, row["id"]), history=True)
+
+    # -- reads -----------------------------------------------------------------------------
+    def get(self, ref: str | int) -> dict[str, Any]:
+        with self.store.read() as conn:
+            return self._json(conn, self._row(conn, ref), history=True)
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        include_closed: bool = True,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Risks by score, highest first (ties: the oldest first)."""
+        q = select(RISK).order_by((RISK.c.likelihood * RISK.c.impact).desc(), RISK.c.id)
+        if status:
+            q = q.where(RISK.c.status == _choice("status", status, STATUSES))
+        elif not include_closed:
+            q = q.where(RISK.c.status != "closed")
+        if category:
+            q = q.where(RISK.c.category == _choice("category", category, CATEGORIES))
+        if limit:
+            q = q.limit(limit)
+        with self.store.read() as conn:
+            return [self._json(conn, dict(r)) for r in conn.execute(q).mappings()]
+
+    def linked_to(self, incident_ref: str | int) -> list[dict[str, Any]]:
+        iid = parse_ref(incident_ref)
+        with self.store.read() as conn:
+            ids = conn.execute(
+                select(LINK.c.risk_id).where(LINK.c.incident_id == iid).distinct()
+            ).scalars()
+            return [self._json(conn, self._row(conn, rid)) for rid in sorted(ids)]
+
+    def _json(self, conn: Connection, row: dict[str, Any], *, history: bool = False) -> dict:
+        rid = row["id"]
+        reviews = [
+            dict(r)
+            for r in conn.execute(
+                select(REVIEW).where(REVIEW.c.risk_id == rid).order_by(REVIEW.c.at, REVIEW.c.id)
+            ).mappings()
+        ]
+        links = conn.execute(
+            select(LINK.c.incident_id, LINK.c.runbook_id)
+            .where(LINK.c.risk_id == rid)
+            .order_by(LINK.c.id)
+        ).all()
+        previous = None
+        if len(reviews) >= 2 and reviews[-1]["kind"] == "review":
+            before = reviews[-2]
+            previous = before["likelihood"] * before["impact"]
+        current = _scored(row["likelihood"], row["impact"])
+        residual = None
+        if row["residual_likelihood"] is not None and row["residual_impact"] is not None:
+            residual = _scored(row["residual_likelihood"], row["residual_impact"])
+        out = {
+            "id": public_id(rid),
+            "title": row["title"],
+            "description": row["description"],
+            "category": row["category"],
+            **current,
+            "owner": row["owner"],
+            "treatment": row["treatment"],
+            "mitigation": row["mitigation"],
+            "contingency": row["contingency"],
+            "early_warning": row["early_warning"],
+            "status": row["status"],
+            "identified_on": row["identified_on"],
+            "next_review": row["next_review"],
+            "last_reviewed": row["last_reviewed"],
+            "overdue": bool(
+                row["status"] != "closed"
+                and row["next_review"] is not None
+                and row["next_review"] < self.today()
+            ),
+            "residual": residual,
+            "previous_score": previous,
+            "change": None if previous is None else current["score"] - previous,
+            "links": {
+                "incidents": [incident_id_text(i) for i, _ in links if i is not None],
+                "runbooks": [rb for _, rb in links if rb is not None],
+            },
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
+        if history:
+            out["history"] = [
+                {
+                    "kind": r["kind"],
+                    "at": r["at"],
+                    **_scored(r["likelihood"], r["impact"]),
+                    "note": r["note"],
+                    "actor": r["actor"],
+                }
+                for r in reviews
+            ]
+        return out

@@ -1,0 +1,425 @@
+"""The weekly status report: one page of figures computed from the store, with a RAG status
+whose rule is printed in the report itself.
+
+Drills are reported in their own section and never enter an incident figure, as everywhere.
+Check figures come from the hourly roll-ups: uptime counts degraded polls as up (the service
+answered) and shows them separately; latency percentiles are read from the merged fixed-bucket
+histograms, so each is the upper edge of its bucket.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from mlops_oncall.checks.rollup import BUCKETS_MS, percentile
+from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.incidents.deploys import Deploys
+from mlops_oncall.incidents.lifecycle import SEVERITIES
+from mlops_oncall.incidents.metrics import incident_metrics, summarise, window_metrics
+from mlops_oncall.incidents.service import Incidents
+from mlops_oncall.reports import text as fmt
+from mlops_oncall.reports.render import render
+from mlops_oncall.reports.risks import Risks
+from mlops_oncall.reports.sources import Sources
+from mlops_oncall.store import checks_history
+from mlops_oncall.store.db import Store
+from mlops_oncall.store.tables import ActionItem, Incident
+from mlops_oncall.store.timeline import public_id
+
+INC = Incident.__table__
+ACTION = ActionItem.__table__
+TEMPLATE = "weekly.md.j2"
+PERIOD = timedelta(days=7)
+TOP_RISKS = 5
+CFR_AMBER = 0.15  # DORA's best performers stay at or below 15%
+MTTX = ("ttd", "tta", "ttm", "ttr")
+
+RAG_RULE = (
+    "RED: any SEV1 incident, or any check below its availability SLO.",
+    "AMBER: any SEV2 incident, any check whose p95 latency is above its latency SLO, "
+    "a change failure rate above 15%, an overdue action item, or an open critical risk "
+    "(score 16 or more).",
+    "GREEN: none of the above.",
+)
+
+
+def build_context(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sources: Sources | None = None,
+    clock: Clock = SYSTEM,
+) -> dict[str, Any]:
+    """The weekly template's context for [since, until) (default: the 7 days up to now)."""
+    sources = sources or Sources()
+    until = until or clock.now()
+    since = since or until - PERIOD
+    checks = _checks(store, since, until, sources)
+    incidents = _incidents(store, since, until)
+    deploys = _deploys(store, since, until, clock)
+    risks = _risks(store, clock)
+    overdue = _overdue_actions(store, until)
+    drills = _drills(store, since, until, clock)
+    rag = _rag(checks, incidents, deploys, risks, overdue)
+    ctx = {
+        "generated_at": fmt.ts_utc(clock.now()),
+        "period": {
+            "since": fmt.ts_minute(since),
+            "until": fmt.ts_minute(until),
+            "since_date": fmt.day(since),
+            "until_date": fmt.day(until),
+            "days": f"{(until - since).total_seconds() / 86400:.4g}",
+        },
+        "tldr": _tldr(rag, checks, incidents, deploys, risks, overdue, drills),
+        "rag": rag,
+        "checks": checks,
+        "latency_buckets_ms": list(BUCKETS_MS),
+        "incidents": incidents,
+        "deploys": deploys,
+        "risks": risks,
+        "overdue_actions": overdue,
+        "drills": drills,
+    }
+    return sources.redact(ctx)
+
+
+def render_weekly(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sources: Sources | None = None,
+    clock: Clock = SYSTEM,
+    templates_dir: Path | None = None,
+    template_file: Path | None = None,
+) -> str:
+    sources = sources or Sources()
+    ctx = build_context(store, since=since, until=until, sources=sources, clock=clock)
+    out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
+    return sources.redact_text(out)
+
+
+# -- checks --------------------------------------------------------------------------------
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return fmt.NONE
+    if value == float("inf"):
+        return f"> {BUCKETS_MS[-1]} ms"
+    return f"{value:g} ms"
+
+
+def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]]:
+    totals: dict[str, dict[str, Any]] = {}
+    for h in checks_history.rollups(store, since=since, until=until):
+        t = totals.setdefault(
+            h["check_id"],
+            {"polls": 0, "up": 0, "degraded": 0, "down": 0, "counts": [0] * (len(BUCKETS_MS) + 1)},
+        )
+        t["polls"] += h["polls"]
+        t["up"] += h["successes"]
+        t["degraded"] += h["degraded"]
+        t["down"] += h["down"]
+        if h["latency_counts"]:
+            t["counts"] = [a + b for a, b in zip(t["counts"], h["latency_counts"], strict=True)]
+    out = []
+    for check_id in sorted(set(totals) | set(sources.checks)):
+        t = totals.get(check_id)
+        info = sources.checks.get(check_id)
+        slo_a = info.slo_availability if info else None
+        slo_l = info.slo_latency_ms if info else None
+        polls = t["polls"] if t else 0
+        uptime = (t["up"] + t["degraded"]) / polls if polls else None
+        p50 = percentile(t["counts"], 50) if t else None
+        p95 = percentile(t["counts"], 95) if t else None
+        out.append(
+            {
+                "id": check_id,
+                "name": info.name if info else check_id,
+                "service": info.service if info else None,
+                "polls": polls,
+                "up_polls": t["up"] if t else 0,
+                "degraded_polls": t["degraded"] if t else 0,
+                "down_polls": t["down"] if t else 0,
+                "uptime": uptime,
+                "uptime_pct": fmt.percent(uptime),
+                "degraded_pct": fmt.percent(t["degraded"] / polls if polls else None),
+                "p50_ms": None if p50 in (None, float("inf")) else p50,
+                "p95_ms": None if p95 in (None, float("inf")) else p95,
+                "p50": _ms(p50),
+                "p95": _ms(p95),
+                "slo_availability": slo_a,
+                "slo_availability_pct": fmt.percent(slo_a) if slo_a is not None else None,
+                "slo_latency_ms": slo_l,
+                "slo_latency": _ms(slo_l) if slo_l is not None else None,
+                "availability_met": None if slo_a is None or uptime is None else uptime >= slo_a,
+                "latency_met": None if slo_l is None or p95 is None else p95 <= slo_l,
+            }
+        )
+    return out
+
+
+# -- incidents and drills ------------------------------------------------------------------
+
+
+def _in_window(store: Store, since, until, *, drills: bool) -> list[dict[str, Any]]:
+    q = (
+        select(INC)
+        .where(
+            INC.c.is_drill.is_(drills),
+            INC.c.declared_at >= since,
+            INC.c.declared_at < until,
+        )
+        .order_by(INC.c.declared_at, INC.c.id)
+    )
+    with store.read() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def _medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    series: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        for name, value in incident_metrics(r).items():
+            if value is not None:
+                series[name].append(value)
+    out: dict[str, Any] = {}
+    for name in MTTX:
+        median = summarise(series[name])["median"]
+        out[name] = fmt.duration(median)
+        out[f"{name}_seconds"] = median
+    return out
+
+
+def _incidents(store: Store, since, until) -> dict[str, Any]:
+    # the same population as `incident metrics`: no drills, nothing declined
+    rows = [r for r in _in_window(store, since, until, drills=False) if r["status"] != "declined"]
+    with store.read() as conn:
+        overall = window_metrics(conn, since, until)
+    by_sev = []
+    for sev in SEVERITIES:
+        sev_rows = [r for r in rows if r["severity"] == sev]
+        by_sev.append({"severity": sev, "count": len(sev_rows), **_medians(sev_rows)})
+    all_row = {"severity": "all", "count": overall["incidents"]}
+    for name in MTTX:
+        median = overall[name]["median"]
+        all_row[name] = fmt.duration(median)
+        all_row[f"{name}_seconds"] = median
+    listed = []
+    for r in rows:
+        m = incident_metrics(r)
+        pid = public_id(r["id"])
+        listed.append(
+            {
+                "id": pid,
+                "severity": r["severity"],
+                "title": r["title"],
+                "status": r["status"],
+                "service": r["service"],
+                "declared": fmt.ts_minute(r["declared_at"]),
+                "ttr": fmt.duration(m["ttr"]),
+                "postmortem": f"postmortems/{pid}.md",
+                "postmortem_status": r["postmortem_status"] or "draft",
+            }
+        )
+    return {"count": len(rows), "by_severity": by_sev, "all": all_row, "list": listed}
+
+
+def _drills(store: Store, since, until, clock: Clock) -> list[dict[str, Any]]:
+    svc = Incidents(store, clock=clock)
+    out = []
+    for r in _in_window(store, since, until, drills=True):
+        view = svc.get(r["id"])
+        m = incident_metrics(r)
+        counts = view.triage.counts() if view.triage else None
+        out.append(
+            {
+                "id": view.id,
+                "title": r["title"],
+                "scenario": r["drill_id"],
+                "severity": r["severity"],
+                "status": r["status"],
+                "declared": fmt.ts_minute(r["declared_at"]),
+                "tta": fmt.duration(m["tta"]),
+                "ttm": fmt.duration(m["ttm"]),
+                "runbook": view.triage.runbook.id if view.triage else None,
+                "steps": (
+                    f"{counts['done']} done, {counts['skipped']} skipped, "
+                    f"{counts['failed']} failed, {counts['decided']} decided"
+                    if counts
+                    else fmt.NONE
+                ),
+            }
+        )
+    return out
+
+
+# -- deploys, risks, action items ----------------------------------------------------------
+
+
+def _deploys(store: Store, since, until, clock: Clock) -> dict[str, Any]:
+    d = Deploys(store, clock=clock).dora(since, until)
+    cfr = d["change_failure_rate"]
+    rec = d["recovery"]
+    return {
+        "count": d["deploys"],
+        "succeeded": d["deploys"] - d["failed"] - d["rolled_back"],
+        "failed": d["failed"],
+        "rolled_back": d["rolled_back"],
+        "change_failure_rate": cfr,
+        "change_failure_rate_pct": fmt.percent(cfr, 1),
+        "recovered": rec["count"],
+        "not_recovered": d["failed"] + d["rolled_back"] - rec["count"],
+        "recovery_median": fmt.duration(rec["median"]),
+        "recovery_median_seconds": rec["median"],
+    }
+
+
+def _risks(store: Store, clock: Clock) -> dict[str, Any]:
+    svc = Risks(store, clock=clock)
+    open_risks = svc.list(include_closed=False)
+    top = [
+        {
+            "id": r["id"],
+            "title": r["title"],
+            "category": r["category"],
+            "score": r["score"],
+            "band": r["band"],
+            "previous_score": r["previous_score"],
+            "change": r["change"],
+            "change_text": fmt.score_change(r["change"]),
+            "owner": r["owner"],
+            "next_review": r["next_review"].isoformat() if r["next_review"] else None,
+            "overdue": r["overdue"],
+        }
+        for r in open_risks[:TOP_RISKS]
+    ]
+    return {
+        "open": len(open_risks),
+        "critical": sum(r["band"] == "critical" for r in open_risks),
+        "reviews_overdue": sum(r["overdue"] for r in open_risks),
+        "top": top,
+    }
+
+
+def _overdue_actions(store: Store, until: datetime) -> list[dict[str, Any]]:
+    """Open action items due before the end of the period, the longest overdue first."""
+    day = until.date()
+    q = (
+        select(ACTION, INC.c.is_drill)
+        .join(INC, INC.c.id == ACTION.c.incident_id)
+        .where(ACTION.c.status == "open", ACTION.c.due.is_not(None), ACTION.c.due < day)
+        .order_by(ACTION.c.due, ACTION.c.incident_id, ACTION.c.number)
+    )
+    with store.read() as conn:
+        return [
+            {
+                "incident": public_id(a["incident_id"]),
+                "number": a["number"],
+                "text": a["text"],
+                "type": a["type"],
+                "owner": a["owner"],
+                "due": a["due"].isoformat(),
+                "days_overdue": (day - a["due"]).days,
+                "drill": bool(a["is_drill"]),
+            }
+            for a in conn.execute(q).mappings()
+        ]
+
+
+# -- the verdict ---------------------------------------------------------------------------
+
+
+def _rag(checks, incidents, deploys, risks, overdue) -> dict[str, Any]:
+    red, amber = [], []
+    by_sev = {s["severity"]: s["count"] for s in incidents["by_severity"]}
+    if by_sev.get("SEV1"):
+        red.append(f"{by_sev['SEV1']} SEV1 incident{'s' if by_sev['SEV1'] > 1 else ''}")
+    for c in checks:
+        if c["availability_met"] is False:
+            red.append(
+                f"{c['id']} uptime {c['uptime_pct']} is below its SLO {c['slo_availability_pct']}"
+            )
+    if by_sev.get("SEV2"):
+        amber.append(f"{by_sev['SEV2']} SEV2 incident{'s' if by_sev['SEV2'] > 1 else ''}")
+    for c in checks:
+        if c["latency_met"] is False:
+            amber.append(f"{c['id']} p95 {c['p95']} is above its SLO {c['slo_latency']}")
+    cfr = deploys["change_failure_rate"]
+    if cfr is not None and cfr > CFR_AMBER:
+        amber.append(f"change failure rate {deploys['change_failure_rate_pct']} is above 15%")
+    if overdue:
+        amber.append(f"{len(overdue)} action item{'s' if len(overdue) > 1 else ''} overdue")
+    if risks["critical"]:
+        n = risks["critical"]
+        amber.append(f"{n} open critical risk{'s' if n > 1 else ''}")
+    status = "RED" if red else ("AMBER" if amber else "GREEN")
+    return {"status": status, "reasons": red + amber, "rule": list(RAG_RULE)}
+
+
+def _tldr(rag, checks, incidents, deploys, risks, overdue, drills) -> list[str]:
+    reasons = rag["reasons"]
+    if reasons:
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        bullets = [f"Overall {rag['status']}: {reasons[0]}{more}."]
+    else:
+        bullets = ["Overall GREEN: nothing in this period meets the AMBER or RED rule."]
+    n = incidents["count"]
+    drill_note = (
+        f" {len(drills)} drill{'s' if len(drills) > 1 else ''} run, reported separately."
+        if drills
+        else ""
+    )
+    if n:
+        sevs = ", ".join(
+            f"{s['count']} {s['severity']}" for s in incidents["by_severity"] if s["count"]
+        )
+        bullets.append(
+            f"{n} incident{'s' if n > 1 else ''} ({sevs}); median TTR "
+            f"{incidents['all']['ttr']}, median TTD {incidents['all']['ttd']}.{drill_note}"
+        )
+    else:
+        bullets.append(f"No incidents.{drill_note}")
+    with_slo = [c for c in checks if c["availability_met"] is not None]
+    measured = [c for c in checks if c["uptime"] is not None]
+    if not measured:
+        bullets.append("No check history in this period.")
+    elif with_slo:
+        met = sum(c["availability_met"] for c in with_slo)
+        worst = min(with_slo, key=lambda c: c["uptime"] - c["slo_availability"])
+        bullets.append(
+            f"{met} of {len(with_slo)} checks with an SLO met it; lowest against its target: "
+            f"{worst['id']} at {worst['uptime_pct']} (SLO {worst['slo_availability_pct']})."
+        )
+    else:
+        worst = min(measured, key=lambda c: c["uptime"])
+        bullets.append(
+            f"{len(measured)} checks measured, none with an availability SLO; lowest uptime: "
+            f"{worst['id']} at {worst['uptime_pct']}."
+        )
+    if deploys["count"]:
+        failed = deploys["failed"] + deploys["rolled_back"]
+        bullets.append(
+            f"{deploys['count']} deploys, change failure rate "
+            f"{deploys['change_failure_rate_pct']} ({failed} failed or rolled back); "
+            f"failed-deploy recovery median {deploys['recovery_median']}."
+        )
+    else:
+        bullets.append("No deploys recorded.")
+    extra = []
+    if overdue:
+        extra.append(f"{len(overdue)} action item{'s' if len(overdue) > 1 else ''} overdue")
+    if risks["top"]:
+        r = risks["top"][0]
+        change = f", {r['change_text']}" if r["change"] is not None else ""
+        extra.append(f"top risk {r['id']} scores {r['score']} ({r['band']}{change})")
+    if extra:
+        text = "; ".join(extra)
+        bullets.append(text[0].upper() + text[1:] + ".")
+    return bullets

@@ -1,0 +1,94 @@
+"""Fixtures: the seeded week (built once, copied per test), the documents' sources, goldens."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mlops_oncall import clock as clock_module
+from mlops_oncall.clock import FixedClock
+from mlops_oncall.reports.sources import load_sources
+from mlops_oncall.store.db import open_store
+from tests.conftest import FIXTURES
+
+from .seed import NOW, TOKEN, seed
+
+GOLDEN = FIXTURES / "reports"
+UPDATE = os.environ.get("MLOPS_ONCALL_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("seeded")
+    with pytest.MonkeyPatch.context() as mp:  # session-scoped: isolated_env is not active yet
+        mp.setenv("MLOPS_ONCALL_NO_CACHE", "1")
+        mp.setenv("MLOPS_ONCALL_CACHE_DIR", str(folder / "_cache"))
+        store = open_store(f"sqlite:///{folder / 'week.db'}")
+        seed(store, folder)
+        store.close()
+    return folder
+
+
+@pytest.fixture
+def week(seeded_db, tmp_path, monkeypatch):
+    """A private copy of the seeded database, a workspace around it, and a fixed clock.
+
+    The CLI reads the same workspace (oncall.yaml, checks.yaml, the database) and its clock is
+    pinned to the same instant, so the CLI and the core render the same bytes.
+    """
+    monkeypatch.setenv("MODEL_TOKEN", TOKEN)
+    for name in ("week.db", "checks.yaml"):
+        shutil.copy(seeded_db / name, tmp_path / name)
+    (tmp_path / "oncall.yaml").write_text("database: sqlite:///week.db\n", encoding="utf-8")
+    fixed = FixedClock(NOW)
+    monkeypatch.setattr(clock_module.SYSTEM, "now", fixed.now)
+    store = open_store(f"sqlite:///{tmp_path / 'week.db'}")
+    yield Week(store, fixed, tmp_path)
+    store.close()
+
+
+class Week:
+    def __init__(self, store, clock, root: Path):
+        self.store = store
+        self.clock = clock
+        self.root = root
+        self.checks_file = root / "checks.yaml"
+
+    def sources(self):
+        return load_sources(self.checks_file)
+
+
+@pytest.fixture
+def empty(tmp_path, monkeypatch):
+    """An empty workspace: no checks file, an empty database, the same fixed clock."""
+    fixed = FixedClock(NOW)
+    monkeypatch.setattr(clock_module.SYSTEM, "now", fixed.now)
+    (tmp_path / "oncall.yaml").write_text("database: sqlite:///empty.db\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    yield Week(store, fixed, tmp_path)
+    store.close()
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare with tests/fixtures/reports/NAME exactly; MLOPS_ONCALL_UPDATE_GOLDEN=1 rewrites."""
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return
+    assert path.exists(), f"no golden {path}; run with MLOPS_ONCALL_UPDATE_GOLDEN=1 to create it"
+    expected = path.read_text(encoding="utf-8")
+    if text != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                f"golden/{name}",
+                "rendered",
+            )
+        )
+        pytest.fail(f"{name} differs from its golden file:\n{diff}")

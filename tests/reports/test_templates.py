@@ -1,0 +1,206 @@
+"""Templates: shipped, overridden by the workspace or --template, strict, and documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mlops_oncall.reports import postmortem, register, weekly
+from mlops_oncall.reports.render import SHIPPED, TEMPLATES, TemplateProblem, render
+from mlops_oncall.reports.sources import Sources
+from mlops_oncall.reports.text import code, items, md_cell, percent
+
+from . import mdcheck
+
+VARIABLES = Path(postmortem.__file__).with_name("VARIABLES.md")
+
+
+def test_the_three_templates_ship_inside_the_package():
+    assert SHIPPED.parent.name == "reports"
+    for name in TEMPLATES:
+        assert (SHIPPED / name).is_file()
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("a | b", "a \\| b"),
+        ("already \\| escaped", "already \\| escaped"),
+        ("two\nlines\r\n", "two / lines"),
+        (None, "–"),
+        ("   ", "–"),
+        (12, "12"),
+    ],
+)
+def test_md_cell(value, cell):
+    assert md_cell(value) == cell
+
+
+def test_md_cell_keeps_a_table_well_formed():
+    nasty = "x | y\n| --- |\n`a|b`"
+    text = f"| a | b |\n| --- | --- |\n| {md_cell(nasty)} | ok |\n"
+    assert len(mdcheck.check(text)) == 1
+
+
+def test_code_span_survives_backticks():
+    assert code("ls") == "`ls`"
+    assert code("grep `x`") == "`` grep `x` ``"
+    assert code("a ``b`` c") == "```a ``b`` c```"
+    for text in ("grep `x`", "a ``b`` c", "`edge`"):
+        tokens = mdcheck.parser().parseInline(code(text))[0].children
+        assert [t.content for t in tokens if t.type == "code_inline"] == [text]
+
+
+def test_items_and_percent():
+    assert items("- one\n\n* two\n3. three\n• four\nplain") == [
+        "one",
+        "two",
+        "three",
+        "four",
+        "plain",
+    ]
+    assert items(None) == []
+    assert (percent(1.0), percent(0.999), percent(19920 / 20160), percent(None)) == (
+        "100%",
+        "99.9%",
+        "98.81%",
+        "–",
+    )
+
+
+def test_workspace_template_overrides_and_can_extend_the_shipped_one(week, tmp_path):
+    tdir = tmp_path / "templates"
+    tdir.mkdir()
+    (tdir / "weekly.md.j2").write_text(
+        '{% extends "shipped/weekly.md.j2" %}\n'
+        "{% block tldr %}\n## In short\n\n{{ tldr[0] }}\n{% endblock %}\n",
+        encoding="utf-8",
+    )
+    text = weekly.render_weekly(
+        week.store, sources=week.sources(), clock=week.clock, templates_dir=tdir
+    )
+    assert "## In short\n\nOverall RED: 1 SEV1 incident (and 5 more).\n" in text
+    assert "## TL;DR" not in text and "## Checks" in text
+    # the other documents still use the shipped templates
+    assert register.render_register(week.store, clock=week.clock, templates_dir=tdir).startswith(
+        "# Risk register"
+    )
+
+
+def test_template_file_wins_over_the_workspace(week, tmp_path):
+    tdir = tmp_path / "templates"
+    tdir.mkdir()
+    (tdir / "postmortem.md.j2").write_text("workspace\n", encoding="utf-8")
+    mine = tmp_path / "mine.j2"
+    mine.write_text("{{ incident.id }}: {{ incident.title | upper }}\n", encoding="utf-8")
+    kw = {"sources": Sources(), "clock": week.clock, "templates_dir": tdir}
+    assert postmortem.render_postmortem(week.store, 1, **kw) == "workspace\n"
+    assert (
+        postmortem.render_postmortem(week.store, 1, template_file=mine, **kw)
+        == "INC-0001: FRAUD SCORING P99 ABOVE SLO, THEN 503S\n"
+    )
+
+
+def test_the_output_is_redacted_even_when_a_template_prints_raw_text(week, tmp_path):
+    from .seed import TOKEN
+
+    mine = tmp_path / "leak.j2"
+    mine.write_text(f"{{{{ incident.title }}}} {TOKEN}\n", encoding="utf-8")
+    text = postmortem.render_postmortem(
+        week.store, 1, sources=week.sources(), clock=week.clock, template_file=mine
+    )
+    assert text == "Fraud scoring p99 above SLO, then 503s ***\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ incident.titel }}", "template {file}: 'dict object' has no attribute 'titel'"),
+        ("{{ nothing }}", "template {file}: 'nothing' is undefined"),
+        (
+            "{% if %}",
+            "template {file}, line 1: Expected an expression, got 'end of statement block'",
+        ),
+        ('{% include "nope.j2" %}', "template nope.j2 not found"),
+    ],
+)
+def test_template_errors_are_one_line(tmp_path, source, message):
+    f = tmp_path / "bad.j2"
+    f.write_text(source, encoding="utf-8")
+    with pytest.raises(TemplateProblem) as err:
+        render("postmortem.md.j2", {"incident": {"title": "x"}}, template_file=f)
+    assert str(err.value) == message.format(file=f)
+    assert err.value.exit_code == 2
+
+
+def test_missing_template_file(tmp_path):
+    with pytest.raises(TemplateProblem) as err:
+        render("weekly.md.j2", {}, template_file=tmp_path / "gone.j2")
+    assert (
+        str(err.value)
+        == f"cannot read the template {tmp_path / 'gone.j2'}: No such file or directory"
+    )
+
+
+# -- VARIABLES.md lists exactly what each template receives ------------------------------------
+
+
+def _paths(value, prefix=""):
+    out = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out |= _paths(v, f"{prefix}.{k}" if prefix else k)
+    elif isinstance(value, list) and any(isinstance(x, dict) for x in value):
+        for x in value:
+            out |= _paths(x, prefix + "[]")
+    else:
+        out.add(prefix)
+    return out
+
+
+def _leaves(paths: set[str]) -> set[str]:
+    """Drop a path that is a container elsewhere (null or an empty list in one context)."""
+    return {p for p in paths if not any(q.startswith((p + ".", p + "[]")) for q in paths)}
+
+
+def _documented() -> dict[str, set[str]]:
+    sections: dict[str, set[str]] = {}
+    current = None
+    for line in VARIABLES.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^### (\S+\.md\.j2)$", line)
+        if m:
+            current = sections.setdefault(m.group(1), set())
+        m = re.match(r"^\| `([^`]+)` \|", line)
+        if m and current is not None:
+            current.add(m.group(1))
+    return sections
+
+
+def test_variables_md_lists_every_variable(week, empty):
+    src, clock = week.sources(), week.clock
+    contexts = {
+        "postmortem.md.j2": [
+            postmortem.build_context(week.store, n, sources=src, clock=clock) for n in (1, 2, 3, 4)
+        ],
+        "weekly.md.j2": [
+            weekly.build_context(week.store, sources=src, clock=clock),
+            weekly.build_context(empty.store, clock=clock),
+        ],
+        "risks.md.j2": [
+            register.build_context(week.store, include_all=True, clock=clock),
+            register.build_context(empty.store, clock=clock),
+        ],
+    }
+    documented = _documented()
+    assert set(documented) == set(TEMPLATES)
+    for name, ctxs in contexts.items():
+        given = _leaves(set().union(*(_paths(c) for c in ctxs)))
+        listed = _leaves(documented[name])
+        assert given - listed == set(), f"{name}: not in VARIABLES.md"
+        assert listed - given == set(), f"{name}: in VARIABLES.md but not given"
+
+
+def test_variables_md_is_well_formed_markdown():
+    assert len(mdcheck.check(VARIABLES.read_text(encoding="utf-8"))) == 3

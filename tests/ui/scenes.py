@@ -1,0 +1,237 @@
+"""Every screen and modal in a fixed state: a fixed clock, fixed check states, seeded history.
+
+Used by the snapshot tests and by scripts/screenshots.py, so the README's pictures and the
+pinned snapshots are the same scenes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from mlops_oncall.clock import FixedClock
+from mlops_oncall.config import load_workspace
+from mlops_oncall.session import Session
+from mlops_oncall.ui.app import OncallApp
+from textual.widgets import DataTable, Input
+
+from tests.ui.conftest import FIXED_CHECKS, T0, fixed_views, make_workspace
+
+SIZE = (150, 42)
+
+
+@dataclass
+class Scene:
+    name: str
+    title: str
+    run: Callable[[OncallApp, object], Awaitable[None]]
+    allow_commands: bool = False
+
+
+def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
+    from mlops_oncall.demo import seed
+
+    cfg = make_workspace(tmp, FIXED_CHECKS, allow_commands=allow_commands)
+    clock = FixedClock(T0)
+    session = Session(load_workspace(cfg), clock=clock, fake_control_url="http://127.0.0.1:9/")
+    seed(session, T0)
+    # an open incident with some history, worked a little
+    clock.set(T0 - timedelta(minutes=14))
+    svc = session.incidents
+    rb = session.library.get("fraud-latency").runbook
+    inc = svc.declare(
+        "Fraud model ready probe timing out", "SEV2", service="fraud-scoring", runbook=rb,
+        detected_at=T0 - timedelta(minutes=16), declared_from_check="fraud.ready",
+    )
+    clock.set(T0 - timedelta(minutes=12))
+    svc.ack(inc.id)
+    svc.assign(inc.id, "commander", "alice")
+    svc.note(inc.id, "p99 at 1.4 s since 02:44; v43 promoted at 02:41")
+    svc.step(inc.id, "what-changed", "done", note="fraud-scoring v43 promoted 02:41")
+    clock.set(T0 - timedelta(minutes=9))
+    svc.action_add(inc.id, "Gate model promotion on canary p99", type="prevent", owner="ml-platform")
+    clock.set(T0)
+    return OncallApp(session, live=False)
+
+
+async def _ready(app: OncallApp, pilot) -> None:
+    while not app.ready:
+        await pilot.pause(0.02)
+    app.apply_views(fixed_views())
+    await pilot.pause()
+    from mlops_oncall.ui.screens.dashboard import DashboardScreen
+
+    dash = app.screen
+    if isinstance(dash, DashboardScreen):
+        dash.refresh_lists()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        t = dash.query_one("#checks-table", DataTable)
+        t.move_cursor(row=t.get_row_index("fraud.ready"))
+        await pilot.pause()
+
+
+async def _settle(app: OncallApp, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    for inp in app.screen.query(Input):
+        inp.cursor_blink = False
+    await pilot.pause()
+
+
+async def _until(pilot, cond) -> None:
+    for _ in range(400):
+        if cond():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("scene did not reach its state")
+
+
+async def dashboard(app, pilot):
+    await _ready(app, pilot)
+    await _settle(app, pilot)
+
+
+async def declare(app, pilot):
+    from mlops_oncall.ui.modals import DeclareModal
+
+    await _ready(app, pilot)
+    await pilot.press("d")
+    await _until(pilot, lambda: isinstance(app.screen, DeclareModal))
+    await _settle(app, pilot)
+
+
+async def runbooks(app, pilot):
+    from mlops_oncall.ui.screens.runbooks import RunbooksScreen
+
+    await _ready(app, pilot)
+    await pilot.press("r")
+    await _until(pilot, lambda: isinstance(app.screen, RunbooksScreen) and app.screen.shown)
+    await _settle(app, pilot)
+
+
+async def runbooks_search(app, pilot):
+    from mlops_oncall.ui.screens.runbooks import RunbooksScreen
+
+    await _ready(app, pilot)
+    await pilot.press("r")
+    await _until(pilot, lambda: isinstance(app.screen, RunbooksScreen))
+    await pilot.press(*"drift")
+    await _until(pilot, lambda: app.screen.shown == "data-drift")
+    await _settle(app, pilot)
+
+
+async def incident(app, pilot):
+    from mlops_oncall.ui.screens.incident import IncidentScreen
+
+    await _ready(app, pilot)
+    app.open_incident("INC-0003")
+    await _until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None)
+    await _settle(app, pilot)
+
+
+async def _incident_then(app, pilot, *keys):
+    await incident(app, pilot)
+    await pilot.press(*keys)
+    await pilot.pause()
+    await _settle(app, pilot)
+
+
+async def status_modal(app, pilot):
+    await _incident_then(app, pilot, "s")
+
+
+async def severity_modal(app, pilot):
+    await _incident_then(app, pilot, "v")
+
+
+async def role_modal(app, pilot):
+    await _incident_then(app, pilot, "o")
+
+
+async def action_modal(app, pilot):
+    await _incident_then(app, pilot, "A")
+
+
+async def triage(app, pilot):
+    from mlops_oncall.ui.screens.triage import TriageScreen
+
+    await incident(app, pilot)
+    await pilot.press("t")
+    await _until(pilot, lambda: isinstance(app.screen, TriageScreen) and app.screen.state is not None)
+    await _settle(app, pilot)
+
+
+async def triage_escalation(app, pilot):
+    await triage(app, pilot)
+    app.session.clock.advance(timedelta(minutes=20))  # 34 min in; the runbook says 30m
+    app.screen.check_escalation()
+    await _settle(app, pilot)
+
+
+async def note_modal(app, pilot):
+    await triage(app, pilot)
+    await pilot.press("D")
+    await pilot.pause()
+    await _settle(app, pilot)
+
+
+async def confirm_command(app, pilot):
+    from mlops_oncall.ui.modals import ConfirmCommandModal
+
+    await triage(app, pilot)
+    await pilot.press("1")  # Yes: a rollout -> the rollback step
+    await _until(pilot, lambda: app.screen.state is not None and app.screen.state.current == "rollback")
+    await pilot.press("e")
+    await _until(pilot, lambda: isinstance(app.screen, ConfirmCommandModal))
+    await _settle(app, pilot)
+
+
+async def inject_fault(app, pilot):
+    from mlops_oncall.ui.modals import InjectFaultModal
+
+    await _ready(app, pilot)
+    await pilot.press("f")
+    await _until(pilot, lambda: isinstance(app.screen, InjectFaultModal))
+    await _settle(app, pilot)
+
+
+async def help_screen(app, pilot):
+    from mlops_oncall.ui.screens.help import HelpScreen
+
+    await _ready(app, pilot)
+    await pilot.press("question_mark")
+    await _until(pilot, lambda: isinstance(app.screen, HelpScreen))
+    await _settle(app, pilot)
+
+
+async def palette(app, pilot):
+    await _ready(app, pilot)
+    await pilot.press("ctrl+p")
+    await pilot.pause(0.2)
+    # a query, because the order in which providers discover commands is not fixed
+    await pilot.press(*"fault")
+    await pilot.pause(0.4)
+    await _settle(app, pilot)
+
+
+SCENES = [
+    Scene("dashboard", "Dashboard: checks, open incidents, what changed", dashboard),
+    Scene("declare", "Declare from a failing check, prefilled", declare),
+    Scene("runbooks", "Runbooks, with what fits the failures pinned", runbooks),
+    Scene("runbooks-search", "Runbook search as you type", runbooks_search),
+    Scene("incident", "Incident: header, live timeline, actions", incident),
+    Scene("incident-status", "Status modal", status_modal),
+    Scene("incident-severity", "Severity modal", severity_modal),
+    Scene("incident-role", "Role modal", role_modal),
+    Scene("incident-action", "Action item modal", action_modal),
+    Scene("triage", "Triage stepper at a decision", triage),
+    Scene("triage-escalation", "Escalation warning", triage_escalation),
+    Scene("triage-note", "Outcome with a note", note_modal),
+    Scene("confirm-command", "Running a step's command, after confirmation", confirm_command, allow_commands=True),
+    Scene("inject-fault", "Inject a fault into the fake ML system", inject_fault),
+    Scene("help", "Help: keys and binding ids", help_screen),
+    Scene("palette", "Command palette", palette),
+]
