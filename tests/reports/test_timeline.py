@@ -57,7 +57,7 @@ def test_each_event_kind_reads_as_one_line(setup):
         "drill inject: the feature store starts timing out",
         "ran check `dq.drift`: down (42 ms)",
         "ran `psql -c 'select 1'` → exit code not recorded",
-        "detected corrected to 2026-11-28T23:45:00.000000Z (was 2026-11-28T23:50:00.000000Z)",
+        "detected corrected to 2026-11-28T23:45:00Z (was 2026-11-28T23:50:00Z)",
     ]
     # the corrected detection moved OUTAGE BEGINS to 23:45
     assert lines[0][1:3] == ("23:45:00", "OUTAGE BEGINS")

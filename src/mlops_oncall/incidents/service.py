@@ -272,11 +272,11 @@ class Incidents:
             data["previous"] = (
                 {"at": ts_text(previous), "source": previous_source} if previous else None
             )
-            text = f"{name} corrected to {ts_text(at)}" + (
-                f" (was {ts_text(previous)})" if previous else ""
+            text = f"{name} corrected to {_short(at)}" + (
+                f" (was {_short(previous)})" if previous else ""
             )
         else:
-            text = f"{name} at {ts_text(at)} ({source})"
+            text = f"{name} at {_short(at)} ({source})"
         self._append(app, "milestone", ts or at, text, data)
         return True
 
@@ -884,6 +884,11 @@ _ORDERED = (
     ("impact_started", "resolved"),
     ("mitigated", "resolved"),
 )
+
+
+def _short(ts: datetime) -> str:
+    """A timestamp for event text: to the second, UTC. The data keeps full precision."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _action_json(a: dict[str, Any]) -> dict[str, Any]:

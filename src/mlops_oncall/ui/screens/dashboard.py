@@ -49,7 +49,7 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         t = self.query_one("#checks-table", DataTable)
-        widths = (10, None, 8, 12, 7, None, None)
+        widths = (10, None, 8, 12, 7, 18, 48)  # fixed: a poll never moves the columns
         labels = ("State", "Check", "Latency", "Trend", "For", "Blocked by", "Error")
         for key, label, width in zip(CHECK_COLUMNS, labels, widths, strict=True):
             t.add_column(label, key=key, width=width)
@@ -135,9 +135,7 @@ class DashboardScreen(Screen):
                 try:
                     cells = self._cells(cid)
                     for key, value in zip(CHECK_COLUMNS, cells, strict=True):
-                        t.update_cell(
-                            cid, key, value, update_width=key in ("check", "error", "blocked")
-                        )
+                        t.update_cell(cid, key, value)
                 except RowDoesNotExist:
                     continue
         self.update_detail()

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
@@ -51,9 +51,13 @@ class TriageScreen(Screen):
         yield DrillBanner()
         yield Static("Loading…", id="triage-header")
         yield Static("", id="escalation-warning")
-        with Vertical(id="step-view", classes="panel") as sv:
-            sv.border_title = "Step"
-            yield MarkdownView("", id="step-markdown")
+        with Horizontal(id="triage-body"):
+            with Vertical(id="step-view", classes="panel") as sv:
+                sv.border_title = "Step"
+                yield MarkdownView("", id="step-markdown")
+            with Vertical(id="steps-panel", classes="panel") as sp:
+                sp.border_title = "Steps"
+                yield Static("", id="steps-list")
         with Vertical(id="step-result", classes="panel") as sr:
             sr.border_title = "Last result"
             yield Static(
@@ -61,7 +65,7 @@ class TriageScreen(Screen):
                 id="step-result-body",
             )
         yield Input(
-            placeholder="Note for the next outcome (n), then d/s/f; or Enter to record it as a note",
+            placeholder="n: a note for the timeline (Enter records it). D/S/F: an outcome with a note.",
             id="step-note",
         )
         yield Footer()
@@ -138,6 +142,31 @@ class TriageScreen(Screen):
             head.append("  · k run check", style="dim")
         self.query_one("#triage-header", Static).update(head)
         self.query_one("#step-markdown", MarkdownView).update(step_markdown(rb, step, idx))
+        self.query_one("#steps-list", Static).update(self._steps_overview())
+
+    def _steps_overview(self) -> Text:
+        """Every step with its outcome: the path taken so far, at a glance."""
+        st = self.state
+        out = Text()
+        marks = {
+            "done": ("✓", "green"),
+            "skipped": ("↷", "yellow"),
+            "failed": ("✗", "red"),
+            "decided": ("◆", "green"),
+        }
+        for i, s in enumerate(st.runbook.steps, 1):
+            o = st.outcomes.get(s.id)
+            mark, style = marks.get(o.outcome, ("·", "dim")) if o else ("·", "dim")
+            if s.id == st.current:
+                mark, style = "▶", "bold cyan"
+            line = Text(f"{mark} {i:>2} {s.title}", style=style if s.id == st.current or o else "")
+            if s.id == self.viewing:
+                line.stylize("reverse")
+            if o and o.outcome == "decided":
+                line.append(f"  → {o.choice}", style="green")
+            out.append_text(line)
+            out.append("\n")
+        return out
 
     def check_escalation(self) -> None:
         st, view = self.state, self.view
