@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from textual.widgets import DataTable, Input
+
 from mlops_oncall.clock import FixedClock
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
-from textual.widgets import DataTable, Input
-
 from tests.ui.conftest import FIXED_CHECKS, T0, fixed_views, make_workspace
 
 SIZE = (150, 42)

@@ -335,7 +335,7 @@ def watch(
     Each check runs on its own interval. Only threshold crossings are printed (and recorded);
     --json prints one JSON object per line. Ctrl-C stops cleanly.
     """
-    from mlops_oncall.checks.poller import Poller
+    from mlops_oncall.checks.poller import Poller, tune_gc
     from mlops_oncall.formats.durations import parse_duration
 
     limit = None
@@ -349,6 +349,7 @@ def watch(
     out = _Out(checkset.redactor)
     width = max((len(s.id) for s in specs), default=2)
     sink = _WatchSink(app, out, width, as_json)
+    tune_gc()  # this process now only polls
 
     async def go() -> None:
         stop = asyncio.Event()
