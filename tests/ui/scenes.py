@@ -42,8 +42,12 @@ def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
     svc = session.incidents
     rb = session.library.get("fraud-latency").runbook
     inc = svc.declare(
-        "Fraud model ready probe timing out", "SEV2", service="fraud-scoring", runbook=rb,
-        detected_at=T0 - timedelta(minutes=16), declared_from_check="fraud.ready",
+        "Fraud model ready probe timing out",
+        "SEV2",
+        service="fraud-scoring",
+        runbook=rb,
+        detected_at=T0 - timedelta(minutes=16),
+        declared_from_check="fraud.ready",
     )
     clock.set(T0 - timedelta(minutes=12))
     svc.ack(inc.id)
@@ -51,7 +55,9 @@ def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
     svc.note(inc.id, "p99 at 1.4 s since 02:44; v43 promoted at 02:41")
     svc.step(inc.id, "what-changed", "done", note="fraud-scoring v43 promoted 02:41")
     clock.set(T0 - timedelta(minutes=9))
-    svc.action_add(inc.id, "Gate model promotion on canary p99", type="prevent", owner="ml-platform")
+    svc.action_add(
+        inc.id, "Gate model promotion on canary p99", type="prevent", owner="ml-platform"
+    )
     clock.set(T0)
     return OncallApp(session, live=False)
 
@@ -128,7 +134,9 @@ async def incident(app, pilot):
 
     await _ready(app, pilot)
     app.open_incident("INC-0003")
-    await _until(pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None)
+    await _until(
+        pilot, lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None
+    )
     await _settle(app, pilot)
 
 
@@ -160,7 +168,9 @@ async def triage(app, pilot):
 
     await incident(app, pilot)
     await pilot.press("t")
-    await _until(pilot, lambda: isinstance(app.screen, TriageScreen) and app.screen.state is not None)
+    await _until(
+        pilot, lambda: isinstance(app.screen, TriageScreen) and app.screen.state is not None
+    )
     await _settle(app, pilot)
 
 
@@ -183,7 +193,9 @@ async def confirm_command(app, pilot):
 
     await triage(app, pilot)
     await pilot.press("1")  # Yes: a rollout -> the rollback step
-    await _until(pilot, lambda: app.screen.state is not None and app.screen.state.current == "rollback")
+    await _until(
+        pilot, lambda: app.screen.state is not None and app.screen.state.current == "rollback"
+    )
     await pilot.press("e")
     await _until(pilot, lambda: isinstance(app.screen, ConfirmCommandModal))
     await _settle(app, pilot)
@@ -230,7 +242,12 @@ SCENES = [
     Scene("triage", "Triage stepper at a decision", triage),
     Scene("triage-escalation", "Escalation warning", triage_escalation),
     Scene("triage-note", "Outcome with a note", note_modal),
-    Scene("confirm-command", "Running a step's command, after confirmation", confirm_command, allow_commands=True),
+    Scene(
+        "confirm-command",
+        "Running a step's command, after confirmation",
+        confirm_command,
+        allow_commands=True,
+    ),
     Scene("inject-fault", "Inject a fault into the fake ML system", inject_fault),
     Scene("help", "Help: keys and binding ids", help_screen),
     Scene("palette", "Command palette", palette),

@@ -49,7 +49,7 @@ class DashboardScreen(Screen):
 
     def on_mount(self) -> None:
         t = self.query_one("#checks-table", DataTable)
-        widths = (10, None, 8, 12, 7, 18, 48)  # fixed: a poll never moves the columns
+        widths = (10, None, 8, 10, 7, 14, 34)  # fixed: a poll never moves the columns
         labels = ("State", "Check", "Latency", "Trend", "For", "Blocked by", "Error")
         for key, label, width in zip(CHECK_COLUMNS, labels, widths, strict=True):
             t.add_column(label, key=key, width=width)
@@ -105,9 +105,9 @@ class DashboardScreen(Screen):
         err = ""
         if last is not None and last.state != "up":
             err = f"{last.error_class or ''}: {last.message}" if last.error_class else last.message
-        if len(err) > 48:
-            err = err[:47] + "…"
-        trend = fmt.sparkline([r.latency_ms for r in view.ring])
+        if len(err) > 34:
+            err = err[:33] + "…"
+        trend = fmt.sparkline([r.latency_ms for r in view.ring], width=10)
         blocked = ", ".join(view.blocked_by)
         return (
             fmt.state_text(view.state),
