@@ -65,6 +65,10 @@ class Config(FileModel):
         default=timedelta(days=180), description="A runbook validated longer ago is stale."
     )
     fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
+    keymap: dict[str, str] = Field(
+        default_factory=dict,
+        description="Remap TUI keys: binding id (see the help screen) -> keys, e.g. dashboard.declare: ctrl+d.",
+    )
 
     @field_validator("timezone")
     @classmethod
