@@ -1,0 +1,784 @@
+"""checks.yaml: the file's models, and its loading into runtime check specs.
+
+``load_checks`` reports every problem of a file in one pass, each located to file:line:col:
+schema errors from pydantic, then semantic ones read from the raw data (duplicate ids, unknown
+or cyclic ``depends_on``, conditions that do not parse, unset ``${env:NAME}``, preset
+parameters). Secrets from ``${env:NAME}`` are resolved only into the runtime ``Request`` of a
+check, never into the models, and the CheckSet's Redactor knows each of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_serializer, field_validator, model_validator
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from mlops_oncall.checks import presets as _presets
+from mlops_oncall.checks.conditions import Condition, ConditionError, Level, parse_condition
+from mlops_oncall.checks.redact import Redactor, strip_userinfo, url_userinfo_secrets
+from mlops_oncall.formats.durations import Duration
+from mlops_oncall.formats.problems import Problem
+from mlops_oncall.formats.validate import FileModel, did_you_mean, validate
+from mlops_oncall.formats.yamlsrc import Document, load_file
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_ENV = re.compile(r"\$\{env:([^}]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# the fields whose text may carry ${env:NAME}; anywhere else it would be shown, not resolved
+SECRET_FIELDS = ("url", "headers", "body", "base_url", "management_url")
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+# --------------------------------------------------------------------------- models
+
+
+class Thresholds(FileModel):
+    """Consecutive results needed before a check changes state."""
+
+    degraded_after: int = Field(default=2, ge=1, le=1000, description="Results degraded or worse.")
+    down_after: int = Field(default=3, ge=1, le=1000, description="Results down in a row.")
+    recover_after: int = Field(default=2, ge=1, le=1000, description="Results up in a row.")
+
+
+class Timeout(FileModel):
+    """Time limits of one probe: connecting, and the whole exchange including the body."""
+
+    connect: Duration | None = Field(default=None, description="Default: the total.")
+    total: Duration
+
+    @field_validator("connect", "total")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() <= 0:
+            raise ValueError("a timeout must be longer than 0s")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"total": value}
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(
+                f"expected a duration with a unit such as '5s', or {{connect, total}}; got {value}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> Timeout:
+        if self.connect is not None and self.connect > self.total:
+            raise ValueError("timeout.connect must not be longer than timeout.total")
+        return self
+
+    @property
+    def connect_seconds(self) -> float:
+        return (self.connect or self.total).total_seconds()
+
+    @property
+    def total_seconds(self) -> float:
+        return self.total.total_seconds()
+
+
+class Slo(FileModel):
+    """Service level objective, used by the weekly report."""
+
+    availability: float | None = Field(
+        default=None,
+        description="Target share of polls up, as a percentage such as '99.9%'.",
+        json_schema_extra={"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+    )
+    latency: Duration | None = Field(default=None, description="Target response time.")
+
+    @field_validator("availability", mode="before")
+    @classmethod
+    def _percent(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        text = str(value).strip() if not isinstance(value, bool) else ""
+        if text.endswith("%"):
+            try:
+                pct = Decimal(text[:-1].strip())
+            except InvalidOperation:
+                pct = None
+            if pct is not None and 0 < pct <= 100:
+                return float(pct / 100)
+        raise ValueError(f"expected a percentage such as '99.9%', got {value!r}")
+
+    @field_serializer("availability")
+    def _dump_percent(self, value: float | None) -> str | None:
+        if value is None:
+            return None
+        return f"{Decimal(str(value)) * 100:f}".rstrip("0").rstrip(".") + "%"
+
+
+class Maintenance(FileModel):
+    """A recurring window in which a check reports ``maintenance`` and raises no alarm."""
+
+    every: list[str] = Field(
+        default_factory=list, description="Weekday names; empty means every day."
+    )
+    start: str = Field(description="Local start time, HH:MM (24h).", pattern=r"^\d{1,2}:\d{2}$")
+    duration: Duration
+    tz: str = Field(default="UTC", description="IANA time zone of start, e.g. Europe/Berlin.")
+
+    @field_validator("every")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        out = []
+        for day in value:
+            low = str(day).strip().lower()
+            full = next((d for d in WEEKDAYS if d == low or d[:3] == low), None)
+            if full is None:
+                raise ValueError(
+                    f"unknown weekday '{day}'{did_you_mean(low, WEEKDAYS)}; "
+                    "expected monday … sunday"
+                )
+            out.append(full)
+        return out
+
+    @field_validator("start")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        hh, mm = (int(p) for p in value.split(":"))
+        if hh > 23 or mm > 59:
+            raise ValueError(f"expected a time HH:MM between 00:00 and 23:59, got '{value}'")
+        return f"{hh:02d}:{mm:02d}"
+
+    @field_validator("duration")
+    @classmethod
+    def _span(cls, value: timedelta) -> timedelta:
+        if not timedelta(0) < value <= timedelta(days=7):
+            raise ValueError("a maintenance window lasts more than 0s and at most 7d")
+        return value
+
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone '{value}' (expected e.g. UTC, Europe/Berlin)"
+            ) from exc
+        return value
+
+    def window_at(self, now: datetime) -> tuple[datetime, datetime] | None:
+        """The (start, end) of the window containing ``now``, in UTC, or None."""
+        zone = ZoneInfo(self.tz)
+        local = now.astimezone(zone)
+        hh, mm = (int(p) for p in self.start.split(":"))
+        days_back = self.duration.days + 1
+        for back in range(days_back + 1):
+            day = local.date() - timedelta(days=back)
+            if self.every and WEEKDAYS[day.weekday()] not in self.every:
+                continue
+            start = datetime(day.year, day.month, day.day, hh, mm, tzinfo=zone)
+            begin = start.astimezone(UTC)
+            end = begin + self.duration
+            if begin <= now < end:
+                return begin, end
+        return None
+
+
+class Defaults(FileModel):
+    interval: Duration = Field(default=timedelta(seconds=30), description="How often to probe.")
+    timeout: Timeout = Field(
+        default_factory=lambda: Timeout(total=timedelta(seconds=5)),
+        description="One duration, or {connect, total}.",
+    )
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: timedelta) -> timedelta:
+        return _check_interval(value)
+
+
+def _check_interval(value: timedelta) -> timedelta:
+    if value.total_seconds() < 0.01:
+        raise ValueError("an interval must be at least 10ms")
+    return value
+
+
+class Check(FileModel):
+    """One entry of ``checks``: a probe, or a preset that expands into several."""
+
+    id: str = Field(pattern=ID_PATTERN, description="Unique id, e.g. fraud-model-ready.")
+    name: str | None = Field(default=None, description="Display name; default: the id.")
+    group: str | None = Field(default=None, description="Grouping in the UI, e.g. serving.")
+    service: str | None = Field(default=None, description="Ties checks, incidents and deploys.")
+    kind: Literal["http", "tcp"] = "http"
+    url: str | None = Field(default=None, description="http(s)://… or, for tcp, tcp://host:port.")
+    method: str = Field(default="GET", description="HTTP method.")
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = Field(default=None, description="Request body.")
+    interval: Duration | None = None
+    timeout: Timeout | None = Field(default=None, description="One duration, or {connect, total}.")
+    conditions: list[str] = Field(default_factory=list, description="Failing any: down.")
+    warn: list[str] = Field(default_factory=list, description="Failing any: degraded.")
+    thresholds: Thresholds | None = None
+    slo: Slo | None = None
+    runbook: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    insecure: bool = Field(default=False, description="Skip TLS certificate verification.")
+    maintenance: list[Maintenance] = Field(default_factory=list)
+    preset: Literal["oip_v2", "triton", "torchserve", "mlflow", "bentoml", "health_json"] | None = (
+        Field(default=None, description="Expand into the health endpoints of an ML server.")
+    )
+    base_url: str | None = Field(default=None, description="Preset: the server's base URL.")
+    model: str | None = Field(default=None, description="Preset: the model name.")
+    management_url: str | None = Field(
+        default=None, description="Preset torchserve: the management API's base URL."
+    )
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        up = value.upper()
+        if up not in METHODS:
+            raise ValueError(f"expected one of {', '.join(METHODS)}; got '{value}'")
+        return up
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: timedelta | None) -> timedelta | None:
+        return None if value is None else _check_interval(value)
+
+
+class ChecksFile(FileModel):
+    """checks.yaml."""
+
+    defaults: Defaults = Field(default_factory=Defaults)
+    checks: list[Check] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- runtime specs
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCondition:
+    condition: Condition
+    level: Level
+
+
+class Request:
+    """What a probe sends, with secrets resolved; it never prints them."""
+
+    __slots__ = ("_host_key", "body", "headers", "method", "url")
+
+    def __init__(self, method: str, url: str, headers: dict[str, str], body: bytes | None):
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self._host_key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Request({self.method} {strip_userinfo(self.url)!r}, secrets hidden)"
+
+    __str__ = __repr__
+
+    def host_key(self) -> str:
+        """host:port, for the per-host concurrency limit (computed once: read every poll)."""
+        if self._host_key is None:
+            parts = urlsplit(self.url if "://" in self.url else f"tcp://{self.url}")
+            self._host_key = f"{parts.hostname or ''}:{parts.port or ''}"
+        return self._host_key
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One runnable check after defaults, presets and ${env:} resolution."""
+
+    id: str
+    name: str
+    kind: str
+    url: str  # for display: ${env:NAME} unresolved, URL credentials masked
+    method: str
+    interval: timedelta
+    connect_timeout: float
+    total_timeout: float
+    conditions: tuple[ParsedCondition, ...]
+    thresholds: Thresholds
+    request: Request = field(repr=False, compare=False)
+    group: str | None = None
+    service: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # for display, unresolved
+    slo: Slo | None = None
+    runbook: str | None = None
+    depends_on: tuple[str, ...] = ()
+    insecure: bool = False
+    maintenance: tuple[Maintenance, ...] = ()
+    preset: str | None = None
+    parent: str | None = None  # the preset entry's id
+    evaluator: str | None = None  # "health_json"
+    source: str = ""  # file:line of the entry
+
+    @cached_property  # read on every poll
+    def needs_body(self) -> bool:
+        return self.evaluator is not None or any(c.condition.needs_body for c in self.conditions)
+
+    @cached_property
+    def needs_certificate(self) -> bool:
+        return any(c.condition.needs_certificate for c in self.conditions)
+
+    def maintenance_window(self, now: datetime) -> tuple[datetime, datetime] | None:
+        for window in self.maintenance:
+            hit = window.window_at(now)
+            if hit:
+                return hit
+        return None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "group": self.group,
+            "service": self.service,
+            "kind": self.kind,
+            "url": self.url,
+            "preset": self.preset,
+            "interval": self.interval,
+            "depends_on": list(self.depends_on),
+            "runbook": self.runbook,
+        }
+
+
+@dataclass
+class CheckSet:
+    file: str
+    specs: dict[str, CheckSpec]
+    redactor: Redactor
+    defaults: Defaults
+    groups: dict[str, list[str]] = field(default_factory=dict)  # preset id -> expanded ids
+
+    def __iter__(self):
+        return iter(self.specs.values())
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def ids(self) -> list[str]:
+        return list(self.specs)
+
+    def select(self, wanted: list[str] | tuple[str, ...]) -> tuple[list[CheckSpec], list[str]]:
+        """Specs named by ids or preset ids; plus the names that matched nothing."""
+        out: list[CheckSpec] = []
+        unknown: list[str] = []
+        for name in wanted:
+            ids = self.groups.get(name) or ([name] if name in self.specs else [])
+            if not ids:
+                unknown.append(name)
+            out.extend(self.specs[i] for i in ids if self.specs[i] not in out)
+        return out, unknown
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_checks(
+    path: Path | str, display: str | None = None, env: dict[str, str] | None = None
+) -> tuple[CheckSet | None, list[Problem]]:
+    """Load checks.yaml; the CheckSet is None when any error was found."""
+    import os
+
+    doc = load_file(path, display)
+    model = validate(ChecksFile, doc) if doc.data is not None else None
+    builder = _Builder(doc, os.environ if env is None else env)
+    if isinstance(doc.data, dict):
+        builder.semantic()
+    problems = sorted(
+        (_redacted(p, builder.redactor) for p in doc.problems),
+        key=lambda p: (p.line, p.col, p.message),
+    )
+    if model is None or any(p.is_error for p in problems):
+        return None, problems
+    specs = builder.build(model)
+    checkset = CheckSet(doc.file, specs, builder.redactor, model.defaults, builder.groups)
+    return checkset, problems
+
+
+def _redacted(p: Problem, redactor: Redactor) -> Problem:
+    message = redactor.text(p.message)
+    if message == p.message:
+        return p
+    return Problem(p.file, p.line, p.col, p.path, p.severity, message)
+
+
+class _Builder:
+    """Semantic checks on the raw data, then runtime specs from the validated model."""
+
+    def __init__(self, doc: Document, env: Any):
+        self.doc = doc
+        self.env = env
+        self.redactor = Redactor()
+        self.groups: dict[str, list[str]] = {}
+        self.resolved: dict[tuple, str] = {}  # loc -> resolved text, for build()
+        self.internal_deps: dict[str, list[str]] = {}  # preset edges such as ready -> live
+
+    def error(self, loc: tuple, message: str, *, key: bool = False) -> None:
+        self.doc.problems.append(self.doc.error(loc, message, key=key))
+
+    # ---- pass 1: raw data, every problem at once
+
+    def semantic(self) -> None:
+        raw = self.doc.data.get("checks")
+        if not isinstance(raw, list):
+            return
+        if not raw:
+            self.doc.problems.append(self.doc.warning(("checks",), "no checks defined"))
+        first_at: dict[str, tuple] = {}
+        deps: dict[str, list[tuple[str, tuple]]] = {}
+        expanded_of: dict[str, list[str]] = {}
+        for i, entry in enumerate(raw):
+            if not isinstance(entry, dict):
+                continue
+            cid = entry.get("id") if isinstance(entry.get("id"), str) else None
+            ids = self._entry(i, entry, cid)
+            if cid is not None:
+                expanded_of[cid] = ids
+            for eid in ids:
+                if eid in first_at:
+                    self.error(
+                        ("checks", i, "id"),
+                        f"duplicate check id '{eid}' (first defined by checks[{first_at[eid][1]}])",
+                    )
+                else:
+                    first_at[eid] = ("checks", i)
+            dep_list = entry.get("depends_on")
+            if isinstance(dep_list, list):
+                for j, dep in enumerate(dep_list):
+                    if isinstance(dep, str):
+                        for eid in ids:
+                            deps.setdefault(eid, []).append((dep, ("checks", i, "depends_on", j)))
+        known = list(first_at) + [k for k in expanded_of if k not in first_at]
+        graph: dict[str, set[str]] = {k: set(v) for k, v in self.internal_deps.items()}
+        reported: set[tuple] = set()
+        for eid, items in deps.items():
+            for dep, loc in items:
+                targets = [dep] if dep in first_at else expanded_of.get(dep, [])
+                problem = None
+                if not targets:
+                    problem = f"unknown check '{dep}'{did_you_mean(dep, known)}"
+                elif eid in targets:
+                    problem = f"check '{eid}' cannot depend on itself"
+                else:
+                    graph.setdefault(eid, set()).update(targets)
+                if problem and loc not in reported:
+                    reported.add(loc)
+                    self.error(loc, problem)
+        self._cycles(graph, first_at)
+
+    def _cycles(self, graph: dict[str, set[str]], first_at: dict[str, tuple]) -> None:
+        white, grey, black = 0, 1, 2
+        color = dict.fromkeys(graph, white)
+        seen_cycles: set[frozenset] = set()
+
+        def visit(node: str, stack: list[str]) -> None:
+            color[node] = grey
+            stack.append(node)
+            for nxt in sorted(graph.get(node, ())):
+                c = color.get(nxt, white)
+                if c == grey:
+                    cycle = stack[stack.index(nxt) :]
+                    key = frozenset(cycle)
+                    if key not in seen_cycles:
+                        seen_cycles.add(key)
+                        loc = first_at.get(cycle[0], ("checks",))
+                        path = " → ".join([*cycle, nxt])
+                        self.error((*loc, "depends_on"), f"depends_on forms a cycle: {path}")
+                elif c == white and nxt in graph:
+                    visit(nxt, stack)
+            stack.pop()
+            color[node] = black
+
+        for node in sorted(graph):
+            if color[node] == white:
+                visit(node, [])
+
+    def _entry(self, i: int, entry: dict, cid: str | None) -> list[str]:
+        """Check one raw entry; return the ids it defines (expanded for presets)."""
+        loc = ("checks", i)
+        for key in ("conditions", "warn"):
+            items = entry.get(key)
+            if isinstance(items, list):
+                for j, text in enumerate(items):
+                    if isinstance(text, str):
+                        self._condition((*loc, key, j), text, entry)
+        self._secrets(loc, entry)
+        preset = entry.get("preset")
+        kind = entry.get("kind", "http")
+        if preset is None:
+            for key in ("base_url", "model", "management_url"):
+                if key in entry:
+                    self.error(
+                        (*loc, key),
+                        f"{key} is a preset parameter; set preset or remove it",
+                        key=True,
+                    )
+            url = entry.get("url")
+            if url is None:
+                self.error(loc, "url is required (or a preset with base_url)")
+            elif isinstance(url, str):
+                self._url((*loc, "url"), url, kind)
+            return [cid] if cid else []
+        if not isinstance(preset, str) or preset not in _presets.PRESETS:
+            return [cid] if cid else []
+        if kind != "http":
+            self.error((*loc, "kind"), "presets probe http endpoints; remove kind")
+        try:
+            eps = _presets.endpoints(
+                preset,
+                base_url=_text(entry.get("base_url")),
+                model=_text(entry.get("model")),
+                management_url=_text(entry.get("management_url")),
+                url=_text(entry.get("url")),
+            )
+        except _presets.PresetError as exc:
+            where = (*loc, exc.field) if exc.field in entry else loc
+            self.error(where, exc.message)
+            return [cid] if cid else []
+        for key in ("base_url", "management_url", "url"):
+            if isinstance(entry.get(key), str):
+                self._url((*loc, key), entry[key], "http")
+        if cid is None:
+            return []
+        ids = [f"{cid}.{ep.suffix}" for ep in eps]
+        self.groups[cid] = ids
+        for ep in eps:
+            self.internal_deps[f"{cid}.{ep.suffix}"] = [f"{cid}.{s}" for s in ep.depends_on]
+        return ids
+
+    def _condition(self, loc: tuple, text: str, entry: dict) -> None:
+        try:
+            cond = parse_condition(text)
+        except ConditionError as exc:
+            line, col = self._column(loc, exc.pos)
+            self.doc.problems.append(
+                Problem(self.doc.file, line, col, _fmt(loc), "error", f"invalid condition: {exc}")
+            )
+            return
+        if _ENV.search(text):
+            self.error(loc, "${env:…} is not resolved in conditions; only in " + _SECRET_LIST)
+        if entry.get("kind") == "tcp" and (cond.needs_body or reads_http(cond)):
+            self.error(loc, "a tcp check has no HTTP response; use [CONNECTED] or [RESPONSE_TIME]")
+
+    def _column(self, loc: tuple, pos: int) -> tuple[int, int]:
+        """Line and column of character ``pos`` inside the condition's scalar."""
+        node = _node_at(self.doc.root, loc)
+        if not isinstance(node, ScalarNode):
+            return self.doc.position(loc)
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        single_line = node.start_mark.line == node.end_mark.line
+        quoted = node.style in ("'", '"')
+        head = node.value[:pos]
+        if single_line and not any(c in head for c in "\\'\""):
+            return line, col + pos + (1 if quoted else 0)
+        return line, col
+
+    def _secrets(self, loc: tuple, entry: dict) -> None:
+        """Resolve ${env:NAME} in the fields that may carry secrets; report unset names."""
+        for key in SECRET_FIELDS:
+            value = entry.get(key)
+            if key == "headers" and isinstance(value, dict):
+                for hname, hval in value.items():
+                    if isinstance(hval, str):
+                        self._resolve((*loc, key, hname), hval)
+            elif isinstance(value, str):
+                self._resolve((*loc, key), value)
+        for key, value in entry.items():
+            if key not in SECRET_FIELDS and isinstance(value, str) and _ENV.search(value):
+                self.error((*loc, key), "${env:…} is resolved only in " + _SECRET_LIST)
+
+    def _resolve(self, loc: tuple, text: str) -> None:
+        if "${" not in text:
+            if "@" in text:
+                self.redactor.add(*url_userinfo_secrets(text))
+            return
+        missing = False
+
+        def sub(m: re.Match) -> str:
+            nonlocal missing
+            name = m.group(1)
+            if not _ENV_NAME.match(name):
+                self.error(
+                    loc,
+                    f"invalid ${{env:{name}}}: expected ${{env:NAME}} with NAME "
+                    "made of letters, digits and _",
+                )
+                missing = True
+                return ""
+            value = self.env.get(name)
+            if value is None:
+                self.error(loc, f"environment variable {name} is not set")
+                missing = True
+                return ""
+            self.redactor.add(value)
+            return value
+
+        resolved = _ENV.sub(sub, text)
+        if not missing:
+            self.resolved[loc] = resolved
+            self.redactor.add(*url_userinfo_secrets(resolved))
+
+    def _url(self, loc: tuple, url: str, kind: Any) -> None:
+        shown = strip_userinfo(url)
+        probe = _ENV.sub("x", url)
+        parts = urlsplit(probe if "://" in probe else f"//{probe}")
+        if kind == "tcp":
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            if parts.scheme not in ("", "tcp") or not parts.hostname or port is None:
+                self.error(loc, f"expected tcp://host:port for a tcp check, got '{shown}'")
+            return
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.error(loc, f"expected an http:// or https:// URL, got '{shown}'")
+            return
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            self.error(loc, f"invalid port in '{shown}'")
+
+    # ---- pass 2: the validated model into runtime specs
+
+    def build(self, model: ChecksFile) -> dict[str, CheckSpec]:
+        specs: dict[str, CheckSpec] = {}
+        d = model.defaults
+        for i, check in enumerate(model.checks):
+            loc = ("checks", i)
+            line, _ = self.doc.position(loc)
+            source = f"{self.doc.file}:{line}"
+            thresholds = _merge_thresholds(d.thresholds, check.thresholds)
+            timeout = check.timeout or d.timeout
+            user = tuple(
+                [ParsedCondition(parse_condition(c), "fail") for c in check.conditions]
+                + [ParsedCondition(parse_condition(c), "warn") for c in check.warn]
+            )
+            headers = {
+                k: self.resolved.get((*loc, "headers", k), v) for k, v in check.headers.items()
+            }
+            body = self.resolved.get((*loc, "body"), check.body)
+            common = dict(
+                group=check.group,
+                service=check.service,
+                interval=check.interval or d.interval,
+                connect_timeout=timeout.connect_seconds,
+                total_timeout=timeout.total_seconds,
+                thresholds=thresholds,
+                slo=check.slo,
+                runbook=check.runbook,
+                insecure=check.insecure,
+                maintenance=tuple(check.maintenance),
+                method=check.method,
+                headers={k: strip_userinfo(v) for k, v in check.headers.items()},
+                source=source,
+            )
+            deps = tuple(dep for name in check.depends_on for dep in self.groups.get(name, [name]))
+            if check.preset is None:
+                url = self.resolved.get((*loc, "url"), check.url or "")
+                conds = user or (_DEFAULT_TCP if check.kind == "tcp" else _DEFAULT_HTTP)
+                specs[check.id] = CheckSpec(
+                    id=check.id,
+                    name=check.name or check.id,
+                    kind=check.kind,
+                    url=strip_userinfo(check.url or ""),
+                    conditions=conds,
+                    request=Request(check.method, url, headers, _bytes(body)),
+                    depends_on=deps,
+                    **common,
+                )
+                continue
+            base = self.resolved.get((*loc, "base_url"), check.base_url)
+            mgmt = self.resolved.get((*loc, "management_url"), check.management_url)
+            url = self.resolved.get((*loc, "url"), check.url)
+            shown = _presets.endpoints(
+                check.preset,
+                base_url=check.base_url and strip_userinfo(check.base_url),
+                model=check.model,
+                management_url=check.management_url and strip_userinfo(check.management_url),
+                url=check.url and strip_userinfo(check.url),
+            )
+            real = _presets.endpoints(
+                check.preset, base_url=base, model=check.model, management_url=mgmt, url=url
+            )
+            for ep, real_ep in zip(shown, real, strict=True):
+                eid = f"{check.id}.{ep.suffix}"
+                conds = tuple(ParsedCondition(parse_condition(c), "fail") for c in ep.conditions)
+                specs[eid] = CheckSpec(
+                    id=eid,
+                    name=f"{check.name or check.id} {ep.title}",
+                    kind="http",
+                    url=ep.url,
+                    conditions=conds + user,
+                    request=Request(check.method, real_ep.url, headers, _bytes(body)),
+                    depends_on=tuple(f"{check.id}.{s}" for s in ep.depends_on) + deps,
+                    preset=check.preset,
+                    parent=check.id,
+                    evaluator=ep.evaluator,
+                    **common,
+                )
+        return specs
+
+
+_SECRET_LIST = "url, headers, body, base_url and management_url"
+_DEFAULT_HTTP = (ParsedCondition(parse_condition("[STATUS] < 400"), "fail"),)
+_DEFAULT_TCP = (ParsedCondition(parse_condition("[CONNECTED] == true"), "fail"),)
+
+
+def reads_http(cond: Condition) -> bool:
+    names = set()
+    for side in (cond.left, cond.right):
+        ph = getattr(side, "arg", side)
+        names.add(getattr(ph, "name", None))
+    return bool(names & {"STATUS", "HEADER", "CERTIFICATE_EXPIRATION"})
+
+
+def _merge_thresholds(defaults: Thresholds, override: Thresholds | None) -> Thresholds:
+    if override is None:
+        return defaults
+    data = defaults.model_dump()
+    data.update({k: getattr(override, k) for k in override.model_fields_set})
+    return Thresholds(**data)
+
+
+def _bytes(body: str | None) -> bytes | None:
+    return None if body is None else body.encode()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _fmt(loc: tuple) -> str:
+    from mlops_oncall.formats.problems import format_path
+
+    return format_path(loc)
+
+
+def _node_at(root: Node | None, loc: tuple) -> Node | None:
+    node = root
+    for part in loc:
+        if isinstance(node, MappingNode):
+            node = next(
+                (v for k, v in node.value if isinstance(k, ScalarNode) and k.value == str(part)),
+                None,
+            )
+        elif isinstance(node, SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+        if node is None:
+            return None
+    return node

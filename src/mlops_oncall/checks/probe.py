@@ -1,0 +1,508 @@
+"""Probes: one request (or TCP connect) per check, turned into a Result with an error class.
+
+Every failure gets one of the classes of DESIGN.md (dns connect tls timeout http_status
+body_too_large redirects body_parse condition) and a human message; every message goes through
+the check set's Redactor before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from mlops_oncall.checks._httpx import httpx
+from mlops_oncall.checks.conditions import ConditionResult, Observation, evaluate
+from mlops_oncall.checks.config import CheckSpec
+from mlops_oncall.checks.presets import health_json_results
+from mlops_oncall.checks.redact import NULL, Redactor
+from mlops_oncall.checks.tlsinfo import ssl_object_expiry
+from mlops_oncall.checks.transport import (
+    CERTIFICATE,
+    INSECURE,
+    PREPARED,
+    BodyTooLarge,
+    TransportKind,
+    _Dispatch,
+    build_client,
+)
+from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.jsonout import rfc3339
+
+MAX_BODY = 1024 * 1024
+ERROR_CLASSES = (
+    "dns",
+    "connect",
+    "tls",
+    "timeout",
+    "http_status",
+    "body_too_large",
+    "redirects",
+    "body_parse",
+    "condition",
+)
+STATES = ("unknown", "up", "degraded", "down", "maintenance")
+
+
+@dataclass(slots=True)
+class Result:
+    """One raw probe result, before thresholds."""
+
+    check_id: str
+    state: str  # up | degraded | down
+    error_class: str | None
+    message: str
+    latency_ms: float | None
+    status: int | None
+    conditions: list[ConditionResult]
+    observed_at: datetime
+    service: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "up"
+
+    def observed(self) -> dict[str, Any]:
+        """Observed values of the conditions that failed, for transition records."""
+        return {c.condition: c.observed for c in self.conditions if not c.success}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.check_id,
+            "service": self.service,
+            "state": self.state,
+            "error_class": self.error_class,
+            "message": self.message,
+            "latency_ms": self.latency_ms,
+            "status": self.status,
+            "observed_at": rfc3339(self.observed_at),
+            "conditions": [c.to_json() for c in self.conditions],
+        }
+
+
+@dataclass(slots=True)
+class _Prepared:
+    url: httpx.URL
+    headers: httpx.Headers
+    extensions: dict[str, Any]
+    direct: bool  # the transport can be called without the client (no redirects, no userinfo)
+
+
+class Prober:
+    """Runs probes over one shared httpx.AsyncClient. Use ``async with`` or ``await aclose()``."""
+
+    def __init__(
+        self,
+        *,
+        redactor: Redactor = NULL,
+        clock: Clock = SYSTEM,
+        transport: TransportKind = "auto",
+        max_connections: int = 64,
+        max_body: int = MAX_BODY,
+        max_redirects: int = 5,
+        client: httpx.AsyncClient | None = None,
+    ):
+        self.redactor = redactor
+        self.clock = clock
+        self.max_body = max_body
+        self.max_redirects = max_redirects
+        self._transport = transport
+        self._max_connections = max_connections
+        self._client = client
+        self._prepared: dict[str, tuple[CheckSpec, _Prepared]] = {}
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:  # built lazily: it must be created inside the running loop
+            self._client = build_client(
+                self._transport,
+                max_connections=self._max_connections,
+                max_redirects=self.max_redirects,
+                max_body=self.max_body,
+            )
+        return self._client
+
+    async def __aenter__(self) -> Prober:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def probe(self, spec: CheckSpec) -> Result:
+        """Probe once; never raises (except cancellation)."""
+        try:
+            if spec.kind == "tcp":
+                return await self._tcp(spec)
+            return await self._http(spec)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must not kill the poller; it shows as a failure
+            return self._failed(spec, "connect", f"probe failed: {type(exc).__name__}: {exc}")
+
+    # ---- http
+
+    async def _http(self, spec: CheckSpec) -> Result:
+        req = spec.request
+        total = spec.total_timeout
+        prepared = self._prepare(spec)
+        obs = Observation(now=self.clock.now())
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(total):
+                request = httpx.Request(
+                    req.method,
+                    prepared.url,
+                    headers=prepared.headers,
+                    stream=httpx.ByteStream(req.body or b""),
+                    extensions=prepared.extensions,
+                )
+                response = await self._send(request, prepared)
+                try:
+                    obs.status = response.status_code
+                    obs.headers = _LazyHeaders(response.headers)
+                    if spec.needs_certificate:
+                        obs.certificate_expires_at = _certificate_expiry(response)
+                    obs.body = await self._read_body(response)
+                finally:
+                    await response.aclose()
+        except BodyTooLarge as exc:
+            return self._failed(spec, "body_too_large", self._too_large(exc.declared), obs)
+        except httpx.TooManyRedirects as exc:
+            last = _last_url(exc)
+            return self._failed(
+                spec,
+                "redirects",
+                f"more than {self.max_redirects} redirects (a redirect loop?); last to {last}",
+            )
+        except TimeoutError:
+            return self._failed(spec, "timeout", f"no complete response within {_secs(total)}")
+        except Exception as exc:
+            error_class, message = classify(exc, req.url, spec)
+            return self._failed(spec, error_class, message)
+        elapsed = (time.perf_counter() - started) * 1000
+        obs.response_time_ms = round(elapsed)
+        obs.connected = True
+        return self._evaluate(spec, obs, round(elapsed, 1))
+
+    async def _send(self, request: httpx.Request, prepared: _Prepared) -> httpx.Response:
+        """Send through the shared client's transport; the client itself takes over for what
+        only it does (following redirects, credentials in the URL).
+
+        Straight to the transport is a tenth of a poll's CPU less (bench/poll/README.md). A
+        check seen redirecting once goes through ``client.send`` from then on, so only its
+        first poll sends the first hop twice.
+        """
+        if prepared.direct:
+            transport = self.client._transport  # the _Dispatch that build_client installed
+            response = await transport.handle_async_request(request)
+            if not (response.is_redirect and "location" in response.headers):
+                return response
+            await response.aclose()
+            prepared.direct = False
+            request = httpx.Request(
+                request.method,
+                prepared.url,
+                headers=prepared.headers,
+                stream=request.stream,
+                extensions=request.extensions,
+            )
+        return await self.client.send(request, stream=True)
+
+    def _prepare(self, spec: CheckSpec) -> _Prepared:
+        """URL, headers and extensions built once per check: httpx's merging of client
+        defaults, URL parsing and header normalising cost more than the rest of a poll."""
+        hit = self._prepared.get(spec.id)
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        req = spec.request
+        template = self.client.build_request(
+            req.method,
+            req.url,
+            headers=req.headers,
+            content=req.body,
+            timeout=httpx.Timeout(spec.total_timeout, connect=spec.connect_timeout),
+        )
+        extensions = dict(template.extensions)
+        extensions[INSECURE] = spec.insecure
+        extensions[CERTIFICATE] = spec.needs_certificate
+        extensions[PREPARED] = {}
+        direct = isinstance(self.client._transport, _Dispatch) and not template.url.userinfo
+        prepared = _Prepared(template.url, template.headers, extensions, direct)
+        self._prepared[spec.id] = (spec, prepared)
+        return prepared
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        try:
+            content = response.content  # the aiohttp transport hands over a finished body
+        except httpx.ResponseNotRead:
+            content = None
+        if content is not None:
+            if len(content) > self.max_body:  # decoded from a compressed body
+                raise BodyTooLarge(None, self.max_body)
+            return content
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body:
+            raise BodyTooLarge(int(declared), self.max_body)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise BodyTooLarge(None, self.max_body)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, declared: int | None) -> str:
+        if declared is not None:
+            return f"body of {_size(declared)} is larger than the {_size(self.max_body)} limit"
+        return f"body is larger than the {_size(self.max_body)} limit"
+
+    # ---- tcp
+
+    async def _tcp(self, spec: CheckSpec) -> Result:
+        url = spec.request.url
+        parts = urlsplit(url if "://" in url else f"tcp://{url}")
+        host, port = parts.hostname or "", parts.port or 0
+        obs = Observation(now=self.clock.now())
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(spec.total_timeout):
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, port), spec.connect_timeout
+                )
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+        except TimeoutError:
+            return self._failed(
+                spec,
+                "timeout",
+                f"connect to {host}:{port} timed out after {_secs(spec.connect_timeout)}",
+            )
+        except Exception as exc:
+            error_class, message = classify(exc, url, spec)
+            return self._failed(spec, error_class, message)
+        elapsed = (time.perf_counter() - started) * 1000
+        obs.connected = True
+        obs.response_time_ms = round(elapsed)
+        return self._evaluate(spec, obs, round(elapsed, 1))
+
+    # ---- results
+
+    def _evaluate(self, spec: CheckSpec, obs: Observation, latency: float) -> Result:
+        results: list[ConditionResult] = []
+        if spec.evaluator == "health_json":
+            results.extend(health_json_results(obs))
+        results.extend(evaluate(c.condition, obs, c.level) for c in spec.conditions)
+        results = [self._clean(r) for r in results]
+        failed = [r for r in results if not r.success]
+        hard = [r for r in failed if r.level == "fail"]
+        if hard:
+            state = "down"
+        elif failed:
+            state = "degraded"
+        else:
+            state = "up"
+        error_class = None
+        if failed:
+            ranked = hard or failed
+            classes = {r.error_class for r in ranked}
+            error_class = next(
+                (c for c in ("http_status", "body_parse") if c in classes), "condition"
+            )
+            message = "; ".join(r.message for r in ranked)
+            if error_class == "http_status":
+                reason = _reason(obs)
+                if reason:
+                    message += f" (body: {reason})"
+        else:
+            message = "ok"
+        return Result(
+            check_id=spec.id,
+            state=state,
+            error_class=error_class,
+            message=self.redactor.text(message),
+            latency_ms=latency,
+            status=obs.status,
+            conditions=results,
+            observed_at=obs.now,
+            service=spec.service,
+        )
+
+    def _clean(self, r: ConditionResult) -> ConditionResult:
+        if not self.redactor and "@" not in r.message and r.observed.__class__ is not str:
+            return r  # nothing to mask (the common case, so checked cheaply)
+        message = self.redactor.text(r.message)
+        observed = self.redactor.value(r.observed)
+        if message == r.message and observed == r.observed:
+            return r
+        return ConditionResult(r.condition, r.level, r.success, observed, message, r.error_class)
+
+    def _failed(
+        self, spec: CheckSpec, error_class: str, message: str, obs: Observation | None = None
+    ) -> Result:
+        message = self.redactor.text(message)
+        conditions = [
+            ConditionResult(c.condition.text, c.level, False, None, f"not evaluated: {message}")
+            for c in spec.conditions
+        ]
+        return Result(
+            check_id=spec.id,
+            state="down",
+            error_class=error_class,
+            message=message,
+            latency_ms=None,
+            status=obs.status if obs is not None else None,
+            conditions=conditions,
+            observed_at=obs.now if obs is not None else self.clock.now(),
+            service=spec.service,
+        )
+
+
+class _LazyHeaders(dict):
+    """Response headers, lower-cased, built only if a condition reads [HEADER]."""
+
+    def __init__(self, headers: httpx.Headers):
+        super().__init__()
+        self._src: httpx.Headers | None = headers
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        if self._src is not None:
+            self.update((k.lower(), v) for k, v in self._src.items())
+            self._src = None
+        return super().get(key, default)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _chain(exc: BaseException):
+    """The exception, its causes and contexts, and aiohttp's wrapped os_error, once each."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        cur = todo.pop(0)
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        for attr in ("os_error", "certificate_error"):  # aiohttp keeps the OS error here
+            todo.append(getattr(cur, attr, None))
+        todo.extend([cur.__cause__, cur.__context__])
+
+
+def classify(exc: BaseException, url: str, spec: CheckSpec | None = None) -> tuple[str, str]:
+    """An error class and a human message for a failed request."""
+    parts = urlsplit(url if "://" in url else f"tcp://{url}")
+    host = parts.hostname or "?"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    where = f"{host}:{port}"
+    chain = list(_chain(exc))
+    chain.sort(key=lambda e: type(e).__module__.startswith("aiohttp"))  # the OS's own first
+    for e in chain:
+        if isinstance(e, ssl.SSLCertVerificationError):
+            detail = getattr(e, "verify_message", None) or getattr(e, "reason", None) or str(e)
+            return "tls", f"TLS certificate of {host} not trusted: {detail}"
+        if isinstance(e, ssl.SSLError):
+            return "tls", f"TLS handshake with {where} failed: {getattr(e, 'reason', None) or e}"
+    for e in chain:
+        if isinstance(e, socket.gaierror):
+            reason = _GAI.get(e.errno, e.strerror or str(e))
+            return "dns", f"cannot resolve {host}: {reason}"
+        if type(e).__name__ == "ClientConnectorDNSError":
+            return "dns", f"cannot resolve {host}"
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError):
+            return "connect", f"connection refused by {where}"
+        if isinstance(e, ConnectionResetError):
+            return "connect", f"connection reset by {where}"
+        if isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "connect", f"{where} is unreachable ({e.strerror})"
+    for e in chain:
+        if isinstance(e, (TimeoutError, httpx.TimeoutException)) or type(e).__name__ in (
+            "ServerTimeoutError",
+            "SocketTimeoutError",
+            "ConnectionTimeoutError",
+        ):
+            if isinstance(e, httpx.ConnectTimeout) and spec is not None:
+                return (
+                    "timeout",
+                    f"connect to {where} timed out after {_secs(spec.connect_timeout)}",
+                )
+            limit = f" within {_secs(spec.total_timeout)}" if spec is not None else ""
+            return "timeout", f"no response from {where}{limit}"
+    for e in chain:
+        name = type(e).__name__
+        if isinstance(e, httpx.RemoteProtocolError) or name == "ServerDisconnectedError":
+            return "connect", f"{where} closed the connection without a complete response"
+        if name in ("ClientPayloadError", "ContentLengthError", "TransferEncodingError"):
+            return "connect", f"the response from {where} was cut off"
+        if isinstance(e, OSError) and e.strerror:
+            return "connect", f"cannot connect to {where}: {e.strerror}"
+    return "connect", f"cannot reach {where}: {type(exc).__name__}: {exc}"
+
+
+_GAI = {
+    socket.EAI_NONAME: "name or service not known",
+    socket.EAI_AGAIN: "temporary failure in name resolution (no network or DNS?)",
+    getattr(socket, "EAI_NODATA", -5): "no address for this name",
+    socket.EAI_FAIL: "the name server failed",
+}
+
+
+def _last_url(exc: httpx.TooManyRedirects) -> str:
+    try:
+        return str(exc.request.url)
+    except RuntimeError:  # pragma: no cover - httpx always attaches the request here
+        return "?"
+
+
+def _certificate_expiry(response: httpx.Response) -> datetime | None:
+    stream = response.extensions.get("network_stream")
+    if stream is not None:  # httpx's own transport
+        return ssl_object_expiry(stream.get_extra_info("ssl_object"))
+    inner = getattr(response.stream, "_stream", response.stream)  # httpx-aiohttp
+    aio = getattr(inner, "_aiohttp_response", None)
+    conn = getattr(aio, "connection", None)
+    transport = getattr(conn, "transport", None)
+    if transport is None:
+        return None
+    return ssl_object_expiry(transport.get_extra_info("ssl_object"))
+
+
+def _reason(obs: Observation) -> str | None:
+    """A short text reason from an error response body (BentoML says why it is not ready)."""
+    text = obs.body_text().strip()
+    if not text or len(text) > 200:
+        return None
+    return repr(text.splitlines()[0][:120])
+
+
+def _secs(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024 and n % (1024 * 1024) == 0:
+        return f"{n // (1024 * 1024)} MiB"
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB"
+    if n >= 1024:
+        return f"{n / 1024:.0f} KiB"
+    return f"{n} B"
