@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import yaml
+
 from mlops_oncall.runbooks.cache import ParsedCache
 from mlops_oncall.runbooks.library import Library
 
@@ -44,15 +45,15 @@ def make_runbook(i: int, rng: random.Random) -> str:
         nxt = "\n    next: step-6" if j == 4 else ""
         steps.append(
             f"""  - id: {sid}
-    title: Check part {j} of svc {i} for {rng.choice(['latency', 'errors', 'drift', 'nulls'])}
+    title: Check part {j} of svc {i} for {rng.choice(["latency", "errors", "drift", "nulls"])}
     kind: {KINDS[j % len(KINDS)]}
     command: kubectl logs deploy/svc-{i} --since=10m | grep -c ERROR
     expect: {{healthy: "under 5", unhealthy: "hundreds"}}{nxt}
 """
         )
     return f"""id: rb-{i:04d}
-title: Generated runbook {i} about {rng.choice(['latency', 'memory', 'drift', 'freshness'])}
-category: {rng.choice(['serving', 'data', 'pipeline', 'quality', 'release', 'cost'])}
+title: Generated runbook {i} about {rng.choice(["latency", "memory", "drift", "freshness"])}
+category: {rng.choice(["serving", "data", "pipeline", "quality", "release", "cost"])}
 severity: SEV{rng.randint(1, 4)}
 owner: team-{i % 7}
 last_validated: 2026-11-01
@@ -107,10 +108,16 @@ def main() -> None:
             rows["cold"].append(timed(cold))
             rows["warm"].append(timed(warm))
         med = {k: statistics.median(v) for k, v in rows.items()}
-        print(f"{args.n} runbooks, {steps:.0f} steps and {size / 1024:.1f} KB each; median of {args.repeat}")
+        print(
+            f"{args.n} runbooks, {steps:.0f} steps and {size / 1024:.1f} KB each; median of {args.repeat}"
+        )
         print(f"  bare CSafeLoader parse : {med['bare']:.3f} s")
-        print(f"  cold load + validate   : {med['cold']:.3f} s  ({med['cold'] / med['bare']:.2f}x bare; target <= 1.3x)")
-        print(f"  warm load (cache)      : {med['warm']:.3f} s  (target <= 0.5 s; {med['warm'] / med['bare']:.2f}x bare)")
+        print(
+            f"  cold load + validate   : {med['cold']:.3f} s  ({med['cold'] / med['bare']:.2f}x bare; target <= 1.3x)"
+        )
+        print(
+            f"  warm load (cache)      : {med['warm']:.3f} s  (target <= 0.5 s; {med['warm'] / med['bare']:.2f}x bare)"
+        )
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """Store speed against raw sqlite3 doing the same work on the same settings, in the same run.
 
-  appends  - durable single-event appends (WAL, synchronous=FULL, one transaction each)
-  latest   - the first screenful (newest 100 events) of an incident with 100,000 events
-  export   - the full evidence export of that incident
-  metrics  - TTD/TTA/TTM/TTR medians and p90 over 10,000 incidents
+appends  - durable single-event appends (WAL, synchronous=FULL, one transaction each)
+latest   - the first screenful (newest 100 events) of an incident with 100,000 events
+export   - the full evidence export of that incident
+metrics  - TTD/TTA/TTM/TTR medians and p90 over 10,000 incidents
 
-    python bench/bench_store.py [--appends 300] [--events 100000] [--incidents 10000] [--repeat 5]
+  python bench/bench_store.py [--appends 300] [--events 100000] [--incidents 10000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -39,15 +39,22 @@ def raw_connect(path: Path) -> sqlite3.Connection:
 
 def raw_append(con: sqlite3.Connection, incident_id: int, text: str) -> int:
     con.execute("BEGIN IMMEDIATE")
-    seq, prev = con.execute("SELECT head_seq, head_hash FROM incident WHERE id=?", (incident_id,)).fetchone()
+    seq, prev = con.execute(
+        "SELECT head_seq, head_hash FROM incident WHERE id=?", (incident_id,)
+    ).fetchone()
     seq += 1
     ts = ts_text(datetime.now(UTC))
-    digest = tl.event_hash(tl.public_id(incident_id), seq, ts, "raw", "note", text, "{}", prev or tl.GENESIS)
+    digest = tl.event_hash(
+        tl.public_id(incident_id), seq, ts, "raw", "note", text, "{}", prev or tl.GENESIS
+    )
     cur = con.execute(
         "INSERT INTO event (incident_id, seq, ts, actor, kind, text, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
         (incident_id, seq, ts, "raw", "note", text, "{}", prev or tl.GENESIS, digest),
     )
-    con.execute("UPDATE incident SET head_seq=?, head_hash=?, updated_at=? WHERE id=?", (seq, digest, ts, incident_id))
+    con.execute(
+        "UPDATE incident SET head_seq=?, head_hash=?, updated_at=? WHERE id=?",
+        (seq, digest, ts, incident_id),
+    )
     con.execute("COMMIT")
     return cur.lastrowid
 
@@ -55,7 +62,9 @@ def raw_append(con: sqlite3.Connection, incident_id: int, text: str) -> int:
 def fill_events(path: Path, incident_id: int, n: int) -> None:
     """Append n chained events fast (one transaction) so the incident is realistic and verifiable."""
     con = raw_connect(path)
-    seq, prev = con.execute("SELECT head_seq, head_hash FROM incident WHERE id=?", (incident_id,)).fetchone()
+    seq, prev = con.execute(
+        "SELECT head_seq, head_hash FROM incident WHERE id=?", (incident_id,)
+    ).fetchone()
     prev = prev or tl.GENESIS
     rows = []
     pid = tl.public_id(incident_id)
@@ -68,7 +77,8 @@ def fill_events(path: Path, incident_id: int, n: int) -> None:
         prev = digest
     con.execute("BEGIN")
     con.executemany(
-        "INSERT INTO event (incident_id, seq, ts, actor, kind, text, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)", rows
+        "INSERT INTO event (incident_id, seq, ts, actor, kind, text, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+        rows,
     )
     con.execute("UPDATE incident SET head_seq=?, head_hash=? WHERE id=?", (seq, prev, incident_id))
     con.execute("COMMIT")
@@ -80,10 +90,35 @@ def fill_incidents(path: Path, n: int) -> None:
     rows = []
     for i in range(n):
         d = T0 + timedelta(minutes=37 * i)
-        t = lambda s: ts_text(d + timedelta(seconds=s))  # noqa: E731
-        rows.append((f"inc {i}", f"SEV{i % 4 + 1}", "resolved", t(0), t(0), t(-60 - i % 50), "manual", t(0), "manual",
-                     t(30 + i % 90), "manual", t(0), "manual", t(600 + i % 900), "manual", t(1800 + i % 3600), "manual",
-                     0, "draft", 0, ""))
+
+        def t(s: float, d: datetime = d) -> str:
+            return ts_text(d + timedelta(seconds=s))
+
+        rows.append(
+            (
+                f"inc {i}",
+                f"SEV{i % 4 + 1}",
+                "resolved",
+                t(0),
+                t(0),
+                t(-60 - i % 50),
+                "manual",
+                t(0),
+                "manual",
+                t(30 + i % 90),
+                "manual",
+                t(0),
+                "manual",
+                t(600 + i % 900),
+                "manual",
+                t(1800 + i % 3600),
+                "manual",
+                0,
+                "draft",
+                0,
+                "",
+            )
+        )
     con.execute("BEGIN")
     con.executemany(
         "INSERT INTO incident (title, severity, status, created_at, updated_at, impact_started_at, impact_started_source,"
@@ -108,7 +143,10 @@ def raw_metrics(con: sqlite3.Connection) -> dict:
     out = {}
     for k, idx in (("ttd", 1), ("tta", 2), ("ttm", 3), ("ttr", 4)):
         vals = sorted(r[idx] for r in rows if r[idx] is not None)
-        out[k] = (vals[max(1, math.ceil(0.5 * len(vals))) - 1], vals[max(1, math.ceil(0.9 * len(vals))) - 1])
+        out[k] = (
+            vals[max(1, math.ceil(0.5 * len(vals))) - 1],
+            vals[max(1, math.ceil(0.9 * len(vals))) - 1],
+        )
     return out
 
 
@@ -149,7 +187,9 @@ def main() -> None:
             raw.append((a.appends // a.repeat) / (time.perf_counter() - t))
         assert svc.verify(inc.id).ok
         r_ours, r_raw = statistics.median(ours), statistics.median(raw)
-        print(f"durable appends: ours {r_ours:.0f}/s, raw {r_raw:.0f}/s -> {r_ours / r_raw:.2f}x raw (target >= 0.15x)")
+        print(
+            f"durable appends: ours {r_ours:.0f}/s, raw {r_raw:.0f}/s -> {r_ours / r_raw:.2f}x raw (target >= 0.15x)"
+        )
 
         # 2/3. a 100k-event incident: first screenful and full export
         big = svc.declare("big", "SEV3")
@@ -164,7 +204,9 @@ def main() -> None:
             ).fetchall(),
             a.repeat * 20,
         )
-        print(f"latest 100 of {a.events}: ours {t_ours * 1000:.2f} ms, raw {t_raw * 1000:.2f} ms -> {t_ours / t_raw:.2f}x (target <= 2x)")
+        print(
+            f"latest 100 of {a.events}: ours {t_ours * 1000:.2f} ms, raw {t_raw * 1000:.2f} ms -> {t_ours / t_raw:.2f}x (target <= 2x)"
+        )
         t_ours = median_time(lambda: "".join(svc.export(big.id)), a.repeat)
         t_raw = median_time(
             lambda: con.execute(
@@ -175,7 +217,9 @@ def main() -> None:
         )
         doc = json.loads("".join(svc.export(big.id)))
         assert len(doc["events"]) == a.events + 3 and doc["head"]["seq"] == a.events + 3
-        print(f"export of {a.events}: ours {t_ours * 1000:.0f} ms, raw query {t_raw * 1000:.0f} ms -> {t_ours / t_raw:.2f}x (target <= 2x)")
+        print(
+            f"export of {a.events}: ours {t_ours * 1000:.0f} ms, raw query {t_raw * 1000:.0f} ms -> {t_ours / t_raw:.2f}x (target <= 2x)"
+        )
 
         # 4. metrics over 10k incidents
         fill_incidents(path, a.incidents)
@@ -191,7 +235,9 @@ def main() -> None:
 
         t_ours = median_time(ours_metrics, a.repeat)
         t_raw = median_time(lambda: raw_metrics(con), a.repeat)
-        print(f"metrics over {a.incidents}: ours {t_ours * 1000:.1f} ms, raw SQL {t_raw * 1000:.1f} ms -> {t_ours / t_raw:.2f}x (target <= 3x)")
+        print(
+            f"metrics over {a.incidents}: ours {t_ours * 1000:.1f} ms, raw SQL {t_raw * 1000:.1f} ms -> {t_ours / t_raw:.2f}x (target <= 3x)"
+        )
         con.close()
         store.close()
 

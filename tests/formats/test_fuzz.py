@@ -11,7 +11,16 @@ from tests.conftest import FIXTURES
 
 SEED = (FIXTURES / "malformed" / "unknown_next.yaml").read_text()
 YAMLISH = st.sampled_from(
-    [*list(":-[]{}&*!|>'\"%@`#,? \n\t"), "id: x\n", "steps:\n", "  - ", "next: ", "&a ", "*a", "<<: "]
+    [
+        *list(":-[]{}&*!|>'\"%@`#,? \n\t"),
+        "id: x\n",
+        "steps:\n",
+        "  - ",
+        "next: ",
+        "&a ",
+        "*a",
+        "<<: ",
+    ]
 )
 
 

@@ -61,7 +61,10 @@ def test_match_check_error_class_and_service(lib):
 
 def test_match_ties_break_by_severity_then_id(lib):
     got = lib.match(error_classes=["timeout"])
-    assert [(m.entry.id, m.score) for m in got] == [("feature-store", 10), ("latency", 10)]  # SEV1 first
+    assert [(m.entry.id, m.score) for m in got] == [
+        ("feature-store", 10),
+        ("latency", 10),
+    ]  # SEV1 first
 
 
 def test_vague_condition_class_only_backs_up_another_reason(lib):

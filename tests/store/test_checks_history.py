@@ -13,9 +13,16 @@ from .conftest import T0
 
 def _tr(check, frm, to, minutes, **kw):
     return Transition(
-        check_id=check, from_state=frm, to_state=to, at=T0 + timedelta(minutes=minutes),
-        previous_since=T0, error_class=kw.get("error_class"), message=kw.get("message", ""),
-        observed=kw.get("observed", {}), first_failure_at=kw.get("first"), blocked_by=kw.get("blocked", ()),
+        check_id=check,
+        from_state=frm,
+        to_state=to,
+        at=T0 + timedelta(minutes=minutes),
+        previous_since=T0,
+        error_class=kw.get("error_class"),
+        message=kw.get("message", ""),
+        observed=kw.get("observed", {}),
+        first_failure_at=kw.get("first"),
+        blocked_by=kw.get("blocked", ()),
         service="fraud-scoring",
     )
 
@@ -24,15 +31,26 @@ def test_transitions_round_trip(store):
     n = ch.record_transitions(
         store,
         [
-            _tr("fraud.ready", "up", "degraded", 1, error_class="condition", message="[RESPONSE_TIME] = 420, expected < 200",
-                observed={"[RESPONSE_TIME]": 420}, first=T0),
+            _tr(
+                "fraud.ready",
+                "up",
+                "degraded",
+                1,
+                error_class="condition",
+                message="[RESPONSE_TIME] = 420, expected < 200",
+                observed={"[RESPONSE_TIME]": 420},
+                first=T0,
+            ),
             _tr("fraud.ready", "degraded", "down", 2, error_class="timeout"),
             _tr("feature-store.health", "up", "down", 3, blocked=("fraud.ready",)),
         ],
     )
     assert n == 3
     got = ch.transitions(store, check_id="fraud.ready")
-    assert [(t["from_state"], t["to_state"]) for t in got] == [("up", "degraded"), ("degraded", "down")]
+    assert [(t["from_state"], t["to_state"]) for t in got] == [
+        ("up", "degraded"),
+        ("degraded", "down"),
+    ]
     assert got[0]["observed"] == {"[RESPONSE_TIME]": 420}
     assert got[0]["first_failure_at"] == T0 and got[0]["at"].utcoffset() == timedelta(0)
     later = ch.transitions(store, since=T0 + timedelta(minutes=3))

@@ -178,8 +178,19 @@ def _reverify(doc: dict) -> bool:
     prev = "0" * 64
     for values in doc["events"]:
         ev = dict(zip(cols, values, strict=True))
-        payload = [doc["incident"]["id"], ev["seq"], ev["ts"], ev["actor"], ev["kind"], ev["text"], ev["data_json"], prev]
-        digest = hashlib.sha256(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+        payload = [
+            doc["incident"]["id"],
+            ev["seq"],
+            ev["ts"],
+            ev["actor"],
+            ev["kind"],
+            ev["text"],
+            ev["data_json"],
+            prev,
+        ]
+        digest = hashlib.sha256(
+            json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        ).hexdigest()
         if ev["prev_hash"] != prev or ev["hash"] != digest:
             return False
         prev = digest
@@ -193,7 +204,16 @@ def test_latest_page_and_export(svc, inc, clock):
     assert [e.seq for e in page] == [6, 7, 8]
     doc = json.loads("".join(svc.export(inc)))
     assert doc["format"] == "mlops-oncall-evidence/1"
-    assert doc["event_columns"] == ["seq", "ts", "actor", "kind", "text", "data_json", "prev_hash", "hash"]
+    assert doc["event_columns"] == [
+        "seq",
+        "ts",
+        "actor",
+        "kind",
+        "text",
+        "data_json",
+        "prev_hash",
+        "hash",
+    ]
     assert [e[0] for e in doc["events"]] == list(range(1, 9))
     assert doc["head"] == {"seq": 8, "hash": page[-1].hash}
     assert doc["events"][0][1].endswith("Z")

@@ -323,13 +323,10 @@ class CheckView:
     first_failure_at: datetime | None
     blocked_by: tuple[str, ...]
     last: Result | None
-    ring_raw: Ring
+    # recent raw results, oldest first: a Ring snapshot (entries are built when read, and most
+    # views are never drawn), or any sequence of RingEntry
+    ring: Ring | tuple[RingEntry, ...]
     maintenance_until: datetime | None
-
-    @property
-    def ring(self) -> tuple[RingEntry, ...]:
-        """Recent raw results, oldest first (built when read: most views are never drawn)."""
-        return self.ring_raw.entries()
 
 
 class Board:
@@ -385,7 +382,7 @@ class Board:
             first_failure_at=m.first_failure_at,
             blocked_by=self.blocked_by(check_id),
             last=m.last,
-            ring_raw=m._ring.copy(),
+            ring=m._ring.copy(),
             maintenance_until=m.maintenance_until,
         )
 

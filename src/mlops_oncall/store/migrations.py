@@ -49,6 +49,7 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
         "postmortem lessons on incidents; the risk register",
         _v3,
     ),
+    (4, "drills and their injects", _create(tables.Drill, tables.DrillInject)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -13,7 +13,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float
 
 
-class epoch_seconds(FunctionElement):  # noqa: N801 - reads like the SQL function it is
+class epoch_seconds(FunctionElement):
     type = Float()
     inherit_cache = True
     name = "epoch_seconds"

@@ -226,3 +226,40 @@ class RiskLink(SQLModel, table=True):
     incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
     runbook_id: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))
+
+
+class Drill(SQLModel, table=True):
+    """One run of a scenario: kept, with its score, so readiness can be tracked over time."""
+
+    __tablename__ = "drill"
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: str = Field(index=True)
+    title: str
+    scenario: str = Field(sa_column=Column(Text, nullable=False))  # the scenario as run (JSON)
+    mode: str  # tui | headless | live
+    speed: float = 1.0
+    status: str = "running"  # running | finished | aborted
+    started_at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False, index=True))
+    finished_at: datetime | None = _ts()
+    control_url: str | None = None  # the fake system's control endpoint, for `drill control`
+    score: float | None = None
+    result: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    actor: str
+
+
+class DrillInject(SQLModel, table=True):
+    """An inject as delivered: from the schedule, early by the game master, or free-form."""
+
+    __tablename__ = "drill_inject"
+    __table_args__ = (UniqueConstraint("drill_id", "number", name="uq_drill_inject_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    drill_id: int = Field(foreign_key="drill.id", index=True)
+    number: int | None = None  # the inject's index in the scenario; None when free-form
+    type: str  # fault | clear | alert | message | note | contingency
+    target: str | None = None
+    fault: str | None = None
+    params: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    text: str | None = None
+    source: str = "schedule"  # schedule | game_master
+    offset_s: float = 0.0  # scenario time of the delivery
+    at: datetime = Field(sa_column=Column(UTCTimestamp(), nullable=False))

@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import Connection, String, bindparam, select, type_coerce, update
 
 from mlops_oncall.store.compiled import run
-
 from mlops_oncall.store.tables import Event, Incident
 from mlops_oncall.store.types import parse_ts, ts_text
 
@@ -81,7 +80,7 @@ class EventRecord:
 
     __slots__ = ("actor", "data_json", "hash", "id", "kind", "prev_hash", "seq", "text", "ts_text")
 
-    def __init__(self, id, seq, ts_text, actor, kind, text, data_json, prev_hash, hash):  # noqa: A002
+    def __init__(self, id, seq, ts_text, actor, kind, text, data_json, prev_hash, hash):
         self.id = id
         self.seq = seq
         self.ts_text = ts_text

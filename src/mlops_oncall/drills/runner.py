@@ -1,0 +1,432 @@
+"""Running a drill: deliver the injects on schedule through the fake system's control endpoint,
+show contingency messages when expected actions are late, and keep a record.
+
+Two clocks:
+- **virtual** (``drill run --no-ui``, the tests): time jumps to the next pending thing (an
+  inject, a poll, a contingency deadline) whenever nothing is pending, so a drill of twenty
+  minutes runs in seconds and is not flaky on a busy machine. The runner polls the checks
+  itself, one real probe round per poll interval of drill time.
+- **paced** (the TUI, and ``--no-ui --live`` for a game master whose responder plays in
+  another terminal): wall time multiplied by ``speed``; the TUI's own monitor polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from mlops_oncall.drills.scenario import Inject, Scenario
+from mlops_oncall.store.tables import Drill, DrillInject
+from mlops_oncall.store.timeline import public_id
+
+DR = Drill.__table__
+DI = DrillInject.__table__
+POLL = timedelta(seconds=10)  # drill time between probe rounds in virtual mode
+
+
+def drill_ref(drill_id: int) -> str:
+    return f"DRILL-{drill_id:04d}"
+
+
+def parse_drill_ref(ref: str) -> int | None:
+    ref = ref.strip().upper()
+    for prefix in ("DRILL-", "DRILL"):
+        if ref.startswith(prefix):
+            ref = ref[len(prefix) :]
+    return int(ref) if ref.isdigit() and int(ref) > 0 else None
+
+
+class DrillClock:
+    """Drill time: wall time since the start times ``speed``, plus jumps over idle stretches."""
+
+    def __init__(self, speed: float = 1.0, start: datetime | None = None):
+        self.speed = speed
+        self.start = start or datetime.now(UTC)
+        self._mono = time.monotonic()
+        self._jumped = 0.0
+        self._lock = threading.Lock()
+
+    def offset(self) -> float:
+        with self._lock:
+            return (time.monotonic() - self._mono) * self.speed + self._jumped
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.offset())
+
+    def jump_to(self, offset: float) -> None:
+        with self._lock:
+            current = (time.monotonic() - self._mono) * self.speed + self._jumped
+            if offset > current:
+                self._jumped += offset - current
+
+
+@dataclass
+class Delivered:
+    number: int | None
+    inject: Inject
+    offset: float
+
+
+class DrillRunner:
+    def __init__(
+        self,
+        scenario: Scenario,
+        session: Any,
+        control: Any,
+        *,
+        speed: float = 1.0,
+        mode: str = "headless",
+        tell: Callable[[str, str], None] | None = None,
+        responder: Callable[[float, Any], None] | None = None,
+        checks: Any = None,
+        poll: timedelta = POLL,
+    ):
+        self.scenario = scenario
+        self.session = session
+        self.control = control
+        self.speed = speed
+        self.mode = mode
+        self.tell = tell or (lambda text, severity="information": None)
+        self.responder = responder
+        self.checks = checks
+        self.poll = poll.total_seconds()
+        self.clock = DrillClock(speed)
+        self.drill_id: int | None = None
+        self.incident: str | None = None
+        self.transitions: list[Any] = []
+        self._stop = threading.Event()
+        self._warned: set[int] = set()
+
+    # -- the record ----------------------------------------------------------------------
+    @property
+    def ref(self) -> str:
+        return drill_ref(self.drill_id) if self.drill_id else "DRILL-?"
+
+    def begin(self) -> str:
+        with self.session.store.write() as conn:
+            self.drill_id = conn.execute(
+                insert(DR).values(
+                    scenario_id=self.scenario.id,
+                    title=self.scenario.title,
+                    scenario=self.scenario.model_dump_json(),
+                    mode=self.mode,
+                    speed=self.speed,
+                    status="running",
+                    started_at=self.clock.start,
+                    control_url=getattr(self.control, "control_url", None)
+                    or getattr(self.control, "url", None),
+                    actor=self.session.actor,
+                )
+            ).inserted_primary_key[0]
+        self.session.drill_id = self.ref
+        return self.ref
+
+    def finish(self, status: str = "finished") -> dict[str, Any]:
+        from mlops_oncall.drills.scoring import score_drill
+
+        result = score_drill(self.session, self.drill_id)
+        with self.session.store.write() as conn:
+            conn.execute(
+                update(DR)
+                .where(DR.c.id == self.drill_id)
+                .values(
+                    status=status,
+                    finished_at=self.clock.now(),
+                    score=result["score"],
+                    result=json.dumps(result, default=str),
+                )
+            )
+        return result
+
+    def _log(
+        self,
+        number: int | None,
+        inj: Inject | None,
+        offset: float,
+        *,
+        type_: str | None = None,
+        text: str | None = None,
+        source: str = "schedule",
+        params: dict | None = None,
+    ) -> bool:
+        """Record a delivery; False when the game master already fired this inject."""
+        values = {
+            "drill_id": self.drill_id,
+            "number": number,
+            "type": type_ or inj.type,
+            "target": inj.target if inj else None,
+            "fault": inj.fault if inj else None,
+            "params": json.dumps(
+                params if params is not None else (inj.params if inj else {}), default=str
+            ),
+            "text": text if text is not None else (inj.text if inj else None),
+            "source": source,
+            "offset_s": offset,
+            "at": self.clock.now(),
+        }
+        with self.session.store.write() as conn:
+            if (
+                number is not None
+                and conn.execute(
+                    select(DI.c.id).where(DI.c.drill_id == self.drill_id, DI.c.number == number)
+                ).first()
+            ):
+                return False
+            conn.execute(insert(DI).values(**values))
+        return True
+
+    # -- delivering -------------------------------------------------------------------------
+    def deliver(self, number: int, inj: Inject, offset: float, *, source: str = "schedule") -> bool:
+        if not self._log(number, inj, offset, source=source):
+            return False
+        self._apply(inj, offset)
+        return True
+
+    def _apply(self, inj: Inject, offset: float) -> None:
+        if inj.type == "fault":
+            self.control.inject(inj.target, inj.fault, **inj.params)
+            if self.mode != "tui" and self.incident is None:
+                self._declare()  # as a game master would, at the first fault
+            self._record_inject(inj)
+        elif inj.type == "clear":
+            self.control.clear(inj.target)
+            self._record_inject(inj)
+        elif inj.type == "alert":
+            self.tell(f"ALERT {inj.target}: {inj.text or 'firing'}", "error")
+            if self.incident:
+                self.session.incidents.record(
+                    self.incident,
+                    "alert",
+                    f"alert {inj.target} firing",
+                    {"name": inj.target, "text": inj.text},
+                )
+        elif inj.type == "message":
+            self.tell(inj.text or "", "information")
+
+    def _record_inject(self, inj: Inject) -> None:
+        if self.incident:
+            what = (
+                f"{inj.fault} into {inj.target}"
+                if inj.type == "fault"
+                else f"cleared {inj.target or 'all'}"
+            )
+            self.session.incidents.record(
+                self.incident,
+                "inject",
+                f"drill inject: {what}",
+                {
+                    "drill": self.ref,
+                    "type": inj.type,
+                    "target": inj.target,
+                    "fault": inj.fault,
+                    "params": inj.params,
+                },
+            )
+
+    def _declare(self) -> None:
+        sc = self.scenario
+        view = self.session.incidents.declare(
+            f"[drill] {sc.title}",
+            sc.severity,
+            service=sc.service,
+            drill=True,
+            drill_id=self.ref,
+        )
+        self.incident = view.id
+
+    def _contingencies(self, offset: float) -> None:
+        from mlops_oncall.drills.scoring import actions_done
+
+        for number, inj in enumerate(self.scenario.injects):
+            if inj.contingency is None or number in self._warned:
+                continue
+            delivered = self._delivered_at(number)
+            if delivered is None or offset < delivered + inj.contingency.after.total_seconds():
+                continue
+            self._warned.add(number)
+            done = actions_done(
+                self.session,
+                self.ref,
+                inj.expected_actions,
+                since_offset=delivered,
+                speed=self.speed,
+                started=self.clock.start,
+            )
+            if all(done.values()):
+                continue
+            self._log(
+                None,
+                None,
+                offset,
+                type_="contingency",
+                text=inj.contingency.message,
+                params={"for": number},
+            )
+            self.tell(inj.contingency.message, "warning")
+
+    def _delivered_at(self, number: int) -> float | None:
+        with self.session.store.read() as conn:
+            row = conn.execute(
+                select(DI.c.offset_s).where(DI.c.drill_id == self.drill_id, DI.c.number == number)
+            ).first()
+        return row[0] if row else None
+
+    def _game_master_messages(self, shown: set[int]) -> None:
+        """Free-form messages a game master added from another terminal (`drill control`)."""
+        with self.session.store.read() as conn:
+            rows = conn.execute(
+                select(DI.c.id, DI.c.type, DI.c.text).where(
+                    DI.c.drill_id == self.drill_id,
+                    DI.c.source == "game_master",
+                    DI.c.number.is_(None),
+                )
+            ).all()
+        for rid, type_, text in rows:
+            if rid not in shown:
+                shown.add(rid)
+                if type_ == "message" and text:
+                    self.tell(f"{text}", "warning")
+
+    # -- the loop ----------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    def pending(self) -> list[tuple[int, Inject]]:
+        with self.session.store.read() as conn:
+            fired = {
+                r[0]
+                for r in conn.execute(
+                    select(DI.c.number).where(
+                        DI.c.drill_id == self.drill_id, DI.c.number.is_not(None)
+                    )
+                )
+            }
+        return [(n, i) for n, i in enumerate(self.scenario.injects) if n not in fired]
+
+    def run(self) -> dict[str, Any]:
+        """Run to the end (blocking). Virtual mode polls the checks; paced mode only delivers."""
+        if self.drill_id is None:
+            self.begin()
+        if self.mode == "headless":
+            return asyncio.run(self._run_virtual())
+        return self._run_paced()
+
+    def _run_paced(self) -> dict[str, Any]:
+        end = self.scenario.end.total_seconds()
+        shown: set[int] = set()
+        while not self._stop.is_set():
+            offset = self.clock.offset()
+            for number, inj in self.pending():
+                if inj.at.total_seconds() <= offset:
+                    self.deliver(number, inj, offset)
+            self._contingencies(offset)
+            self._game_master_messages(shown)
+            if self.responder is not None:
+                self.responder(offset, self)
+            if offset >= end:
+                break
+            self._stop.wait(0.2)
+        return self.finish(
+            "finished" if not self._stop.is_set() or self.clock.offset() >= end else "aborted"
+        )
+
+    async def _run_virtual(self) -> dict[str, Any]:
+        from mlops_oncall.checks.probe import Prober
+        from mlops_oncall.checks.state import Board
+
+        end = self.scenario.end.total_seconds()
+        specs = list(self.checks) if self.checks is not None else []
+        board = Board(specs, clock=self.clock)
+        next_poll = 0.0
+        async with (
+            Prober(redactor=self.checks.redactor, clock=self.clock) if specs else _Null() as prober
+        ):
+            while not self._stop.is_set():
+                offset = self.clock.offset()
+                for number, inj in self.pending():
+                    if inj.at.total_seconds() <= offset:
+                        self.deliver(number, inj, offset)
+                if specs and offset >= next_poll:
+                    await self._probe_round(prober, board, specs)
+                    next_poll = offset + self.poll
+                self._contingencies(offset)
+                if self.responder is not None:
+                    self.responder(offset, self)
+                if offset >= end:
+                    break
+                upcoming = [i.at.total_seconds() for _, i in self.pending()] + [end]
+                if specs:
+                    upcoming.append(next_poll)
+                upcoming += self._contingency_deadlines()
+                nxt = (
+                    min(t for t in upcoming if t > offset)
+                    if any(t > offset for t in upcoming)
+                    else end
+                )
+                self.clock.jump_to(nxt)  # nothing is pending until then: jump
+        return self.finish()
+
+    def _contingency_deadlines(self) -> list[float]:
+        out = []
+        for number, inj in enumerate(self.scenario.injects):
+            if inj.contingency is not None and number not in self._warned:
+                at = self._delivered_at(number)
+                if at is not None:
+                    out.append(at + inj.contingency.after.total_seconds())
+        return out
+
+    async def _probe_round(self, prober, board, specs) -> None:
+        from mlops_oncall.store.checks_history import record_transitions
+
+        # the prober stamps results with the drill clock, so thresholds and history follow it
+        results = await asyncio.gather(*(prober.probe(s) for s in specs))
+        moved = []
+        for r in results:
+            moved.extend(board.observe(r))
+        if moved:
+            self.transitions.extend(moved)
+            record_transitions(self.session.store, moved)
+            if self.incident:
+                for t in moved:
+                    self.session.incidents.record(
+                        self.incident,
+                        "check_transition",
+                        f"{t.check_id}: {t.from_state} → {t.to_state}"
+                        + (f" ({t.message})" if t.message else ""),
+                        {
+                            "check": t.check_id,
+                            "from": t.from_state,
+                            "to": t.to_state,
+                            "at": t.at.isoformat(),
+                            "error_class": t.error_class,
+                            "blocked_by": list(t.blocked_by),
+                        },
+                    )
+
+
+class _Null:
+    async def __aenter__(self):
+        return None
+
+    async def __aexit__(self, *exc):
+        return None
+
+
+def incident_of(session, ref: str) -> str | None:
+    """The drill's incident (the first declared with this drill id)."""
+    from mlops_oncall.store.tables import Incident
+
+    inc = Incident.__table__
+    with session.store.read() as conn:
+        row = conn.execute(
+            select(inc.c.id).where(inc.c.drill_id == ref).order_by(inc.c.id).limit(1)
+        ).first()
+    return public_id(row[0]) if row else None

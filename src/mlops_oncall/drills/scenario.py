@@ -1,0 +1,163 @@
+"""The drill scenario format: a Master Scenario Events List as YAML, with a JSON Schema.
+
+A scenario breaks the fake ML system on a schedule (``injects``), says what a good responder
+should do after each inject (``expected_actions``, a closed vocabulary), when to steer play
+back on course (``contingency``), and how the drill is scored (``scoring``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mlops_oncall.formats.durations import Duration
+from mlops_oncall.formats.problems import Problem
+from mlops_oncall.formats.validate import FileModel, did_you_mean, validate
+from mlops_oncall.formats.yamlsrc import load_file
+from mlops_oncall.runbooks.schema import Slug
+
+InjectType = Literal["fault", "clear", "alert", "message", "note"]
+Difficulty = Literal["easy", "medium", "hard"]
+ROLES = ("commander", "operations", "communications", "scribe")
+SIMPLE_ACTIONS = ("acknowledge", "declare", "mitigate", "resolve", "note")
+ACTION_RE = re.compile(
+    r"^(acknowledge|declare|mitigate|resolve|note"
+    r"|attach_runbook:[a-z0-9][a-z0-9._-]*"
+    r"|step:[a-z0-9][a-z0-9._-]*"
+    r"|decide:[a-z0-9][a-z0-9._-]*:.+"
+    r"|assign:(commander|operations|communications|scribe))$"
+)
+ACTION_PATTERN = ACTION_RE.pattern
+
+
+def check_action(value: str) -> str:
+    if not ACTION_RE.match(value):
+        head = value.split(":", 1)[0]
+        kinds = [*SIMPLE_ACTIONS, "attach_runbook", "step", "decide", "assign"]
+        raise ValueError(
+            f"unknown expected action '{value}'{did_you_mean(head, kinds)}; expected one of "
+            "acknowledge, declare, attach_runbook:ID, step:ID, decide:STEP:CHOICE, mitigate, "
+            "resolve, note, assign:ROLE"
+        )
+    return value
+
+
+class Contingency(FileModel):
+    after: Duration = Field(description="How long after the inject the expected actions may take.")
+    message: str = Field(min_length=1, description="Shown to the responder when they are late.")
+
+
+class Inject(FileModel):
+    at: Duration = Field(description="Offset from the start of the drill, e.g. 2m.")
+    type: InjectType
+    target: str | None = Field(
+        default=None, description="fault/clear: a fake service; alert: the alert name."
+    )
+    fault: str | None = Field(default=None, description="fault: latency, errors, not_ready, ...")
+    params: dict[str, Any] = Field(default_factory=dict)
+    text: str | None = Field(default=None, description="message/note/alert: what is said.")
+    expected_actions: list[str] = Field(default_factory=list)
+    contingency: Contingency | None = None
+
+    @field_validator("expected_actions")
+    @classmethod
+    def _actions(cls, value: list[str]) -> list[str]:
+        return [check_action(v) for v in value]
+
+    @model_validator(mode="after")
+    def _shape(self) -> Inject:
+        from mlops_oncall.drills.fake.catalog import SERVICES, faults_for
+
+        if (
+            self.type in ("fault", "clear")
+            and self.target is not None
+            and self.target not in SERVICES
+        ):
+            raise ValueError(
+                f"unknown fake service '{self.target}'{did_you_mean(self.target, SERVICES)}; "
+                f"expected one of {', '.join(SERVICES)}"
+            )
+        if self.type == "fault":
+            if not self.target or not self.fault:
+                raise ValueError("a fault inject needs a 'target' service and a 'fault'")
+            allowed = faults_for(self.target)
+            if self.fault not in allowed:
+                raise ValueError(
+                    f"'{self.target}' has no fault '{self.fault}'{did_you_mean(self.fault, allowed)}; "
+                    f"it accepts {', '.join(allowed)}"
+                )
+        elif self.fault is not None or (self.params and self.type != "alert"):
+            raise ValueError("only fault injects take 'fault' and 'params'")
+        if self.type in ("message", "note") and not self.text:
+            raise ValueError(f"a {self.type} inject needs 'text'")
+        if self.type == "alert" and not self.target:
+            raise ValueError("an alert inject needs a 'target' (the alert's name)")
+        return self
+
+
+class Scoring(FileModel):
+    acknowledge_within: Duration | None = None
+    declare_within: Duration | None = None
+    mitigate_within: Duration | None = None
+    runbook: Slug | None = Field(default=None, description="The runbook that should be attached.")
+    steps: list[Slug] = Field(default_factory=list, description="Runbook steps expected done.")
+
+
+class Scenario(FileModel):
+    """A tabletop drill against the fake ML system."""
+
+    id: Slug
+    title: str = Field(min_length=1)
+    difficulty: Difficulty = "medium"
+    description: str = ""
+    runbook: Slug = Field(description="The runbook a good responder should pick.")
+    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] = "SEV2"
+    service: str | None = Field(default=None, description="The service the drill incident is for.")
+    objectives: list[str] = Field(default_factory=list)
+    roles: list[Literal["commander", "operations", "communications", "scribe"]] = Field(
+        default_factory=list
+    )
+    duration: Duration | None = Field(
+        default=None, description="When the drill ends; default: the last inject + 2m."
+    )
+    injects: list[Inject] = Field(min_length=1)
+    scoring: Scoring = Field(default_factory=Scoring)
+    debrief: list[str] = Field(default_factory=list, description="Hot-wash prompts.")
+
+    @property
+    def first_fault(self) -> timedelta | None:
+        faults = [i.at for i in self.injects if i.type == "fault"]
+        return min(faults) if faults else None
+
+    @property
+    def end(self) -> timedelta:
+        if self.duration is not None:
+            return self.duration
+        return max(i.at for i in self.injects) + timedelta(minutes=2)
+
+
+def load_scenario(
+    path: Path | str, display: str | None = None
+) -> tuple[Scenario | None, list[Problem]]:
+    doc = load_file(path, display)
+    scenario = validate(Scenario, doc) if doc.data is not None else None
+    if scenario is not None:
+        order = [i.at for i in scenario.injects]
+        if order != sorted(order):
+            doc.problems.append(
+                doc.warning(("injects",), "injects are not in time order; they run by 'at'")
+            )
+        if scenario.scoring.runbook and scenario.scoring.runbook != scenario.runbook:
+            doc.problems.append(
+                doc.warning(
+                    ("scoring", "runbook"),
+                    f"scores '{scenario.scoring.runbook}' but the scenario's runbook is '{scenario.runbook}'",
+                )
+            )
+    if any(p.is_error for p in doc.problems):
+        return None, doc.problems
+    return scenario, doc.problems

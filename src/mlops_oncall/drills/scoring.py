@@ -1,0 +1,213 @@
+"""Scoring a drill from its timeline: targets met or missed, expected actions done, late or missed.
+
+Every time is drill time: offsets from the drill's start, in the scenario's seconds (wall time
+multiplied by the drill's speed), so a drill run at ten times speed scores the same as one run
+in real time.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from mlops_oncall.drills.scenario import Scenario
+from mlops_oncall.store.tables import Drill, DrillInject, Incident
+from mlops_oncall.store.timeline import public_id
+
+DR = Drill.__table__
+DI = DrillInject.__table__
+INC = Incident.__table__
+
+
+def _incident_ids(conn, ref: str) -> list[int]:
+    return [
+        r[0] for r in conn.execute(select(INC.c.id).where(INC.c.drill_id == ref).order_by(INC.c.id))
+    ]
+
+
+def _events(session, ref: str) -> list[Any]:
+    with session.store.read() as conn:
+        ids = _incident_ids(conn, ref)
+    out = []
+    for iid in ids:
+        out.extend(session.incidents.events(public_id(iid)))
+    return sorted(out, key=lambda e: e.ts)
+
+
+def _matches(action: str, ev) -> bool:
+    kind = ev.kind
+    data = ev.data
+    head, _, rest = action.partition(":")
+    if head == "acknowledge":
+        return kind == "milestone" and data.get("name") == "acknowledged"
+    if head == "declare":
+        return kind == "declared"
+    if head == "mitigate":
+        return kind == "milestone" and data.get("name") == "mitigated"
+    if head == "resolve":
+        return kind == "milestone" and data.get("name") == "resolved"
+    if head == "note":
+        return kind == "note"
+    if head == "attach_runbook":
+        return kind == "runbook_attached" and data.get("runbook") == rest
+    if head == "step":
+        return kind == "step_done" and data.get("step") == rest
+    if head == "decide":
+        step, _, choice = rest.partition(":")
+        return (
+            kind == "decision"
+            and data.get("step") == step
+            and str(data.get("choice", "")).lower() == choice.lower()
+        )
+    if head == "assign":
+        return kind == "role_assigned" and data.get("role") == rest
+    return False
+
+
+def _offset(ts: datetime, started: datetime, speed: float) -> float:
+    return (ts - started).total_seconds() * speed
+
+
+def actions_done(
+    session, ref: str, actions: list[str], *, since_offset: float, speed: float, started: datetime
+) -> dict[str, bool]:
+    """Which expected actions have happened since an inject (for contingency messages)."""
+    events = _events(session, ref)
+    out = {}
+    for a in actions:
+        out[a] = any(
+            _matches(a, e) and _offset(e.ts, started, speed) >= since_offset - 1e-6 for e in events
+        )
+    return out
+
+
+def score_drill(session, drill_id: int) -> dict[str, Any]:
+    with session.store.read() as conn:
+        row = conn.execute(select(DR).where(DR.c.id == drill_id)).mappings().first()
+        delivered = {
+            r["number"]: r["offset_s"]
+            for r in conn.execute(
+                select(DI.c.number, DI.c.offset_s).where(
+                    DI.c.drill_id == drill_id, DI.c.number.is_not(None)
+                )
+            ).mappings()
+        }
+    ref = f"DRILL-{drill_id:04d}"
+    scenario = Scenario.model_validate_json(row["scenario"])
+    started, speed = row["started_at"], row["speed"]
+    events = _events(session, ref)
+
+    def first(action: str, since: float = 0.0) -> float | None:
+        for e in events:
+            off = _offset(e.ts, started, speed)
+            if off >= since - 1e-6 and _matches(action, e):
+                return off
+        return None
+
+    fault_at = delivered.get(
+        next((n for n, i in enumerate(scenario.injects) if i.type == "fault"), -1),
+        scenario.first_fault.total_seconds() if scenario.first_fault is not None else 0.0,
+    )
+    targets = []
+    sc = scenario.scoring
+    for name, action, within in (
+        ("acknowledge", "acknowledge", sc.acknowledge_within),
+        ("declare", "declare", sc.declare_within),
+        ("mitigate", "mitigate", sc.mitigate_within),
+    ):
+        if within is None:
+            continue
+        at = first(action)
+        took = None if at is None else max(0.0, at - fault_at)
+        targets.append(
+            {
+                "target": f"{name} within",
+                "limit_seconds": within.total_seconds(),
+                "seconds": took,
+                "passed": took is not None and took <= within.total_seconds(),
+            }
+        )
+    if sc.runbook:
+        attached = [e.data.get("runbook") for e in events if e.kind == "runbook_attached"]
+        targets.append(
+            {
+                "target": "correct runbook attached",
+                "expected": sc.runbook,
+                "attached": attached,
+                "passed": bool(attached) and attached[0] == sc.runbook,
+            }
+        )
+    if sc.steps:
+        done = [s for s in sc.steps if first(f"step:{s}") is not None]
+        targets.append(
+            {
+                "target": "expected steps done",
+                "expected": sc.steps,
+                "done": done,
+                "passed": len(done) == len(sc.steps),
+            }
+        )
+
+    actions = []
+    for number, inj in enumerate(scenario.injects):
+        if not inj.expected_actions:
+            continue
+        since = delivered.get(number)
+        deadline = (
+            None
+            if since is None
+            else since
+            + (
+                inj.contingency.after.total_seconds()
+                if inj.contingency
+                else scenario.end.total_seconds()
+            )
+        )
+        for a in inj.expected_actions:
+            at = (
+                None
+                if since is None
+                else first(a, 0.0 if a in ("declare", "acknowledge") else since)
+            )
+            if since is None:
+                status = "not delivered"
+            elif at is None:
+                status = "missed"
+            elif at <= deadline:
+                status = "done"
+            else:
+                status = "late"
+            actions.append(
+                {
+                    "inject": number,
+                    "action": a,
+                    "status": status,
+                    "at_seconds": at,
+                    "deadline_seconds": deadline,
+                }
+            )
+
+    skipped = [e.data.get("step") for e in events if e.kind == "step_skipped"]
+    passed = sum(t["passed"] for t in targets)
+    score = round(100.0 * passed / len(targets), 1) if targets else None
+    return {
+        "drill": ref,
+        "scenario": scenario.id,
+        "incidents": sorted({e_inc for e_inc in _incidents(session, ref)}),
+        "score": score,
+        "targets": targets,
+        "actions": actions,
+        "steps_skipped": skipped,
+    }
+
+
+def _incidents(session, ref: str) -> list[str]:
+    with session.store.read() as conn:
+        return [public_id(i) for i in _incident_ids(conn, ref)]
+
+
+def load_result(row) -> dict[str, Any]:
+    return json.loads(row["result"] or "{}")
