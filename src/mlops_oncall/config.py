@@ -29,10 +29,12 @@ APP_NAME = "mlops-oncall"
 
 
 class FakeSystemConfig(FileModel):
-    """Where drills and `drill control` find the fake ML system's control endpoint."""
+    """Where `drill run` starts the fake ML system: services on port_base.. port_base+7, the
+    control endpoint on port_base+8. 0 lets the OS pick (fine unless a responder's workspace
+    checks must find it at a known address)."""
 
     host: str = "127.0.0.1"
-    control_port: int = Field(default=0, ge=0, le=65535)
+    port_base: int = Field(default=0, ge=0, le=65526)
 
 
 class Config(FileModel):

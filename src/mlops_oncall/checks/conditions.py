@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
+from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.formats.validate import did_you_mean
 
 Level = Literal["fail", "warn"]
@@ -831,8 +832,6 @@ def _render(val: _Val) -> str:
 
 
 def _human_ms(ms: Decimal) -> str:
-    from mlops_oncall.formats.durations import format_duration
-
     seconds = float(ms) / 1000
     if abs(seconds) < 1:
         return f"{int(ms)}ms"

@@ -9,6 +9,7 @@ check, never into the models, and the CheckSet's Redactor knows each of them.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from mlops_oncall.checks import presets as _presets
 from mlops_oncall.checks.conditions import Condition, ConditionError, Level, parse_condition
 from mlops_oncall.checks.redact import Redactor, strip_userinfo, url_userinfo_secrets
 from mlops_oncall.formats.durations import Duration
-from mlops_oncall.formats.problems import Problem
+from mlops_oncall.formats.problems import Problem, format_path
 from mlops_oncall.formats.validate import FileModel, did_you_mean, validate
 from mlops_oncall.formats.yamlsrc import Document, load_file
 
@@ -390,8 +391,6 @@ def load_checks(
     path: Path | str, display: str | None = None, env: dict[str, str] | None = None
 ) -> tuple[CheckSet | None, list[Problem]]:
     """Load checks.yaml; the CheckSet is None when any error was found."""
-    import os
-
     doc = load_file(path, display)
     model = validate(ChecksFile, doc) if doc.data is not None else None
     builder = _Builder(doc, os.environ if env is None else env)
@@ -762,8 +761,6 @@ def _text(value: Any) -> str | None:
 
 
 def _fmt(loc: tuple) -> str:
-    from mlops_oncall.formats.problems import format_path
-
     return format_path(loc)
 
 

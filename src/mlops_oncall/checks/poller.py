@@ -22,6 +22,7 @@ from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.state import Board, CheckView, Transition
 from mlops_oncall.checks.transport import TransportKind
 from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.jsonout import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,6 @@ def with_maintenance(spec: CheckSpec, result: Result) -> Result:
     window = spec.maintenance_window(result.observed_at)
     if window is None:
         return result
-    from mlops_oncall.jsonout import rfc3339
-
     result.state = "maintenance"
     result.message = f"in maintenance until {rfc3339(window[1])}; probe: {result.message}"
     return result

@@ -40,6 +40,11 @@ _COMMANDS = {
     "risk": ("mlops_oncall.cli.risk", "risk", "The risk register: add, review, export."),
     "report": ("mlops_oncall.cli.report", "report", "The weekly status report (Markdown)."),
     "schema": ("mlops_oncall.cli.schema", "schema", "Print the JSON Schema of a file format."),
+    "drill": (
+        "mlops_oncall.cli.drill",
+        "drill",
+        "Tabletop drills against the fake ML system, scored.",
+    ),
     "demo": (
         "mlops_oncall.cli.tui",
         "demo",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem
@@ -46,6 +46,11 @@ def check_action(value: str) -> str:
     return value
 
 
+Action = Annotated[
+    str, AfterValidator(check_action), WithJsonSchema({"type": "string", "pattern": ACTION_PATTERN})
+]
+
+
 class Contingency(FileModel):
     after: Duration = Field(description="How long after the inject the expected actions may take.")
     message: str = Field(min_length=1, description="Shown to the responder when they are late.")
@@ -60,13 +65,8 @@ class Inject(FileModel):
     fault: str | None = Field(default=None, description="fault: latency, errors, not_ready, ...")
     params: dict[str, Any] = Field(default_factory=dict)
     text: str | None = Field(default=None, description="message/note/alert: what is said.")
-    expected_actions: list[str] = Field(default_factory=list)
+    expected_actions: list[Action] = Field(default_factory=list)
     contingency: Contingency | None = None
-
-    @field_validator("expected_actions")
-    @classmethod
-    def _actions(cls, value: list[str]) -> list[str]:
-        return [check_action(v) for v in value]
 
     @model_validator(mode="after")
     def _shape(self) -> Inject:

@@ -67,19 +67,19 @@ def _matches(action: str, ev) -> bool:
     return False
 
 
-def _offset(ts: datetime, started: datetime, speed: float) -> float:
-    return (ts - started).total_seconds() * speed
+def _offset(ts: datetime, started: datetime) -> float:
+    return (ts - started).total_seconds()
 
 
 def actions_done(
-    session, ref: str, actions: list[str], *, since_offset: float, speed: float, started: datetime
+    session, ref: str, actions: list[str], *, since_offset: float, started: datetime
 ) -> dict[str, bool]:
     """Which expected actions have happened since an inject (for contingency messages)."""
     events = _events(session, ref)
     out = {}
     for a in actions:
         out[a] = any(
-            _matches(a, e) and _offset(e.ts, started, speed) >= since_offset - 1e-6 for e in events
+            _matches(a, e) and _offset(e.ts, started) >= since_offset - 1e-6 for e in events
         )
     return out
 
@@ -97,12 +97,12 @@ def score_drill(session, drill_id: int) -> dict[str, Any]:
         }
     ref = f"DRILL-{drill_id:04d}"
     scenario = Scenario.model_validate_json(row["scenario"])
-    started, speed = row["started_at"], row["speed"]
+    started = row["started_at"]
     events = _events(session, ref)
 
     def first(action: str, since: float = 0.0) -> float | None:
         for e in events:
-            off = _offset(e.ts, started, speed)
+            off = _offset(e.ts, started)
             if off >= since - 1e-6 and _matches(action, e):
                 return off
         return None

@@ -16,6 +16,7 @@ SCHEMAS: dict[str, tuple[str, str, str]] = {
         "ChecksFile",
         "mlops-oncall health checks (checks.yaml)",
     ),
+    "scenario": ("mlops_oncall.drills.scenario", "Scenario", "mlops-oncall drill scenario"),
 }
 
 

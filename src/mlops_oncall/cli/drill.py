@@ -1,0 +1,481 @@
+"""`mlops-oncall drill list|run|control|debrief|from-incident|history`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from mlops_oncall.cli.common import (
+    EXIT_NO,
+    EXIT_USAGE,
+    AppContext,
+    echo_json,
+    fail,
+    json_option,
+    pass_app,
+)
+from mlops_oncall.cli.incident import domain_errors
+
+
+def _session(app: AppContext, **kw):
+    from mlops_oncall.session import Session
+
+    return Session(app.workspace, **kw)
+
+
+def _drill_id(ref: str) -> int:
+    from mlops_oncall.drills.runner import parse_drill_ref
+
+    n = parse_drill_ref(ref)
+    if n is None:
+        fail(f"unknown drill '{ref}' (ids look like DRILL-0001)")
+    return n
+
+
+def _drill_row(session, ref: str) -> dict:
+    from sqlalchemy import select
+
+    from mlops_oncall.store.tables import Drill
+
+    dr = Drill.__table__
+    with session.store.read() as conn:
+        row = conn.execute(select(dr).where(dr.c.id == _drill_id(ref))).mappings().first()
+    if row is None:
+        fail(f"unknown drill '{ref}'")
+    return dict(row)
+
+
+def _scenario(app: AppContext, name: str):
+    from mlops_oncall.drills.library import find_scenario
+    from mlops_oncall.formats.problems import ProblemsError
+
+    try:
+        return find_scenario(name, app.workspace.scenarios_dir)
+    except ProblemsError as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        fail("the scenario is invalid", EXIT_USAGE)
+    except LookupError as exc:
+        fail(str(exc.args[0]))
+
+
+@click.group()
+def drill() -> None:
+    """Tabletop drills against the fake ML system, scored from the timeline."""
+
+
+@drill.command("list")
+@json_option
+@pass_app
+def list_(app, as_json):
+    """The scenarios: the workspace's, then the shipped set."""
+    from mlops_oncall.drills.library import list_scenarios
+
+    entries, problems = list_scenarios(app.workspace.scenarios_dir)
+    for p in problems:
+        click.echo(str(p), err=True)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": e.scenario.id,
+                    "title": e.scenario.title,
+                    "difficulty": e.scenario.difficulty,
+                    "runbook": e.scenario.runbook,
+                    "injects": len(e.scenario.injects),
+                    "duration": e.scenario.end,
+                    "file": e.file,
+                    "source": e.source,
+                }
+                for e in entries
+            ]
+        )
+        return
+    for e in entries:
+        sc = e.scenario
+        click.echo(f"{sc.id:<28} {sc.difficulty:<7} {sc.runbook:<26} {sc.title}")
+
+
+def _fake_for_drill(app: AppContext):
+    """The fake ML system on the workspace's address (port_base 0: ports the OS picks)."""
+    from mlops_oncall.drills.fake.catalog import ports_from_base
+    from mlops_oncall.drills.fake.system import FakeSystem
+
+    cfg = app.workspace.config.fake_system
+    try:
+        return FakeSystem(host=cfg.host, ports=ports_from_base(cfg.port_base)).start()
+    except OSError as exc:
+        fail(
+            f"cannot start the fake ML system on {cfg.host} (port base {cfg.port_base}): {exc.strerror}",
+            EXIT_USAGE,
+        )
+
+
+def _drill_checks(fake, folder: Path):
+    from mlops_oncall.checks.config import load_checks
+    from mlops_oncall.demo import write_checks
+    from mlops_oncall.drills.fake.catalog import SERVICES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # 600 ms: a 400 ms latency fault reads as degraded, 2 s as a timeout, and a headless
+    # probe round of a broken service costs little wall time
+    path = write_checks(
+        folder / "drill-checks.yaml", {s: fake.url(s) for s in SERVICES}, timeout="600ms"
+    )
+    checks, _ = load_checks(path)
+    return path, checks
+
+
+@drill.command()
+@click.argument("scenario_name", metavar="SCENARIO")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="Drill minutes per real minute.",
+)
+@click.option(
+    "--no-ui", is_flag=True, help="Run to the end without a terminal; print the drill id."
+)
+@click.option(
+    "--live",
+    is_flag=True,
+    help="With --no-ui: pace in real time (a responder plays in the TUI elsewhere).",
+)
+@json_option
+@pass_app
+@domain_errors
+def run(app, scenario_name, speed, no_ui, live, as_json):
+    """Run a scenario: the TUI in drill mode, or headless with --no-ui.
+
+    Headless, time is virtual: it jumps ahead whenever nothing is pending, so a drill runs in
+    seconds. The drill incident is declared at the first fault inject, as a game master would.
+    """
+    from mlops_oncall.config import user_data_dir
+    from mlops_oncall.drills.runner import DrillRunner
+
+    entry = _scenario(app, scenario_name)
+    fake = _fake_for_drill(app)
+    try:
+        folder = (app.workspace.root or user_data_dir()) / ".drills"
+        checks_path, checks = _drill_checks(fake, folder)
+        if no_ui:
+            session = _session(app)
+
+            def tell(text, severity="information"):
+                return click.echo(f"[{severity}] {text}", err=True)
+
+            runner = DrillRunner(
+                entry.scenario,
+                session,
+                fake,
+                speed=speed,
+                mode="live" if live else "headless",
+                tell=tell,
+                checks=checks,
+            )
+            ref = runner.begin()
+            click.echo(f"{ref} started: {entry.scenario.title}", err=True)
+            result = runner.run()
+            if as_json:
+                echo_json(result)
+            else:
+                click.echo(ref)
+                click.echo(
+                    f"score {result['score']}%"
+                    if result["score"] is not None
+                    else "no scoring targets",
+                    err=True,
+                )
+            session.close()
+            return
+        from mlops_oncall.cli.tui import run_tui
+
+        session = _session(app, checks_file=checks_path, fake_control_url=fake.control_url)
+        runner = DrillRunner(entry.scenario, session, fake, speed=speed, mode="tui")
+        ref = runner.begin()
+        banner = (
+            f"DRILL {ref} · {entry.scenario.title} · ×{speed:g} · incidents you declare are drills"
+        )
+        run_tui(session, story=_RunnerStory(runner), drill_banner=banner)
+        click.echo(f"{ref}: debrief with `mlops-oncall drill debrief {ref}`", err=True)
+    finally:
+        fake.stop()
+
+
+class _RunnerStory:
+    """Adapts the drill runner to the app's story hook (start with a notifier, stop)."""
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.thread = None
+
+    def start(self, tell) -> None:
+        import threading
+
+        self.runner.tell = tell
+        self.thread = threading.Thread(target=self.runner.run, name="drill", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+        if self.thread is not None:
+            self.thread.join(10)
+
+
+@drill.command()
+@click.argument("drill_ref", metavar="DRILL_ID")
+@click.argument(
+    "action", type=click.Choice(["list", "fire", "message", "fault", "clear"]), default="list"
+)
+@click.argument("args", nargs=-1)
+@json_option
+@pass_app
+@domain_errors
+def control(app, drill_ref, action, args, as_json):
+    """The game master's console, from a second terminal.
+
+    \b
+      drill control DRILL-0001                       list the injects and what was delivered
+      drill control DRILL-0001 fire N                fire inject N now (it will not fire again)
+      drill control DRILL-0001 message TEXT...       show a message to the responder
+      drill control DRILL-0001 fault SERVICE FAULT [key=value...]
+      drill control DRILL-0001 clear [SERVICE]
+    """
+    from sqlalchemy import insert, select
+
+    from mlops_oncall.drills.fake.client import FakeControl
+    from mlops_oncall.drills.runner import DrillClock
+    from mlops_oncall.drills.scenario import Inject, Scenario
+    from mlops_oncall.store.tables import DrillInject
+
+    session = _session(app)
+    row = _drill_row(session, drill_ref)
+    scenario = Scenario.model_validate_json(row["scenario"])
+    di = DrillInject.__table__
+    with session.store.read() as conn:
+        delivered = list(
+            conn.execute(select(di).where(di.c.drill_id == row["id"]).order_by(di.c.id)).mappings()
+        )
+    if action == "list":
+        fired = {d["number"]: d for d in delivered if d["number"] is not None}
+        out = []
+        for n, inj in enumerate(scenario.injects):
+            d = fired.get(n)
+            out.append(
+                {
+                    "number": n,
+                    "at": inj.at,
+                    "type": inj.type,
+                    "target": inj.target,
+                    "fault": inj.fault,
+                    "text": inj.text,
+                    "delivered": d["at"] if d else None,
+                    "source": d["source"] if d else None,
+                }
+            )
+        extra = [
+            {
+                "type": d["type"],
+                "text": d["text"],
+                "target": d["target"],
+                "fault": d["fault"],
+                "at": d["at"],
+                "source": d["source"],
+            }
+            for d in delivered
+            if d["number"] is None
+        ]
+        if as_json:
+            echo_json(
+                {
+                    "drill": drill_ref.upper(),
+                    "status": row["status"],
+                    "injects": out,
+                    "other": extra,
+                }
+            )
+            return
+        from mlops_oncall.formats.durations import format_duration
+
+        click.echo(f"{drill_ref.upper()} {row['status']}: {scenario.title}")
+        for o in out:
+            mark = "✓" if o["delivered"] else " "
+            what = o["text"] or f"{o['fault'] or ''} {o['target'] or ''}".strip()
+            click.echo(
+                f" {mark} {o['number']:>2}  +{format_duration(o['at']):<7} {o['type']:<8} {what}"
+            )
+        for e in extra:
+            click.echo(
+                f"   --  {e['source']:<8} {e['type']:<8} {e['text'] or (e['fault'] or '') + ' ' + (e['target'] or '')}"
+            )
+        return
+    if row["status"] != "running":
+        fail(f"{drill_ref.upper()} is {row['status']}; only a running drill takes injects")
+    if not row["control_url"]:
+        fail(f"{drill_ref.upper()} has no fake system to control")
+    control_ = FakeControl(row["control_url"])
+    clock = DrillClock(row["speed"], row["started_at"])
+    offset = (
+        clock.now().timestamp() - row["started_at"].timestamp()
+    )  # approximate: wall time since start
+    values = {
+        "drill_id": row["id"],
+        "source": "game_master",
+        "offset_s": offset * row["speed"],
+        "at": session.clock.now(),
+        "params": "{}",
+    }
+    if action == "fire":
+        if len(args) != 1 or not args[0].isdigit() or int(args[0]) >= len(scenario.injects):
+            fail(f"fire takes an inject number from 0 to {len(scenario.injects) - 1}", EXIT_USAGE)
+        n = int(args[0])
+        if any(d["number"] == n for d in delivered):
+            fail(f"inject {n} was already delivered")
+        inj: Inject = scenario.injects[n]
+        if inj.type == "fault":
+            control_.inject(inj.target, inj.fault, **inj.params)
+        elif inj.type == "clear":
+            control_.clear(inj.target)
+        values.update(
+            number=n,
+            type=inj.type,
+            target=inj.target,
+            fault=inj.fault,
+            text=inj.text,
+            params=json.dumps(inj.params),
+        )
+    elif action == "message":
+        if not args:
+            fail("message needs text", EXIT_USAGE)
+        values.update(number=None, type="message", text=" ".join(args))
+    elif action == "fault":
+        if len(args) < 2:
+            fail("fault takes SERVICE FAULT [key=value...]", EXIT_USAGE)
+        params = dict(a.split("=", 1) for a in args[2:] if "=" in a)
+        try:
+            control_.inject(args[0], args[1], **params)
+        except Exception as exc:
+            fail(str(exc))
+        values.update(
+            number=None, type="fault", target=args[0], fault=args[1], params=json.dumps(params)
+        )
+    elif action == "clear":
+        control_.clear(args[0] if args else None)
+        values.update(number=None, type="clear", target=args[0] if args else None)
+    with session.store.write() as conn:
+        conn.execute(insert(di).values(**values))
+    click.echo(f"{drill_ref.upper()}: {action} delivered")
+
+
+@drill.command()
+@click.argument("drill_ref", metavar="DRILL_ID")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option(
+    "--accept",
+    "accept_n",
+    type=int,
+    metavar="N",
+    help="Turn improvement item N into an action item.",
+)
+@json_option
+@pass_app
+@domain_errors
+def debrief(app, drill_ref, output, accept_n, as_json):
+    """The debrief: targets, expected actions, skipped steps, hot wash, improvement items."""
+    from mlops_oncall.drills.debrief import accept, debrief_markdown
+    from mlops_oncall.drills.scoring import score_drill
+
+    session = _session(app)
+    row = _drill_row(session, drill_ref)
+    if accept_n is not None:
+        item = accept(session, row["id"], accept_n)
+        click.echo(f"action item {item['number']} added: {item['text']}")
+        return
+    if as_json:
+        echo_json(score_drill(session, row["id"]))
+        return
+    text, _ = debrief_markdown(session, row["id"])
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@drill.command("from-incident")
+@click.argument("ref", metavar="INCIDENT_ID")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the scenario to FILE.")
+@click.option(
+    "--target",
+    help="The fake service to break (default: the incident's service if the fake has it).",
+)
+@click.option(
+    "--runbook",
+    "runbook_id",
+    help="The runbook a responder should pick (default: the one attached).",
+)
+@pass_app
+@domain_errors
+def from_incident(app, ref, output, target, runbook_id):
+    """Write a scenario that replays a real incident's check transitions, in order and spacing."""
+    from mlops_oncall.cli.incident import incidents
+    from mlops_oncall.drills.replay import dump_scenario, scenario_from_incident
+    from mlops_oncall.drills.scenario import Scenario
+
+    svc = incidents(app)
+    try:
+        data = scenario_from_incident(svc, svc.store, ref, target=target, runbook=runbook_id)
+        Scenario.model_validate(data)
+    except ValueError as exc:
+        fail(str(exc).splitlines()[0])
+    text = dump_scenario(data)
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+@drill.command()
+@json_option
+@pass_app
+def history(app, as_json):
+    """Drills run and their scores, newest first: readiness over time (apart from incident metrics)."""
+    from sqlalchemy import select
+
+    from mlops_oncall.store.tables import Drill
+
+    dr = Drill.__table__
+    session = _session(app)
+    with session.store.read() as conn:
+        rows = list(conn.execute(select(dr).order_by(dr.c.id.desc())).mappings())
+    out = [
+        {
+            "id": f"DRILL-{r['id']:04d}",
+            "scenario": r["scenario_id"],
+            "title": r["title"],
+            "mode": r["mode"],
+            "speed": r["speed"],
+            "status": r["status"],
+            "started_at": r["started_at"],
+            "finished_at": r["finished_at"],
+            "score": r["score"],
+        }
+        for r in rows
+    ]
+    if as_json:
+        echo_json(out)
+        return
+    if not out:
+        click.echo("no drills yet", err=True)
+        raise SystemExit(EXIT_NO)
+    for d in out:
+        score = "–" if d["score"] is None else f"{d['score']:g}%"
+        click.echo(
+            f"{d['id']}  {d['started_at'].strftime('%Y-%m-%d %H:%M')}  {d['status']:<9} {score:>6}  {d['scenario']}"
+        )
