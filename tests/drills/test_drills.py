@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import yaml
+
 from mlops_oncall.checks.config import load_checks
 from mlops_oncall.config import Config, Workspace
 from mlops_oncall.demo import write_checks
