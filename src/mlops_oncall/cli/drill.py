@@ -156,7 +156,7 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
     seconds. The drill incident is declared at the first fault inject, as a game master would.
     """
     from mlops_oncall.config import user_data_dir
-    from mlops_oncall.drills.runner import DrillRunner
+    from mlops_oncall.drills.runner import DrillRunner, RunnerStory
 
     entry = _scenario(app, scenario_name)
     fake = _fake_for_drill(app)
@@ -201,30 +201,10 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
         banner = (
             f"DRILL {ref} · {entry.scenario.title} · ×{speed:g} · incidents you declare are drills"
         )
-        run_tui(session, story=_RunnerStory(runner), drill_banner=banner)
+        run_tui(session, story=RunnerStory(runner), drill_banner=banner)
         click.echo(f"{ref}: debrief with `mlops-oncall drill debrief {ref}`", err=True)
     finally:
         fake.stop()
-
-
-class _RunnerStory:
-    """Adapts the drill runner to the app's story hook (start with a notifier, stop)."""
-
-    def __init__(self, runner):
-        self.runner = runner
-        self.thread = None
-
-    def start(self, tell) -> None:
-        import threading
-
-        self.runner.tell = tell
-        self.thread = threading.Thread(target=self.runner.run, name="drill", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.runner.stop()
-        if self.thread is not None:
-            self.thread.join(10)
 
 
 @drill.command()

@@ -421,6 +421,24 @@ class DrillRunner:
                     )
 
 
+class RunnerStory:
+    """Runs a drill beside the TUI: the app starts it with a notifier and stops it on exit."""
+
+    def __init__(self, runner: DrillRunner):
+        self.runner = runner
+        self.thread: threading.Thread | None = None
+
+    def start(self, tell) -> None:
+        self.runner.tell = tell
+        self.thread = threading.Thread(target=self.runner.run, name="drill", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.runner.stop()
+        if self.thread is not None:
+            self.thread.join(10)
+
+
 class _Null:
     async def __aenter__(self):
         return None
