@@ -58,6 +58,33 @@ def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
     svc.action_add(
         inc.id, "Gate model promotion on canary p99", type="prevent", owner="ml-platform"
     )
+    svc.set_field(inc.id, "lucky", "The rollout happened at night, with low traffic")
+    # the risk register: one overdue for review, one reviewed, one low
+    from mlops_oncall.reports.risks import Risks
+
+    risks = Risks(session.store, clock=clock, actor="alice")
+    clock.set(T0 - timedelta(days=40))
+    risks.add(
+        "Model promotions skip the canary",
+        4,
+        4,
+        "ml-platform",
+        category="model-quality",
+        description="No gate in CI -> a bad model reaches all traffic -> fraud scoring times out",
+        mitigation="Block promotion unless the canary ran",
+        incidents=[inc.id],
+    )
+    risks.add(
+        "Upstream schema changes are unannounced",
+        3,
+        4,
+        "data-eng",
+        category="data-dependency",
+        mitigation="Contract tests on the ingest job",
+    )
+    clock.set(T0 - timedelta(days=3))
+    risks.review("R-002", 2, 4, note="contract tests landed for two of three sources")
+    risks.add("GPU quota runs out at month end", 2, 2, "platform", category="cost")
     clock.set(T0)
     return OncallApp(session, live=False)
 
@@ -229,6 +256,36 @@ async def palette(app, pilot):
     await _settle(app, pilot)
 
 
+async def postmortem(app, pilot):
+    from mlops_oncall.ui.screens.postmortem import PostmortemScreen
+
+    await incident(app, pilot)
+    await pilot.press("P")
+    await _until(
+        pilot, lambda: isinstance(app.screen, PostmortemScreen) and app.screen.context is not None
+    )
+    await pilot.pause(0.4)
+    await _settle(app, pilot)
+
+
+async def candidate_risks(app, pilot):
+    from mlops_oncall.ui.screens.risks import CandidateRisksModal
+
+    await postmortem(app, pilot)
+    await pilot.press("ctrl+k")
+    await _until(pilot, lambda: isinstance(app.screen, CandidateRisksModal) and app.screen.items)
+    await _settle(app, pilot)
+
+
+async def risks(app, pilot):
+    from mlops_oncall.ui.screens.risks import RiskScreen
+
+    await _ready(app, pilot)
+    await pilot.press("g")
+    await _until(pilot, lambda: isinstance(app.screen, RiskScreen) and app.screen.rows)
+    await _settle(app, pilot)
+
+
 SCENES = [
     Scene("dashboard", "Dashboard: checks, open incidents, what changed", dashboard),
     Scene("declare", "Declare from a failing check, prefilled", declare),
@@ -251,4 +308,7 @@ SCENES = [
     Scene("inject-fault", "Inject a fault into the fake ML system", inject_fault),
     Scene("help", "Help: keys and binding ids", help_screen),
     Scene("palette", "Command palette", palette),
+    Scene("postmortem", "Postmortem: narrative with a live preview", postmortem),
+    Scene("candidate-risks", "Candidate risks after a postmortem", candidate_risks),
+    Scene("risks", "Risk register, by score, overdue reviews highlighted", risks),
 ]

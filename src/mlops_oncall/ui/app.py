@@ -28,6 +28,7 @@ class OncallApp(App[None]):
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("r", "runbooks", "Runbooks", id="app.runbooks"),
+        Binding("g", "risks", "Risks", id="app.risks"),
         Binding("f", "inject_fault", "Inject fault", id="app.inject_fault"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -248,6 +249,19 @@ class OncallApp(App[None]):
             self.notify("Still loading the runbooks…")
             return
         self.push_screen(RunbooksScreen())
+
+    def action_risks(self) -> None:
+        from mlops_oncall.ui.screens.risks import RiskScreen
+
+        if not self.ready:
+            self.notify("Still loading…")
+            return
+        self.push_screen(RiskScreen())
+
+    def open_postmortem(self, incident_id: str) -> None:
+        from mlops_oncall.ui.screens.postmortem import PostmortemScreen
+
+        self.push_screen(PostmortemScreen(incident_id))
 
     def action_declare(self) -> None:
         dash = self._dashboard()

@@ -18,6 +18,7 @@ class OncallCommands(Provider):
             ),
             ("Runbooks", "Search and preview the runbook library", app.action_runbooks),
             ("Help", "Keys, screens and binding ids", app.action_help),
+            ("Risk register", "Risks by score; overdue reviews highlighted", app.action_risks),
         ]
         if app.session.fake_control_url:  # type: ignore[attr-defined]
             cmds.append(
@@ -32,6 +33,9 @@ class OncallCommands(Provider):
             )
         for inc in getattr(app, "open_incidents", []):
             cmds.append((f"Open {inc['id']}", inc["title"], partial(app.open_incident, inc["id"])))
+            cmds.append(
+                (f"Postmortem {inc['id']}", inc["title"], partial(app.open_postmortem, inc["id"]))
+            )
         return cmds
 
     async def discover(self) -> Hits:

@@ -32,6 +32,8 @@ keymap:
 def keys_markdown(app) -> str:
     from mlops_oncall.ui.screens.dashboard import DashboardScreen
     from mlops_oncall.ui.screens.incident import IncidentScreen
+    from mlops_oncall.ui.screens.postmortem import PostmortemScreen
+    from mlops_oncall.ui.screens.risks import RiskScreen
     from mlops_oncall.ui.screens.runbooks import RunbooksScreen
     from mlops_oncall.ui.screens.triage import TriageScreen
 
@@ -41,6 +43,8 @@ def keys_markdown(app) -> str:
         ("Incident", IncidentScreen.BINDINGS),
         ("Triage stepper", TriageScreen.BINDINGS),
         ("Runbooks", RunbooksScreen.BINDINGS),
+        ("Postmortem", PostmortemScreen.BINDINGS),
+        ("Risk register", RiskScreen.BINDINGS),
     ]
     out = [INTRO]
     for title, bindings in sections:

@@ -50,6 +50,7 @@ class IncidentScreen(Screen):
         Binding("A", "add_action", "Action item", id="incident.add_action"),
         Binding("x", "action_done", "Done item", id="incident.action_done", show=False),
         Binding("b", "runbooks", "Runbook", id="incident.runbooks", show=False),
+        Binding("P", "postmortem", "Postmortem", id="incident.postmortem"),
     ]
 
     def __init__(self, incident_id: str):
@@ -373,6 +374,9 @@ class IncidentScreen(Screen):
         from mlops_oncall.ui.screens.triage import TriageScreen
 
         self.app.push_screen(TriageScreen(self.incident_id))
+
+    def action_postmortem(self) -> None:
+        self.app.open_postmortem(self.incident_id)  # type: ignore[attr-defined]
 
     def action_runbooks(self) -> None:
         from mlops_oncall.ui.screens.runbooks import RunbooksScreen

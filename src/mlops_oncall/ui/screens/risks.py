@@ -1,0 +1,257 @@
+"""The risk register: sortable by score, overdue reviews highlighted; candidate risks from a
+postmortem ("where we got lucky", open prevent items) accepted with one key."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from mlops_oncall.ui.modals import Dialog
+from mlops_oncall.ui.widgets.banner import DrillBanner
+
+BAND_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "green",
+}
+SORTS = ("score", "next review", "id")
+
+
+def risks_service(session):
+    from mlops_oncall.reports.risks import Risks
+
+    return Risks(session.store, clock=session.clock, actor=session.actor, redactor=session.redactor)
+
+
+class RiskScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="risks.back"),
+        Binding("o", "sort", "Sort", id="risks.sort"),
+        Binding("ctrl+e", "export", "Export", id="risks.export"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.sort = "score"
+        self.rows: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DrillBanner()
+        with Horizontal(id="risks-body"):
+            with Vertical(id="risks-pane", classes="panel") as p:
+                p.border_title = "Risk register"
+                yield DataTable(id="risks-table", cursor_type="row")
+            with Vertical(id="risk-detail-pane", classes="panel") as d:
+                d.border_title = "Risk"
+                yield Static("", id="risk-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        t = self.query_one("#risks-table", DataTable)
+        for key, label in (
+            ("id", "ID"),
+            ("score", "Score"),
+            ("li", "L×I"),
+            ("title", "Risk"),
+            ("owner", "Owner"),
+            ("review", "Next review"),
+            ("status", "Status"),
+        ):
+            t.add_column(label, key=key)
+        t.focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, group="risks-load")
+    def load(self) -> None:
+        rows = risks_service(self.app.session).list()  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows) -> None:
+        self.rows = rows
+        key = {
+            "score": lambda r: (-r["score"], r["id"]),
+            "next review": lambda r: (r["next_review"] or "9999", -r["score"]),
+            "id": lambda r: r["id"],
+        }[self.sort]
+        t = self.query_one("#risks-table", DataTable)
+        t.clear()
+        for r in sorted(rows, key=key):
+            score = Text(f" {r['score']:>2} {r['band']} ", style=BAND_STYLE.get(r["band"], ""))
+            review = Text(str(r["next_review"] or "–"), style="bold red" if r["overdue"] else "")
+            if r["overdue"]:
+                review.append(" overdue", style="bold red")
+            t.add_row(
+                r["id"],
+                score,
+                f"{r['likelihood']}×{r['impact']}",
+                r["title"],
+                r["owner"],
+                review,
+                r["status"],
+                key=r["id"],
+            )
+        overdue = sum(r["overdue"] for r in rows)
+        self.query_one(
+            "#risks-pane"
+        ).border_title = f"Risk register · {len(rows)} risks · {overdue} review{'s' * (overdue != 1)} overdue · sorted by {self.sort}"
+        if rows:
+            self._detail(t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value)
+        else:
+            self.query_one("#risk-detail", Static).update(
+                Text(
+                    "No risks yet. `mlops-oncall risk add`, or accept a candidate from a postmortem.",
+                    style="dim",
+                )
+            )
+
+    @on(DataTable.RowHighlighted, "#risks-table")
+    def _highlight(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is not None and event.row_key.value:
+            self._detail(event.row_key.value)
+
+    def _detail(self, rid: str) -> None:
+        r = next((x for x in self.rows if x["id"] == rid), None)
+        if r is None:
+            return
+        t = Text()
+        t.append(f"{r['id']}  {r['title']}\n", style="bold")
+        t.append(
+            f"{r['category']} · {r['treatment']} · owner {r['owner']} · {r['status']}\n\n",
+            style="dim",
+        )
+        for label, key in (
+            ("Description", "description"),
+            ("Mitigation", "mitigation"),
+            ("Contingency", "contingency"),
+            ("Early warning", "early_warning"),
+        ):
+            if r.get(key):
+                t.append(f"{label}: ", style="bold")
+                t.append(f"{r[key]}\n")
+        t.append(f"\nScore {r['score']} ({r['band']})", style="bold")
+        if r.get("change"):
+            t.append(f", {r['change']:+d} since the last review")
+        if r.get("residual"):
+            t.append(f"; residual {r['residual']['score']} ({r['residual']['band']})")
+        t.append(
+            f"\nIdentified {r['identified_on']} · last reviewed {r['last_reviewed'] or '–'} · next {r['next_review'] or '–'}\n"
+        )
+        links = r.get("links") or {}
+        if links.get("incidents") or links.get("runbooks"):
+            t.append(
+                f"Links: {', '.join(links.get('incidents', []) + links.get('runbooks', []))}\n"
+            )
+        self.query_one("#risk-detail", Static).update(t)
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._show(self.rows)
+
+    def action_export(self) -> None:
+        self._export()
+
+    @work(thread=True, group="risks-export")
+    def _export(self) -> None:
+        from mlops_oncall.config import user_data_dir
+        from mlops_oncall.reports.register import render_register
+        from mlops_oncall.reports.sources import Sources
+
+        s = self.app.session  # type: ignore[attr-defined]
+        ws = s.workspace
+        folder = ws.path(ws.config.reports) or (user_data_dir() / "reports")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"risks-{s.clock.now():%Y-%m-%d}.md"
+        text = render_register(
+            s.store,
+            sources=Sources(redactor=s.redactor),
+            clock=s.clock,
+            templates_dir=ws.templates_dir,
+        )
+        path.write_text(text)
+        self.app.call_from_thread(self.notify, f"Wrote {path}")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class CandidateRisksModal(Dialog):
+    """After a postmortem: each "lucky" line and open prevent item, offered as a risk."""
+
+    def __init__(self, incident_id: str):
+        super().__init__()
+        self.incident_id = incident_id
+        self.items: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="candidates-dialog"):
+            yield Label(f"Candidate risks from {self.incident_id}", classes="dialog-title")
+            yield Static(
+                Text("Enter accepts one: it becomes a risk linked to the incident.", style="dim")
+            )
+            yield OptionList(id="candidates")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="candidates")
+    def load(self) -> None:
+        from mlops_oncall.reports.candidates import candidates
+
+        s = self.app.session  # type: ignore[attr-defined]
+        view = s.incidents.get(self.incident_id)
+        items = candidates(view, risks_service(s).linked_to(view.id))
+        self.app.call_from_thread(self._show, items)
+
+    def _show(self, items) -> None:
+        self.items = items
+        ol = self.query_one("#candidates", OptionList)
+        ol.clear_options()
+        if not items:
+            ol.add_option(
+                Option(
+                    Text(
+                        "None: write 'where we got lucky' or add a prevent action item first.",
+                        style="dim",
+                    ),
+                    id="",
+                )
+            )
+        for c in items:
+            label = Text()
+            label.append(c["title"], style="bold")
+            label.append(
+                f"\n  from {c['source'].replace('_', ' ')} · {c['category']} · L{c['likelihood']}×I{c['impact']}",
+                style="dim",
+            )
+            if c["existing"]:
+                label.append(f" · already {c['existing']}", style="green")
+            ol.add_option(Option(label, id=c["key"], disabled=bool(c["existing"])))
+        ol.focus()
+
+    @on(OptionList.OptionSelected, "#candidates")
+    def _accept(self, event: OptionList.OptionSelected) -> None:
+        key = event.option.id
+        if not key:
+            return
+        cand = next(c for c in self.items if c["key"] == key)
+        s = self.app.session  # type: ignore[attr-defined]
+
+        def accept():
+            from mlops_oncall.reports.candidates import accept as accept_candidate
+
+            return accept_candidate(
+                risks_service(s),
+                s.incidents.get(self.incident_id),
+                key,
+                owner=cand["owner"] or s.actor,
+            )
+
+        self.app.run_core(f"accept {key}", accept, after=self.load)  # type: ignore[attr-defined]
