@@ -214,9 +214,9 @@ def seed(session: Session, now: datetime) -> None:
 class Story:
     """About ``delay`` seconds in, a rollout is recorded and the model server slows down."""
 
-    def __init__(self, session: Session, control, *, delay: float = 20.0, step: float = 12.0):
+    def __init__(self, session: Session, control=None, *, delay: float = 20.0, step: float = 12.0):
         self.session = session
-        self.control = control
+        self.control = control  # set once the fake system runs
         self.delay = delay
         self.step = step
         self._stop = threading.Event()
@@ -244,6 +244,55 @@ class Story:
         self.control.inject("fraud-scoring", "latency", ms=1500)
 
 
+class DemoPlan:
+    """The demo in two phases, so the TUI paints its first frame before any of the work:
+    ``prepare`` (start the fake system, write its checks, reset demo.db) and ``seed``."""
+
+    def __init__(
+        self,
+        *,
+        calm: bool = False,
+        delay: float = 20.0,
+        interval: str = "2s",
+        clock: Clock = SYSTEM,
+        base: Path | None = None,
+    ):
+        self.folder = base or demo_dir()
+        self.interval = interval
+        self.clock = clock
+        self.fake = None
+        ws = Workspace(config=Config(name="demo"))
+        self.session = Session(
+            ws,
+            clock=clock,
+            database_url=f"sqlite:///{self.folder / 'demo.db'}",
+            checks_file=self.folder / "checks.yaml",
+            title="demo · fake ML system",
+        )
+        self.story = None if calm else Story(self.session, delay=delay)
+
+    def prepare(self) -> None:
+        from mlops_oncall.drills.fake.catalog import SERVICES
+        from mlops_oncall.drills.fake.system import FakeSystem
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.fake = FakeSystem(clock=self.clock).start()
+        write_checks(
+            self.folder / "checks.yaml", {s: self.fake.url(s) for s in SERVICES}, self.interval
+        )
+        reset_database(self.folder / "demo.db")
+        self.session.fake_control_url = self.fake.control_url
+        if self.story is not None:
+            self.story.control = self.session.fake_control()
+
+    def seed(self) -> None:
+        seed(self.session, self.clock.now())
+
+    def stop(self) -> None:
+        if self.fake is not None:
+            self.fake.stop()
+
+
 def start_demo(
     *,
     calm: bool = False,
@@ -252,29 +301,8 @@ def start_demo(
     clock: Clock = SYSTEM,
     base: Path | None = None,
 ):
-    """Start the fake system, write the demo checks, reset and seed demo.db.
-
-    Returns (session, fake_system, story or None); the caller stops the fake system.
-    """
-    from mlops_oncall.drills.fake.catalog import SERVICES
-    from mlops_oncall.drills.fake.system import FakeSystem
-
-    folder = base or demo_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    fake = FakeSystem(clock=clock).start()
-    urls = {s: fake.url(s) for s in SERVICES}
-    checks = write_checks(folder / "checks.yaml", urls, interval)
-    db = folder / "demo.db"
-    reset_database(db)
-    ws = Workspace(config=Config(name="demo"))
-    session = Session(
-        ws,
-        clock=clock,
-        database_url=f"sqlite:///{db}",
-        checks_file=checks,
-        title="demo · fake ML system",
-        fake_control_url=fake.control_url,
-    )
-    seed(session, clock.now())
-    story = None if calm else Story(session, session.fake_control(), delay=delay)
-    return session, fake, story
+    """Everything at once (for scripts and tests): returns (session, fake_system, story)."""
+    plan = DemoPlan(calm=calm, delay=delay, interval=interval, clock=clock, base=base)
+    plan.prepare()
+    plan.seed()
+    return plan.session, plan.fake, plan.story

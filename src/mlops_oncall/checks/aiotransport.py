@@ -46,7 +46,7 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
             )
         return self._session
 
-    def _args(self, request: httpx.Request) -> tuple[str, list[tuple[str, str]], Any]:
+    def _args(self, request: httpx.Request) -> tuple[Any, list[tuple[str, str]], Any]:
         """URL, headers and timeout in aiohttp's terms, cached in the check's PREPARED slot:
         they are the same on every poll of a check, and converting them is not free."""
         slot = request.extensions.get(PREPARED)
@@ -61,8 +61,10 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
         if url.userinfo:  # httpx has turned it into an Authorization header already
             url = url.copy_with(userinfo=b"")
         timeout = request.extensions.get("timeout", {})
+        from yarl import URL  # aiohttp's own URL type: parsed once per check, not per poll
+
         args = (
-            str(url),
+            URL(str(url), encoded=True),
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw],
             aiohttp.ClientTimeout(
                 sock_connect=timeout.get("connect"), sock_read=timeout.get("read")
@@ -94,7 +96,8 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
                 declared = resp.content_length
                 if declared is not None and declared > self.max_body:
                     raise BodyTooLarge(declared, self.max_body)
-                content = await self._read(resp)
+                # a declared length within the limit is read in one go; otherwise in capped chunks
+                content = await resp.read() if declared is not None else await self._read(resp)
                 response = httpx.Response(
                     resp.status,
                     headers=resp.raw_headers,

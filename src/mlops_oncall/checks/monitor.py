@@ -31,8 +31,11 @@ Update = Callable[[list[CheckView], list[Transition]], None]
 class _Collector:
     """The poller's sink: keeps what changed since the last flush."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 0) -> None:
         self.lock = threading.Lock()
+        self.expected = expected
+        self.seen: set[str] = set()
+        self.first_round = threading.Event()  # every check has reported once
         self.views: dict[str, CheckView] = {}
         self.transitions: list[Transition] = []
         self.rollup = Rollup()
@@ -41,6 +44,10 @@ class _Collector:
         with self.lock:
             self.views[result.check_id] = view
             self.rollup.add(result)
+            if not self.first_round.is_set():
+                self.seen.add(result.check_id)
+                if len(self.seen) >= self.expected:
+                    self.first_round.set()
 
     def on_transition(self, transition: Transition) -> None:
         with self.lock:
@@ -72,10 +79,13 @@ class Monitor:
         self.on_update = on_update
         self.flush_every = flush_every
         self.rollup_every = rollup_every
-        self._collector = _Collector()
+        self._collector = _Collector(expected=len(checks))
         kw: dict[str, Any] = {}
-        if first_spread is not None:
-            kw["first_spread"] = first_spread
+        if first_spread is None:
+            # spread the first polls only as much as the number of checks needs: a dozen
+            # checks show their state at once, a thousand do not stampede one server
+            first_spread = min(10.0, max(0.1, len(checks) / 100))
+        kw["first_spread"] = first_spread
         self.poller = Poller(
             list(checks),
             sinks=[self._collector],
@@ -123,8 +133,10 @@ class Monitor:
         last_rollup = loop.time()
         try:
             while not self._stop.is_set():
+                # flush at once until the first round is in: the first frame of states matters
+                wait = 0.02 if not self._collector.first_round.is_set() else self.flush_every
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.flush_every)
+                    await asyncio.wait_for(self._stop.wait(), wait)
                 await self._flush()
                 if loop.time() - last_rollup >= self.rollup_every:
                     last_rollup = loop.time()
@@ -168,6 +180,11 @@ class Monitor:
         from mlops_oncall.store.checks_history import merge_rollups
 
         merge_rollups(self.store, hours)
+
+    def wait_first_round(self, timeout: float) -> bool:
+        """Until every check has been polled once (the UI opens the store after that, so the
+        first polls do not compete with its imports for the interpreter)."""
+        return self._collector.first_round.wait(timeout)
 
     # -- queries and on-demand probes --------------------------------------------------------
     def views(self) -> list[CheckView]:

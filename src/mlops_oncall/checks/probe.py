@@ -90,9 +90,7 @@ class Result:
 
 @dataclass(slots=True)
 class _Prepared:
-    url: httpx.URL
-    headers: httpx.Headers
-    extensions: dict[str, Any]
+    request: httpx.Request  # the check's request, sent as is on the direct path
     direct: bool  # the transport can be called without the client (no redirects, no userinfo)
 
 
@@ -162,14 +160,7 @@ class Prober:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(total):
-                request = httpx.Request(
-                    req.method,
-                    prepared.url,
-                    headers=prepared.headers,
-                    stream=httpx.ByteStream(req.body or b""),
-                    extensions=prepared.extensions,
-                )
-                response = await self._send(request, prepared)
+                response = await self._send(prepared)
                 try:
                     obs.status = response.status_code
                     obs.headers = _LazyHeaders(response.headers)
@@ -197,28 +188,29 @@ class Prober:
         obs.connected = True
         return self._evaluate(spec, obs, round(elapsed, 1))
 
-    async def _send(self, request: httpx.Request, prepared: _Prepared) -> httpx.Response:
+    async def _send(self, prepared: _Prepared) -> httpx.Response:
         """Send through the shared client's transport; the client itself takes over for what
         only it does (following redirects, credentials in the URL).
 
-        Straight to the transport is a tenth of a poll's CPU less (bench/poll/README.md). A
-        check seen redirecting once goes through ``client.send`` from then on, so only its
-        first poll sends the first hop twice.
+        Straight to the transport, with one request object reused for every poll of a check
+        (the transports do not change it), is a sixth of a poll's CPU less
+        (bench/poll/README.md). A check seen redirecting once goes through ``client.send``
+        from then on, so only its first poll sends the first hop twice.
         """
         if prepared.direct:
             transport = self.client._transport  # the _Dispatch that build_client installed
-            response = await transport.handle_async_request(request)
+            response = await transport.handle_async_request(prepared.request)
             if not (response.is_redirect and "location" in response.headers):
                 return response
             await response.aclose()
             prepared.direct = False
-            request = httpx.Request(
-                request.method,
-                prepared.url,
-                headers=prepared.headers,
-                stream=request.stream,
-                extensions=request.extensions,
-            )
+        request = httpx.Request(  # a fresh one: the client's auth and redirects change it
+            prepared.request.method,
+            prepared.request.url,
+            headers=prepared.request.headers,
+            stream=prepared.request.stream,
+            extensions=prepared.request.extensions,
+        )
         return await self.client.send(request, stream=True)
 
     def _prepare(self, spec: CheckSpec) -> _Prepared:
@@ -240,7 +232,14 @@ class Prober:
         extensions[CERTIFICATE] = spec.needs_certificate
         extensions[PREPARED] = {}
         direct = isinstance(self.client._transport, _Dispatch) and not template.url.userinfo
-        prepared = _Prepared(template.url, template.headers, extensions, direct)
+        request = httpx.Request(
+            req.method,
+            template.url,
+            headers=template.headers,
+            stream=httpx.ByteStream(req.body or b""),  # re-iterable: read again on every poll
+            extensions=extensions,
+        )
+        prepared = _Prepared(request, direct)
         self._prepared[spec.id] = (spec, prepared)
         return prepared
 

@@ -42,13 +42,24 @@ def demo(calm: bool, delay: float) -> None:
     seconds in, a model rollout is recorded and the model server's latency climbs; press f (or
     "Inject fault" in ctrl+p) to break any service yourself.
     """
-    from mlops_oncall.demo import start_demo
+    plans = []
 
-    session, fake, story = start_demo(calm=calm, delay=delay)
+    def setup():
+        from mlops_oncall.demo import DemoPlan
+
+        plan = DemoPlan(calm=calm, delay=delay)
+        plans.append(plan)
+        return plan.session, plan.story, plan.prepare, plan.seed
+
+    from mlops_oncall.ui.app import OncallApp  # Textual is imported only here
+
+    app = OncallApp(setup=setup, title="demo · fake ML system")
     try:
-        run_tui(session, story=story)
+        app.run()
     finally:
-        fake.stop()
+        for plan in plans:
+            plan.stop()
+            plan.session.close()
 
 
 STARTER_CONFIG = """\

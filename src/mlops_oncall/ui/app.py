@@ -7,16 +7,18 @@ waits on the database; errors from the core come back as notifications.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from mlops_oncall.session import Session
 from mlops_oncall.ui.commands import OncallCommands
 from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, StoryEvent
+
+if TYPE_CHECKING:
+    from mlops_oncall.session import Session
 
 FAILING = ("degraded", "down")
 
@@ -35,15 +37,25 @@ class OncallApp(App[None]):
 
     def __init__(
         self,
-        session: Session,
+        session: Session | None = None,
         *,
         live: bool = True,
         story: Any = None,
         drill_banner: str | None = None,
         flush_every: float = 0.25,
+        prepare=None,
+        after_store=None,
+        setup=None,
+        title: str | None = None,
     ):
         super().__init__()
+        # with ``setup``, the session is built in the boot worker after the first frame (the
+        # demo: its config, pydantic and the fake system all load off the first-frame path)
         self.session = session
+        self.setup = setup
+        self.header_title = title
+        self.prepare = prepare  # runs first in the boot worker, after the first frame
+        self.after_store = after_store  # runs once the store is open
         self.live = live
         self.story = story
         self.drill_banner_text = drill_banner
@@ -54,7 +66,7 @@ class OncallApp(App[None]):
         self.ready = False
         self.open_incidents: list[dict[str, Any]] = []
         self._suggest_cache: dict[tuple, list] = {}
-        keymap = getattr(session.workspace.config, "keymap", None)
+        keymap = getattr(session.workspace.config, "keymap", None) if session else None
         if keymap:
             self.set_keymap(dict(keymap))
 
@@ -62,43 +74,60 @@ class OncallApp(App[None]):
     def on_mount(self) -> None:
         from mlops_oncall.ui.screens.dashboard import DashboardScreen
 
-        self.sub_title = self.session.name
+        self.sub_title = self.header_title or (self.session.name if self.session else "")
         self.push_screen(DashboardScreen())
-        self.boot()
+        # after the first frame is on screen: the boot worker's imports hold the GIL
+        self.call_after_refresh(self.boot)
 
     @work(thread=True, exclusive=True, group="boot")
     def boot(self) -> None:
-        """After the first frame: open the store, load runbooks and checks, start polling."""
-        s = self.session
+        """After the first frame: the checks first (so polling starts at once), then the store
+        and the runbooks, which cost most of the imports."""
         try:
-            s.incidents  # noqa: B018 - opens (and migrates) the store
-            s.library  # noqa: B018
+            if self.setup is not None:
+                self.session, self.story, self.prepare, self.after_store = self.setup()
+            s = self.session
+            if self.prepare is not None:
+                self.prepare()  # the demo: start the fake system, write its checks
             checks = s.checks
+            self.call_from_thread(self._checks_loaded, checks)
+            if checks is not None and self.live and len(checks):
+                from mlops_oncall.checks.monitor import Monitor
+
+                self.monitor = Monitor(
+                    checks,
+                    clock=s.clock,
+                    on_update=lambda views, transitions: self.post_message(
+                        ChecksUpdated(views, transitions)
+                    ),
+                    flush_every=self.flush_every,
+                ).start()
+                self.monitor.wait_first_round(timeout=3.0)
+            s.incidents  # noqa: B018 - opens (and migrates) the store
+            if self.after_store is not None:
+                self.after_store()  # the demo: seed its history
+            if self.monitor is not None:
+                self.monitor.store = s.store  # from now on transitions and roll-ups are kept
+            s.library  # noqa: B018
         except Exception as exc:
             self.call_from_thread(
-                self.notify, f"could not start: {exc}", severity="error", timeout=30
+                self.notify, escape(f"could not start: {exc}"), severity="error", timeout=30
             )
             return
-        self.call_from_thread(self._booted, checks)
-        if checks is not None and self.live and len(checks):
-            from mlops_oncall.checks.monitor import Monitor
-
-            self.monitor = Monitor(
-                checks,
-                store=s.store,
-                clock=s.clock,
-                on_update=lambda views, transitions: self.post_message(
-                    ChecksUpdated(views, transitions)
-                ),
-                flush_every=self.flush_every,
-            ).start()
+        self.call_from_thread(self._booted)
         if self.story is not None:
             self.story.start(
                 lambda text, sev="information": self.post_message(StoryEvent(text, sev))
             )
 
-    def _booted(self, checks) -> None:
+    def _checks_loaded(self, checks) -> None:
         self.specs = dict(checks.specs) if checks is not None else {}
+        self.refresh_bindings()  # "Inject fault" appears once the fake system runs
+        dash = self._dashboard()
+        if dash is not None:
+            dash.build_checks()
+
+    def _booted(self) -> None:
         self.ready = True
         for problem in self.session.check_problems[:3]:
             self.notify(
@@ -108,7 +137,7 @@ class OncallApp(App[None]):
             )
         dash = self._dashboard()
         if dash is not None:
-            dash.build_checks()
+            dash.update_detail()
             dash.refresh_lists()
 
     def on_unmount(self) -> None:
@@ -337,7 +366,7 @@ class OncallApp(App[None]):
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "inject_fault":
-            return bool(self.session.fake_control_url)
+            return bool(self.session is not None and self.session.fake_control_url)
         return True
 
     def action_inject_fault(self) -> None:

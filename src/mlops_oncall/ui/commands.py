@@ -20,7 +20,7 @@ class OncallCommands(Provider):
             ("Help", "Keys, screens and binding ids", app.action_help),
             ("Risk register", "Risks by score; overdue reviews highlighted", app.action_risks),
         ]
-        if app.session.fake_control_url:  # type: ignore[attr-defined]
+        if app.session is not None and app.session.fake_control_url:  # type: ignore[attr-defined]
             cmds.append(
                 ("Inject fault", "Break a service of the fake ML system", app.action_inject_fault)
             )

@@ -6,8 +6,6 @@ from datetime import datetime, tzinfo
 
 from rich.text import Text
 
-from mlops_oncall.formats.durations import format_duration
-
 STATE_STYLE = {
     "up": ("●", "up", "green"),
     "degraded": ("▲", "degraded", "yellow"),
@@ -77,6 +75,8 @@ def latency(ms: float | None) -> str:
 
 
 def since(when: datetime | None, now: datetime) -> str:
+    from mlops_oncall.formats.durations import format_duration  # pydantic: off the first frame
+
     if when is None:
         return "–"
     return format_duration(now - when)

@@ -60,8 +60,9 @@ class DashboardScreen(Screen):
         for key, label in (("at", "Ago"), ("service", "Service"), ("change", "Change")):
             dep.add_column(label, key=key)
         t.focus()
-        if self.app.ready:  # type: ignore[attr-defined]
+        if self.app.specs:  # type: ignore[attr-defined]
             self.build_checks()
+        if self.app.ready:  # type: ignore[attr-defined]
             self.refresh_lists()
         self.set_interval(2.0, self.refresh_lists)
         self.set_interval(1.0, self.tick)
@@ -75,6 +76,9 @@ class DashboardScreen(Screen):
             return
         t.clear()
         specs = app.specs  # type: ignore[attr-defined]
+        if not specs and not app.ready:  # type: ignore[attr-defined]
+            self.query_one("#check-detail-body", Static).update("Loading checks…")
+            return
         if not specs:
             msg = "No checks configured. Add a checks.yaml to the workspace (mlops-oncall init)."
             problems = app.session.check_problems  # type: ignore[attr-defined]
