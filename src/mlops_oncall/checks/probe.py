@@ -473,16 +473,11 @@ def _last_url(exc: httpx.TooManyRedirects) -> str:
 
 
 def _certificate_expiry(response: httpx.Response) -> datetime | None:
+    """From httpx's own transport, which serves every check that reads the certificate."""
     stream = response.extensions.get("network_stream")
-    if stream is not None:  # httpx's own transport
-        return ssl_object_expiry(stream.get_extra_info("ssl_object"))
-    inner = getattr(response.stream, "_stream", response.stream)  # httpx-aiohttp
-    aio = getattr(inner, "_aiohttp_response", None)
-    conn = getattr(aio, "connection", None)
-    transport = getattr(conn, "transport", None)
-    if transport is None:
+    if stream is None:
         return None
-    return ssl_object_expiry(transport.get_extra_info("ssl_object"))
+    return ssl_object_expiry(stream.get_extra_info("ssl_object"))
 
 
 def _reason(obs: Observation) -> str | None:
