@@ -4,6 +4,7 @@ out of every incident metric."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from datetime import timedelta
@@ -61,6 +62,12 @@ def fake():
 
 @pytest.fixture
 def drill_env(tmp_path, fake):
+    import urllib.request
+
+    # warm each listener up: a first request on a busy machine can exceed the 250 ms warning
+    for s in SERVICES:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(fake.url(s) + "/", timeout=5).close()
     checks_path = write_checks(
         tmp_path / "drill-checks.yaml", {s: fake.url(s) for s in SERVICES}, timeout="600ms"
     )
@@ -100,13 +107,16 @@ def test_headless_run_breaks_and_heals_the_checks_in_order(tmp_path, drill_env, 
     )
     result = runner.run()
     session, _ = drill_env
-    moves = [t["to_state"] for t in transitions(session.store, check_id="fraud.live")]
-    assert moves == ["degraded", "down", "up"]
-    # the drill time of each move follows the script: the fault at 20s, the clear at 3m
-    at = [t["at"] for t in transitions(session.store, check_id="fraud.live")]
+    moves = transitions(session.store, check_id="fraud.live")
     started = runner.clock.start
-    assert 20 <= (at[0] - started).total_seconds() <= 60
-    assert (at[2] - started).total_seconds() >= 180
+    offset = [(t["at"] - started).total_seconds() for t in moves]
+    states = [t["to_state"] for t in moves]
+    # it goes bad only after the fault (20s), reaches down, and recovers only after the clear (3m)
+    first_bad = next(i for i, s in enumerate(states) if s in ("degraded", "down"))
+    assert offset[first_bad] >= 20
+    assert "down" in states[first_bad:]
+    assert states[-1] == "up" and offset[-1] >= 180
+    assert all(s != "up" for s in states[first_bad:-1])
     # the incident was declared at the first fault, flagged as a drill
     view = session.incidents.get(result["incidents"][0])
     assert view.row["is_drill"] is True and view.row["drill_id"] == "DRILL-0001"

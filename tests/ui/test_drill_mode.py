@@ -3,9 +3,12 @@ contingency messages, and incidents declared as drills."""
 
 from __future__ import annotations
 
+import asyncio
+
 import yaml
 from textual.widgets import DataTable
 
+from mlops_oncall.checks.config import load_checks
 from mlops_oncall.config import Config, Workspace
 from mlops_oncall.demo import write_checks
 from mlops_oncall.drills.fake.catalog import SERVICES
@@ -113,6 +116,51 @@ async def test_drill_in_the_tui(tmp_path):
         incident = session.incidents.list(drills=True)[0]
         assert incident["is_drill"] is True and incident["drill_id"] == ref
         assert session.incidents.list(drills=False) == []
+        session.close()
+    finally:
+        fake.stop()
+
+
+async def test_debrief_screen_accepts_an_improvement(tmp_path):
+    from mlops_oncall.ui.screens.debrief import DebriefScreen
+
+    fake = FakeSystem().start()
+    try:
+        path = tmp_path / "s.yaml"
+        path.write_text(yaml.safe_dump(SCENARIO | {"duration": "1m"}))
+        scenario, _ = load_scenario(path)
+        checks_path = write_checks(
+            tmp_path / "checks.yaml", {s: fake.url(s) for s in SERVICES}, timeout="500ms"
+        )
+        checks, _ = load_checks(checks_path)
+        session = Session(
+            Workspace(config=Config(name="drill")), database_url=f"sqlite:///{tmp_path / 'd.db'}"
+        )
+        runner = DrillRunner(scenario, session, fake, mode="headless", checks=checks)
+        await asyncio.to_thread(runner.run)  # nobody acknowledges
+        app = OncallApp(session, live=False)
+        async with app.run_test(size=(150, 42)) as pilot:
+            await wait_for(pilot, lambda: app.ready, what="boot")
+            app.action_debrief()
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, DebriefScreen) and app.screen.items,
+                what="debrief",
+            )
+            assert "acknowledge within" in app.screen.query_one("#debrief-markdown").source
+            await pilot.press("enter")
+            incident = session.incidents.list(drills=True)[0]
+            from mlops_oncall.store.timeline import public_id
+
+            ref = public_id(incident["id"])
+            await wait_for(
+                pilot, lambda: session.incidents.get(ref).actions, what="the action item"
+            )
+        assert (
+            session.incidents.get(ref)
+            .actions[0]["text"]
+            .startswith("Practise to acknowledge within")
+        )
         session.close()
     finally:
         fake.stop()

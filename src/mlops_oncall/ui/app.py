@@ -287,6 +287,14 @@ class OncallApp(App[None]):
             return
         self.push_screen(RiskScreen())
 
+    def action_debrief(self) -> None:
+        from mlops_oncall.ui.screens.debrief import DebriefScreen
+
+        if not self.ready:
+            self.notify("Still loading…")
+            return
+        self.push_screen(DebriefScreen())
+
     def open_postmortem(self, incident_id: str) -> None:
         from mlops_oncall.ui.screens.postmortem import PostmortemScreen
 

@@ -19,6 +19,11 @@ class OncallCommands(Provider):
             ("Runbooks", "Search and preview the runbook library", app.action_runbooks),
             ("Help", "Keys, screens and binding ids", app.action_help),
             ("Risk register", "Risks by score; overdue reviews highlighted", app.action_risks),
+            (
+                "Drill debrief",
+                "The latest drill's score; accept improvement items",
+                app.action_debrief,
+            ),
         ]
         if app.session is not None and app.session.fake_control_url:  # type: ignore[attr-defined]
             cmds.append(

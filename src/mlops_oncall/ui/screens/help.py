@@ -31,6 +31,7 @@ keymap:
 
 def keys_markdown(app) -> str:
     from mlops_oncall.ui.screens.dashboard import DashboardScreen
+    from mlops_oncall.ui.screens.debrief import DebriefScreen
     from mlops_oncall.ui.screens.incident import IncidentScreen
     from mlops_oncall.ui.screens.postmortem import PostmortemScreen
     from mlops_oncall.ui.screens.risks import RiskScreen
@@ -45,6 +46,7 @@ def keys_markdown(app) -> str:
         ("Runbooks", RunbooksScreen.BINDINGS),
         ("Postmortem", PostmortemScreen.BINDINGS),
         ("Risk register", RiskScreen.BINDINGS),
+        ("Drill debrief (palette: Drill debrief)", DebriefScreen.BINDINGS),
     ]
     out = [INTRO]
     for title, bindings in sections:

@@ -1,0 +1,96 @@
+"""The drill debrief: the scored Markdown beside the improvement items; Enter accepts one
+(it becomes an action item on the drill's incident)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList
+from textual.widgets.option_list import Option
+
+from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.markdown_view import MarkdownView
+
+
+def latest_drill(session) -> int | None:
+    from sqlalchemy import func, select
+
+    from mlops_oncall.store.tables import Drill
+
+    dr = Drill.__table__
+    with session.store.read() as conn:
+        return conn.execute(select(func.max(dr.c.id))).scalar()
+
+
+class DebriefScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "Back", id="debrief.back")]
+
+    def __init__(self, drill_id: int | None = None):
+        super().__init__()
+        self.drill_id = drill_id
+        self.items: list = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DrillBanner()
+        with Horizontal(id="debrief-body"):
+            with Vertical(id="debrief-doc", classes="panel") as d:
+                d.border_title = "Drill debrief"
+                yield MarkdownView("*Loading…*", id="debrief-markdown")
+            with Vertical(id="debrief-items", classes="panel") as i:
+                i.border_title = "Improvement items (Enter accepts)"
+                yield OptionList(id="improvements")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="debrief")
+    def load(self) -> None:
+        from mlops_oncall.drills.debrief import debrief_markdown
+
+        s = self.app.session  # type: ignore[attr-defined]
+        if self.drill_id is None:
+            self.drill_id = latest_drill(s)
+        if self.drill_id is None:
+            self.app.call_from_thread(
+                self._show, "*No drill has been run yet: `mlops-oncall drill run SCENARIO`.*", []
+            )
+            return
+        text, items = debrief_markdown(s, self.drill_id)
+        self.app.call_from_thread(self._show, text, items)
+
+    def _show(self, text: str, items: list) -> None:
+        self.items = items
+        self.query_one("#debrief-markdown", MarkdownView).update(text)
+        ol = self.query_one("#improvements", OptionList)
+        ol.clear_options()
+        for item in items:
+            ol.add_option(Option(Text(f"{item.number}. {item.text}"), id=str(item.number)))
+        if not items:
+            ol.add_option(Option(Text("None: every target was met.", style="dim"), id=""))
+        ol.highlighted = 0
+        ol.focus()
+
+    @on(OptionList.OptionSelected, "#improvements")
+    def _accept(self, event: OptionList.OptionSelected) -> None:
+        if not event.option.id or self.drill_id is None:
+            return
+        from mlops_oncall.drills.debrief import accept
+
+        number = int(event.option.id)
+        drill_id = self.drill_id
+
+        def done() -> None:
+            self.notify(f"Improvement {number} is now an action item on the drill's incident")
+
+        self.app.run_core(
+            f"accept improvement {number}", accept, self.app.session, drill_id, number, after=done
+        )  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
