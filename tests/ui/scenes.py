@@ -85,8 +85,41 @@ def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
     clock.set(T0 - timedelta(days=3))
     risks.review("R-002", 2, 4, note="contract tests landed for two of three sources")
     risks.add("GPU quota runs out at month end", 2, 2, "platform", category="cost")
+    _seed_drill(session, clock)
     clock.set(T0)
     return OncallApp(session, live=False)
+
+
+def _seed_drill(session, clock) -> None:
+    """A finished drill, as a headless run would leave it: late to acknowledge, wrong runbook."""
+    import json
+
+    from mlops_oncall.drills.library import find_scenario
+    from mlops_oncall.store.tables import Drill, DrillInject
+    from sqlalchemy import insert
+
+    sc = find_scenario("latency-after-rollout", None).scenario
+    start = T0 - timedelta(hours=3)
+    with session.store.write() as conn:
+        did = conn.execute(insert(Drill.__table__).values(
+            scenario_id=sc.id, title=sc.title, scenario=sc.model_dump_json(), mode="headless", speed=1.0,
+            status="finished", started_at=start, finished_at=start + sc.end, result="{}", actor="alice",
+        )).inserted_primary_key[0]
+        for n, inj in enumerate(sc.injects):
+            conn.execute(insert(DrillInject.__table__).values(
+                drill_id=did, number=n, type=inj.type, target=inj.target, fault=inj.fault,
+                params=json.dumps(inj.params), text=inj.text, offset_s=inj.at.total_seconds(),
+                at=start + inj.at,
+            ))
+    svc = session.incidents
+    clock.set(start + timedelta(seconds=31))
+    inc = svc.declare(f"[drill] {sc.title}", "SEV2", service="fraud-scoring", drill=True, drill_id="DRILL-0001")
+    clock.set(start + timedelta(minutes=7))
+    svc.ack(inc.id)
+    svc.attach(inc.id, session.library.get("gpu-oom").runbook)
+    svc.step(inc.id, "what-changed", "done")
+    clock.set(start + timedelta(minutes=11))
+    svc.mitigate(inc.id)
 
 
 async def _ready(app: OncallApp, pilot) -> None:
@@ -286,6 +319,15 @@ async def risks(app, pilot):
     await _settle(app, pilot)
 
 
+async def debrief(app, pilot):
+    from mlops_oncall.ui.screens.debrief import DebriefScreen
+
+    await _ready(app, pilot)
+    app.action_debrief()
+    await _until(pilot, lambda: isinstance(app.screen, DebriefScreen) and app.screen.items)
+    await _settle(app, pilot)
+
+
 SCENES = [
     Scene("dashboard", "Dashboard: checks, open incidents, what changed", dashboard),
     Scene("declare", "Declare from a failing check, prefilled", declare),
@@ -311,4 +353,5 @@ SCENES = [
     Scene("postmortem", "Postmortem: narrative with a live preview", postmortem),
     Scene("candidate-risks", "Candidate risks after a postmortem", candidate_risks),
     Scene("risks", "Risk register, by score, overdue reviews highlighted", risks),
+    Scene("debrief", "Drill debrief: scored from the timeline; accept improvements", debrief),
 ]
