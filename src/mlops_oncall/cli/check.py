@@ -264,16 +264,47 @@ def import_gatus_cmd(file: str) -> None:
 # --------------------------------------------------------------------------- watch
 
 
-def on_transition(app: AppContext, transition: Transition) -> None:
-    """Hook: record a threshold crossing in the store (issue: store, check transitions).
+_STORES: dict[int, object] = {}
 
-    `check watch` calls this for every transition, after printing it, so a box without a
-    terminal keeps the history. The store is not wired in yet; this is where it plugs in.
-    """
+
+def _store(app: AppContext):
+    """The workspace's store, opened once per `check watch`; None (and a warning) if it cannot be."""
+    key = id(app)
+    if key not in _STORES:
+        from mlops_oncall.store.db import open_store
+        from mlops_oncall.store.engine import StoreError
+
+        try:
+            _STORES[key] = open_store(app.workspace.database_url())
+        except StoreError as exc:
+            click.echo(f"warning: not recording check history: {exc}", err=True)
+            _STORES[key] = None
+    return _STORES[key]
+
+
+def on_transition(app: AppContext, transition: Transition) -> None:
+    """Record a threshold crossing in the store, so a box without a terminal keeps the history
+    (postmortems, the weekly report and drill replays read it)."""
+    from mlops_oncall.store.checks_history import record_transitions
+
+    store = _store(app)
+    if store is not None:
+        try:
+            record_transitions(store, [transition])
+        except Exception as exc:  # a locked or read-only database must not stop the polling
+            click.echo(f"warning: could not record a transition: {exc}", err=True)
 
 
 def on_rollup(app: AppContext, rollups: list) -> None:
-    """Hook: persist finished hourly roll-ups (checks.rollup.HourRollup) in the store."""
+    """Merge finished hourly roll-ups into the store (the weekly report's uptime and latency)."""
+    from mlops_oncall.store.checks_history import merge_rollups
+
+    store = _store(app)
+    if store is not None:
+        try:
+            merge_rollups(store, rollups)
+        except Exception as exc:
+            click.echo(f"warning: could not record roll-ups: {exc}", err=True)
 
 
 class _WatchSink:
