@@ -94,26 +94,47 @@ def _seed_drill(session, clock) -> None:
     """A finished drill, as a headless run would leave it: late to acknowledge, wrong runbook."""
     import json
 
+    from sqlalchemy import insert
+
     from mlops_oncall.drills.library import find_scenario
     from mlops_oncall.store.tables import Drill, DrillInject
-    from sqlalchemy import insert
 
     sc = find_scenario("latency-after-rollout", None).scenario
     start = T0 - timedelta(hours=3)
     with session.store.write() as conn:
-        did = conn.execute(insert(Drill.__table__).values(
-            scenario_id=sc.id, title=sc.title, scenario=sc.model_dump_json(), mode="headless", speed=1.0,
-            status="finished", started_at=start, finished_at=start + sc.end, result="{}", actor="alice",
-        )).inserted_primary_key[0]
+        did = conn.execute(
+            insert(Drill.__table__).values(
+                scenario_id=sc.id,
+                title=sc.title,
+                scenario=sc.model_dump_json(),
+                mode="headless",
+                speed=1.0,
+                status="finished",
+                started_at=start,
+                finished_at=start + sc.end,
+                result="{}",
+                actor="alice",
+            )
+        ).inserted_primary_key[0]
         for n, inj in enumerate(sc.injects):
-            conn.execute(insert(DrillInject.__table__).values(
-                drill_id=did, number=n, type=inj.type, target=inj.target, fault=inj.fault,
-                params=json.dumps(inj.params), text=inj.text, offset_s=inj.at.total_seconds(),
-                at=start + inj.at,
-            ))
+            conn.execute(
+                insert(DrillInject.__table__).values(
+                    drill_id=did,
+                    number=n,
+                    type=inj.type,
+                    target=inj.target,
+                    fault=inj.fault,
+                    params=json.dumps(inj.params),
+                    text=inj.text,
+                    offset_s=inj.at.total_seconds(),
+                    at=start + inj.at,
+                )
+            )
     svc = session.incidents
     clock.set(start + timedelta(seconds=31))
-    inc = svc.declare(f"[drill] {sc.title}", "SEV2", service="fraud-scoring", drill=True, drill_id="DRILL-0001")
+    inc = svc.declare(
+        f"[drill] {sc.title}", "SEV2", service="fraud-scoring", drill=True, drill_id="DRILL-0001"
+    )
     clock.set(start + timedelta(minutes=7))
     svc.ack(inc.id)
     svc.attach(inc.id, session.library.get("gpu-oom").runbook)
