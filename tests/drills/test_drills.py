@@ -404,3 +404,25 @@ def test_drill_cli_list_schema_and_errors(cli, tmp_path):
         "error: unknown scenario 'no-such-drill'"
     )
     assert cli("drill", "debrief", "DRILL-0042").code == 1
+
+
+def test_weekly_report_lists_the_drill_with_its_score_apart_from_incidents(
+    tmp_path, drill_env, fake
+):
+    from datetime import timedelta as td
+
+    from mlops_oncall.reports.weekly import build_context
+
+    session, _ = drill_env
+    runner = _runner(
+        tmp_path, drill_env, fake, _responder([(40, "ack"), (40, "attach:model-latency-spike")])
+    )
+    result = runner.run()
+    now = runner.clock.now()
+    ctx = build_context(
+        session.store, since=now - td(days=7), until=now + td(hours=1), clock=runner.clock
+    )
+    assert ctx["incidents"]["count"] == 0
+    [drill] = ctx["drills"]
+    assert (drill["drill"], drill["scenario"]) == ("DRILL-0001", "quick")
+    assert drill["score_value"] == result["score"] and drill["score"] == f"{result['score']:g}%"

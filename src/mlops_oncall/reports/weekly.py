@@ -231,18 +231,34 @@ def _incidents(store: Store, since, until) -> dict[str, Any]:
     return {"count": len(rows), "by_severity": by_sev, "all": all_row, "list": listed}
 
 
+def _drill_runs(store: Store) -> dict[str, dict[str, Any]]:
+    """Drill runs by their public id (DRILL-0001): the scenario and the score kept at the end."""
+    from mlops_oncall.store.tables import Drill
+
+    dr = Drill.__table__
+    with store.read() as conn:
+        rows = conn.execute(select(dr.c.id, dr.c.scenario_id, dr.c.score, dr.c.status)).all()
+    return {f"DRILL-{r[0]:04d}": {"scenario": r[1], "score": r[2], "status": r[3]} for r in rows}
+
+
 def _drills(store: Store, since, until, clock: Clock) -> list[dict[str, Any]]:
     svc = Incidents(store, clock=clock)
+    runs = _drill_runs(store)
     out = []
     for r in _in_window(store, since, until, drills=True):
         view = svc.get(r["id"])
         m = incident_metrics(r)
         counts = view.triage.counts() if view.triage else None
+        run = runs.get(r["drill_id"] or "", {})
+        score = run.get("score")
         out.append(
             {
                 "id": view.id,
                 "title": r["title"],
-                "scenario": r["drill_id"],
+                "drill": r["drill_id"],
+                "scenario": run.get("scenario") or r["drill_id"],
+                "score": fmt.NONE if score is None else f"{score:g}%",
+                "score_value": score,
                 "severity": r["severity"],
                 "status": r["status"],
                 "declared": fmt.ts_minute(r["declared_at"]),
