@@ -596,7 +596,7 @@ def export(app, ref, output):
                 fh.write(c)
         click.echo(f"wrote {output}", err=True)
     else:
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         for c in chunks:
             out.write(c)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -113,7 +114,7 @@ def show(app: AppContext, runbook_id: str, as_json: bool) -> None:
         echo_json(data)
         return
     text = runbook_markdown(entry.runbook, stale=entry.stale)
-    if os.environ.get("NO_COLOR") or not click.get_text_stream("stdout").isatty():
+    if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
         click.echo(text)
         return
     from rich.console import Console
@@ -209,9 +210,6 @@ def match(
 
 def _check_context(app: AppContext, checks, services: list[str]):
     """The runbook each check's config names, and its service, when checks.yaml has them."""
-    named: dict[str, str] = {}
-    try:
-        from mlops_oncall.checks.lookup import runbook_context  # lands with the checks issue
-    except ImportError:
-        return named, services
+    from mlops_oncall.checks.lookup import runbook_context
+
     return runbook_context(app.workspace, list(checks), services)
