@@ -150,8 +150,11 @@ def main() -> None:
         rows["demo"].append(t)
         s = Session(demo_cmd, env)
         try:
+            # every check row shows a polled state: confirmed, or provisional ("▲ degraded?")
             rows["polled"].append(
-                s.until(lambda scr: scr.count("● up") >= 13 and "unknown" not in scr, timeout=60)
+                s.until(
+                    lambda scr: "model-registry.ready" in scr and "unknown" not in scr, timeout=60
+                )
             )
             demo_rss = max(demo_rss, rss_kib(s.pid()))
         finally:

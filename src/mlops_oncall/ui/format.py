@@ -26,8 +26,12 @@ STATUS_STYLE = {
 BARS = "▁▂▃▄▅▆▇█"
 
 
-def state_text(state: str) -> Text:
+def state_text(state: str, *, provisional: bool = False) -> Text:
+    """A state with its glyph, so it reads without colour. ``provisional``: polled, but the
+    thresholds have not confirmed it yet (the first results of a check)."""
     glyph, word, style = STATE_STYLE.get(state, ("?", state, ""))
+    if provisional:
+        return Text(f"{glyph} {word}?", style=f"{style} dim".strip())
     return Text(f"{glyph} {word}", style=style)
 
 

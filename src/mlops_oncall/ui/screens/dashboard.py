@@ -113,8 +113,13 @@ class DashboardScreen(Screen):
             err = err[:33] + "…"
         trend = fmt.sparkline([r.latency_ms for r in view.ring], width=10)
         blocked = ", ".join(view.blocked_by)
+        state = (
+            fmt.state_text(last.state, provisional=True)
+            if view.state == "unknown" and last is not None
+            else fmt.state_text(view.state)
+        )
         return (
-            fmt.state_text(view.state),
+            state,
             name,
             fmt.latency(last.latency_ms if last else None),
             trend,
