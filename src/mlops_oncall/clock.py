@@ -1,4 +1,4 @@
-"""Clocks: the real one, a fixed one for tests, and a scaled one for drills.
+"""Clocks: the real one and a fixed one for tests (drills have theirs in drills/runner.py).
 
 Every timestamp the app records comes from a Clock, so tests and drills control time.
 """
@@ -6,13 +6,8 @@ Every timestamp the app records comes from a Clock, so tests and drills control 
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Clock(Protocol):
@@ -47,26 +42,6 @@ class FixedClock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._now = when.astimezone(UTC)
-
-
-class ScaledClock:
-    """Wall time since ``start``, multiplied by ``speed``, plus any explicit jumps."""
-
-    def __init__(self, speed: float = 1.0, start: datetime | None = None):
-        self.speed = speed
-        self._origin = start or datetime.now(UTC)
-        self._mono = time.monotonic()
-        self._jumped = timedelta(0)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            elapsed = (time.monotonic() - self._mono) * self.speed
-            return self._origin + timedelta(seconds=elapsed) + self._jumped
-
-    def jump(self, delta: timedelta) -> None:
-        with self._lock:
-            self._jumped += delta
 
 
 SYSTEM = SystemClock()

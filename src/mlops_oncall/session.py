@@ -53,13 +53,9 @@ class Session:
 
     @cached_property
     def redactor(self) -> Redactor:
-        from mlops_oncall.redact import Redactor
+        from mlops_oncall.reports.sources import workspace_redactor
 
-        r = Redactor()
-        checks = self.checks
-        if checks is not None:
-            r.include(checks.redactor)
-        return r
+        return workspace_redactor(self.checks_file or self.workspace.checks_file)
 
     @cached_property
     def incidents(self) -> Incidents:

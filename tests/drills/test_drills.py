@@ -258,6 +258,16 @@ def test_game_master_fires_a_fault_early(tmp_path, drill_env, fake, cli, monkeyp
         assert again.code == 1 and "inject 1 was already delivered" in again.err
         listed = cli("drill", "control", ref, "--json").json()
         assert listed["injects"][1]["source"] == "game_master"
+        # the early inject is stamped in drill time: its time is the start plus its offset
+        from sqlalchemy import select
+
+        from mlops_oncall.store.tables import DrillInject
+
+        di = DrillInject.__table__
+        with session.store.read() as conn:
+            fired = conn.execute(select(di.c.offset_s, di.c.at).where(di.c.number == 1)).one()
+        assert fired.offset_s > 0
+        assert abs((fired.at - runner.clock.start).total_seconds() - fired.offset_s) < 1e-3
         msg = cli("drill", "control", ref, "message", "The", "CEO", "is", "asking")
         assert msg.code == 0
     finally:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -98,7 +99,7 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._stop: asyncio.Event | None = None
-        self.errors: list[str] = []
+        self.errors: deque[str] = deque(maxlen=20)  # the latest store failures, for display
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Monitor:

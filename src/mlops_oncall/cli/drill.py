@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -229,7 +230,6 @@ def control(app, drill_ref, action, args, as_json):
     from sqlalchemy import insert, select
 
     from mlops_oncall.drills.fake.client import FakeControl
-    from mlops_oncall.drills.runner import DrillClock
     from mlops_oncall.drills.scenario import Inject, Scenario
     from mlops_oncall.store.tables import DrillInject
 
@@ -299,15 +299,14 @@ def control(app, drill_ref, action, args, as_json):
     if not row["control_url"]:
         fail(f"{drill_ref.upper()} has no fake system to control")
     control_ = FakeControl(row["control_url"])
-    clock = DrillClock(row["speed"], row["started_at"])
-    offset = (
-        clock.now().timestamp() - row["started_at"].timestamp()
-    )  # approximate: wall time since start
+    # drill time: wall time since the start, times the speed (as the running drill counts it)
+    elapsed = max(0.0, (session.clock.now() - row["started_at"]).total_seconds())
+    offset = elapsed * row["speed"]
     values = {
         "drill_id": row["id"],
         "source": "game_master",
-        "offset_s": offset * row["speed"],
-        "at": session.clock.now(),
+        "offset_s": offset,
+        "at": row["started_at"] + timedelta(seconds=offset),
         "params": "{}",
     }
     if action == "fire":

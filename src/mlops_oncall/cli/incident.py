@@ -54,15 +54,9 @@ def incidents(app: AppContext):
 def workspace_redactor(app: AppContext):
     """Credential patterns, plus every secret the workspace's checks file resolves, so a token
     pasted into a note is masked before it is stored."""
-    from mlops_oncall.redact import Redactor
+    from mlops_oncall.reports.sources import workspace_redactor as for_checks
 
-    redactor = Redactor()
-    checks_file = app.workspace.checks_file
-    if checks_file is not None and checks_file.is_file():
-        from mlops_oncall.reports.sources import load_sources
-
-        redactor.include(load_sources(checks_file).redactor)
-    return redactor
+    return for_checks(app.workspace.checks_file)
 
 
 def domain_errors(fn):

@@ -20,10 +20,6 @@ SCHEMAS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def register(name: str, module: str, model: str, title: str) -> None:
-    SCHEMAS[name] = (module, model, title)
-
-
 def schema_for(name: str) -> dict[str, Any]:
     module, attr, title = SCHEMAS[name]
     model = getattr(importlib.import_module(module), attr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import types
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -177,7 +177,7 @@ def fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
     return None
 
 
-__all__ = ["Literal", "describe", "did_you_mean", "fields_at", "message_for", "validate"]
+__all__ = ["describe", "did_you_mean", "fields_at", "message_for", "validate"]
 
 
 class FileModel(BaseModel):

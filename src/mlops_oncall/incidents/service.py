@@ -864,7 +864,7 @@ class Incidents:
                 yield chunk if first else "," + chunk
                 first = False
             head = {"seq": view.row["head_seq"], "hash": view.row["head_hash"]}
-            yield f',"head":{json.dumps(head)}}}\n'.replace(',"head"', '],"head"', 1)
+            yield '],"head":' + json.dumps(head) + "}\n"
 
 
 HASH_RECIPE = (

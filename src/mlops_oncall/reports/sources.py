@@ -47,19 +47,6 @@ class _EnvOrEmpty(dict):
         return os.environ.get(key, "")
 
 
-class _Both:
-    """The app's redactor (credential patterns, known values) then the checks file's secrets."""
-
-    def __init__(self, first: Any, second: Any):
-        self.first, self.second = first, second
-
-    def text(self, s: str) -> str:
-        return self.second.text(self.first.text(s))
-
-    def value(self, obj: Any) -> Any:
-        return self.second.value(self.first.value(obj))
-
-
 def load_sources(checks_file: Path | None, redactor: Any | None = None) -> Sources:
     """Read ``checks_file`` if it exists; a file with errors is reported, not fatal."""
     base = redactor or Redactor()
@@ -82,4 +69,13 @@ def load_sources(checks_file: Path | None, redactor: Any | None = None) -> Sourc
             slo.availability if slo else None,
             latency,
         )
-    return Sources(checks, _Both(base, checkset.redactor))
+    combined = Redactor()
+    combined.include(base)  # credential patterns and known values
+    combined.include(checkset.redactor)  # the checks file's resolved secrets
+    return Sources(checks, combined)
+
+
+def workspace_redactor(checks_file: Path | None) -> Redactor:
+    """The redactor for a workspace: credential patterns plus every secret its checks file
+    resolves (an unset variable does not stop it learning the others)."""
+    return load_sources(checks_file).redactor

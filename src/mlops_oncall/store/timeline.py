@@ -15,7 +15,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -133,7 +133,6 @@ class Appender:
     incident_id: int
     head_seq: int
     head_hash: str
-    appended: list[EventRecord] = field(default_factory=list)
 
     @classmethod
     def for_row(cls, conn: Connection, row: dict) -> Appender:
@@ -185,7 +184,6 @@ class Appender:
             prev,
             digest,
         )
-        self.appended.append(record)
         return record
 
 
