@@ -263,7 +263,7 @@ def test_game_master_fires_a_fault_early(tmp_path, drill_env, fake, cli, monkeyp
 
         from mlops_oncall.store.tables import DrillInject
 
-        di = DrillInject.__table__
+        di = DrillInject
         with session.store.read() as conn:
             fired = conn.execute(select(di.c.offset_s, di.c.at).where(di.c.number == 1)).one()
         assert fired.offset_s > 0

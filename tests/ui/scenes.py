@@ -103,7 +103,7 @@ def _seed_drill(session, clock) -> None:
     start = T0 - timedelta(hours=3)
     with session.store.write() as conn:
         did = conn.execute(
-            insert(Drill.__table__).values(
+            insert(Drill).values(
                 scenario_id=sc.id,
                 title=sc.title,
                 scenario=sc.model_dump_json(),
@@ -118,7 +118,7 @@ def _seed_drill(session, clock) -> None:
         ).inserted_primary_key[0]
         for n, inj in enumerate(sc.injects):
             conn.execute(
-                insert(DrillInject.__table__).values(
+                insert(DrillInject).values(
                     drill_id=did,
                     number=n,
                     type=inj.type,

@@ -41,7 +41,7 @@ def _drill_row(session, ref: str) -> dict:
 
     from mlops_oncall.store.tables import Drill
 
-    dr = Drill.__table__
+    dr = Drill
     with session.store.read() as conn:
         row = conn.execute(select(dr).where(dr.c.id == _drill_id(ref))).mappings().first()
     if row is None:
@@ -236,7 +236,7 @@ def control(app, drill_ref, action, args, as_json):
     session = _session(app)
     row = _drill_row(session, drill_ref)
     scenario = Scenario.model_validate_json(row["scenario"])
-    di = DrillInject.__table__
+    di = DrillInject
     with session.store.read() as conn:
         delivered = list(
             conn.execute(select(di).where(di.c.drill_id == row["id"]).order_by(di.c.id)).mappings()
@@ -429,7 +429,7 @@ def history(app, as_json):
 
     from mlops_oncall.store.tables import Drill
 
-    dr = Drill.__table__
+    dr = Drill
     session = _session(app)
     with session.store.read() as conn:
         rows = list(conn.execute(select(dr).order_by(dr.c.id.desc())).mappings())

@@ -16,7 +16,7 @@ from mlops_oncall.drills.scoring import score_drill
 from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.store.tables import Drill
 
-DR = Drill.__table__
+DR = Drill
 
 
 @dataclass

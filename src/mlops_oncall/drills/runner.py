@@ -27,8 +27,8 @@ from mlops_oncall.drills.scenario import Inject, Scenario
 from mlops_oncall.store.tables import Drill, DrillInject
 from mlops_oncall.store.timeline import public_id
 
-DR = Drill.__table__
-DI = DrillInject.__table__
+DR = Drill
+DI = DrillInject
 POLL = timedelta(seconds=20)  # drill time between probe rounds in virtual mode
 
 
@@ -451,7 +451,7 @@ def incident_of(session, ref: str) -> str | None:
     """The drill's incident (the first declared with this drill id)."""
     from mlops_oncall.store.tables import Incident
 
-    inc = Incident.__table__
+    inc = Incident
     with session.store.read() as conn:
         row = conn.execute(
             select(inc.c.id).where(inc.c.drill_id == ref).order_by(inc.c.id).limit(1)

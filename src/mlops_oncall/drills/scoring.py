@@ -17,9 +17,9 @@ from mlops_oncall.drills.scenario import Scenario
 from mlops_oncall.store.tables import Drill, DrillInject, Incident
 from mlops_oncall.store.timeline import public_id
 
-DR = Drill.__table__
-DI = DrillInject.__table__
-INC = Incident.__table__
+DR = Drill
+DI = DrillInject
+INC = Incident
 
 
 def _incident_ids(conn, ref: str) -> list[int]:

@@ -19,8 +19,8 @@ from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Deployment, Incident
 from mlops_oncall.store.timeline import public_id
 
-DEP = Deployment.__table__
-INC = Incident.__table__
+DEP = Deployment
+INC = Incident
 KINDS = ("model", "config", "code")
 OUTCOMES = ("succeeded", "failed", "rolled_back")
 FAILED = ("failed", "rolled_back")

@@ -17,7 +17,7 @@ from mlops_oncall.incidents.lifecycle import SEVERITIES
 from mlops_oncall.store.sqlfuncs import epoch_seconds
 from mlops_oncall.store.tables import Incident
 
-INC = Incident.__table__
+INC = Incident
 METRICS = {  # name: (start milestone, end milestone)
     "ttd": ("impact_started", "detected"),
     "tta": ("detected", "acknowledged"),

@@ -34,10 +34,10 @@ from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import ActionItem, Incident, RoleAssignment, TriageRunbook
 from mlops_oncall.store.types import ts_text
 
-INC = Incident.__table__
-ROLE = RoleAssignment.__table__
-ACTION = ActionItem.__table__
-TRIAGE = TriageRunbook.__table__
+INC = Incident
+ROLE = RoleAssignment
+ACTION = ActionItem
+TRIAGE = TriageRunbook
 
 NARRATIVE_FIELDS = (
     "summary",

@@ -69,7 +69,7 @@ def past_incidents(
     store, *, service: str | None, runbook_ids: list[str], limit: int = 5
 ) -> list[dict[str, Any]]:
     """Earlier incidents of the same service, or that worked one of these runbooks."""
-    inc, tr = Incident.__table__, TriageRunbook.__table__
+    inc, tr = Incident, TriageRunbook
     conds = []
     if service:
         conds.append(inc.c.service == service)

@@ -26,7 +26,7 @@ from mlops_oncall.store import checks_history
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Deployment
 
-DEP = Deployment.__table__
+DEP = Deployment
 TEMPLATE = "postmortem.md.j2"
 # the timeline shows crossings this long before the outage began and after it was resolved;
 # the check history and deploys look further back, for what led up to it

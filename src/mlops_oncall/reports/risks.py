@@ -22,10 +22,10 @@ from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Incident, Risk, RiskLink, RiskReview
 from mlops_oncall.store.timeline import public_id as incident_id_text
 
-RISK = Risk.__table__
-REVIEW = RiskReview.__table__
-LINK = RiskLink.__table__
-INC = Incident.__table__
+RISK = Risk
+REVIEW = RiskReview
+LINK = RiskLink
+INC = Incident
 
 ML_CATEGORIES = (
     "data-dependency",

@@ -31,8 +31,8 @@ from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import ActionItem, Incident
 from mlops_oncall.store.timeline import public_id
 
-INC = Incident.__table__
-ACTION = ActionItem.__table__
+INC = Incident
+ACTION = ActionItem
 TEMPLATE = "weekly.md.j2"
 PERIOD = timedelta(days=7)
 TOP_RISKS = 5
@@ -235,7 +235,7 @@ def _drill_runs(store: Store) -> dict[str, dict[str, Any]]:
     """Drill runs by their public id (DRILL-0001): the scenario and the score kept at the end."""
     from mlops_oncall.store.tables import Drill
 
-    dr = Drill.__table__
+    dr = Drill
     with store.read() as conn:
         rows = conn.execute(select(dr.c.id, dr.c.scenario_id, dr.c.score, dr.c.status)).all()
     return {f"DRILL-{r[0]:04d}": {"scenario": r[1], "score": r[2], "status": r[3]} for r in rows}

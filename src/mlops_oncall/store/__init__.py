@@ -1,1 +1,1 @@
-"""The store: SQLModel tables, engine from a URL, repositories and migrations."""
+"""The store: SQLAlchemy Core tables, engine from a URL, repositories and migrations."""

@@ -16,8 +16,8 @@ from sqlalchemy import insert, select, update
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import CheckRollup, CheckTransition
 
-TR = CheckTransition.__table__
-RU = CheckRollup.__table__
+TR = CheckTransition
+RU = CheckRollup
 
 
 def record_transitions(store: Store, transitions: Iterable[Any]) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
-from sqlmodel import SQLModel
 
 from mlops_oncall.store import tables
 from mlops_oncall.store.engine import StoreError, write_tx
@@ -18,19 +17,19 @@ from mlops_oncall.store.engine import StoreError, write_tx
 Migration = Callable[[Connection], None]
 
 
-def _create(*models) -> Migration:
+def _create(*tables_) -> Migration:
     """A step that adds whole tables (with their indexes) as they are defined now."""
 
     def step(conn: Connection) -> None:
-        for model in models:
-            model.__table__.create(conn)
+        for table in tables_:
+            table.create(conn)
 
     return step
 
 
 def _v3(conn: Connection) -> None:
     # Plain DDL that SQLite and PostgreSQL both accept. The column names are written out, not
-    # read from the model: a migration describes the schema as it was when it was written.
+    # read from the table: a migration describes the schema as it was when it was written.
     for column in ("contributing_factors", "went_well", "went_wrong", "lucky"):
         conn.execute(text(f"ALTER TABLE incident ADD COLUMN {column} TEXT"))
     _create(tables.Risk, tables.RiskReview, tables.RiskLink)(conn)
@@ -57,12 +56,14 @@ LATEST = MIGRATIONS[-1][0]
 def current_version(conn: Connection) -> int | None:
     if not inspect(conn).has_table("meta"):
         return None
-    row = conn.execute(select(tables.Meta.value).where(tables.Meta.key == "schema_version")).first()
+    row = conn.execute(
+        select(tables.Meta.c.value).where(tables.Meta.c.key == "schema_version")
+    ).first()
     return int(row[0]) if row else None
 
 
 def _set_version(conn: Connection, version: int) -> None:
-    meta = tables.Meta.__table__
+    meta = tables.Meta
     if conn.execute(select(meta.c.key).where(meta.c.key == "schema_version")).first():
         conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
     else:
@@ -79,7 +80,7 @@ def migrate(engine: Engine) -> int:
                     "the database has tables but no mlops-oncall schema version; "
                     "is it another application's database?"
                 )
-            SQLModel.metadata.create_all(conn)
+            tables.metadata.create_all(conn)
             _set_version(conn, LATEST)
             return LATEST
     if version > LATEST:

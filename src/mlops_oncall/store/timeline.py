@@ -49,8 +49,8 @@ KINDS = frozenset(
     }
 )
 
-EV = Event.__table__
-INC = Incident.__table__
+EV = Event
+INC = Incident
 
 
 def public_id(incident_id: int) -> str:

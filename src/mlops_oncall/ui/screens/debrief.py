@@ -21,7 +21,7 @@ def latest_drill(session) -> int | None:
 
     from mlops_oncall.store.tables import Drill
 
-    dr = Drill.__table__
+    dr = Drill
     with session.store.read() as conn:
         return conn.execute(select(func.max(dr.c.id))).scalar()
 
