@@ -133,8 +133,10 @@ class Poller:
         first_spread: float = FIRST_SPREAD,
         rng: random.Random | None = None,
         board: Board | None = None,
+        view_ring: int | None = None,
     ):
         self.specs = list(specs)
+        self.view_ring = view_ring  # how many recent results the sinks' views carry (all)
         self.sinks = list(sinks)
         self.clock = clock
         self.board = board or Board(self.specs, clock=clock)
@@ -272,7 +274,7 @@ class Poller:
     def _emit(self, result: Result) -> None:
         self.polls += 1
         transitions = self.board.observe(result)
-        view = self.board.view(result.check_id)
+        view = self.board.view(result.check_id, self.view_ring)
         for sink in self.sinks:
             try:
                 sink.on_result(result, view)

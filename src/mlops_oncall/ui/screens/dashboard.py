@@ -13,6 +13,7 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_table import LeanTable
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
 FAILING = ("degraded", "down")
@@ -34,7 +35,7 @@ class DashboardScreen(Screen):
             with Vertical(id="main-column"):
                 with Vertical(id="checks", classes="panel") as checks:
                     checks.border_title = "Checks"
-                    yield DataTable(id="checks-table", cursor_type="row", zebra_stripes=False)
+                    yield LeanTable(id="checks-table", cursor_type="row", zebra_stripes=False)
                 with Vertical(id="check-detail", classes="panel") as det:
                     det.border_title = "Selected check"
                     yield Static("Loading checks…", id="check-detail-body")
