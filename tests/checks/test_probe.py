@@ -186,6 +186,21 @@ async def test_self_signed_certificate_is_tls_unless_insecure(
     assert cert.conditions[0].observed > 48 * 3600 * 1000
 
 
+async def test_an_insecure_check_polled_first_does_not_relax_the_others(
+    tmp_path, transport, serve, tls_server_context
+):
+    srv = serve({"/ok": Reply(200, "fine")}, tls=tls_server_context)
+    results = await run(
+        tmp_path,
+        transport,
+        f"""  - {{id: lax, url: '{srv.url}/ok', insecure: true}}
+  - {{id: strict, url: '{srv.url}/ok'}}
+""",
+    )
+    assert results["lax"].state == "up"
+    assert (results["strict"].state, results["strict"].error_class) == ("down", "tls")
+
+
 async def test_trusted_ca_from_ssl_cert_file(
     tmp_path, transport, serve, tls_server_context, tls_ca, monkeypatch
 ):

@@ -11,6 +11,7 @@ classifies both transports' failures the same way.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.checks._httpx import httpx
@@ -23,8 +24,13 @@ CHUNK = 64 * 1024
 
 
 class AiohttpProbeTransport(httpx.AsyncBaseTransport):
-    def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits, max_body: int):
-        self.ssl_context = ssl_context
+    def __init__(
+        self, *, ssl_context: Callable[[], ssl.SSLContext], limits: httpx.Limits, max_body: int
+    ):
+        # built at the first https request: loading the CA bundle costs tens of milliseconds,
+        # which a workspace of plain-http checks should not pay before its first poll
+        self._make_ssl = ssl_context
+        self._ssl: ssl.SSLContext | None = None
         self.limits = limits
         self.max_body = max_body
         self._session: aiohttp.ClientSession | None = None
@@ -36,7 +42,6 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
             connector = aiohttp.TCPConnector(
                 limit=self.limits.max_connections or 0,
                 keepalive_timeout=self.limits.keepalive_expiry,
-                ssl=self.ssl_context,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -45,6 +50,15 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
                 timeout=aiohttp.ClientTimeout(total=None),
             )
         return self._session
+
+    def _ssl_for(self, request: httpx.Request) -> ssl.SSLContext | bool:
+        if request.extensions.get(INSECURE):
+            return False
+        if request.url.scheme != "https":
+            return True  # aiohttp's default; plain http never reads it
+        if self._ssl is None:
+            self._ssl = self._make_ssl()
+        return self._ssl
 
     def _args(self, request: httpx.Request) -> tuple[Any, list[tuple[str, str]], Any]:
         """URL, headers and timeout in aiohttp's terms, cached in the check's PREPARED slot:
@@ -90,7 +104,7 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
                 data=body or None,
                 allow_redirects=False,
                 compress=False,
-                ssl=False if request.extensions.get(INSECURE) else self.ssl_context,
+                ssl=self._ssl_for(request),
                 timeout=timeout,
             ) as resp:
                 declared = resp.content_length

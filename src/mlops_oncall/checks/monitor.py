@@ -61,6 +61,13 @@ class _Collector:
         return views, transitions
 
 
+def first_spread_for(n: int) -> float:
+    """Spread the first polls only as much as the number of checks needs: up to 50 go out at
+    once (their state is on screen a round trip after start), a thousand over 10 s, so they
+    do not stampede one server."""
+    return 0.0 if n <= 50 else min(10.0, n / 100)
+
+
 class Monitor:
     def __init__(
         self,
@@ -84,9 +91,7 @@ class Monitor:
         self._collector = _Collector(expected=len(checks))
         kw: dict[str, Any] = {}
         if first_spread is None:
-            # spread the first polls only as much as the number of checks needs: a dozen
-            # checks show their state at once, a thousand do not stampede one server
-            first_spread = min(10.0, max(0.1, len(checks) / 100))
+            first_spread = first_spread_for(len(checks))
         kw["first_spread"] = first_spread
         self.poller = Poller(
             list(checks),

@@ -20,7 +20,7 @@ from mlops_oncall.checks.config import CheckSpec
 from mlops_oncall.checks.probe import Prober, Result
 from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.state import Board, CheckView, Transition
-from mlops_oncall.checks.transport import TransportKind
+from mlops_oncall.checks.transport import TransportKind, kind_for
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.jsonout import rfc3339
 
@@ -142,7 +142,10 @@ class Poller:
         self.board = board or Board(self.specs, clock=clock)
         self._own_prober = prober is None
         self.prober = prober or Prober(
-            redactor=redactor, clock=clock, transport=transport, max_connections=concurrency
+            redactor=redactor,
+            clock=clock,
+            transport=kind_for(transport, len(self.specs)),
+            max_connections=concurrency,
         )
         self.concurrency = concurrency
         self.per_host = per_host

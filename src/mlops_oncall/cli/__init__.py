@@ -10,7 +10,10 @@ import sys
 
 import click
 
-from mlops_oncall import __version__
+from mlops_oncall import (
+    __version__,
+    boottrace,  # noqa: F401 - first, so its clock starts with the process
+)
 from mlops_oncall.cli.common import AppContext, Failure
 
 _COMMANDS = {

@@ -151,13 +151,15 @@ def run(
     """
     from mlops_oncall.checks.poller import round_blocked_by, run_once
     from mlops_oncall.checks.probe import Prober
+    from mlops_oncall.checks.transport import kind_for
 
     checkset = load_for_use(app, checks_path)
     specs = _select(checkset, only)
     out = _Out(checkset.redactor)
+    kind = kind_for(transport, len(specs))  # type: ignore[arg-type]
 
     async def go() -> list[Result]:
-        async with Prober(redactor=checkset.redactor, transport=transport) as prober:  # type: ignore[arg-type]
+        async with Prober(redactor=checkset.redactor, transport=kind) as prober:
             return await run_once(specs, prober)
 
     results = asyncio.run(go())

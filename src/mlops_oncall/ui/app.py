@@ -14,6 +14,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from mlops_oncall.boottrace import mark
 from mlops_oncall.ui.commands import OncallCommands
 from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, StoryEvent
 
@@ -61,6 +62,7 @@ class OncallApp(App[None]):
         self.drill_banner_text = drill_banner
         self.flush_every = flush_every
         self.views: dict[str, Any] = {}
+        self._all_shown = False
         self.specs: dict[str, Any] = {}
         self.monitor = None
         self.ready = False
@@ -76,8 +78,13 @@ class OncallApp(App[None]):
 
         self.sub_title = self.header_title or (self.session.name if self.session else "")
         self.push_screen(DashboardScreen())
+        mark("mounted")
         # after the first frame is on screen: the boot worker's imports hold the GIL
-        self.call_after_refresh(self.boot)
+        self.call_after_refresh(self._first_frame)
+
+    def _first_frame(self) -> None:
+        mark("first frame")
+        self.boot()
 
     @work(thread=True, exclusive=True, group="boot")
     def boot(self) -> None:
@@ -86,10 +93,13 @@ class OncallApp(App[None]):
         try:
             if self.setup is not None:
                 self.session, self.story, self.prepare, self.after_store = self.setup()
+                mark("setup")
             s = self.session
             if self.prepare is not None:
                 self.prepare()  # the demo: start the fake system, write its checks
+                mark("prepared")
             checks = s.checks
+            mark("checks loaded")
             self.call_from_thread(self._checks_loaded, checks)
             if checks is not None and self.live and len(checks):
                 from mlops_oncall.checks.monitor import Monitor
@@ -102,13 +112,17 @@ class OncallApp(App[None]):
                     ),
                     flush_every=self.flush_every,
                 ).start()
+                mark("polling")
                 self.monitor.wait_first_round(timeout=3.0)
+                mark("first round")
             s.incidents  # noqa: B018 - opens (and migrates) the store
+            mark("store open")
             if self.after_store is not None:
                 self.after_store()  # the demo: seed its history
             if self.monitor is not None:
                 self.monitor.store = s.store  # from now on transitions and roll-ups are kept
             s.library  # noqa: B018
+            mark("library loaded")
         except Exception as exc:
             self.call_from_thread(
                 self.notify, escape(f"could not start: {exc}"), severity="error", timeout=30
@@ -179,6 +193,9 @@ class OncallApp(App[None]):
         dash = self._dashboard()
         if dash is not None and views:
             dash.update_checks([v.check_id for v in views])
+            if len(self.views) == len(self.specs) and not self._all_shown:
+                self._all_shown = True
+                self.call_after_refresh(mark, "every check shown")
 
     def on_story_event(self, message: StoryEvent) -> None:
         self.notify(
@@ -195,10 +212,10 @@ class OncallApp(App[None]):
 
     # -- suggestions (core matcher; cached per failure shape) -----------------------------------
     def suggestions_for(self, check_id: str) -> list:
+        if not self.ready:  # and before it, importing the matcher would load SQLAlchemy here
+            return []
         from mlops_oncall.incidents.suggest import runbook_suggestions
 
-        if not self.ready:
-            return []
         view = self.views.get(check_id)
         spec = self.specs.get(check_id)
         ec = view.last.error_class if view is not None and view.last is not None else None
