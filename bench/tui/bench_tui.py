@@ -8,7 +8,8 @@ Figures (medians; ratios to hello world's first frame):
   every check polled          ... until every demo check row shows a polled state
   big first frame             1,000 checks, 1,000 runbooks, a 50,000-event incident
   cursor redraw               a Down key until the screen changes, while 1,000 checks poll
-  peak RSS                    of the app process, against hello world's
+  peak RSS                    of the app process over its first seconds (15 s for 1,000
+                              checks), against hello world's over 3 s
   RSS growth                  between minute 1 and the end of --soak (default 600 s)
 """
 
@@ -99,6 +100,17 @@ def rss_kib(pid: int) -> int:
     return total
 
 
+def peak_rss(s: Session, seconds: float) -> int:
+    """The largest resident set seen over ``seconds`` (a 1,000-check first round is spread over
+    10 s, and the store and the runbooks open after it)."""
+    pid, peak = s.pid(), 0
+    stop = time.monotonic() + seconds
+    while time.monotonic() < stop:
+        peak = max(peak, rss_kib(pid))
+        time.sleep(0.25)
+    return peak
+
+
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
     kids = [int(x) for x in out]
@@ -111,8 +123,7 @@ def first_frame(command, marker, env, *, rss: bool = False) -> tuple[float, int]
         t = s.until(lambda scr: marker(scr))
         peak = 0
         if rss:
-            time.sleep(1.0)
-            peak = rss_kib(s.pid())
+            peak = peak_rss(s, 3.0)
         return t, peak
     finally:
         s.kill()
@@ -156,7 +167,7 @@ def main() -> None:
                     lambda scr: "model-registry.ready" in scr and "unknown" not in scr, timeout=60
                 )
             )
-            demo_rss = max(demo_rss, rss_kib(s.pid()))
+            demo_rss = max(demo_rss, peak_rss(s, 3.0))
         finally:
             s.kill()
     med = {k: statistics.median(v) for k, v in rows.items()}
@@ -201,6 +212,7 @@ def main() -> None:
         s = Session(big_cmd, big_env)
         try:
             s.until(lambda scr: "● up" in scr, timeout=120)
+            peak = peak_rss(s, 15.0)  # the whole first round, then the cursor test on top
             moves = []
             for _ in range(20):
                 before = s.screen()
@@ -212,7 +224,7 @@ def main() -> None:
             print(
                 f"cursor redraw (polling) : median {statistics.median(moves) * 1000:.0f} ms, p90 {moves[int(len(moves) * 0.9) - 1] * 1000:.0f} ms (target <= 100 ms)"
             )
-            peak = rss_kib(s.pid())
+            peak = max(peak, rss_kib(s.pid()))
             print(
                 f"big peak RSS            : {peak / 1024:.0f} MiB ({peak / max(hello_rss, 1):.2f}x hello; target <= 3x)"
             )

@@ -89,6 +89,19 @@ def test_cache_reuses_parsed_files_and_notices_edits(tmp_path):
     assert third.get("latency").runbook.title == "Edited title that is longer"
 
 
+def test_a_cold_load_keeps_models_compressed_until_used(tmp_path):
+    folder = tmp_path / "rb"
+    f = _write(folder, "a.yaml", ONE)
+    cache = ParsedCache(tmp_path / "c" / "runbooks.pickle")
+    lib = Library.load(paths=[folder], cache=cache)
+    loaded = cache._entries[os.path.abspath(f)][2]
+    assert loaded._runbook is None and loaded._blob is not None  # no pydantic model held
+    assert lib.get("latency").summary.title == "Model serving latency spike"
+    assert loaded._runbook is None  # listing and matching read the summary only
+    assert lib.get("latency").runbook.steps[0].id  # inflated on first use
+    assert loaded._runbook is not None
+
+
 def test_corrupt_or_deleted_cache_is_rebuilt(tmp_path):
     folder = tmp_path / "rb"
     _write(folder, "a.yaml", ONE)

@@ -44,6 +44,7 @@ class ParsedCache:
                 loaded = _renamed(loaded, display)
             return loaded
         loaded = load_runbook(file)
+        loaded.compact()  # parsed cold or read from the cache, it holds the same afterwards
         self._entries[key] = (st.st_mtime_ns, st.st_size, loaded)
         self._dirty = True
         return loaded
