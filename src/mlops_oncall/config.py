@@ -18,14 +18,12 @@ from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem, ProblemsError
 from mlops_oncall.formats.validate import FileModel, validate
 from mlops_oncall.formats.yamlsrc import load_file
+from mlops_oncall.paths import user_data_dir
 
 CONFIG_NAME = "oncall.yaml"
 ENV_CONFIG = "MLOPS_ONCALL_CONFIG"
 ENV_DATABASE = "MLOPS_ONCALL_DATABASE"
 ENV_ACTOR = "MLOPS_ONCALL_ACTOR"
-ENV_DATA_DIR = "MLOPS_ONCALL_DATA_DIR"
-ENV_CACHE_DIR = "MLOPS_ONCALL_CACHE_DIR"
-APP_NAME = "mlops-oncall"
 
 
 class FakeSystemConfig(FileModel):
@@ -82,24 +80,6 @@ class Config(FileModel):
                 f"unknown time zone '{value}' (expected e.g. UTC, Europe/Berlin)"
             ) from exc
         return value
-
-
-def user_data_dir() -> Path:
-    env = os.environ.get(ENV_DATA_DIR)
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-
-
-def user_cache_dir() -> Path:
-    env = os.environ.get(ENV_CACHE_DIR)
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 @dataclass

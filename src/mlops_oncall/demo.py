@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from mlops_oncall.clock import SYSTEM, Clock, FixedClock
-from mlops_oncall.config import Config, Workspace, user_data_dir
+from mlops_oncall.config import Config, Workspace
+from mlops_oncall.paths import demo_dir
 from mlops_oncall.session import Session
 
 CHECKS_TEMPLATE = """\
@@ -99,10 +100,6 @@ checks:
     group: pipelines
     service: model-registry
 """
-
-
-def demo_dir() -> Path:
-    return user_data_dir() / "demo"
 
 
 def write_checks(
@@ -256,11 +253,13 @@ class DemoPlan:
         interval: str = "2s",
         clock: Clock = SYSTEM,
         base: Path | None = None,
+        fake=None,
     ):
         self.folder = base or demo_dir()
         self.interval = interval
         self.clock = clock
-        self.fake = None
+        # a FakeSystemProcess the CLI started before anything else, or None: in this process
+        self.fake = fake
         ws = Workspace(config=Config(name="demo"))
         self.session = Session(
             ws,
@@ -273,10 +272,14 @@ class DemoPlan:
 
     def prepare(self) -> None:
         from mlops_oncall.drills.fake.catalog import SERVICES
-        from mlops_oncall.drills.fake.system import FakeSystem
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.fake = FakeSystem(clock=self.clock).start()
+        if self.fake is None:
+            from mlops_oncall.drills.fake.system import FakeSystem
+
+            self.fake = FakeSystem(clock=self.clock).start()
+        else:
+            self.fake.wait_ready()
         write_checks(
             self.folder / "checks.yaml", {s: self.fake.url(s) for s in SERVICES}, self.interval
         )

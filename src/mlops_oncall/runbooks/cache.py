@@ -73,6 +73,6 @@ def _renamed(loaded: LoadedFile, display: str) -> LoadedFile:
 
 
 def default_cache() -> ParsedCache:
-    from mlops_oncall.config import user_cache_dir
+    from mlops_oncall.paths import user_cache_dir
 
     return ParsedCache(user_cache_dir() / "runbooks.pickle")

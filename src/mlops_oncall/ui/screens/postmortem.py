@@ -165,7 +165,7 @@ class PostmortemScreen(Screen):
         )  # type: ignore[attr-defined]
 
     def export_path(self) -> Path:
-        from mlops_oncall.config import user_data_dir
+        from mlops_oncall.paths import user_data_dir
 
         ws = self.app.session.workspace  # type: ignore[attr-defined]
         folder = ws.path(ws.config.postmortems) or (user_data_dir() / "postmortems")

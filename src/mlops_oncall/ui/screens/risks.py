@@ -160,7 +160,7 @@ class RiskScreen(Screen):
 
     @work(thread=True, group="risks-export")
     def _export(self) -> None:
-        from mlops_oncall.config import user_data_dir
+        from mlops_oncall.paths import user_data_dir
         from mlops_oncall.reports.register import render_register
         from mlops_oncall.reports.sources import Sources
 
