@@ -47,7 +47,7 @@ def test_updates_arrive_in_batches_and_history_is_kept(tmp_path, serve):
         assert views["a"].last.state == "up"
         assert views["b"].state == "down"
         # a view handed to the UI carries a short ring (the sparkline), not an hour of results
-        assert max(len(v.ring) for b in batches for v in b[0]) <= 30
+        assert max(len(v.ring) for b in batches for v in b[0]) <= 20
         # probe_now runs one probe on the monitor's loop without touching the check's state
         probed = mon.probe_now("b", timeout=5)
         assert probed.status == 503

@@ -64,11 +64,13 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
         """URL, headers and timeout in aiohttp's terms, cached in the check's PREPARED slot:
         they are the same on every poll of a check, and converting them is not free."""
         slot = request.extensions.get(PREPARED)
-        raw = request.headers.raw
         if slot:
-            url_obj, cached_raw, args = slot["aio"]
-            if url_obj is request.url and cached_raw == raw:
+            # the prober sends one request object per check, poll after poll: the same URL and
+            # headers objects mean the same arguments (a copy, as for a redirect, is rebuilt)
+            url_obj, headers_obj, args = slot["aio"]
+            if url_obj is request.url and headers_obj is request.headers:
                 return args
+        raw = request.headers.raw
         import aiohttp
 
         url = request.url
@@ -85,7 +87,7 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
             ),
         )
         if slot is not None and not slot:  # the check's own URL; redirects are not cached
-            slot["aio"] = (request.url, raw, args)
+            slot["aio"] = (request.url, request.headers, args)
         return args
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:

@@ -19,7 +19,7 @@ from typing import Protocol
 from mlops_oncall.checks.config import CheckSpec
 from mlops_oncall.checks.probe import Prober, Result
 from mlops_oncall.checks.redact import NULL, Redactor
-from mlops_oncall.checks.state import Board, CheckView, Transition
+from mlops_oncall.checks.state import RING_SIZE, Board, CheckView, Transition
 from mlops_oncall.checks.transport import TransportKind, kind_for
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.jsonout import rfc3339
@@ -136,10 +136,11 @@ class Poller:
         view_ring: int | None = None,
     ):
         self.specs = list(specs)
-        self.view_ring = view_ring  # how many recent results the sinks' views carry (all)
+        self.view_ring = view_ring  # how many recent results the sinks' views carry (None: all)
         self.sinks = list(sinks)
         self.clock = clock
-        self.board = board or Board(self.specs, clock=clock)
+        # a poller whose views carry N results keeps only N per check (the TUI: its sparkline)
+        self.board = board or Board(self.specs, clock=clock, ring_size=view_ring or RING_SIZE)
         self._own_prober = prober is None
         self.prober = prober or Prober(
             redactor=redactor,

@@ -26,13 +26,25 @@ STATUS_STYLE = {
 BARS = "▁▂▃▄▅▆▇█"
 
 
+_STATE_TEXTS: dict[tuple[str, bool], Text] = {}
+
+
 def state_text(state: str, *, provisional: bool = False) -> Text:
     """A state with its glyph, so it reads without colour. ``provisional``: polled, but the
-    thresholds have not confirmed it yet (the first results of a check)."""
-    glyph, word, style = STATE_STYLE.get(state, ("?", state, ""))
-    if provisional:
-        return Text(f"{glyph} {word}?", style=f"{style} dim".strip())
-    return Text(f"{glyph} {word}", style=style)
+    thresholds have not confirmed it yet (the first results of a check).
+
+    One shared instance per state (a thousand rows need not hold a thousand copies), so
+    callers must not change it: append it to another Text, or draw it."""
+    key = (state, provisional)
+    text = _STATE_TEXTS.get(key)
+    if text is None:
+        glyph, word, style = STATE_STYLE.get(state, ("?", state, ""))
+        if provisional:
+            text = Text(f"{glyph} {word}?", style=f"{style} dim".strip())
+        else:
+            text = Text(f"{glyph} {word}", style=style)
+        _STATE_TEXTS[key] = text
+    return text
 
 
 def sev_text(sev: str) -> Text:

@@ -49,6 +49,7 @@ class DashboardScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._check_names: dict[str, Text] = {}
         t = self.query_one("#checks-table", DataTable)
         widths = (10, None, 8, 10, 7, 14, 34)  # fixed: a poll never moves the columns
         labels = ("State", "Check", "Latency", "Trend", "For", "Blocked by", "Error")
@@ -103,7 +104,7 @@ class DashboardScreen(Screen):
         app = self.app
         view = app.views.get(check_id)  # type: ignore[attr-defined]
         now = app.session.clock.now()  # type: ignore[attr-defined]
-        name = Text("  " + check_id)
+        name = self._check_name(check_id)
         if view is None:
             return (fmt.state_text("unknown"), name, "–", "", "", "", "")  # state .. error
         last = view.last
@@ -129,6 +130,13 @@ class DashboardScreen(Screen):
             Text(err, style="red" if view.state == "down" else "yellow") if err else "",
         )
 
+    def _check_name(self, check_id: str) -> Text:
+        """The check column: built once per check, it never changes."""
+        name = self._check_names.get(check_id)
+        if name is None:
+            name = self._check_names[check_id] = Text("  " + check_id)
+        return name
+
     def _checks_table(self) -> DataTable | None:
         found = self.query("#checks-table")
         if not found:
@@ -145,7 +153,8 @@ class DashboardScreen(Screen):
                 try:
                     cells = self._cells(cid)
                     for key, value in zip(CHECK_COLUMNS, cells, strict=True):
-                        t.update_cell(cid, key, value)
+                        if key != "check":  # the name never changes
+                            t.update_cell(cid, key, value)
                 except RowDoesNotExist:
                     continue
         self.update_detail()

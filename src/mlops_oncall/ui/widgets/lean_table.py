@@ -23,7 +23,7 @@ class LeanTable(DataTable):
         self._fit_caches()
 
     def _fit_caches(self) -> None:
-        rows = 4 * max(self.size.height, self.app.size.height, 24) + 16
+        rows = 2 * max(self.size.height, self.app.size.height, 24) + 16
         cells = rows * max(len(self.columns), 8)
         for name in ROW_CACHES:
             getattr(self, name).maxsize = rows
