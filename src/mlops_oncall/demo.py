@@ -253,13 +253,11 @@ class DemoPlan:
         interval: str = "2s",
         clock: Clock = SYSTEM,
         base: Path | None = None,
-        fake=None,
     ):
         self.folder = base or demo_dir()
         self.interval = interval
         self.clock = clock
-        # a FakeSystemProcess the CLI started before anything else, or None: in this process
-        self.fake = fake
+        self.fake = None
         ws = Workspace(config=Config(name="demo"))
         self.session = Session(
             ws,
@@ -272,14 +270,12 @@ class DemoPlan:
 
     def prepare(self) -> None:
         from mlops_oncall.drills.fake.catalog import SERVICES
+        from mlops_oncall.drills.fake.system import FakeSystem
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        if self.fake is None:
-            from mlops_oncall.drills.fake.system import FakeSystem
-
-            self.fake = FakeSystem(clock=self.clock).start()
-        else:
-            self.fake.wait_ready()
+        # in this process: a child process booting beside the TUI delayed its first frame by
+        # 10-20% on a 2-core machine, even at a lower priority, and polled no sooner
+        self.fake = FakeSystem(clock=self.clock).start()
         write_checks(
             self.folder / "checks.yaml", {s: self.fake.url(s) for s in SERVICES}, self.interval
         )

@@ -42,17 +42,12 @@ def demo(calm: bool, delay: float) -> None:
     seconds in, a model rollout is recorded and the model server's latency climbs; press f (or
     "Inject fault" in ctrl+p) to break any service yourself.
     """
-    from mlops_oncall.drills.fake.process import FakeSystemProcess
-    from mlops_oncall.paths import demo_dir
-
-    # first of all: the fake system boots on another core while the TUI draws its first frame
-    fake = FakeSystemProcess(log=demo_dir() / "fake-system.log").start()
     plans = []
 
     def setup():
         from mlops_oncall.demo import DemoPlan
 
-        plan = DemoPlan(calm=calm, delay=delay, fake=fake)
+        plan = DemoPlan(calm=calm, delay=delay)
         plans.append(plan)
         return plan.session, plan.story, plan.prepare, plan.seed
 
@@ -62,8 +57,8 @@ def demo(calm: bool, delay: float) -> None:
     try:
         app.run()
     finally:
-        fake.stop()
         for plan in plans:
+            plan.stop()
             plan.session.close()
 
 

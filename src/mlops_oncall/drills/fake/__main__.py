@@ -11,7 +11,6 @@ import contextlib
 import json
 import signal
 import sys
-import threading
 
 from mlops_oncall.drills.fake.catalog import ports_from_base
 from mlops_oncall.drills.fake.system import FakeSystem
@@ -30,24 +29,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random walks and errors")
-    parser.add_argument(
-        "--exit-with-stdin",
-        action="store_true",
-        help="stop when stdin closes (a parent process holds it open while it lives)",
-    )
     return parser.parse_args(argv)
 
 
-def _on_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    def watch() -> None:
-        while sys.stdin.buffer.read(4096):
-            pass
-        loop.call_soon_threadsafe(stop.set)
-
-    threading.Thread(target=watch, name="stdin-watch", daemon=True).start()
-
-
-async def serve(system: FakeSystem, exit_with_stdin: bool = False) -> None:
+async def serve(system: FakeSystem) -> None:
     await system.astart()
     try:
         print(json.dumps(system.state(), indent=2), flush=True)
@@ -57,8 +42,6 @@ async def serve(system: FakeSystem, exit_with_stdin: bool = False) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
                 loop.add_signal_handler(sig, stop.set)
-        if exit_with_stdin:
-            _on_stdin_eof(loop, stop)
         await stop.wait()
     finally:
         await system.astop()
@@ -72,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(system, args.exit_with_stdin))
+        asyncio.run(serve(system))
     except OSError as exc:
         print(f"error: cannot listen on {args.host}: {exc}", file=sys.stderr)
         return 1
