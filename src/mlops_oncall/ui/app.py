@@ -73,11 +73,15 @@ class OncallApp(App[None]):
             self.set_keymap(dict(keymap))
 
     # -- start and stop ----------------------------------------------------------------------
-    def on_mount(self) -> None:
+    def get_default_screen(self):
+        """The dashboard is the base screen: pushed over Textual's blank default one, the first
+        frame was rendered twice (about 30 ms)."""
         from mlops_oncall.ui.screens.dashboard import DashboardScreen
 
+        return DashboardScreen()
+
+    def on_mount(self) -> None:
         self.sub_title = self.header_title or (self.session.name if self.session else "")
-        self.push_screen(DashboardScreen())
         mark("mounted")
         # after the first frame is on screen: the boot worker's imports hold the GIL
         self.call_after_refresh(self._first_frame)
