@@ -31,21 +31,25 @@ class DashboardScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DrillBanner()
+        # each panel is the widget itself, bordered and titled: no wrapping containers (four
+        # fewer widgets to style and lay out before the first frame)
         with Horizontal(id="dashboard"):
             with Vertical(id="main-column"):
-                with Vertical(id="checks", classes="panel") as checks:
-                    checks.border_title = "Checks"
-                    yield LeanTable(id="checks-table", cursor_type="row", zebra_stripes=False)
-                with Vertical(id="check-detail", classes="panel") as det:
-                    det.border_title = "Selected check"
-                    yield Static("Loading checks…", id="check-detail-body")
+                checks = LeanTable(
+                    id="checks-table", cursor_type="row", zebra_stripes=False, classes="panel"
+                )
+                checks.border_title = "Checks"
+                yield checks
+                detail = Static("Loading checks…", id="check-detail-body", classes="panel")
+                detail.border_title = "Selected check"
+                yield detail
             with Vertical(id="side"):
-                with Vertical(id="incidents-panel", classes="panel") as inc:
-                    inc.border_title = "Open incidents"
-                    yield DataTable(id="incidents-table", cursor_type="row")
-                with Vertical(id="deploys-panel", classes="panel") as dep:
-                    dep.border_title = "What changed"
-                    yield DataTable(id="deploys-table", cursor_type="row")
+                incidents = DataTable(id="incidents-table", cursor_type="row", classes="panel")
+                incidents.border_title = "Open incidents"
+                yield incidents
+                deploys = DataTable(id="deploys-table", cursor_type="row", classes="panel")
+                deploys.border_title = "What changed"
+                yield deploys
         yield Footer()
 
     def on_mount(self) -> None:
@@ -296,7 +300,7 @@ class DashboardScreen(Screen):
             )
         if incidents:
             inc.move_cursor(row=min(keep, len(incidents) - 1))
-        self.query_one("#incidents-panel").border_title = f"Open incidents ({len(incidents)})"
+        inc.border_title = f"Open incidents ({len(incidents)})"
         dep = self.query_one("#deploys-table", DataTable)
         dep.clear()
         now = self.app.session.clock.now()  # type: ignore[attr-defined]
