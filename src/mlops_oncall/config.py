@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem, ProblemsError
-from mlops_oncall.formats.validate import FileModel, validate
+from mlops_oncall.formats.validate import FileModel, new_dict, validate
 from mlops_oncall.formats.yamlsrc import load_file
 from mlops_oncall.paths import user_data_dir
 
@@ -66,7 +66,7 @@ class Config(FileModel):
     )
     fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
     keymap: dict[str, str] = Field(
-        default_factory=dict,
+        default_factory=new_dict,
         description="Remap TUI keys: binding id (see the help screen) -> keys, e.g. dashboard.declare: ctrl+d.",
     )
 

@@ -28,7 +28,7 @@ from mlops_oncall.checks.conditions import Condition, ConditionError, Level, par
 from mlops_oncall.checks.redact import Redactor, strip_userinfo, url_userinfo_secrets
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem, format_path
-from mlops_oncall.formats.validate import FileModel, did_you_mean, validate
+from mlops_oncall.formats.validate import FileModel, did_you_mean, new_dict, new_list, validate
 from mlops_oncall.formats.yamlsrc import Document, load_file
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -126,7 +126,7 @@ class Maintenance(FileModel):
     """A recurring window in which a check reports ``maintenance`` and raises no alarm."""
 
     every: list[str] = Field(
-        default_factory=list, description="Weekday names; empty means every day."
+        default_factory=new_list, description="Weekday names; empty means every day."
     )
     start: str = Field(description="Local start time, HH:MM (24h).", pattern=r"^\d{1,2}:\d{2}$")
     duration: Duration
@@ -221,18 +221,18 @@ class Check(FileModel):
     kind: Literal["http", "tcp"] = "http"
     url: str | None = Field(default=None, description="http(s)://… or, for tcp, tcp://host:port.")
     method: str = Field(default="GET", description="HTTP method.")
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=new_dict)
     body: str | None = Field(default=None, description="Request body.")
     interval: Duration | None = None
     timeout: Timeout | None = Field(default=None, description="One duration, or {connect, total}.")
-    conditions: list[str] = Field(default_factory=list, description="Failing any: down.")
-    warn: list[str] = Field(default_factory=list, description="Failing any: degraded.")
+    conditions: list[str] = Field(default_factory=new_list, description="Failing any: down.")
+    warn: list[str] = Field(default_factory=new_list, description="Failing any: degraded.")
     thresholds: Thresholds | None = None
     slo: Slo | None = None
     runbook: str | None = None
-    depends_on: list[str] = Field(default_factory=list)
+    depends_on: list[str] = Field(default_factory=new_list)
     insecure: bool = Field(default=False, description="Skip TLS certificate verification.")
-    maintenance: list[Maintenance] = Field(default_factory=list)
+    maintenance: list[Maintenance] = Field(default_factory=new_list)
     preset: Literal["oip_v2", "triton", "torchserve", "mlflow", "bentoml", "health_json"] | None = (
         Field(default=None, description="Expand into the health endpoints of an ML server.")
     )
@@ -260,7 +260,7 @@ class ChecksFile(FileModel):
     """checks.yaml."""
 
     defaults: Defaults = Field(default_factory=Defaults)
-    checks: list[Check] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=new_list)
 
 
 # --------------------------------------------------------------------------- runtime specs

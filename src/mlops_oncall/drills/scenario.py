@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem
-from mlops_oncall.formats.validate import FileModel, did_you_mean, validate
+from mlops_oncall.formats.validate import FileModel, did_you_mean, new_dict, new_list, validate
 from mlops_oncall.formats.yamlsrc import load_file
 from mlops_oncall.runbooks.schema import Slug
 
@@ -63,9 +63,9 @@ class Inject(FileModel):
         default=None, description="fault/clear: a fake service; alert: the alert name."
     )
     fault: str | None = Field(default=None, description="fault: latency, errors, not_ready, ...")
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=new_dict)
     text: str | None = Field(default=None, description="message/note/alert: what is said.")
-    expected_actions: list[Action] = Field(default_factory=list)
+    expected_actions: list[Action] = Field(default_factory=new_list)
     contingency: Contingency | None = None
 
     @model_validator(mode="after")
@@ -104,7 +104,7 @@ class Scoring(FileModel):
     declare_within: Duration | None = None
     mitigate_within: Duration | None = None
     runbook: Slug | None = Field(default=None, description="The runbook that should be attached.")
-    steps: list[Slug] = Field(default_factory=list, description="Runbook steps expected done.")
+    steps: list[Slug] = Field(default_factory=new_list, description="Runbook steps expected done.")
 
 
 class Scenario(FileModel):
@@ -117,16 +117,16 @@ class Scenario(FileModel):
     runbook: Slug = Field(description="The runbook a good responder should pick.")
     severity: Literal["SEV1", "SEV2", "SEV3", "SEV4"] = "SEV2"
     service: str | None = Field(default=None, description="The service the drill incident is for.")
-    objectives: list[str] = Field(default_factory=list)
+    objectives: list[str] = Field(default_factory=new_list)
     roles: list[Literal["commander", "operations", "communications", "scribe"]] = Field(
-        default_factory=list
+        default_factory=new_list
     )
     duration: Duration | None = Field(
         default=None, description="When the drill ends; default: the last inject + 2m."
     )
     injects: list[Inject] = Field(min_length=1)
     scoring: Scoring = Field(default_factory=Scoring)
-    debrief: list[str] = Field(default_factory=list, description="Hot-wash prompts.")
+    debrief: list[str] = Field(default_factory=new_list, description="Hot-wash prompts.")
 
     @property
     def first_fault(self) -> timedelta | None:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, model_validator
 
 from mlops_oncall.formats.durations import Duration
-from mlops_oncall.formats.validate import FileModel
+from mlops_oncall.formats.validate import FileModel, new_list
 
 Category = Literal["serving", "data", "pipeline", "quality", "release", "cost"]
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
@@ -60,10 +60,14 @@ class Expect(FileModel):
 
 
 class Triggers(FileModel):
-    checks: list[str] = Field(default_factory=list, description="Check ids that open this runbook.")
-    alerts: list[str] = Field(default_factory=list, description="Alert names (e.g. Prometheus).")
+    checks: list[str] = Field(
+        default_factory=new_list, description="Check ids that open this runbook."
+    )
+    alerts: list[str] = Field(
+        default_factory=new_list, description="Alert names (e.g. Prometheus)."
+    )
     error_classes: list[ErrorClass] = Field(
-        default_factory=list, description="Probe error classes this runbook fits."
+        default_factory=new_list, description="Probe error classes this runbook fits."
     )
 
 
@@ -146,16 +150,16 @@ class Runbook(FileModel):
     owner: Text
     last_validated: date = Field(description="When someone last walked through this runbook.")
     applies_to: list[str] = Field(
-        default_factory=list, description="Services or models this runbook is written for."
+        default_factory=new_list, description="Services or models this runbook is written for."
     )
     triggers: Triggers = Field(default_factory=Triggers)
     meaning: Text
     impact: Text
-    symptoms: list[str] = Field(default_factory=list)
+    symptoms: list[str] = Field(default_factory=new_list)
     steps: list[Step] = Field(min_length=1)
     escalation: Escalation | None = None
-    related: list[str] = Field(default_factory=list, description="Ids of related runbooks.")
-    tags: list[str] = Field(default_factory=list)
+    related: list[str] = Field(default_factory=new_list, description="Ids of related runbooks.")
+    tags: list[str] = Field(default_factory=new_list)
 
     def step(self, step_id: str) -> Step | None:
         for s in self.steps:
