@@ -423,3 +423,22 @@ async def test_url_credentials_are_sent_as_basic_auth_and_never_shown(tmp_path, 
     )
     assert seen["auth"] == "Basic c3ZjOnBhNTUtdzByZA=="  # svc:pa55-w0rd
     assert results["a"].message == "[STATUS] = 401, expected < 400 (body: 'denied')"
+
+
+async def test_plain_http_checks_load_no_ca_bundle(tmp_path, transport, serve, monkeypatch):
+    """Loading the CA bundle costs tens of milliseconds before the first poll; plain http
+    never uses it, so only an https check (or none) makes a verifying context."""
+    from mlops_oncall.checks._httpx import httpx
+
+    made = []
+    real = httpx.create_ssl_context
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("verify", args[0] if args else True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "create_ssl_context", spy)
+    srv = serve({"/ok": Reply(200, "fine")})
+    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/ok'}}\n"))["a"]
+    assert r.state == "up"
+    assert True not in made, made

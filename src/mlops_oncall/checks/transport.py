@@ -79,7 +79,8 @@ class _Dispatch(httpx.AsyncBaseTransport):
                     max_body=self.max_body,
                 )
             else:
-                ctx = httpx.create_ssl_context(verify=not insecure, trust_env=True)  # SSL_CERT_FILE
+                # key[1]: insecure, or plain http (which never reads the context)
+                ctx = httpx.create_ssl_context(verify=not key[1], trust_env=True)  # SSL_CERT_FILE
                 pool = httpx.AsyncHTTPTransport(verify=ctx, limits=self.limits)
             self.pools[key] = pool
         return pool
