@@ -10,13 +10,13 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem, ProblemsError
-from mlops_oncall.formats.validate import FileModel, new_dict, validate
+from mlops_oncall.formats.validate import FileModel, new_dict, validate, zone_name
 from mlops_oncall.formats.yamlsrc import load_file
 from mlops_oncall.paths import user_data_dir
 
@@ -73,13 +73,7 @@ class Config(FileModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone '{value}' (expected e.g. UTC, Europe/Berlin)"
-            ) from exc
-        return value
+        return zone_name(value)
 
 
 @dataclass

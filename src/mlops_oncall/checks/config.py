@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_serializer, field_validator, model_validator
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -28,7 +28,14 @@ from mlops_oncall.checks.conditions import Condition, ConditionError, Level, par
 from mlops_oncall.checks.redact import Redactor, strip_userinfo, url_userinfo_secrets
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem, format_path
-from mlops_oncall.formats.validate import FileModel, did_you_mean, new_dict, new_list, validate
+from mlops_oncall.formats.validate import (
+    FileModel,
+    did_you_mean,
+    new_dict,
+    new_list,
+    validate,
+    zone_name,
+)
 from mlops_oncall.formats.yamlsrc import Document, load_file
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -165,13 +172,7 @@ class Maintenance(FileModel):
     @field_validator("tz")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone '{value}' (expected e.g. UTC, Europe/Berlin)"
-            ) from exc
-        return value
+        return zone_name(value)
 
     def window_at(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The (start, end) of the window containing ``now``, in UTC, or None."""

@@ -180,6 +180,17 @@ def fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
 __all__ = ["describe", "did_you_mean", "fields_at", "message_for", "validate"]
 
 
+def zone_name(value: str) -> str:
+    """A time zone that zoneinfo knows (for the validators of ``timezone:`` and ``tz:``)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone '{value}' (expected e.g. UTC, Europe/Berlin)") from exc
+    return value
+
+
 def new_list() -> list:
     """For ``Field(default_factory=...)``: pydantic inspects a factory's signature, and for
     a builtin such as ``list`` that means tokenizing its text signature, whose first use
