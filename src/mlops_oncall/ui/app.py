@@ -94,6 +94,7 @@ class OncallApp(App[None]):
     def boot(self) -> None:
         """After the first frame: the checks first (so polling starts at once), then the store
         and the runbooks, which cost most of the imports."""
+        mark("boot start")
         try:
             if self.setup is not None:
                 self.session, self.story, self.prepare, self.after_store = self.setup()
