@@ -141,8 +141,10 @@ class Monitor:
         last_rollup = loop.time()
         try:
             while not self._stop.is_set():
-                # flush at once until the first round is in: the first frame of states matters
-                wait = 0.02 if not self._collector.first_round.is_set() else self.flush_every
+                # flush at once until the first round is in, when it comes at once (its first
+                # frame of states matters); a spread first round flushes at the usual pace
+                eager = self.poller.first_spread == 0 and not self._collector.first_round.is_set()
+                wait = 0.02 if eager else self.flush_every
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), wait)
                 await self._flush()
