@@ -265,34 +265,36 @@ def test_views_and_json():
     }
 
 
-def test_ring_copy_of_the_newest_results_only():
+def test_a_short_ring_keeps_the_newest_results_and_snapshots_stand_alone():
     from mlops_oncall.checks.state import Ring
 
-    ring = Ring(6)
-    for i in range(8):  # wrapped: the ring holds results 2..7
+    ring = Ring(3)
+    for i in range(8):  # wrapped: the ring holds results 5..7
         ring.append(
             T0 + i * STEP, "up" if i % 2 else "down", float(i), None if i % 2 else "timeout"
         )
-    tail = ring.copy(3)
+    tail = ring.copy()
     assert tail.size == 3
     assert [e.latency_ms for e in tail.entries()] == [5.0, 6.0, 7.0]
     assert tail.entries()[1] == RingEntry(T0 + 6 * STEP, "down", 6.0, "timeout")
     tail.append(T0 + 8 * STEP, "up", 8.0, None)  # a snapshot is a ring of its own
     assert [e.latency_ms for e in tail.entries()] == [6.0, 7.0, 8.0]
     assert [e.latency_ms for e in ring.entries()][-1] == 7.0
-    short = Ring(6)
+    short = Ring(3)
     short.append(T0, "up", 1.0, None)
-    assert [e.latency_ms for e in short.copy(3).entries()] == [1.0]
-    assert ring.copy(10).size == 6  # asking for more than it holds copies it whole
+    assert [e.latency_ms for e in short.copy().entries()] == [1.0]
 
 
 def test_board_views_carry_a_short_ring_when_asked(tmp_path):
     from dataclasses import replace
 
-    board = Board(load_ok(tmp_path, "checks:\n  - {id: a, url: 'http://127.0.0.1:9/'}\n"))
+    checks = load_ok(tmp_path, "checks:\n  - {id: a, url: 'http://127.0.0.1:9/'}\n")
+    board, short_board = Board(checks), Board(checks, ring_size=5)
     feed = Feed()
     for i in range(40):
-        board.observe(replace(feed.result("u"), latency_ms=float(i)))
+        result = replace(feed.result("u"), latency_ms=float(i))
+        board.observe(result)
+        short_board.observe(result)
     assert len(board.view("a").ring) == 40
-    short = board.view("a", ring_tail=5).ring
+    short = short_board.view("a").ring
     assert [e.latency_ms for e in short] == [35.0, 36.0, 37.0, 38.0, 39.0]

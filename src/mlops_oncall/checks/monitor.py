@@ -80,7 +80,7 @@ class Monitor:
         rollup_every: float = 60.0,
         transport: str = "auto",
         first_spread: float | None = None,
-        view_ring: int | None = 20,
+        ring_size: int = 20,
     ):
         self.checks = checks
         self.store = store
@@ -99,7 +99,7 @@ class Monitor:
             redactor=checks.redactor,
             clock=clock,
             transport=transport,  # type: ignore[arg-type]
-            view_ring=view_ring,  # the dashboard draws the last 10; an hour of 1,000 rings is 2 MB
+            ring_size=ring_size,  # the dashboard draws the last 10; an hour for 1,000 checks is 2 MB
             **kw,
         )
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -133,14 +133,13 @@ class Poller:
         first_spread: float = FIRST_SPREAD,
         rng: random.Random | None = None,
         board: Board | None = None,
-        view_ring: int | None = None,
+        ring_size: int = RING_SIZE,
     ):
         self.specs = list(specs)
-        self.view_ring = view_ring  # how many recent results the sinks' views carry (None: all)
         self.sinks = list(sinks)
         self.clock = clock
-        # a poller whose views carry N results keeps only N per check (the TUI: its sparkline)
-        self.board = board or Board(self.specs, clock=clock, ring_size=view_ring or RING_SIZE)
+        # ring_size: recent raw results kept per check, and carried by every view a sink gets
+        self.board = board or Board(self.specs, clock=clock, ring_size=ring_size)
         self._own_prober = prober is None
         self.prober = prober or Prober(
             redactor=redactor,
@@ -278,7 +277,7 @@ class Poller:
     def _emit(self, result: Result) -> None:
         self.polls += 1
         transitions = self.board.observe(result)
-        view = self.board.view(result.check_id, self.view_ring)
+        view = self.board.view(result.check_id)
         for sink in self.sinks:
             try:
                 sink.on_result(result, view)

@@ -81,25 +81,14 @@ class Ring:
     def __len__(self) -> int:
         return self._n
 
-    def copy(self, last: int | None = None) -> Ring:
-        """A snapshot; with last, of only the newest last results (a smaller ring)."""
+    def copy(self) -> Ring:
         other = Ring.__new__(Ring)
-        if last is None or last >= self.size:
-            other.size = self.size
-            other._at = self._at[:]
-            other._latency = self._latency[:]
-            other._code = self._code[:]
-            other._head = self._head
-            other._n = self._n
-            return other
-        n = min(self._n, last)
-        idx = [(self._head - n + k) % self.size for k in range(n)]  # oldest first
-        other.size = last
-        other._at = array("d", [self._at[i] for i in idx] + [0.0] * (last - n))
-        other._latency = array("d", [self._latency[i] for i in idx] + [0.0] * (last - n))
-        other._code = bytearray(bytes(self._code[i] for i in idx) + bytes(last - n))
-        other._head = n % last
-        other._n = n
+        other.size = self.size
+        other._at = self._at[:]
+        other._latency = self._latency[:]
+        other._code = self._code[:]
+        other._head = self._head
+        other._n = self._n
         return other
 
     def entries(self) -> tuple[RingEntry, ...]:
@@ -384,9 +373,7 @@ class Board:
                 out.append(moved)
         return out
 
-    def view(self, check_id: str, ring_tail: int | None = None) -> CheckView:
-        """ring_tail keeps only the newest results in the view's ring: a UI that draws a
-        short sparkline need not hold an hour of results per check twice over."""
+    def view(self, check_id: str) -> CheckView:
         m = self.checks[check_id]
         return CheckView(
             check_id=check_id,
@@ -395,7 +382,7 @@ class Board:
             first_failure_at=m.first_failure_at,
             blocked_by=self.blocked_by(check_id),
             last=m.last,
-            ring=m._ring.copy(ring_tail),
+            ring=m._ring.copy(),
             maintenance_until=m.maintenance_until,
         )
 
