@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -258,7 +257,6 @@ def main() -> None:
             s.kill()
     finally:
         fake.stop()
-        threading.Event().wait(0)
 
 
 if __name__ == "__main__":

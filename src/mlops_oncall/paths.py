@@ -1,6 +1,7 @@
 """Where mlops-oncall keeps its own files: platformdirs, overridable by env vars.
 
-Apart from config.py (pydantic), so the demo can find its folder before anything heavy loads.
+Apart from config.py, whose import builds pydantic models: a module that only needs a folder
+(the runbook cache, the drill CLI, the export screens) does not pay for them.
 """
 
 from __future__ import annotations
