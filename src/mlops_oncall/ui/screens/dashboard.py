@@ -20,6 +20,7 @@ FAILING = ("degraded", "down")
 
 
 class DashboardScreen(Screen):
+    _lists_shown: tuple | None = None  # the incidents and deploys rows on screen
     BINDINGS = [
         Binding("d", "declare", "Declare", id="dashboard.declare"),
         Binding("enter", "open", "Open", id="dashboard.open", show=False),
@@ -44,10 +45,10 @@ class DashboardScreen(Screen):
                 detail.border_title = "Selected check"
                 yield detail
             with Vertical(id="side"):
-                incidents = DataTable(id="incidents-table", cursor_type="row", classes="panel")
+                incidents = LeanTable(id="incidents-table", cursor_type="row", classes="panel")
                 incidents.border_title = "Open incidents"
                 yield incidents
-                deploys = DataTable(id="deploys-table", cursor_type="row", classes="panel")
+                deploys = LeanTable(id="deploys-table", cursor_type="row", classes="panel")
                 deploys.border_title = "What changed"
                 yield deploys
         yield Footer()
@@ -249,19 +250,23 @@ class DashboardScreen(Screen):
             last = view.last
             text.append_text(fmt.state_text(view.state))
             text.append(f"  {fmt.latency(last.latency_ms)}  {last.message}\n")
-            for c in last.conditions[:4]:
+        # the suggestion before the conditions: in a panel of fixed height it must not be cut
+        failing = view is not None and view.state in FAILING and not view.blocked_by
+        suggestions = app.suggestions_for(cid) if failing else []  # type: ignore[attr-defined]
+        if suggestions:
+            best = suggestions[0]
+            text.append("Suggested runbook: ", style="bold")
+            text.append(f"{best.runbook_id}", style="bold cyan")
+            text.append(f" — {'; '.join(best.reasons)}   (press d to declare)\n", style="dim")
+        if view is not None and view.last is not None:
+            for c in view.last.conditions[:4]:
                 mark, style = (
                     ("✓", "green") if c.success else ("✗", "red" if c.level == "fail" else "yellow")
                 )
                 text.append(f"  {mark} ", style=style)
                 text.append(f"{c.message or c.condition}\n")
-        suggestions = app.suggestions_for(cid)  # type: ignore[attr-defined]
-        if suggestions and view is not None and view.state in FAILING and not view.blocked_by:
-            best = suggestions[0]
-            text.append("Suggested runbook: ", style="bold")
-            text.append(f"{best.runbook_id}", style="bold cyan")
-            text.append(f" — {'; '.join(best.reasons)}   (press d to declare)", style="dim")
-        body.update(text)
+        text.rstrip()
+        body.update(text, layout=False)  # its height is fixed in the stylesheet
 
     # -- incidents and deploys (read in a thread, applied on the UI loop) --------------------
     @work(thread=True, exclusive=True, group="dashboard-lists")
@@ -286,6 +291,20 @@ class DashboardScreen(Screen):
             {"id": public_id(r["id"]), "title": r["title"]} for r in incidents
         ]
 
+        now = self.app.session.clock.now()  # type: ignore[attr-defined]
+        deploy_rows = [
+            (fmt.since(d["at"], now), d["service"], d["version"], d["kind"], d["outcome"])
+            for d in deploys
+        ]
+        # every two seconds, and mostly unchanged: rebuilding the tables anyway repainted them
+        # and restyled their scrollbars, a frame's work a keystroke could land behind
+        shown = (
+            [(r["id"], r["severity"], r["status"], r["title"], r["is_drill"]) for r in incidents],
+            deploy_rows,
+        )
+        if shown == self._lists_shown:
+            return
+        self._lists_shown = shown
         inc = self.query_one("#incidents-table", DataTable)
         keep = inc.cursor_row
         inc.clear()
@@ -303,11 +322,10 @@ class DashboardScreen(Screen):
         inc.border_title = f"Open incidents ({len(incidents)})"
         dep = self.query_one("#deploys-table", DataTable)
         dep.clear()
-        now = self.app.session.clock.now()  # type: ignore[attr-defined]
-        for d in deploys:
-            change = Text(f"{d['version']} ({d['kind']}) ")
-            change.append_text(fmt.outcome_text(d["outcome"]))
-            dep.add_row(fmt.since(d["at"], now), d["service"], change)
+        for since, service, version, kind, outcome in deploy_rows:
+            change = Text(f"{version} ({kind}) ")
+            change.append_text(fmt.outcome_text(outcome))
+            dep.add_row(since, service, change)
 
     # -- actions ---------------------------------------------------------------------------
     def action_focus_checks(self) -> None:
