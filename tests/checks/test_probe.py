@@ -15,7 +15,7 @@ from tests.checks.helpers import load_ok
 from tests.checks.servers import Reply
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-TRANSPORTS = ["httpx", pytest.param("aiohttp", marks=pytest.mark.skipif(
+TRANSPORTS = ["httpx", "lean", pytest.param("aiohttp", marks=pytest.mark.skipif(
     not aiohttp_available(), reason="aiohttp is not installed"))]  # fmt: skip
 
 

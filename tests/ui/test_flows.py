@@ -308,3 +308,38 @@ async def test_note_typed_in_the_incident_screen_is_recorded(fixed_session):
             what="note",
         )
     assert fixed_session.incidents.events(view.id)[-1].ts >= T0
+
+
+async def test_the_demo_shows_inject_fault_from_the_first_frame(fixed_session):
+    """The key is there before the fake system runs; a fault sent that early says why not."""
+    from mlops_oncall.ui.widgets.lean_footer import LeanFooter
+
+    app = OncallApp(fixed_session, live=False, fake_system=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        footer = app.screen.query_one(LeanFooter)
+        await wait_for(pilot, lambda: "Inject fault" in str(footer._keys()), what="the key")
+        app._send_fault({"service": "fraud-scoring", "fault": "latency", "params": {}})
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert "The fake ML system is still starting: try again in a moment." in messages
+
+
+async def test_the_footer_is_rebuilt_only_when_its_keys_change(fixed_session):
+    from mlops_oncall.ui.widgets.lean_footer import LeanFooter
+
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        footer = app.screen.query_one(LeanFooter)
+        await wait_for(pilot, lambda: footer.children, what="the footer's keys")
+        keys = list(footer.children)
+        app.refresh_bindings()  # nothing changed: the same key widgets stay
+        await pilot.pause()
+        await pilot.pause()
+        assert list(footer.children) == keys
+        app.fake_system = True  # "Inject fault" becomes available
+        app.refresh_bindings()
+        await wait_for(pilot, lambda: list(footer.children) != keys, what="a rebuild")
+        assert "Inject fault" in [getattr(k, "description", "") for k in footer.children]

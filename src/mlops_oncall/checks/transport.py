@@ -2,10 +2,12 @@
 
 httpx stays the client API. Underneath, an aiohttp-based transport (``aiotransport``) costs
 a fraction of the CPU per poll of httpx's own pool (bench/poll/README.md), so it is used
-whenever aiohttp is installed; httpx's transport is the fallback. A small dispatching
-transport picks the pool per request: httpx's own, with a verifying and a non-verifying pool,
-serves the rare check that reads ``[CERTIFICATE_EXPIRATION]`` (only it exposes the TLS socket
-after a small body is read) and every check when aiohttp is missing.
+whenever aiohttp is installed and there are many checks; httpx's transport is the fallback.
+With a few checks, plain http goes over ``leantransport`` (asyncio streams), which starts the
+soonest. A small dispatching transport picks the pool per request: httpx's own, with a
+verifying and a non-verifying pool, serves https under the lean kind, the rare check that
+reads ``[CERTIFICATE_EXPIRATION]`` (only it exposes the TLS socket after a small body is read)
+and every check when aiohttp is missing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Literal
 
 from mlops_oncall.checks._httpx import httpx
 
-TransportKind = Literal["auto", "aiohttp", "httpx"]
+TransportKind = Literal["auto", "aiohttp", "httpx", "lean"]
 INSECURE = "mlops_oncall.insecure"  # request extension: skip TLS verification
 CERTIFICATE = "mlops_oncall.certificate"  # request extension: the peer certificate is read
 PREPARED = "mlops_oncall.prepared"  # request extension: a per-check dict transports may cache in
@@ -37,13 +39,15 @@ def aiohttp_available() -> bool:
 
 
 def kind_for(kind: TransportKind, checks: int) -> TransportKind:
-    """``auto`` with a few checks is httpx's own transport: it costs more CPU per poll, which
-    a few checks never notice, and starts about 120 ms sooner (importing aiohttp builds two TLS
-    contexts), so the first states are on screen sooner."""
-    return "httpx" if kind == "auto" and checks <= FEW_CHECKS else kind
+    """``auto`` with a few checks is the lean transport for plain http (``leantransport``) and
+    httpx's own for https. It starts sooner than aiohttp (whose import builds two TLS contexts:
+    about 120 ms) and than httpx's own (whose first request imports httpcore, h11 and anyio:
+    about 60 ms), so the first states are on screen sooner; a few checks never notice the CPU
+    per poll."""
+    return "lean" if kind == "auto" and checks <= FEW_CHECKS else kind
 
 
-def resolve_kind(kind: TransportKind) -> Literal["aiohttp", "httpx"]:
+def resolve_kind(kind: TransportKind) -> Literal["aiohttp", "httpx", "lean"]:
     if kind == "auto":
         return "aiohttp" if aiohttp_available() else "httpx"
     if kind == "aiohttp" and not aiohttp_available():
@@ -61,6 +65,8 @@ class _Dispatch(httpx.AsyncBaseTransport):
     def _pool(self, insecure: bool, certificate: bool, tls: bool) -> httpx.AsyncBaseTransport:
         if self.kind == "aiohttp" and not certificate:
             key = ("aiohttp", False)  # verification is chosen per request there
+        elif self.kind == "lean" and not tls:
+            key = ("lean", False)  # plain http only; https goes to httpx's own below
         elif not tls:
             # plain http never uses a TLS context, so this pool gets one that loads no CA
             # bundle (26 ms saved before a plain-http workspace's first poll)
@@ -69,7 +75,11 @@ class _Dispatch(httpx.AsyncBaseTransport):
             key = ("httpx", insecure)
         pool = self.pools.get(key)
         if pool is None:
-            if key[0] == "aiohttp":
+            if key[0] == "lean":
+                from mlops_oncall.checks.leantransport import LeanProbeTransport
+
+                pool = LeanProbeTransport(limits=self.limits, max_body=self.max_body)
+            elif key[0] == "aiohttp":
                 from mlops_oncall.checks.aiotransport import AiohttpProbeTransport
 
                 # verifying, built on the first https request; an insecure request skips it

@@ -38,7 +38,7 @@ only_option = click.option(
 )
 transport_option = click.option(
     "--transport",
-    type=click.Choice(["auto", "aiohttp", "httpx"]),
+    type=click.Choice(["auto", "aiohttp", "httpx", "lean"]),
     default="auto",
     show_default=True,
     hidden=True,

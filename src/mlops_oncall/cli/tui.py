@@ -53,7 +53,7 @@ def demo(calm: bool, delay: float) -> None:
 
     from mlops_oncall.ui.app import OncallApp  # Textual is imported only here
 
-    app = OncallApp(setup=setup, title="demo · fake ML system")
+    app = OncallApp(setup=setup, title="demo · fake ML system", fake_system=True)
     try:
         app.run()
     finally:

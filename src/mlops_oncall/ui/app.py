@@ -48,6 +48,7 @@ class OncallApp(App[None]):
         after_store=None,
         setup=None,
         title: str | None = None,
+        fake_system: bool = False,
     ):
         super().__init__()
         # with ``setup``, the session is built in the boot worker after the first frame (the
@@ -55,6 +56,9 @@ class OncallApp(App[None]):
         self.session = session
         self.setup = setup
         self.header_title = title
+        # the demo starts a fake system in its boot worker: its "Inject fault" key is shown from
+        # the first frame rather than added later (which rebuilt the footer mid-boot)
+        self.fake_system = fake_system
         self.prepare = prepare  # runs first in the boot worker, after the first frame
         self.after_store = after_store  # runs once the store is open
         self.live = live
@@ -141,7 +145,7 @@ class OncallApp(App[None]):
 
     def _checks_loaded(self, checks) -> None:
         self.specs = dict(checks.specs) if checks is not None else {}
-        self.refresh_bindings()  # "Inject fault" appears once the fake system runs
+        self.refresh_bindings()  # a drill's fake system may be up now (the footer redraws if so)
         dash = self._dashboard()
         if dash is not None:
             dash.build_checks()
@@ -396,7 +400,7 @@ class OncallApp(App[None]):
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "inject_fault":
-            return bool(self.session is not None and self.session.fake_control_url)
+            return self.fake_system or self._fake_running()
         return True
 
     def action_inject_fault(self) -> None:
@@ -415,8 +419,19 @@ class OncallApp(App[None]):
         if form:
             self._send_fault(form)
 
+    def _fake_running(self) -> bool:
+        return bool(self.session is not None and self.session.fake_control_url)
+
     @work(thread=True, group="fault")
     def _send_fault(self, form: dict) -> None:
+        if not self._fake_running():
+            self.call_from_thread(
+                self.notify,
+                "The fake ML system is still starting: try again in a moment.",
+                title="Fault not injected",
+                severity="warning",
+            )
+            return
         control = self.session.fake_control()
         try:
             if form.get("clear"):

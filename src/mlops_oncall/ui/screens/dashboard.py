@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import RowDoesNotExist
 
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
@@ -51,7 +52,7 @@ class DashboardScreen(Screen):
                 deploys = LeanTable(id="deploys-table", cursor_type="row", classes="panel")
                 deploys.border_title = "What changed"
                 yield deploys
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         self._check_names: dict[str, Text] = {}

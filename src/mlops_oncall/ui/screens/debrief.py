@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList
+from textual.widgets import Header, OptionList
 from textual.widgets.option_list import Option
 
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 
@@ -44,7 +45,7 @@ class DebriefScreen(Screen):
             with Vertical(id="debrief-items", classes="panel") as i:
                 i.border_title = "Improvement items (Enter accepts)"
                 yield OptionList(id="improvements")
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         self.load()

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, RoleModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 
 FIRST_PAGE = 200  # events shown on open; a 50k-event incident opens as fast as a small one
 KIND_STYLE = {
@@ -80,7 +81,7 @@ class IncidentScreen(Screen):
                 with Vertical(id="incident-deploys-panel", classes="panel") as dp:
                     dp.border_title = "Recent deploys of the service"
                     yield DataTable(id="incident-deploys", cursor_type="row")
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         tl = self.query_one("#timeline", DataTable)

@@ -17,10 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static, TextArea
+from textual.widgets import Header, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 FIELDS = (
@@ -76,7 +77,7 @@ class PostmortemScreen(Screen):
             with Vertical(id="postmortem-preview-pane", classes="panel") as pv:
                 pv.border_title = "Preview"
                 yield MarkdownView("*Loading…*", id="postmortem-preview")
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         self.query_one("#postmortem-fields", OptionList).highlighted = 0

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, OptionList, Static
+from textual.widgets import DataTable, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mlops_oncall.ui.modals import Dialog
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 
 BAND_STYLE = {
     "critical": "bold white on red",
@@ -52,7 +53,7 @@ class RiskScreen(Screen):
             with Vertical(id="risk-detail-pane", classes="panel") as d:
                 d.border_title = "Risk"
                 yield Static("", id="risk-detail")
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         t = self.query_one("#risks-table", DataTable)

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Select
+from textual.widgets import Header, Input, OptionList, Select
 from textual.widgets.option_list import Option
 
 from mlops_oncall.runbooks.render import runbook_markdown
 from mlops_oncall.runbooks.schema import CATEGORIES
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 
@@ -59,7 +60,7 @@ class RunbooksScreen(Screen):
             with Vertical(id="runbook-preview-pane", classes="panel") as pp:
                 pp.border_title = "Preview"
                 yield MarkdownView("", id="runbook-preview")
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         self.refresh_list()

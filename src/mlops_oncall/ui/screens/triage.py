@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.runbooks.render import step_markdown
 from mlops_oncall.ui.modals import ConfirmCommandModal, NoteModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 
@@ -68,7 +69,7 @@ class TriageScreen(Screen):
             placeholder="n: a note for the timeline (Enter records it). D/S/F: an outcome with a note.",
             id="step-note",
         )
-        yield Footer()
+        yield LeanFooter()
 
     def on_mount(self) -> None:
         self.load()
