@@ -143,6 +143,8 @@ async def test_connection_close_is_honoured(lean):
         (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "malformed response header"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", "bad Content-Length"),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "bad chunk size"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * 70_000, "runs over"),
+        (b"HTTP/1.1 200 OK\r\nX-Huge: " + b"h" * 70_000 + b"\r\n\r\n", "headers over"),
     ],
 )
 async def test_protocol_errors_say_what_was_wrong(lean, reply, message):

@@ -164,6 +164,11 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
         except asyncio.IncompleteReadError as exc:
             conn.close()
             raise httpx.ReadError("the response was cut off", request=request) from exc
+        except asyncio.LimitOverrunError as exc:
+            conn.close()
+            raise httpx.RemoteProtocolError(
+                f"a line of the response runs over {MAX_HEAD} bytes", request=request
+            ) from exc
         except OSError as exc:
             conn.close()
             raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
