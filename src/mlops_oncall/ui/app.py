@@ -7,6 +7,7 @@ waits on the database; errors from the core come back as notifications.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -66,7 +67,9 @@ class OncallApp(App[None]):
         self.drill_banner_text = drill_banner
         self.flush_every = flush_every
         self.views: dict[str, Any] = {}
-        self._all_shown = False
+        # set once every check's first state is on screen: the boot worker opens the store
+        # (importing SQLAlchemy, GIL-bound) only then, not while the UI draws the first round
+        self._all_shown = threading.Event()
         self.specs: dict[str, Any] = {}
         self.monitor = None
         self.ready = False
@@ -124,6 +127,7 @@ class OncallApp(App[None]):
                 mark("polling")
                 self.monitor.wait_first_round(timeout=3.0)
                 mark("first round")
+                self._all_shown.wait(timeout=1.0)
             s.incidents  # noqa: B018 - opens (and migrates) the store
             mark("store open")
             if self.after_store is not None:
@@ -202,9 +206,13 @@ class OncallApp(App[None]):
         dash = self._dashboard()
         if dash is not None and views:
             dash.update_checks([v.check_id for v in views])
-            if len(self.views) == len(self.specs) and not self._all_shown:
-                self._all_shown = True
-                self.call_after_refresh(mark, "every check shown")
+            if len(self.views) == len(self.specs) and not self._all_shown.is_set():
+                self.call_after_refresh(self._shown_all)
+
+    def _shown_all(self) -> None:
+        if not self._all_shown.is_set():
+            mark("every check shown")
+            self._all_shown.set()
 
     def on_story_event(self, message: StoryEvent) -> None:
         self.notify(

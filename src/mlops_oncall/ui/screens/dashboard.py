@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.widgets.banner import DrillBanner
@@ -99,6 +99,11 @@ class DashboardScreen(Screen):
         by_group: dict[str, list] = {}  # groups in the order the checks file gives them
         for spec in specs.values():
             by_group.setdefault(spec.group or "other", []).append(spec)
+        # the name column sized now, as the others are: measured later, when idle, it would
+        # widen after the rows were first drawn and every row would be drawn again
+        names = t.columns[ColumnKey("check")]
+        names.auto_width = False
+        names.width = max(len(cid) + 2 for cid in specs)
         for group in by_group:
             t.add_row(
                 Text(group.upper(), style="bold"), "", "", "", "", "", "", key=f"group:{group}"
