@@ -343,3 +343,24 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(fixed_session):
         app.refresh_bindings()
         await wait_for(pilot, lambda: list(footer.children) != keys, what="a rebuild")
         assert "Inject fault" in [getattr(k, "description", "") for k in footer.children]
+
+
+async def test_an_alarm_quotes_gatus_placeholders_as_written(fixed_session):
+    """Textual's markup read "[RESPONSE_TIME]" as a tag and dropped it from the toast."""
+    from datetime import UTC, datetime
+
+    from mlops_oncall.checks.state import Transition
+
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        now = datetime(2026, 11, 28, tzinfo=UTC)
+        alarm = Transition(
+            "fraud.live", "up", "degraded", now, now, "condition",
+            "[RESPONSE_TIME] = 403ms, expected < 250", {}, now,
+        )  # fmt: skip
+        app.apply_views(fixed_views(), [alarm])
+        await wait_for(pilot, lambda: app._notifications, what="the alarm")
+        (note,) = list(app._notifications)
+        assert note.markup is False  # drawn as written, placeholders and all
+        assert "DEGRADED: [RESPONSE_TIME] = 403ms, expected < 250." in note.message

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -20,6 +19,8 @@ from mlops_oncall.ui.commands import OncallCommands
 from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, StoryEvent
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from mlops_oncall.session import Session
 
 FAILING = ("degraded", "down")
@@ -138,7 +139,7 @@ class OncallApp(App[None]):
             mark("library loaded")
         except Exception as exc:
             self.call_from_thread(
-                self.notify, escape(f"could not start: {exc}"), severity="error", timeout=30
+                self.notify, f"could not start: {exc}", severity="error", timeout=30
             )
             return
         self.call_from_thread(self._booted)
@@ -158,7 +159,7 @@ class OncallApp(App[None]):
         self.ready = True
         for problem in self.session.check_problems[:3]:
             self.notify(
-                escape(str(problem)),
+                str(problem),
                 severity="error" if problem.is_error else "warning",
                 timeout=15,
             )
@@ -194,9 +195,7 @@ class OncallApp(App[None]):
                 best = self.suggestions_for(t.check_id)
                 hint = f" Suggested runbook: {best[0].runbook_id}." if best else ""
                 self.notify(
-                    escape(
-                        f"{t.check_id} is {t.to_state.upper()}: {t.message}.{hint} Press d to declare."
-                    ),
+                    f"{t.check_id} is {t.to_state.upper()}: {t.message}.{hint} Press d to declare.",
                     title="Check alarm",
                     severity="error" if t.to_state == "down" else "warning",
                     timeout=12,
@@ -216,7 +215,7 @@ class OncallApp(App[None]):
 
     def on_story_event(self, message: StoryEvent) -> None:
         self.notify(
-            escape(message.text),
+            message.text,
             title="Demo" if not self.drill_banner_text else "Drill",
             severity=message.severity,
             timeout=10,
@@ -274,7 +273,7 @@ class OncallApp(App[None]):
         except IncidentError as exc:
             self.call_from_thread(
                 self.notify,
-                escape(str(exc)),
+                str(exc),
                 title=f"Could not {label}",
                 severity="error",
                 timeout=10,
@@ -283,7 +282,7 @@ class OncallApp(App[None]):
         except Exception as exc:  # a locked database, a vanished file: say so, keep running
             self.call_from_thread(
                 self.notify,
-                escape(f"{type(exc).__name__}: {exc}"),
+                f"{type(exc).__name__}: {exc}",
                 title=f"Could not {label}",
                 severity="error",
                 timeout=15,
@@ -405,6 +404,20 @@ class OncallApp(App[None]):
             from mlops_oncall.ui.screens.triage import TriageScreen
 
             self.call_from_thread(self.push_screen, TriageScreen(view.id))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text. Check messages quote Gatus placeholders such as
+        ``[RESPONSE_TIME]``, which Textual's markup reads as tags and drops, and neither Rich's
+        nor Textual's ``escape`` protects a tag in capitals."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "inject_fault":

@@ -94,7 +94,9 @@ class DashboardScreen(Screen):
             problems = app.session.check_problems  # type: ignore[attr-defined]
             if problems:
                 msg = "checks.yaml has problems:\n" + "\n".join(str(p) for p in problems[:6])
-            self.query_one("#check-detail-body", Static).update(msg)
+            self.query_one("#check-detail-body", Static).update(
+                Text(msg)
+            )  # problems quote YAML and [PLACEHOLDERS]: no markup
             return
         by_group: dict[str, list] = {}  # groups in the order the checks file gives them
         for spec in specs.values():

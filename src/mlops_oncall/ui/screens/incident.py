@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -341,7 +340,7 @@ class IncidentScreen(Screen):
             try:
                 due = parse_date(result["due"]) if result["due"] else None
             except Exception as exc:
-                self.notify(escape(str(exc)), severity="error")
+                self.notify(str(exc), severity="error")
                 return
             self._do(
                 "add action item",
