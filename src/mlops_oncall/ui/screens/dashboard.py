@@ -94,9 +94,8 @@ class DashboardScreen(Screen):
             problems = app.session.check_problems  # type: ignore[attr-defined]
             if problems:
                 msg = "checks.yaml has problems:\n" + "\n".join(str(p) for p in problems[:6])
-            self.query_one("#check-detail-body", Static).update(
-                Text(msg)
-            )  # problems quote YAML and [PLACEHOLDERS]: no markup
+            # plain text: the problems quote YAML and placeholders such as [STATUS]
+            self.query_one("#check-detail-body", Static).update(Text(msg))
             return
         by_group: dict[str, list] = {}  # groups in the order the checks file gives them
         for spec in specs.values():
