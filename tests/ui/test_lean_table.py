@@ -6,7 +6,7 @@ import pytest
 from textual.app import App
 from textual.widgets import DataTable
 
-from mlops_oncall.ui.widgets.lean_table import CELL_CACHES, ROW_CACHES, LeanTable
+from mlops_oncall.ui.widgets.lean_table import CELL_CACHES, INTERNALS, ROW_CACHES, LeanTable
 
 
 class TableApp(App[None]):
@@ -18,6 +18,8 @@ def test_the_cache_attributes_it_resizes_exist_in_this_textual():
     table = DataTable()
     for name in (*ROW_CACHES, *CELL_CACHES):
         assert hasattr(getattr(table, name), "maxsize"), name
+    for name in INTERNALS:  # a Textual upgrade that drops one would leave an override idle
+        assert hasattr(table, name), name
 
 
 async def test_a_thousand_updated_rows_keep_only_a_screenful_of_renders():

@@ -13,22 +13,31 @@ from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 # DataTable's own cache attributes (textual is pinned to one version; a test checks they exist)
 ROW_CACHES = ("_row_render_cache", "_row_renderable_cache", "_line_cache")
 CELL_CACHES = ("_cell_render_cache",)
+# what the overrides below use of DataTable's internals (checked by a test against the pin)
+INTERNALS = (
+    "_data", "_update_count", "_row_locations", "_column_locations", "_y_offsets",
+    "_get_offsets", "_render_line_in_row", "_update_dimensions", "window_region",
+)  # fmt: skip
 # a cursor or hover on no row (the header's row index is -1)
 ELSEWHERE = Coordinate(-2, 0)
 
 
 class LeanTable(DataTable):
-    """Two changes to DataTable's render caches, both for a table of a thousand polled checks.
+    """DataTable's render caches, reworked for a table of a thousand polled checks.
 
-    Size: DataTable keeps up to 10,000 rendered cells and 1,000 rendered rows and lines, about
-    20 MiB of stale renders when cells change four times a second. Only what is on screen needs
-    keeping, with room for the cursor's and the hover's variants of each row.
+    - Size: DataTable keeps up to 10,000 rendered cells and 1,000 rendered rows and lines,
+      about 20 MiB of stale renders when cells change four times a second. Only what is on
+      screen needs keeping, with room for the cursor's and the hover's variants of each row.
+    - Invalidation: DataTable's `update_cell` bumps a table-wide counter that is part of every
+      cache key and repaints the whole widget, so one changed cell re-renders every visible
+      cell, and the cursor's next move waits on that. Here an update drops only the renders of
+      its own cell and row, repaints only that row, and a value equal to the one shown is no
+      update at all.
+    - The cursor: rows are cached wherever the cursor is (see `_render_line_in_row`).
+    - A fix: cells drawn before the columns widen are drawn again (see `_update_dimensions`).
 
-    Invalidation: DataTable's `update_cell` bumps a table-wide counter that is part of every
-    cache key and repaints the whole widget, so one changed cell re-renders every visible
-    cell, and the cursor's next move waits on that. Here an update drops only the renders of
-    its own cell and row, repaints only that row, and a value equal to the one shown is no
-    update at all."""
+    These lean on DataTable's internals in the pinned Textual; `INTERNALS` lists what they use
+    and a test checks it is there."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
