@@ -14,6 +14,15 @@ class TableApp(App[None]):
         yield LeanTable(id="t")
 
 
+def fill(t: LeanTable, rows: int) -> LeanTable:
+    """Columns state and name; rows keyed "0", "1", ... named check-0000, check-0001, ..."""
+    t.add_column("state", key="state")
+    t.add_column("name", key="name")
+    for i in range(rows):
+        t.add_row("up", f"check-{i:04d}", key=str(i))
+    return t
+
+
 def test_the_cache_attributes_it_resizes_exist_in_this_textual():
     table = DataTable()
     for name in (*ROW_CACHES, *CELL_CACHES):
@@ -25,11 +34,7 @@ def test_the_cache_attributes_it_resizes_exist_in_this_textual():
 async def test_a_thousand_updated_rows_keep_only_a_screenful_of_renders():
     app = TableApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        t = app.query_one(LeanTable)
-        t.add_column("state", key="state")
-        t.add_column("name", key="name")
-        for i in range(1000):
-            t.add_row("up", f"check-{i:04d}", key=str(i))
+        t = fill(app.query_one(LeanTable), 1000)
         await pilot.pause()
         for rnd in range(12):  # each round makes every cached render stale, as a poll does
             with app.batch_update():
@@ -63,11 +68,7 @@ def cached_rows(t: LeanTable) -> set[str]:
 async def test_an_update_redraws_its_own_row_and_keeps_the_others_renders():
     app = TableApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        t = app.query_one(LeanTable)
-        t.add_column("state", key="state")
-        t.add_column("name", key="name")
-        for i in range(100):
-            t.add_row("up", f"check-{i:02d}", key=str(i))
+        t = fill(app.query_one(LeanTable), 100)
         await pilot.pause()
         assert {"0", "5", "10"} <= cached_rows(t)
         count = t._update_count
@@ -84,7 +85,7 @@ async def test_an_update_redraws_its_own_row_and_keeps_the_others_renders():
         t.update_cell("90", "state", "degraded")  # off screen: drawn once scrolled to
         t.move_cursor(row=90)
         await pilot.pause()
-        assert "degra  check-90" in "".join(s.text for y in range(24) for s in t.render_line(y))
+        assert "degra  check-0090" in "".join(s.text for y in range(24) for s in t.render_line(y))
 
 
 async def test_the_cursor_row_is_still_highlighted_after_updates():

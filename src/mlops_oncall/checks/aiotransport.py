@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.checks._httpx import httpx
-from mlops_oncall.checks.transport import INSECURE, PREPARED, BodyTooLarge
+from mlops_oncall.checks.transport import INSECURE, PREPARED, BodyTooLarge, finished_response
 
 if TYPE_CHECKING:
     import aiohttp
@@ -114,22 +114,13 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
                     raise BodyTooLarge(declared, self.max_body)
                 # a declared length within the limit is read in one go; otherwise in capped chunks
                 content = await resp.read() if declared is not None else await self._read(resp)
-                response = httpx.Response(
+                return finished_response(
                     resp.status,
-                    headers=resp.raw_headers,
-                    stream=httpx.ByteStream(content),
-                    request=request,
-                    extensions={
-                        "http_version": b"HTTP/1.1",
-                        "reason_phrase": (resp.reason or "").encode("latin-1", "replace"),
-                    },
+                    resp.raw_headers,
+                    content,
+                    request,
+                    (resp.reason or "").encode("latin-1", "replace"),
                 )
-                encoding = resp.headers.get("Content-Encoding")
-                if not encoding or encoding.lower() == "identity":
-                    response._content = content  # already whole; httpx would copy it again
-                else:
-                    response.read()  # httpx decodes gzip, deflate, br
-                return response
         except (BodyTooLarge, httpx.HTTPError):
             raise
         except Exception as exc:

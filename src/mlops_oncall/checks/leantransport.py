@@ -16,7 +16,7 @@ import asyncio
 import time
 
 from mlops_oncall.checks._httpx import httpx
-from mlops_oncall.checks.transport import PREPARED, BodyTooLarge
+from mlops_oncall.checks.transport import PREPARED, BodyTooLarge, finished_response
 
 MAX_HEAD = 64 * 1024  # status line and headers
 CHUNK = 64 * 1024
@@ -180,19 +180,7 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             self._idle.setdefault(key, []).append(conn)
         else:
             conn.close()
-        response = httpx.Response(
-            status,
-            headers=headers,
-            stream=httpx.ByteStream(content),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
-        )
-        encoding = response.headers.get("content-encoding")
-        if not encoding or encoding.lower() == "identity":
-            response._content = content  # already whole; httpx would copy it again
-        else:
-            response.read()  # httpx decodes gzip, deflate, br
-        return response
+        return finished_response(status, headers, content, request, reason)
 
     async def _read_head(
         self, conn: _Conn, request: httpx.Request, reused: bool

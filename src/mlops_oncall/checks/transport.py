@@ -34,6 +34,26 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
+def finished_response(
+    status: int, headers, content: bytes, request: httpx.Request, reason: bytes
+) -> httpx.Response:
+    """The response a probe transport hands httpx, with the whole body already read: httpx
+    then skips its chain of async generators per body (a fifth of a poll's CPU)."""
+    response = httpx.Response(
+        status,
+        headers=headers,
+        stream=httpx.ByteStream(content),
+        request=request,
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+    )
+    encoding = response.headers.get("content-encoding")
+    if not encoding or encoding.lower() == "identity":
+        response._content = content  # already whole; httpx would copy it again
+    else:
+        response.read()  # httpx decodes gzip, deflate, br
+    return response
+
+
 def aiohttp_available() -> bool:
     return importlib.util.find_spec("aiohttp") is not None
 
