@@ -337,3 +337,17 @@ def test_second_terminal_sees_notes(cli, cli_proc, tmp_path):
     assert r.code == 0, r.err
     tl = cli("incident", "timeline", ref, "--json").json()
     assert tl[-1]["text"] == "from another terminal"
+
+
+def test_a_drill_is_marked_once_in_the_list(cli, tmp_path, monkeypatch):
+    from mlops_oncall.config import Config, Workspace
+    from mlops_oncall.session import Session
+
+    db = tmp_path / "drills.db"
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(db))
+    session = Session(Workspace(config=Config(name="t")), database_url=f"sqlite:///{db}")
+    session.incidents.declare("[drill] stale features", "SEV3", drill=True, drill_id="DRILL-1")
+    session.incidents.declare("a real one", "SEV2")
+    session.close()
+    out = cli("incident", "list").out
+    assert out.count("[drill]") == 1, out

@@ -287,7 +287,7 @@ async def test_event_from_another_process_appears_live(fixed_session):
             what="the other terminal's note",
         )
         row = table.get_row_at(table.row_count - 1)
-        assert row[2] == "bob" and str(row[3]) == "note"
+        assert str(row[2]) == "bob" and str(row[3]) == "note"
 
 
 async def test_note_typed_in_the_incident_screen_is_recorded(fixed_session):
@@ -364,3 +364,24 @@ async def test_an_alarm_quotes_gatus_placeholders_as_written(fixed_session):
         (note,) = list(app._notifications)
         assert note.markup is False  # drawn as written, placeholders and all
         assert "DEGRADED: [RESPONSE_TIME] = 403ms, expected < 250." in note.message
+
+
+async def test_a_note_with_brackets_is_shown_as_written(fixed_session):
+    """DataTable read str cells as markup: "[error]" vanished and "[/]" ended the app."""
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        view = fixed_session.incidents.declare("fraud slow", "SEV2")
+        text = "saw [error] in the logs; closing [/] tag; [STATUS] == 200"
+        fixed_session.incidents.note(view.id, text)
+        app.open_incident(view.id)
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, IncidentScreen) and app.screen.last_seq > 0,
+            what="incident",
+        )
+        table = app.screen.query_one("#timeline", DataTable)
+        await pilot.pause()
+        drawn = "".join(s.text for y in range(table.size.height) for s in table.render_line(y))
+        assert text[:40] in drawn
+        assert app.is_running

@@ -140,3 +140,20 @@ async def test_cells_drawn_before_the_columns_widen_are_drawn_again():
         assert "INC-0004" not in "".join(s.text for s in t.render_line(1))  # not measured yet
         await pilot.pause()
         assert "INC-0004" in "".join(s.text for s in t.render_line(1))
+
+
+async def test_strings_are_plain_text_not_markup():
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        t = app.query_one(LeanTable)
+        t.add_column("[b]note", key="note")
+        t.add_row("saw [error] then [/]", key="a")
+        t.add_row("x", key="b")
+        t.update_cell("b", "note", "[red]still plain")
+        await pilot.pause()
+        t.update_cell("b", "note", "[red]still plain")  # equal to the shown value: no update
+        assert not t._dirty_cells
+        lines = ["".join(s.text for s in t.render_line(y)) for y in range(3)]
+        assert "[b]note" in lines[0]
+        assert "saw [error] then [/]" in lines[1]
+        assert "[red]still plain" in lines[2]

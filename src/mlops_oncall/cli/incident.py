@@ -188,7 +188,7 @@ def list_(app, status, service, drills, limit, as_json):
         return
     for r in rows:
         s = _summary(r)
-        drill = " [drill]" if s["is_drill"] else ""
+        drill = " [drill]" if s["is_drill"] and not s["title"].startswith("[drill]") else ""
         svc_name = f" ({s['service']})" if s["service"] else ""
         click.echo(
             f"{s['id']}  {s['severity']}  {s['status']:<13} {_fmt_ts(r['declared_at'], svc.zone)}  "

@@ -316,7 +316,9 @@ class DashboardScreen(Screen):
         keep = inc.cursor_row
         inc.clear()
         for r in incidents:
-            title = r["title"] + ("  [drill]" if r["is_drill"] else "")
+            title = r["title"]
+            if r["is_drill"] and not title.startswith("[drill]"):  # drills title theirs so
+                title += "  [drill]"
             inc.add_row(
                 public_id(r["id"]),
                 fmt.sev_text(r["severity"]),

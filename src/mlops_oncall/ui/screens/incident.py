@@ -14,6 +14,7 @@ from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, RoleModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
+from mlops_oncall.ui.widgets.lean_table import LeanTable
 
 FIRST_PAGE = 200  # events shown on open; a 50k-event incident opens as fast as a small one
 KIND_STYLE = {
@@ -66,7 +67,7 @@ class IncidentScreen(Screen):
         with Horizontal(id="incident-body"):
             with Vertical(id="timeline-pane", classes="panel") as tp:
                 tp.border_title = "Timeline"
-                yield DataTable(id="timeline", cursor_type="row")
+                yield LeanTable(id="timeline", cursor_type="row")
                 yield Input(
                     placeholder="Note: press n, type, Enter (recorded at once)", id="note-input"
                 )
@@ -76,10 +77,10 @@ class IncidentScreen(Screen):
                     yield Static("", id="runbook-summary")
                 with Vertical(id="actions-panel", classes="panel") as ap:
                     ap.border_title = "Action items"
-                    yield DataTable(id="actions", cursor_type="row")
+                    yield LeanTable(id="actions", cursor_type="row")
                 with Vertical(id="incident-deploys-panel", classes="panel") as dp:
                     dp.border_title = "Recent deploys of the service"
-                    yield DataTable(id="incident-deploys", cursor_type="row")
+                    yield LeanTable(id="incident-deploys", cursor_type="row")
         yield LeanFooter()
 
     def on_mount(self) -> None:

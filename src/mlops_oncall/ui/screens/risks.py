@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 from mlops_oncall.ui.modals import Dialog
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
+from mlops_oncall.ui.widgets.lean_table import LeanTable
 
 BAND_STYLE = {
     "critical": "bold white on red",
@@ -49,7 +50,7 @@ class RiskScreen(Screen):
         with Horizontal(id="risks-body"):
             with Vertical(id="risks-pane", classes="panel") as p:
                 p.border_title = "Risk register"
-                yield DataTable(id="risks-table", cursor_type="row")
+                yield LeanTable(id="risks-table", cursor_type="row")
             with Vertical(id="risk-detail-pane", classes="panel") as d:
                 d.border_title = "Risk"
                 yield Static("", id="risk-detail")

@@ -1,8 +1,10 @@
-"""A DataTable that keeps render caches the size of the screen and redraws only changed cells."""
+"""A DataTable that shows strings as written, keeps render caches the size of the screen and
+redraws only changed cells."""
 
 from __future__ import annotations
 
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.coordinate import Coordinate
 from textual.geometry import Region
@@ -35,6 +37,9 @@ class LeanTable(DataTable):
       update at all.
     - The cursor: rows are cached wherever the cursor is (see `_render_line_in_row`).
     - A fix: cells drawn before the columns widen are drawn again (see `_update_dimensions`).
+    - Strings are plain text. DataTable parses a str cell as Rich markup, so a timeline note
+      reading "saw [error] in the logs" lost its "[error]", and one with "[/]" raised
+      MarkupError while drawing, which ended the app.
 
     These lean on DataTable's internals in the pinned Textual; `INTERNALS` lists what they use
     and a test checks it is there."""
@@ -59,6 +64,14 @@ class LeanTable(DataTable):
         for name in CELL_CACHES:
             getattr(self, name).maxsize = cells
 
+    def add_column(self, label, *, width=None, key=None, default=None) -> ColumnKey:
+        return super().add_column(_plain(label), width=width, key=key, default=_plain(default))
+
+    def add_row(self, *cells, height: int | None = 1, key=None, label=None) -> RowKey:
+        return super().add_row(
+            *(_plain(cell) for cell in cells), height=height, key=key, label=_plain(label)
+        )
+
     def _update_dimensions(self, new_rows) -> None:
         # DataTable widens its columns to new rows' contents when idle, but keeps the cells it
         # rendered before that at the old widths: a table filled and drawn in one go showed
@@ -78,7 +91,7 @@ class LeanTable(DataTable):
         update_width: bool = False,
     ) -> None:
         if update_width:  # column widths change: DataTable's full path
-            super().update_cell(row_key, column_key, value, update_width=True)
+            super().update_cell(row_key, column_key, _plain(value), update_width=True)
             return
         row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
         column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
@@ -86,6 +99,7 @@ class LeanTable(DataTable):
             raise CellDoesNotExist(
                 f"No cell exists for row_key={row_key!r}, column_key={column_key!r}."
             )
+        value = _plain(value)
         row = self._data[row_key]
         if row.get(column_key) == value:
             return
@@ -157,6 +171,11 @@ class LeanTable(DataTable):
         _discard(self._row_render_cache, lambda k: k[0] in rows)
         _discard(self._row_renderable_cache, lambda k: k[1] in indexes)
         _discard(self._line_cache, lambda k: row_of_line(k[0]) in rows)
+
+
+def _plain(value):
+    """A str as plain Text (DataTable would read it as markup); anything else as it is."""
+    return Text(value) if isinstance(value, str) else value
 
 
 def _discard(cache, stale) -> None:
