@@ -25,7 +25,8 @@ NO_BODY = frozenset({204, 304})
 
 
 class _Closed(Exception):
-    """The server closed a reused connection before answering (it had timed it out)."""
+    """The server closed the connection before any byte of a response. On a kept-alive one
+    it had timed the connection out while idle, and a GET may go again on a new one."""
 
 
 class _Conn:
@@ -70,21 +71,19 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             self._slots = asyncio.Semaphore(self.max_connections)
         async with self._slots:
             conn = self._reuse(host, port)
-            if conn is not None:
+            # once, on a new connection; not a POST, which the server may have acted on
+            resend = conn is not None and request.method in IDEMPOTENT
+            while True:
+                if conn is None:
+                    conn = await self._connect(host, port, timeout.get("connect"), request)
                 try:
                     return await self._exchange(conn, (host, port), request, head, body, timeout)
-                except _Closed:
-                    if request.method not in IDEMPOTENT:  # it may have been received: no retry
+                except _Closed as closed:
+                    if not resend:
                         raise httpx.RemoteProtocolError(
                             "Server disconnected without sending a response.", request=request
-                        ) from None
-            conn = await self._connect(host, port, timeout.get("connect"), request)
-            try:
-                return await self._exchange(conn, (host, port), request, head, body, timeout)
-            except _Closed:
-                raise httpx.RemoteProtocolError(
-                    "Server disconnected without sending a response.", request=request
-                ) from None
+                        ) from closed.__cause__
+                conn, resend = None, False
 
     def _head(self, request: httpx.Request, body: bytes) -> tuple[str, int, bytes]:
         """Host, port and the request's head in bytes, cached in the check's PREPARED slot:
@@ -142,18 +141,15 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
         body: bytes,
         timeout: dict,
     ) -> httpx.Response:
-        reused = conn.expires > 0
         keep = False
         try:
             async with asyncio.timeout(timeout.get("read")):
                 try:
                     conn.writer.write(head + body)
                     await conn.writer.drain()
-                except ConnectionError:
-                    if reused:  # the server had closed it while idle
-                        raise _Closed from None
-                    raise
-                status, reason, headers, keep = await self._read_head(conn, request, reused)
+                except ConnectionError as exc:
+                    raise _Closed from exc
+                status, reason, headers, keep = await self._read_head(conn, request)
                 content, keep = await self._read_body(conn, request, status, headers, keep)
         except (_Closed, BodyTooLarge, httpx.HTTPError):
             conn.close()
@@ -183,19 +179,15 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
         return finished_response(status, headers, content, request, reason)
 
     async def _read_head(
-        self, conn: _Conn, request: httpx.Request, reused: bool
+        self, conn: _Conn, request: httpx.Request
     ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bool]:
         reader = conn.reader
         while True:
             try:
                 raw = await reader.readuntil(b"\r\n\r\n")
             except asyncio.IncompleteReadError as exc:
-                if not exc.partial and reused:
-                    raise _Closed from exc
                 if not exc.partial:
-                    raise httpx.RemoteProtocolError(
-                        "Server disconnected without sending a response.", request=request
-                    ) from exc
+                    raise _Closed from exc
                 raise httpx.RemoteProtocolError(
                     "the response headers were cut off", request=request
                 ) from exc
@@ -203,10 +195,8 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
                 raise httpx.RemoteProtocolError(
                     f"response headers over {MAX_HEAD} bytes", request=request
                 ) from exc
-            except ConnectionResetError:
-                if reused:
-                    raise _Closed from None
-                raise
+            except ConnectionResetError as exc:
+                raise _Closed from exc
             lines = raw[:-4].split(b"\r\n")
             version, _, rest = lines[0].partition(b" ")
             code, _, reason = rest.partition(b" ")
