@@ -1,81 +1,220 @@
 """Running a step's command or check from triage, and recording what happened.
 
-A command runs in a shell with a time limit; its exit code and its output (truncated, with
-secrets masked) go into the timeline. A check run records the state and what each condition
-saw. The UI asks for confirmation first; this module only does and records.
+A command runs in a shell, in its own process group, with a deadline. Its output is read as it
+flows and only a head and a tail of it are kept (a step running `yes` costs a few KiB, not the
+machine), and the wait ends at the deadline even when a background process still holds the
+output pipe open. The `command_run` event says exactly what happened (exit code, killed at the
+deadline or not, output held open, bytes dropped, seconds) and is recorded even when running
+fails. A check run records the state and what each condition saw. The UI asks for confirmation
+first; this module only does and records.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
+import selectors
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 
-OUTPUT_LIMIT = 4000  # characters kept in the timeline; postmortems show only the exit code
+from mlops_oncall.runbooks.commandtext import safe_output
+
+HEAD_BYTES = 2048  # output kept from the start (the command's first words)...
+TAIL_BYTES = 2048  # ...and from the end (where errors usually are); the rest is counted
+CHUNK = 64 * 1024
+REAP_SECONDS = 5.0  # a SIGKILLed group is normally gone at once; never hang on one that is not
 
 
 @dataclass
 class CommandResult:
     command: str
-    exit_code: int | None  # None: killed at the time limit
-    output: str
-    seconds: float
-    truncated: bool
+    exit_code: int | None = None  # None: the shell did not exit by itself (killed, or never ran)
+    output: str = ""
+    seconds: float = 0.0
+    truncated: bool = False
+    timed_out: bool = False  # the shell was still running at the deadline and was killed
+    held_open: bool = False  # the shell exited, but a background process kept the output open
+    dropped_bytes: int = 0
+    output_bytes: int = 0
+    error: str | None = None  # running failed (could not start, or an error while reading)
+    timeout: float = 0.0
+
+    def outcome(self) -> str:
+        if self.error is not None and self.exit_code is None and not self.timed_out:
+            return self.error
+        if self.timed_out:
+            text = f"timed out after {self.timeout:g}s (killed)"
+        else:
+            text = f"exit {self.exit_code}"
+        if self.held_open:
+            text += f"; a background process held its output open past {self.timeout:g}s"
+        if self.error is not None:
+            text += f"; then {self.error}"
+        return text
 
 
-def run_command(command: str, *, timeout: float, cwd: str | None = None) -> CommandResult:
+class _Capped:
+    """The first and last bytes of a stream, and how many in between were dropped."""
+
+    def __init__(self, head: int = HEAD_BYTES, tail: int = TAIL_BYTES):
+        self.head_limit, self.tail_limit = head, tail
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        if len(self.tail) > self.tail_limit:
+            del self.tail[: len(self.tail) - self.tail_limit]
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self.head) - len(self.tail)
+
+    def text(self) -> str:
+        head = self.head.decode("utf-8", "backslashreplace")
+        if not self.tail:
+            return safe_output(head)
+        tail = self.tail.decode("utf-8", "backslashreplace")
+        gap = f"\n… {self.dropped} bytes dropped …\n" if self.dropped else ""
+        return safe_output(head + gap + tail)
+
+
+def run_command(
+    command: str, *, timeout: float, cwd: str | None = None, into: CommandResult | None = None
+) -> CommandResult:
+    """Run `command`, filling `into` as it goes so a caller still has a partial result if this
+    raises."""
+    result = into if into is not None else CommandResult(command)
+    result.timeout = timeout
+    out = _Capped()
     started = time.monotonic()
-    proc = subprocess.Popen(
-        command,
-        shell=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        start_new_session=True,  # so a timeout kills the whole pipeline, not just the shell
-    )
+    proc: subprocess.Popen | None = None
     try:
-        out, _ = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        code = None
-    text = out.decode("utf-8", "replace")
-    truncated = len(text) > OUTPUT_LIMIT
-    if truncated:
-        text = text[: OUTPUT_LIMIT // 2] + "\n… (truncated) …\n" + text[-OUTPUT_LIMIT // 2 :]
-    return CommandResult(command, code, text, time.monotonic() - started, truncated)
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"a command's time limit must be positive seconds, not {timeout!r}")
+        try:
+            proc = subprocess.Popen(
+                command,
+                shell=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                bufsize=0,
+                start_new_session=True,  # its own process group, killed whole at the deadline
+            )
+        except OSError as exc:
+            result.error = f"could not start the shell: {exc.strerror or exc}"
+            return result
+        eof = _pump(proc, out, started + timeout)
+        _finish(proc, result, eof, started + timeout)
+    except BaseException as exc:
+        result.error = f"stopped by {type(exc).__name__}" + (f": {exc}" if str(exc) else "")
+        raise
+    finally:
+        if proc is not None:
+            _cleanup(proc, result)
+        result.output = out.text()
+        result.output_bytes = out.total
+        result.dropped_bytes = out.dropped
+        result.truncated = out.dropped > 0
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _pump(proc: subprocess.Popen, out: _Capped, deadline: float) -> bool:
+    """Read the output until end of file (True) or the deadline (False), whichever is first."""
+    fd = proc.stdout.fileno()
+    os.set_blocking(fd, False)
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if not sel.select(remaining):
+                continue
+            try:
+                chunk = os.read(fd, CHUNK)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                return True
+            out.add(chunk)
+
+
+def _finish(proc: subprocess.Popen, result: CommandResult, eof: bool, deadline: float) -> None:
+    """Decide what happened: the shell's exit code, or killed at the deadline."""
+    if eof:
+        # The output is closed, but the shell itself may still be running (`exec >&-; sleep`).
+        try:
+            result.exit_code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            result.timed_out = True
+        return
+    code = proc.poll()
+    if code is None:
+        result.timed_out = True
+    else:
+        result.exit_code = code
+        result.held_open = True
+
+
+def _cleanup(proc: subprocess.Popen, result: CommandResult) -> None:
+    """Kill what overran, close our end of the pipe and reap the shell, all without blocking."""
+    if result.timed_out or result.held_open or result.exit_code is None:
+        # The group: the shell and what it started. A holder that left it (setsid) is out of
+        # reach; closing the pipe below gives it SIGPIPE on its next write.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.stdout.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=REAP_SECONDS)
 
 
 def run_and_record(
     incidents, incident_id: str, step_id: str | None, command: str, *, timeout: float
 ) -> CommandResult:
-    result = run_command(command, timeout=timeout)
+    """Run a command and record it. The event is written even when running raises."""
+    result = CommandResult(command, timeout=timeout)
+    try:
+        run_command(command, timeout=timeout, into=result)
+    finally:
+        _record_run(incidents, incident_id, step_id, result)
+    return result
+
+
+def _record_run(incidents, incident_id: str, step_id: str | None, result: CommandResult) -> None:
     redact = incidents.redactor
     result.output = redact.text(result.output)
-    outcome = (
-        f"exit {result.exit_code}"
-        if result.exit_code is not None
-        else f"timed out after {timeout:g}s"
-    )
     incidents.record(
         incident_id,
         "command_run",
-        f"ran `{redact.text(command)}`: {outcome}",
+        f"ran `{redact.text(result.command)}`: {result.outcome()}",
         {
             "step": step_id,
-            "command": command,
+            "command": result.command,
             "exit_code": result.exit_code,
-            "timed_out": result.exit_code is None,
+            "timed_out": result.timed_out,
+            "held_open": result.held_open,
+            "timeout": result.timeout,
             "seconds": round(result.seconds, 3),
             "output": result.output,
+            "output_bytes": result.output_bytes,
+            "dropped_bytes": result.dropped_bytes,
             "truncated": result.truncated,
+            "error": result.error,
         },
     )
-    return result
 
 
 def record_check_run(incidents, incident_id: str, step_id: str | None, result) -> None:

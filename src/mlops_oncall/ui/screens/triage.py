@@ -320,15 +320,23 @@ class TriageScreen(Screen):
         from mlops_oncall.incidents.commands import run_and_record
 
         s = self.app.session  # type: ignore[attr-defined]
-        result = run_and_record(s.incidents, self.incident_id, step_id, command, timeout=timeout)
+        body = self.query_one("#step-result-body", Static)
+        try:
+            result = run_and_record(
+                s.incidents, self.incident_id, step_id, command, timeout=timeout
+            )
+        except Exception as exc:  # recorded by run_and_record; the screen stays up
+            self.app.call_from_thread(body.update, Text(f"command failed: {exc}", style="red"))
+            self.app.call_from_thread(self.load)
+            return
+        ok = result.exit_code == 0 and not result.timed_out and not result.held_open
         text = Text()
-        text.append(
-            f"exit {result.exit_code}" if result.exit_code is not None else "timed out",
-            style="green" if result.exit_code == 0 else "red",
-        )
+        text.append(result.outcome(), style="green" if ok else "red")
         text.append(f" in {result.seconds:.1f}s\n")
+        if result.dropped_bytes:
+            text.append(f"({result.dropped_bytes} bytes of output dropped)\n", style="dim")
         text.append(result.output[-1500:])
-        self.app.call_from_thread(self.query_one("#step-result-body", Static).update, text)
+        self.app.call_from_thread(body.update, text)
         self.app.call_from_thread(self.load)
 
     def action_run_check(self) -> None:

@@ -1,0 +1,53 @@
+"""How a runbook command's text is shown and which characters a command may not contain.
+
+A responder confirms a command by reading it, so nothing in it may hide or rewrite what is on
+screen: control characters and terminal escape sequences are refused, and what is allowed
+(newlines, tabs) is drawn visibly. Command output goes through the same rules before it is
+stored, so printing it later cannot move the cursor or recolour the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 controls except \t and \n, DEL, and the Unicode bidi and zero-width controls that
+# can reorder or hide text on screen ("Trojan Source").
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+_ESCAPE = re.compile("[\x1b\x9b]")  # ESC and the one-byte CSI start every escape sequence
+NEWLINE_MARK = "⏎"
+TAB_MARK = "␉"
+
+
+def _code(ch: str) -> str:
+    n = ord(ch)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}"
+
+
+def refusal(command: str) -> str | None:
+    """Why a command cannot be offered to run, or None when every character may be shown."""
+    m = _ESCAPE.search(command)
+    if m:
+        return f"it contains a terminal escape sequence ({_code(m.group())} at character {m.start() + 1})"
+    m = _HIDDEN.search(command)
+    if m:
+        return f"it contains a control character ({_code(m.group())} at character {m.start() + 1})"
+    return None
+
+
+def line_count(command: str) -> int:
+    return len(command.rstrip("\n").split("\n")) if command.strip() else 1
+
+
+def visible(command: str) -> str:
+    """The command with every newline and tab marked and any other control written as \\xNN.
+
+    Lines still break where the command breaks, so a long script scrolls rather than hides."""
+    out = _HIDDEN.sub(lambda m: _code(m.group()), command)
+    return out.replace("\t", TAB_MARK + "\t").replace("\n", NEWLINE_MARK + "\n")
+
+
+def safe_output(text: str) -> str:
+    """Command output as stored: line breaks and tabs kept, every other control written out."""
+    return _HIDDEN.sub(lambda m: _code(m.group()), text.replace("\r\n", "\n"))
