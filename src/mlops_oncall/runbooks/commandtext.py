@@ -16,6 +16,7 @@ _HIDDEN = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 _ESCAPE = re.compile("[\x1b\x9b]")  # ESC and the one-byte CSI start every escape sequence
+_PIECES = re.compile(f"([\t\n]|{_HIDDEN.pattern})")
 NEWLINE_MARK = "⏎"
 TAB_MARK = "␉"
 
@@ -40,12 +41,28 @@ def line_count(command: str) -> int:
     return len(command.rstrip("\n").split("\n")) if command.strip() else 1
 
 
-def visible(command: str) -> str:
-    """The command with every newline and tab marked and any other control written as \\xNN.
+def visible_parts(command: str) -> list[tuple[str, bool]]:
+    """The command as (text, is_mark) pieces: every newline and tab gets a mark before it and
+    any other control is replaced by its \\xNN code, so a screen can style the marks apart.
 
     Lines still break where the command breaks, so a long script scrolls rather than hides."""
-    out = _HIDDEN.sub(lambda m: _code(m.group()), command)
-    return out.replace("\t", TAB_MARK + "\t").replace("\n", NEWLINE_MARK + "\n")
+    parts: list[tuple[str, bool]] = []
+    for ch_text in _PIECES.split(command):
+        if not ch_text:
+            continue
+        if ch_text == "\n":
+            parts += [(NEWLINE_MARK, True), ("\n", False)]
+        elif ch_text == "\t":
+            parts += [(TAB_MARK, True), ("\t", False)]
+        elif _HIDDEN.fullmatch(ch_text):
+            parts.append((_code(ch_text), True))
+        else:
+            parts.append((ch_text, False))
+    return parts
+
+
+def visible(command: str) -> str:
+    return "".join(text for text, _ in visible_parts(command))
 
 
 def safe_output(text: str) -> str:

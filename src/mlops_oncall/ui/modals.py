@@ -13,7 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from mlops_oncall.runbooks.commandtext import line_count, refusal, visible_parts
 from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 ROLES = ("commander", "operations", "communications", "scribe")
@@ -258,35 +260,98 @@ class ActionItemModal(Dialog):
 
 
 class ConfirmCommandModal(Dialog):
-    """Shows a command exactly as it will run, and asks before running it."""
+    """Shows a command exactly as it will run, every line of it, and asks before running it.
 
+    Newlines and tabs are marked (⏎ ␉) and the box scrolls, so nothing after the first line
+    can hide below it. A command with an escape sequence or another control character could
+    redraw what is on screen, so it is refused here: shown with its codes, never offered."""
+
+    # Its own rules rather than .dialog's: at 80x24 every row counts (see _fit).
+    DEFAULT_CSS = """
+    #confirm-dialog {
+        width: 90;
+        max-width: 95%;
+        height: auto;
+        max-height: 100%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    #confirm-title { text-style: bold; color: $text-accent; }
+    #confirm-scroll { height: auto; background: $panel; padding: 0 1; margin: 1 0; }
+    #confirm-refused { color: $text-error; text-style: bold; }
+    #confirm-dialog .buttons { height: auto; align-horizontal: right; }
+    #confirm-dialog .buttons Button { margin-left: 2; }
+    """
     BINDINGS = [Binding("y", "confirm", "Run it", id="confirm.yes")]
 
     def __init__(self, command: str, timeout: float):
         super().__init__()
         self.command = command
         self.timeout = timeout
+        self.refused = refusal(command)
+        self.lines = line_count(command)
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="confirm-dialog"):
-            yield Label("Run this command?", classes="dialog-title")
-            yield Static(Text(self.command), classes="command-box", id="confirm-command")
-            yield Static(
-                Text(
-                    f"It runs in a shell with a {self.timeout:g} s time limit. Its exit code and "
-                    "its output (truncated, secrets masked) go into the timeline.",
-                    style="dim",
+        lines = f"{self.lines} line" + ("s" if self.lines != 1 else "")
+        with Vertical(id="confirm-dialog"):
+            title = "This command cannot be run" if self.refused else "Run this command?"
+            yield Label(f"{title}  ({lines})", id="confirm-title")
+            with VerticalScroll(id="confirm-scroll"):
+                yield Static(self._shown(), id="confirm-command")
+            if self.refused:
+                yield Static(
+                    Text(f"Refused: {self.refused}.\nFix the runbook; esc closes."),
+                    id="confirm-refused",
                 )
-            )
+            else:
+                what = f"all {lines}" if self.lines > 1 else "it"
+                yield Static(
+                    Text(
+                        f"A shell runs {what}, with a {self.timeout:g} s limit. Output is "
+                        "recorded.\n⏎ marks a line break and ␉ a tab; ↑↓ PgUp PgDn scroll.",
+                        style="dim",
+                    ),
+                    id="confirm-note",
+                )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (esc)", id="cancel")
-                yield Button("Run (y)", variant="warning", id="run")
+                if not self.refused:
+                    yield Button("Run (y)", variant="warning", id="run")
+        yield LeanFooter()
+
+    def _shown(self) -> Text:
+        text = Text()
+        for piece, mark in visible_parts(self.command):
+            style = ("bold reverse red" if len(piece) > 1 else "bold yellow") if mark else ""
+            text.append(piece, style=style)
+        return text
 
     def on_mount(self) -> None:
-        self.query_one("#cancel").focus()
+        self._fit()
+        self.query_one("#confirm-scroll").focus()  # arrows scroll it; Enter runs nothing
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Give the command box the rows the rest of the dialog leaves, so the buttons and the
+        footer's keys stay on screen however long the command is (80x24 included)."""
+        width, height = self.app.size
+        inner = max(10, min(90, int(width * 0.95)) - 4)
+        note = self.query_one("#confirm-refused, #confirm-note", Static)
+        note_rows = sum(-(-max(1, len(line)) // inner) for line in str(note.render()).split("\n"))
+        chrome = 1 + 2 + 1 + 2 + note_rows + 3  # footer, border, title, margins, note, buttons
+        self.query_one("#confirm-scroll").styles.max_height = max(3, height - chrome)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A refused command is not offered: `y` is hidden from the footer and does nothing.
+        return not (action == "confirm" and self.refused)
 
     @on(Button.Pressed, "#run")
     def action_confirm(self) -> None:
+        if self.refused:
+            return
         self.dismiss(True)
 
 
