@@ -191,3 +191,37 @@ def test_python_dash_m(tmp_path):
         [sys.executable, "-m", "mlops_oncall", "--help"], capture_output=True, text=True
     )
     assert p.returncode == 0 and "runbook" in p.stdout
+
+
+# -- commands the confirmation dialog would refuse or show as a script --------------------------
+
+RANKING_ONE = (FIXTURES / "ranking" / "latency.yaml").read_text()
+
+
+def _with_command(tmp_path, yaml_command: str):
+    """The ranking runbook with its first step's command replaced (written as YAML text)."""
+    f = tmp_path / "rb" / "latency.yaml"
+    f.parent.mkdir(exist_ok=True)
+    f.write_text(RANKING_ONE.replace("command: mlops-oncall deploy list --since 2h", yaml_command))
+    return f
+
+
+def test_validate_warns_on_a_multi_line_command_and_still_exits_0(cli, tmp_path):
+    f = _with_command(tmp_path, "command: |\n      echo harmless\n\n      touch /tmp/x")
+    r = cli("runbook", "validate", f)
+    assert r.code == 0, r.out + r.err
+    assert r.out.strip() == (
+        f"{f}:15:14: warning: steps[0].command: the command has 3 lines, run by one "
+        "confirmation; prefer one command per step, or a script the step names"
+    )
+
+
+def test_validate_errors_on_an_escape_sequence_in_a_command(cli, tmp_path):
+    f = _with_command(tmp_path, 'command: "rm -rf /srv\\e[2K\\recho harmless"')
+    r = cli("runbook", "validate", "--json", f)
+    assert r.code == 1
+    (p,) = r.json()
+    assert (p["line"], p["col"], p["path"], p["severity"]) == (15, 14, "steps[0].command", "error")
+    assert p["message"] == (
+        "the command cannot be run: it contains a terminal escape sequence (\\x1b at character 12)"
+    )

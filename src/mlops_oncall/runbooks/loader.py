@@ -15,6 +15,7 @@ from pathlib import Path
 from mlops_oncall.formats.problems import Problem
 from mlops_oncall.formats.validate import did_you_mean, validate
 from mlops_oncall.formats.yamlsrc import Document, load_file
+from mlops_oncall.runbooks.commandtext import line_count, refusal
 from mlops_oncall.runbooks.schema import Runbook
 
 Pos = tuple[int, int]
@@ -108,6 +109,7 @@ def load_runbook(path: Path | str, display: str | None = None) -> LoadedFile:
     runbook = validate(Runbook, doc) if doc.data is not None else None
     if isinstance(doc.data, dict):
         doc.problems.extend(flow_problems(doc))
+        doc.problems.extend(command_problems(doc))
     loaded = LoadedFile(file=doc.file, problems=_sorted(doc.problems))
     if doc.root is not None:
         loaded.id_pos = doc.position(("id",))
@@ -194,4 +196,31 @@ def flow_problems(doc: Document) -> list[Problem]:
                         f"step {name} is unreachable: no step or choice leads to it",
                     )
                 )
+    return out
+
+
+def command_problems(doc: Document) -> list[Problem]:
+    """Commands the confirmation dialog would refuse (errors) or show as a script (warnings).
+
+    An escape sequence or control character could redraw what the responder reads before
+    confirming; several lines make one confirmation run several commands."""
+    steps = doc.data.get("steps")
+    if not isinstance(steps, list):
+        return []
+    out: list[Problem] = []
+    for i, step in enumerate(steps):
+        command = step.get("command") if isinstance(step, dict) else None
+        if not isinstance(command, str):
+            continue
+        why = refusal(command)
+        if why:
+            out.append(doc.error(("steps", i, "command"), f"the command cannot be run: {why}"))
+        elif (n := line_count(command)) > 1:
+            out.append(
+                doc.warning(
+                    ("steps", i, "command"),
+                    f"the command has {n} lines, run by one confirmation; prefer one command "
+                    "per step, or a script the step names",
+                )
+            )
     return out
