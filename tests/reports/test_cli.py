@@ -152,7 +152,7 @@ def test_template_with_an_undefined_variable_is_a_usage_error(week, cli, tmp_pat
     r = cli("postmortem", "INC-0001", "--template", str(tmp_path / "t.j2"))
     assert (r.code, r.err) == (
         2,
-        f"error: template {tmp_path / 't.j2'}: 'dict object' has no attribute 'nope'\n",
+        f"error: template {tmp_path / 't.j2'}, line 1: 'dict object' has no attribute 'nope'\n",
     )
 
 

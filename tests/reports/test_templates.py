@@ -117,8 +117,11 @@ def test_the_output_is_redacted_even_when_a_template_prints_raw_text(week, tmp_p
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("{{ incident.titel }}", "template {file}: 'dict object' has no attribute 'titel'"),
-        ("{{ nothing }}", "template {file}: 'nothing' is undefined"),
+        (
+            "{{ incident.titel }}",
+            "template {file}, line 1: 'dict object' has no attribute 'titel'",
+        ),
+        ("{{ nothing }}", "template {file}, line 1: 'nothing' is undefined"),
         (
             "{% if %}",
             "template {file}, line 1: Expected an expression, got 'end of statement block'",
