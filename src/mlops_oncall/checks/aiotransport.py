@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.checks._httpx import httpx
+from mlops_oncall.checks.decode import BodyDecodeError
 from mlops_oncall.checks.transport import INSECURE, PREPARED, BodyTooLarge, finished_response
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,  # httpx decodes, and counts the decoded size
+                auto_decompress=False,  # decoded by ``finished_response``, bounded
                 timeout=aiohttp.ClientTimeout(total=None),
             )
         return self._session
@@ -120,8 +121,9 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
                     content,
                     request,
                     (resp.reason or "").encode("latin-1", "replace"),
+                    self.max_body,
                 )
-        except (BodyTooLarge, httpx.HTTPError):
+        except (BodyTooLarge, BodyDecodeError, httpx.HTTPError):
             raise
         except Exception as exc:
             raise _as_httpx(exc, request) from exc

@@ -176,7 +176,7 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             self._idle.setdefault(key, []).append(conn)
         else:
             conn.close()
-        return finished_response(status, headers, content, request, reason)
+        return finished_response(status, headers, content, request, reason, self.max_body)
 
     async def _read_head(
         self, conn: _Conn, request: httpx.Request

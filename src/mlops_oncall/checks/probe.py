@@ -21,11 +21,13 @@ from urllib.parse import urlsplit
 from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.conditions import ConditionResult, Observation, evaluate
 from mlops_oncall.checks.config import CheckSpec
+from mlops_oncall.checks.decode import BodyDecodeError, decode
 from mlops_oncall.checks.presets import health_json_results
 from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.tlsinfo import ssl_object_expiry
 from mlops_oncall.checks.transport import (
     CERTIFICATE,
+    EXPIRY,
     INSECURE,
     PREPARED,
     BodyTooLarge,
@@ -170,7 +172,9 @@ class Prober:
                 finally:
                     await response.aclose()
         except BodyTooLarge as exc:
-            return self._failed(spec, "body_too_large", self._too_large(exc.declared), obs)
+            return self._failed(spec, "body_too_large", self._too_large(exc), obs)
+        except BodyDecodeError as exc:
+            return self._failed(spec, "body_parse", f"cannot decode the body: {exc}", obs)
         except httpx.TooManyRedirects as exc:
             last = _last_url(exc)
             return self._failed(
@@ -245,29 +249,29 @@ class Prober:
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         try:
-            content = response.content  # the aiohttp transport hands over a finished body
+            return response.content  # the probe transports hand over a finished body
         except httpx.ResponseNotRead:
-            content = None
-        if content is not None:
-            if len(content) > self.max_body:  # decoded from a compressed body
-                raise BodyTooLarge(None, self.max_body)
-            return content
+            pass
+        # a client of the caller's own (``client=``): read raw, capped, and decode bounded
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise BodyTooLarge(int(declared), self.max_body)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
+        async for chunk in response.aiter_raw():
             size += len(chunk)
             if size > self.max_body:
                 raise BodyTooLarge(None, self.max_body)
             chunks.append(chunk)
-        return b"".join(chunks)
+        return decode(b"".join(chunks), response.headers.get("content-encoding"), self.max_body)
 
-    def _too_large(self, declared: int | None) -> str:
-        if declared is not None:
-            return f"body of {_size(declared)} is larger than the {_size(self.max_body)} limit"
-        return f"body is larger than the {_size(self.max_body)} limit"
+    def _too_large(self, exc: BodyTooLarge) -> str:
+        limit = _size(self.max_body)
+        if exc.declared is not None:
+            return f"body of {_size(exc.declared)} is larger than the {limit} limit"
+        if exc.encoding:
+            return f"body is larger than the {limit} limit once decoded ({exc.encoding})"
+        return f"body is larger than the {limit} limit"
 
     # ---- tcp
 
@@ -474,6 +478,8 @@ def _last_url(exc: httpx.TooManyRedirects) -> str:
 
 def _certificate_expiry(response: httpx.Response) -> datetime | None:
     """From httpx's own transport, which serves every check that reads the certificate."""
+    if EXPIRY in response.extensions:  # read by the transport before the body
+        return response.extensions[EXPIRY]
     stream = response.extensions.get("network_stream")
     if stream is None:
         return None

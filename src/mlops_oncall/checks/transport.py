@@ -16,41 +16,43 @@ import importlib.util
 from typing import Literal
 
 from mlops_oncall.checks._httpx import httpx
+from mlops_oncall.checks.decode import ACCEPT_ENCODING, BodyTooLarge, decode
+from mlops_oncall.checks.tlsinfo import ssl_object_expiry
 
 TransportKind = Literal["auto", "aiohttp", "httpx", "lean"]
 INSECURE = "mlops_oncall.insecure"  # request extension: skip TLS verification
 CERTIFICATE = "mlops_oncall.certificate"  # request extension: the peer certificate is read
 PREPARED = "mlops_oncall.prepared"  # request extension: a per-check dict transports may cache in
+EXPIRY = "mlops_oncall.certificate_expiry"  # response extension: read before the body was
 FEW_CHECKS = 50  # up to this many, "auto" picks httpx's own transport (see kind_for)
 KEEPALIVE_EXPIRY = 15.0  # below common server idle timeouts, so a reused socket is rarely stale
 
 
-class BodyTooLarge(Exception):
-    """A response body over the limit; ``declared`` when Content-Length said so up front."""
-
-    def __init__(self, declared: int | None, limit: int):
-        super().__init__(f"body larger than {limit} bytes")
-        self.declared = declared
-        self.limit = limit
-
-
 def finished_response(
-    status: int, headers, content: bytes, request: httpx.Request, reason: bytes
+    status: int,
+    headers,
+    content: bytes,
+    request: httpx.Request,
+    reason: bytes,
+    max_body: int,
+    extensions: dict | None = None,
 ) -> httpx.Response:
-    """The response a probe transport hands httpx, with the whole body already read: httpx
-    then skips its chain of async generators per body (a fifth of a poll's CPU)."""
+    """The response a probe transport hands httpx, with the whole raw body already read and
+    decoded here, bounded (``decode``): httpx then neither decodes it (without a bound) nor
+    runs its chain of async generators per body (a fifth of a poll's CPU)."""
     response = httpx.Response(
         status,
         headers=headers,
         stream=httpx.ByteStream(content),
         request=request,
-        extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+        extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason, **(extensions or {})},
     )
+    if len(content) > max_body:
+        raise BodyTooLarge(None, max_body)
     encoding = response.headers.get("content-encoding")
-    if not encoding or encoding.lower() == "identity":
-        response._content = content  # already whole; httpx would copy it again
-    else:
-        response.read()  # httpx decodes gzip, deflate, br
+    if encoding and content:
+        content = decode(content, encoding, max_body)
+    response._content = content  # whole and decoded; httpx would copy (and decode) it again
     return response
 
 
@@ -111,7 +113,7 @@ class _Dispatch(httpx.AsyncBaseTransport):
             else:
                 # key[1]: insecure, or plain http (which never reads the context)
                 ctx = httpx.create_ssl_context(verify=not key[1], trust_env=True)  # SSL_CERT_FILE
-                pool = httpx.AsyncHTTPTransport(verify=ctx, limits=self.limits)
+                pool = BoundedHTTPTransport(verify=ctx, limits=self.limits, max_body=self.max_body)
             self.pools[key] = pool
         return pool
 
@@ -126,6 +128,46 @@ class _Dispatch(httpx.AsyncBaseTransport):
         for pool in self.pools.values():
             await pool.aclose()
         self.pools.clear()
+
+
+class BoundedHTTPTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, its body read raw, capped and decoded like the other transports'
+    (httpx would decode it unbounded, also the body of every redirect it follows)."""
+
+    def __init__(self, *, max_body: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_body = max_body
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        extensions = dict(response.extensions)
+        try:
+            if request.extensions.get(CERTIFICATE):
+                # from the socket, while the connection is still this response's
+                stream = extensions.get("network_stream")
+                if stream is not None:
+                    extensions[EXPIRY] = ssl_object_expiry(stream.get_extra_info("ssl_object"))
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_body:
+                raise BodyTooLarge(int(declared), self.max_body)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.stream:  # raw: not decoded
+                size += len(chunk)
+                if size > self.max_body:
+                    raise BodyTooLarge(None, self.max_body)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return finished_response(
+            response.status_code,
+            response.headers.raw,
+            b"".join(chunks),
+            request,
+            extensions.get("reason_phrase", b""),
+            self.max_body,
+            extensions,
+        )
 
 
 class NoCookies(httpx.Cookies):
@@ -157,7 +199,12 @@ def build_client(
     transport = _Dispatch(resolve_kind(kind), limits, max_body)
     # trust_env=False: a health probe must reach the service itself, not an env-configured proxy
     client = httpx.AsyncClient(
-        transport=transport, trust_env=False, max_redirects=max_redirects, follow_redirects=True
+        transport=transport,
+        trust_env=False,
+        max_redirects=max_redirects,
+        follow_redirects=True,
+        # only what ``decode`` decodes with a bound (httpx would offer what it can decode)
+        headers={"Accept-Encoding": ACCEPT_ENCODING},
     )
     client._cookies = NoCookies()  # the public setter would wrap it in a plain Cookies
     return client
