@@ -225,3 +225,81 @@ def test_validate_errors_on_an_escape_sequence_in_a_command(cli, tmp_path):
     assert p["message"] == (
         "the command cannot be run: it contains a terminal escape sequence (\\x1b at character 12)"
     )
+
+
+# -- refused runbooks are reported by every command that loads the library -------------------
+
+
+def _workspace(tmp_path, runbooks_line: str = "runbooks: [rb]"):
+    import shutil
+
+    rb = tmp_path / "ws" / "rb"
+    rb.mkdir(parents=True)
+    shutil.copy(FIXTURES / "ranking" / "latency.yaml", rb / "good.yaml")
+    bad = rb / "bad.yaml"
+    bad.write_text(
+        (FIXTURES / "malformed" / "unknown_next.yaml")
+        .read_text()
+        .replace("id: latency", "id: broken-one")
+    )
+    cfg = tmp_path / "ws" / "oncall.yaml"
+    cfg.write_text(f"name: t\n{runbooks_line}\n")
+    return cfg, bad
+
+
+REFUSED = (
+    "{bad}:23:11: steps[2].next: unknown step 'verfy' (did you mean 'verify'?) (runbook refused)"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("runbook", "list"),
+        ("runbook", "list", "--json"),
+        ("runbook", "search", "latency"),
+        ("runbook", "search", "--json", "latency"),
+        ("runbook", "match", "--error-class", "timeout"),
+        ("runbook", "match", "--json", "--error-class", "timeout"),
+        ("runbook", "show", "latency"),
+    ],
+)
+def test_every_command_that_loads_the_library_names_refused_runbooks(cli, tmp_path, args):
+    cfg, bad = _workspace(tmp_path)
+    r = cli("--config", cfg, *args)
+    assert r.code == 0, r.err
+    assert REFUSED.format(bad=bad) in r.err.splitlines()
+    assert "broken-one" not in r.out and "bad.yaml" not in r.out  # stdout and --json unchanged
+    if "--json" in args:
+        assert isinstance(r.json(), list)
+
+
+def test_the_refused_line_counts_further_problems_and_validate_prints_them_all(cli, tmp_path):
+    cfg, bad = _workspace(tmp_path)
+    bad.write_text(bad.read_text().replace("severity: SEV2", "severity: SEV9"))
+    r = cli("--config", cfg, "runbook", "list")
+    refused = [line for line in r.err.splitlines() if "refused" in line]
+    assert refused == [
+        f"{bad}:4:11: severity: expected one of SEV1, SEV2, SEV3, SEV4; got 'SEV9' "
+        "(did you mean 'SEV4'?) (runbook refused; 1 more problem)"
+    ]
+    r = cli("--config", cfg, "runbook", "validate")
+    assert r.code == 1 and "refused" not in r.err and len(r.out.strip().splitlines()) == 2
+
+
+def test_a_missing_runbooks_folder_is_an_error(cli, tmp_path):
+    cfg, _ = _workspace(tmp_path, "runbooks: [rb, gone]")
+    gone = tmp_path / "ws" / "gone"
+    r = cli("--config", cfg, "runbook", "list", "--json")
+    assert r.code == 0
+    assert f"{gone}:1:1: no such runbooks folder (no runbooks loaded from it)" in r.err
+    r = cli("--config", cfg, "runbook", "validate")
+    assert r.code == 1 and f"{gone}:1:1: no such runbooks folder" in r.out
+
+
+def test_the_default_runbooks_folder_may_be_absent(cli, tmp_path):
+    (tmp_path / "ws").mkdir()
+    cfg = tmp_path / "ws" / "oncall.yaml"
+    cfg.write_text("name: t\n")
+    r = cli("--config", cfg, "runbook", "list")
+    assert r.code == 0 and r.err == ""

@@ -95,9 +95,14 @@ class Workspace:
         return p if p.is_absolute() else self.root / p
 
     def runbook_dirs(self) -> list[Path]:
+        """The folders `runbooks:` names (the library reports one that is missing); the
+        default ./runbooks only when it exists, since a workspace need not have one."""
         if self.root is None:
             return []
-        return [p for p in (self.path(r) for r in self.config.runbooks) if p is not None]
+        dirs = [p for p in (self.path(r) for r in self.config.runbooks) if p is not None]
+        if "runbooks" not in self.config.model_fields_set:
+            dirs = [p for p in dirs if p.exists()]
+        return dirs
 
     @property
     def checks_file(self) -> Path | None:

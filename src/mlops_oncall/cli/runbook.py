@@ -8,21 +8,35 @@ from pathlib import Path
 
 import click
 
-from mlops_oncall.cli.common import EXIT_NO, AppContext, echo_json, fail, json_option, pass_app
+from mlops_oncall.cli.common import (
+    EXIT_NO,
+    AppContext,
+    echo_json,
+    fail,
+    json_option,
+    pass_app,
+    warn,
+)
 
 
-def load_library(app: AppContext, paths: tuple[str, ...] = ()):
+def load_library(app: AppContext, paths: tuple[str, ...] = (), *, report: bool = True):
+    """The workspace's library. Each runbook it had to leave out is one line on stderr, so a
+    broken file never just disappears from list, show, search, match or declare."""
     from mlops_oncall.runbooks.cache import default_cache
     from mlops_oncall.runbooks.library import Library
 
     ws = app.workspace
     cache = None if os.environ.get("MLOPS_ONCALL_NO_CACHE") else default_cache()
-    return Library.load(
+    lib = Library.load(
         ws.runbook_dirs(),
         paths=[Path(p) for p in paths] or None,
         stale_after=ws.config.stale_after,
         cache=cache,
     )
+    if report:
+        for refusal in lib.refused:
+            warn(str(refusal))
+    return lib
 
 
 @click.group()
@@ -39,7 +53,7 @@ def validate(app: AppContext, paths: tuple[str, ...], as_json: bool) -> None:
 
     Exit 0 when there are no errors (warnings allowed), 1 on any error.
     """
-    lib = load_library(app, paths)
+    lib = load_library(app, paths, report=False)  # it prints every problem itself
     problems = sorted(lib.problems, key=lambda p: (p.file, p.line, p.col))
     errors = sum(p.is_error for p in problems)
     if as_json:

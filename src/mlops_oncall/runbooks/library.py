@@ -26,6 +26,7 @@ Source = Literal["shipped", "workspace"]
 SUFFIXES = (".yaml", ".yml")
 STALE_AFTER = timedelta(days=180)
 VAGUE_ERROR_CLASSES = ("condition",)
+NO_FOLDER = "no such runbooks folder"
 _SEVERITY_RANK = {"SEV1": 0, "SEV2": 1, "SEV3": 2, "SEV4": 3}
 
 
@@ -50,6 +51,24 @@ class Entry:
     @property
     def runbook(self) -> Runbook:
         return self.loaded.runbook
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A runbook file left out of the library: its first error and how many more it has."""
+
+    problem: Problem
+    more: int = 0
+
+    @property
+    def file(self) -> str:
+        return self.problem.file
+
+    def __str__(self) -> str:
+        if self.problem.message == NO_FOLDER:
+            return f"{self.problem} (no runbooks loaded from it)"
+        more = f"; {self.more} more problem{'s' * (self.more != 1)}" if self.more else ""
+        return f"{self.problem} (runbook refused{more})"
 
 
 @dataclass
@@ -125,6 +144,8 @@ class Library:
                     lib.problems.append(
                         Problem(str(folder), 1, 1, "", "error", "no such file or folder")
                     )
+                elif source == "workspace":  # a folder oncall.yaml names: its runbooks are lost
+                    lib.problems.append(Problem(str(folder), 1, 1, "", "error", NO_FOLDER))
                 continue
             seen_here: dict[str, str] = {}
             for f in runbook_files(folder):
@@ -218,6 +239,17 @@ class Library:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.is_error]
+
+    @property
+    def refused(self) -> list[Refusal]:
+        """Every file (or folder) the library could not use, with its first error.
+
+        Any error leaves a runbook out (a broken file, a duplicate id, a missing folder), so
+        whatever lists, shows or matches runbooks says so instead of losing it silently."""
+        by_file: dict[str, list[Problem]] = {}
+        for p in self.errors:
+            by_file.setdefault(p.file, []).append(p)
+        return [Refusal(ps[0], len(ps) - 1) for ps in by_file.values()]
 
     def get(self, runbook_id: str) -> Entry | None:
         return self.entries.get(runbook_id)
