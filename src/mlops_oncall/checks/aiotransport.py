@@ -10,13 +10,20 @@ classifies both transports' failures the same way.
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.decode import BodyDecodeError
-from mlops_oncall.checks.transport import INSECURE, PREPARED, BodyTooLarge, finished_response
+from mlops_oncall.checks.transport import (
+    INSECURE,
+    PREPARED,
+    BodyTooLarge,
+    ProtocolViolation,
+    finished_response,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -152,6 +159,10 @@ def _as_httpx(exc: Exception, request: httpx.Request) -> Exception:
 
     message = str(exc) or type(exc).__name__
     kind: Any
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # never an HTTP status here (nothing calls raise_for_status): aiohttp's parser refused
+        # the response, and says why in the first line of its message
+        return ProtocolViolation(_parser_reason(exc.message), request=request)
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         kind = httpx.ConnectTimeout
     elif isinstance(exc, (TimeoutError, aiohttp.ServerTimeoutError)):
@@ -167,3 +178,11 @@ def _as_httpx(exc: Exception, request: httpx.Request) -> Exception:
     else:
         return exc
     return kind(message, request=request)
+
+
+def _parser_reason(message: str) -> str:
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    if m := re.match(r"Got more than (\d+) bytes", first):
+        return f"a response line over {m.group(1)} bytes"
+    reason = first.split(": b'")[0].rstrip(":") or "malformed response"
+    return reason[0].lower() + reason[1:]

@@ -16,7 +16,12 @@ import asyncio
 import time
 
 from mlops_oncall.checks._httpx import httpx
-from mlops_oncall.checks.transport import PREPARED, BodyTooLarge, finished_response
+from mlops_oncall.checks.transport import (
+    PREPARED,
+    BodyTooLarge,
+    ProtocolViolation,
+    finished_response,
+)
 
 MAX_HEAD = 64 * 1024  # status line and headers
 CHUNK = 64 * 1024
@@ -162,8 +167,8 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadError("the response was cut off", request=request) from exc
         except asyncio.LimitOverrunError as exc:
             conn.close()
-            raise httpx.RemoteProtocolError(
-                f"a line of the response runs over {MAX_HEAD} bytes", request=request
+            raise ProtocolViolation(
+                f"a line of the response runs over {MAX_HEAD // 1024} KiB", request=request
             ) from exc
         except OSError as exc:
             conn.close()
@@ -188,12 +193,10 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             except asyncio.IncompleteReadError as exc:
                 if not exc.partial:
                     raise _Closed from exc
-                raise httpx.RemoteProtocolError(
-                    "the response headers were cut off", request=request
-                ) from exc
+                raise httpx.ReadError("the response was cut off", request=request) from exc
             except asyncio.LimitOverrunError as exc:
-                raise httpx.RemoteProtocolError(
-                    f"response headers over {MAX_HEAD} bytes", request=request
+                raise ProtocolViolation(
+                    f"response headers over {MAX_HEAD // 1024} KiB", request=request
                 ) from exc
             except ConnectionResetError as exc:
                 raise _Closed from exc
@@ -201,7 +204,7 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             version, _, rest = lines[0].partition(b" ")
             code, _, reason = rest.partition(b" ")
             if not version.startswith(b"HTTP/1.") or not code.isdigit() or len(code) != 3:
-                raise httpx.RemoteProtocolError(
+                raise ProtocolViolation(
                     f"not an HTTP/1.x status line: {lines[0][:80]!r}", request=request
                 )
             status = int(code)
@@ -209,7 +212,7 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             for line in lines[1:]:
                 name, sep, value = line.partition(b":")
                 if not sep or not name or name != name.strip():
-                    raise httpx.RemoteProtocolError(
+                    raise ProtocolViolation(
                         f"malformed response header: {line[:80]!r}", request=request
                     )
                 headers.append((name, value.strip()))
@@ -243,9 +246,7 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
                 chunked = chunked or b"chunked" in value.lower()
             elif lowered == b"content-length":
                 if not value.isdigit() or (length is not None and int(value) != length):
-                    raise httpx.RemoteProtocolError(
-                        f"bad Content-Length: {value[:40]!r}", request=request
-                    )
+                    raise ProtocolViolation(f"bad Content-Length: {value[:40]!r}", request=request)
                 length = int(value)
         reader = conn.reader
         if chunked:
@@ -273,9 +274,7 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             try:
                 n = int(digits, 16)
             except ValueError:
-                raise httpx.RemoteProtocolError(
-                    f"bad chunk size: {line[:40]!r}", request=request
-                ) from None
+                raise ProtocolViolation(f"bad chunk size: {line[:40]!r}", request=request) from None
             if n == 0:
                 while await reader.readuntil(b"\r\n") != b"\r\n":
                     pass  # trailers, unused
@@ -285,7 +284,7 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
                 raise BodyTooLarge(None, self.max_body)
             chunks.append(await reader.readexactly(n))
             if await reader.readexactly(2) != b"\r\n":
-                raise httpx.RemoteProtocolError("a chunk overran its size", request=request)
+                raise ProtocolViolation("a chunk overran its size", request=request)
 
     async def aclose(self) -> None:
         for conns in self._idle.values():

@@ -1,7 +1,7 @@
 """Probes: one request (or TCP connect) per check, turned into a Result with an error class.
 
-Every failure gets one of the classes of DESIGN.md (dns connect tls timeout http_status
-body_too_large redirects body_parse condition) and a human message; every message goes through
+Every failure gets one of the error classes (dns connect tls timeout http_status body_too_large
+redirects body_parse condition protocol) and a human message; every message goes through
 the check set's Redactor before it leaves this module.
 """
 
@@ -31,6 +31,7 @@ from mlops_oncall.checks.transport import (
     INSECURE,
     PREPARED,
     BodyTooLarge,
+    ProtocolViolation,
     TransportKind,
     _Dispatch,
     build_client,
@@ -49,6 +50,7 @@ ERROR_CLASSES = (
     "redirects",
     "body_parse",
     "condition",
+    "protocol",  # last: a check's ring stores the index
 )
 STATES = ("unknown", "up", "degraded", "down", "maintenance")
 
@@ -407,15 +409,40 @@ def _chain(exc: BaseException):
         todo.extend([cur.__cause__, cur.__context__])
 
 
-def classify(exc: BaseException, url: str, spec: CheckSpec | None = None) -> tuple[str, str]:
-    """An error class and a human message for a failed request."""
+def _where(url: str) -> tuple[str, str]:
+    """(host, host:port) of a URL, or of a tcp check's host:port."""
     parts = urlsplit(url if "://" in url else f"tcp://{url}")
     host = parts.hostname or "?"
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         port = 0
-    where = f"{host}:{port}"
+    return host, f"{host}:{port}"
+
+
+def _failed_url(exc: BaseException) -> str | None:
+    """The URL of the request that failed: after a redirect, not the check's own."""
+    for e in _chain(exc):
+        if isinstance(e, httpx.RequestError):
+            try:
+                return str(e.request.url)
+            except RuntimeError:  # raised below the client, which had not attached it
+                continue
+    return None
+
+
+def classify(exc: BaseException, url: str, spec: CheckSpec | None = None) -> tuple[str, str]:
+    """An error class and a human message for a failed request; one that failed after a
+    redirect names the host it was redirected to, and where from."""
+    failed = _failed_url(exc)
+    if failed is None or _where(failed)[1] == _where(url)[1]:
+        return _classify(exc, url, spec)
+    error_class, message = _classify(exc, failed, spec)
+    return error_class, f"{message} (redirected from {_where(url)[1]})"
+
+
+def _classify(exc: BaseException, url: str, spec: CheckSpec | None) -> tuple[str, str]:
+    host, where = _where(url)
     chain = list(_chain(exc))
     chain.sort(key=lambda e: type(e).__module__.startswith("aiohttp"))  # the OS's own first
     for e in chain:
@@ -451,7 +478,12 @@ def classify(exc: BaseException, url: str, spec: CheckSpec | None = None) -> tup
             limit = f" within {_secs(spec.total_timeout)}" if spec is not None else ""
             return "timeout", f"no response from {where}{limit}"
     for e in chain:
+        if isinstance(e, ProtocolViolation):
+            return "protocol", f"{where} sent a malformed HTTP response: {e}"
+    for e in chain:
         name = type(e).__name__
+        if isinstance(e, httpx.ReadError) and str(e) == "the response was cut off":
+            return "connect", f"the response from {where} was cut off"
         if isinstance(e, httpx.RemoteProtocolError) or name == "ServerDisconnectedError":
             return "connect", f"{where} closed the connection without a complete response"
         if name in ("ClientPayloadError", "ContentLengthError", "TransferEncodingError"):

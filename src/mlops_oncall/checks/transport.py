@@ -13,6 +13,7 @@ and every check when aiohttp is missing.
 from __future__ import annotations
 
 import importlib.util
+import re
 from typing import Literal
 
 from mlops_oncall.checks._httpx import httpx
@@ -26,6 +27,25 @@ PREPARED = "mlops_oncall.prepared"  # request extension: a per-check dict transp
 EXPIRY = "mlops_oncall.certificate_expiry"  # response extension: read before the body was
 FEW_CHECKS = 50  # up to this many, "auto" picks httpx's own transport (see kind_for)
 KEEPALIVE_EXPIRY = 15.0  # below common server idle timeouts, so a reused socket is rarely stale
+
+
+class ProtocolViolation(httpx.RemoteProtocolError):
+    """A response that breaks HTTP/1.1: a malformed status line, header or chunk, conflicting
+    lengths, headers over a transport's limit. The probe's error class ``protocol``."""
+
+
+def h11_violation(
+    exc: httpx.RemoteProtocolError, request: httpx.Request
+) -> httpx.RemoteProtocolError:
+    """httpx's own transport raises RemoteProtocolError both for a server that hung up and
+    for one that sent garbage; h11's messages tell them apart."""
+    message = str(exc)
+    if message.startswith(("Server disconnected", "peer closed connection")):
+        return exc  # hung up, before or in the middle of the response
+    if message == "Receive buffer too long":
+        message = "response headers too long"
+    message = re.sub(r"bytearray\((b['\"].*?['\"])\)", r"\1", message)
+    return ProtocolViolation(message, request=request)
 
 
 def finished_response(
@@ -139,7 +159,10 @@ class BoundedHTTPTransport(httpx.AsyncHTTPTransport):
         self.max_body = max_body
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
+        try:
+            response = await super().handle_async_request(request)
+        except httpx.RemoteProtocolError as exc:
+            raise h11_violation(exc, request) from exc
         extensions = dict(response.extensions)
         try:
             if request.extensions.get(CERTIFICATE):
@@ -157,6 +180,8 @@ class BoundedHTTPTransport(httpx.AsyncHTTPTransport):
                 if size > self.max_body:
                     raise BodyTooLarge(None, self.max_body)
                 chunks.append(chunk)
+        except httpx.RemoteProtocolError as exc:
+            raise h11_violation(exc, request) from exc
         finally:
             await response.aclose()
         return finished_response(

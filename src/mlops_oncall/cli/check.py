@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 checks_option = click.option(
     "--checks",
     "checks_path",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),  # a directory gets the one-line error of _checks_path
     metavar="FILE",
     help="The checks file (default: the workspace's, `checks:` in oncall.yaml).",
 )
@@ -65,6 +65,12 @@ def _checks_path(app: AppContext, checks_path: str | None) -> Path:
                 "names one (checks: checks.yaml)",
                 EXIT_USAGE,
             )
+    if path.is_dir():
+        raise Failure(
+            f"checks file is a directory: {path} (name the YAML file in it, such as "
+            f"{path / 'checks.yaml'})",
+            EXIT_USAGE,
+        )
     if not path.is_file():
         raise Failure(f"checks file not found: {path}", EXIT_USAGE)
     return path

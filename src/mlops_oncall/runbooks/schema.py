@@ -24,6 +24,7 @@ ErrorClass = Literal[
     "redirects",
     "body_parse",
     "condition",
+    "protocol",
 ]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 STEP_KINDS: tuple[str, ...] = StepKind.__args__  # type: ignore[attr-defined]
