@@ -575,20 +575,18 @@ def verify(app, ref, as_json):
 
 @incident.command()
 @click.argument("ref", metavar="ID")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE."
-)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @pass_app
 @domain_errors
-def export(app, ref, output):
+def export(app, ref, output, force):
     """The full record as JSON, with the verified head hash, as evidence."""
     svc = incidents(app)
     chunks = svc.export(ref)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            for c in chunks:
-                fh.write(c)
-        click.echo(f"wrote {output}", err=True)
+        from mlops_oncall.cli.report import write_output
+
+        write_output(app, output, chunks, force=force)  # atomic, never over the store
     else:
         out = sys.stdout
         for c in chunks:

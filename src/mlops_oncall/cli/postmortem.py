@@ -6,17 +6,24 @@ import click
 
 from mlops_oncall.cli.common import echo_json, json_option, pass_app
 from mlops_oncall.cli.incident import domain_errors
-from mlops_oncall.cli.report import document_env, emit, output_option, template_option
+from mlops_oncall.cli.report import (
+    document_env,
+    emit,
+    force_option,
+    output_option,
+    template_option,
+)
 
 
 @click.command()
 @click.argument("ref", metavar="ID")
 @output_option
+@force_option
 @template_option
 @json_option
 @pass_app
 @domain_errors
-def postmortem(app, ref, output, template_file, as_json):
+def postmortem(app, ref, output, force, template_file, as_json):
     """Render the postmortem of incident ID (Markdown, Google SRE sections).
 
     Sections with nothing written yet show a prompt saying how to fill them
@@ -36,4 +43,4 @@ def postmortem(app, ref, output, template_file, as_json):
         templates_dir=env.templates_dir,
         template_file=template_file,
     )
-    emit(text, output)
+    emit(app, text, output, force)

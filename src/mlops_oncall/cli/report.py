@@ -22,6 +22,11 @@ output_option = click.option(
     metavar="FILE",
     help="Write to FILE instead of stdout.",
 )
+force_option = click.option(
+    "--force",
+    is_flag=True,
+    help="Replace FILE if it exists (never the database or a workspace file).",
+)
 template_option = click.option(
     "--template",
     "template_file",
@@ -54,19 +59,27 @@ def document_env(app: AppContext) -> DocumentEnv:
     return DocumentEnv(svc.store, svc.clock, sources, ws.templates_dir)
 
 
-def emit(text: str, output: str | None) -> None:
+def emit(app: AppContext, text: str, output: str | None, force: bool = False) -> None:
+    """The document to stdout, or to FILE by the output rules (reports/output.py)."""
     if output:
-        path = Path(output)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            from mlops_oncall.cli.common import EXIT_USAGE, fail
-
-            fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
-        warn(f"wrote {output}")
+        write_output(app, output, text, force=force)
     else:
         click.echo(text, nl=False)
+
+
+def write_output(app: AppContext, output: str, content, *, force: bool = False) -> None:
+    """Every `-o FILE`: never over the store or a workspace file, no overwrite without
+    --force, atomic. Refusals are one line and exit 2."""
+    from mlops_oncall.cli.common import EXIT_USAGE, fail
+    from mlops_oncall.reports.output import OutputRefused, Protected, write_document
+
+    try:
+        write_document(
+            output, content, force=force, protected=Protected.of_workspace(app.workspace)
+        )
+    except OutputRefused as exc:
+        fail(str(exc), EXIT_USAGE)
+    warn(f"wrote {output}")
 
 
 def utc_window(clock, since: str | None, until: str | None):
@@ -110,11 +123,12 @@ def report() -> None:
 @click.option("--since", metavar="DATE", help="Start (UTC): a date, timestamp, or 7d ago.")
 @click.option("--until", metavar="DATE", help="End, exclusive (UTC); default now.")
 @output_option
+@force_option
 @template_option
 @json_option
 @pass_app
 @domain_errors
-def weekly(app, since, until, output, template_file, as_json):
+def weekly(app, since, until, output, force, template_file, as_json):
     """The weekly status: RAG, checks against SLOs, incidents, DORA, risks, drills.
 
     Covers the 7 days up to now unless --since/--until say otherwise. --json prints the
@@ -138,4 +152,4 @@ def weekly(app, since, until, output, template_file, as_json):
         templates_dir=env.templates_dir,
         template_file=template_file,
     )
-    emit(text, output)
+    emit(app, text, output, force)

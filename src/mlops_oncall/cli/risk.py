@@ -8,7 +8,13 @@ import click
 
 from mlops_oncall.cli.common import EXIT_USAGE, echo_json, fail, json_option, pass_app
 from mlops_oncall.cli.incident import at_option, domain_errors, incidents, workspace_redactor
-from mlops_oncall.cli.report import document_env, emit, output_option, template_option
+from mlops_oncall.cli.report import (
+    document_env,
+    emit,
+    force_option,
+    output_option,
+    template_option,
+)
 
 incident_option = click.option(
     "--incident",
@@ -303,11 +309,12 @@ def review(app, ref, likelihood, impact, note, next_review, at, as_json):
 @risk.command()
 @click.option("--all", "include_all", is_flag=True, help="Every risk, closed ones too.")
 @output_option
+@force_option
 @template_option
 @json_option
 @pass_app
 @domain_errors
-def export(app, include_all, output, template_file, as_json):
+def export(app, include_all, output, force, template_file, as_json):
     """The register as Markdown: the top 10 open risks by score, with the change since the
     last review. --json prints the template's variables instead."""
     from mlops_oncall.reports import register
@@ -328,7 +335,7 @@ def export(app, include_all, output, template_file, as_json):
         templates_dir=env.templates_dir,
         template_file=template_file,
     )
-    emit(text, output)
+    emit(app, text, output, force)
 
 
 @risk.command()

@@ -177,21 +177,29 @@ class PostmortemScreen(Screen):
 
     @work(thread=True, group="postmortem-export")
     def _export(self, path: Path) -> None:
+        from mlops_oncall.incidents.service import IncidentError
         from mlops_oncall.reports.postmortem import render_postmortem
         from mlops_oncall.reports.sources import load_sources
+        from mlops_oncall.ui.exports import export_document
 
         s = self.app.session  # type: ignore[attr-defined]
         sources = load_sources(s.checks_file or s.workspace.checks_file, s.redactor)
-        text = render_postmortem(
-            s.store,
-            self.incident_id,
-            sources=sources,
-            clock=s.clock,
-            templates_dir=s.workspace.templates_dir,
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        self.app.call_from_thread(self.notify, f"Wrote {path}. ctrl+k offers the candidate risks.")
+        try:
+            text = render_postmortem(
+                s.store,
+                self.incident_id,
+                sources=sources,
+                clock=s.clock,
+                templates_dir=s.workspace.templates_dir,
+            )
+        except IncidentError as exc:  # a broken workspace template: say so, keep the screen
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        written = export_document(self, s, path, text)
+        if written is not None:
+            self.app.call_from_thread(
+                self.notify, f"Wrote {written}. ctrl+k offers the candidate risks."
+            )
 
     def action_candidates(self) -> None:
         from mlops_oncall.ui.screens.risks import CandidateRisksModal

@@ -162,23 +162,29 @@ class RiskScreen(Screen):
 
     @work(thread=True, group="risks-export")
     def _export(self) -> None:
+        from mlops_oncall.incidents.service import IncidentError
         from mlops_oncall.paths import user_data_dir
         from mlops_oncall.reports.register import render_register
         from mlops_oncall.reports.sources import Sources
+        from mlops_oncall.ui.exports import export_document
 
         s = self.app.session  # type: ignore[attr-defined]
         ws = s.workspace
         folder = ws.path(ws.config.reports) or (user_data_dir() / "reports")
-        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"risks-{s.clock.now():%Y-%m-%d}.md"
-        text = render_register(
-            s.store,
-            sources=Sources(redactor=s.redactor),
-            clock=s.clock,
-            templates_dir=ws.templates_dir,
-        )
-        path.write_text(text)
-        self.app.call_from_thread(self.notify, f"Wrote {path}")
+        try:
+            text = render_register(
+                s.store,
+                sources=Sources(redactor=s.redactor),
+                clock=s.clock,
+                templates_dir=ws.templates_dir,
+            )
+        except IncidentError as exc:  # a broken workspace template: say so, keep the screen
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        written = export_document(self, s, path, text)
+        if written is not None:
+            self.app.call_from_thread(self.notify, f"Wrote {written}")
 
     def action_back(self) -> None:
         self.app.pop_screen()
