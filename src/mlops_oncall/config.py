@@ -47,6 +47,11 @@ class Config(FileModel):
         default=None,
         description="SQLAlchemy URL; default sqlite:///oncall.db beside this file.",
     )
+    witness: str | bool | None = Field(
+        default=None,
+        description="File the timeline heads are also appended to (tamper evidence); "
+        "default <database>.witness beside a SQLite file; false (off) to disable.",
+    )
     runbooks: list[str] = Field(
         default_factory=lambda: ["runbooks"], description="Folders of workspace runbooks."
     )

@@ -60,13 +60,16 @@ class Session:
     @cached_property
     def incidents(self) -> Incidents:
         from mlops_oncall.incidents.service import Incidents
+        from mlops_oncall.store.witness import open_witness
 
+        ws = self.workspace
         return Incidents(
             self.store,
             clock=self.clock,
             actor=self.actor,
-            zone=self.workspace.zone(),
+            zone=ws.zone(),
             redactor=self.redactor,
+            witness=open_witness(self.store.url, ws.config.witness, ws.root),
         )
 
     @cached_property

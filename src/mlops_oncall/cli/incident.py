@@ -39,16 +39,25 @@ NARRATIVE = (
 
 def incidents(app: AppContext):
     """The incident service for this workspace (opens and migrates the store)."""
+    from mlops_oncall.cli.common import warn
     from mlops_oncall.incidents.service import Incidents
     from mlops_oncall.store.db import open_store
     from mlops_oncall.store.engine import StoreError
+    from mlops_oncall.store.witness import open_witness
 
     ws = app.workspace
     try:
         store = open_store(ws.database_url())
     except StoreError as exc:
         fail(str(exc), EXIT_USAGE)
-    return Incidents(store, actor=ws.actor(), zone=ws.zone(), redactor=workspace_redactor(app))
+    return Incidents(
+        store,
+        actor=ws.actor(),
+        zone=ws.zone(),
+        redactor=workspace_redactor(app),
+        witness=open_witness(store.url, ws.config.witness, ws.root),
+        on_warning=warn,
+    )
 
 
 def workspace_redactor(app: AppContext):
@@ -546,31 +555,36 @@ def _echo_event(e, zone) -> None:
 @pass_app
 @domain_errors
 def verify(app, ref, as_json):
-    """Check the timeline's hash chain. Exit 0 intact, 1 broken (names the first bad event)."""
-    from mlops_oncall.incidents.service import parse_ref
-    from mlops_oncall.store.timeline import public_id
-
+    """Check the timeline's hash chain, every stored summary (milestones, status, severity,
+    title, roles, action items, narrative, runbook snapshots) against it, and the witnessed
+    heads. Exit 0 intact, 1 not (names the first bad event and every column that disagrees)."""
     svc = incidents(app)
     v = svc.verify(ref)
-    pid = public_id(parse_ref(ref))
     if as_json:
-        echo_json(
-            {
-                "id": pid,
-                "ok": v.ok,
-                "events": v.events,
-                "head_seq": v.head_seq,
-                "head_hash": v.head_hash,
-                "bad_seq": v.bad_seq,
-                "problem": v.problem,
-            }
-        )
-    elif v.ok:
-        click.echo(f"{pid}: chain intact, {v.events} events, head {v.head_seq} {v.head_hash}")
+        echo_json(v.to_json())
     else:
-        click.echo(f"{pid}: chain broken at event {v.bad_seq}: {v.problem}")
+        _print_verdict(v)
     if not v.ok:
         raise SystemExit(EXIT_NO)
+
+
+def _print_verdict(v) -> None:
+    c = v.chain
+    if c.ok:
+        click.echo(f"{v.id}: chain intact, {c.events} events, head {c.head_seq} {c.head_hash}")
+    else:
+        click.echo(f"{v.id}: chain broken at event {c.bad_seq}: {c.problem}")
+    if v.mismatches:
+        click.echo(f"{v.id}: {len(v.mismatches)} stored value(s) disagree with the timeline:")
+        for m in v.mismatches:
+            click.echo(f"  {m.text()}")
+    for problem in v.witness.problems:
+        click.echo(f"{v.id}: {problem}")
+    if c.ok and v.witness.matched and not v.witness.problems:
+        last = v.witness.last_seq
+        click.echo(f"{v.id}: the witness agrees (last witnessed head: event {last})")
+    for what in v.not_checked:
+        click.echo(f"{v.id}: not checked: {what}")
 
 
 @incident.command()

@@ -185,6 +185,7 @@ def run_and_record(
     incidents, incident_id: str, step_id: str | None, command: str, *, timeout: float
 ) -> CommandResult:
     """Run a command and record it. The event is written even when running raises."""
+    incidents.verified_triage(incident_id)  # raises if the runbook snapshot was edited
     result = CommandResult(command, timeout=timeout)
     try:
         run_command(command, timeout=timeout, into=result)

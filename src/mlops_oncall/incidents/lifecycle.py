@@ -9,6 +9,20 @@ MILESTONES = ("impact_started", "detected", "acknowledged", "declared", "mitigat
 SOURCES = ("manual", "check", "alert", "drill")
 ACTION_TYPES = ("mitigate", "prevent", "process")
 OPEN_STATUSES = ("triage", "investigating", "identified", "mitigated")
+# the postmortem narrative, written with `incident set` (one field_set event each)
+NARRATIVE_FIELDS = (
+    "summary",
+    "impact",
+    "root_cause",
+    "trigger",
+    "resolution",
+    "authors",
+    "postmortem_status",
+    "contributing_factors",
+    "went_well",
+    "went_wrong",
+    "lucky",
+)
 
 MOVES: dict[str, tuple[str, ...]] = {
     "triage": ("investigating", "declined"),

@@ -6,10 +6,12 @@ The CLI, the TUI and drills all go through this class; none of them writes table
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,7 +21,9 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.formats.durations import parse_duration
+from mlops_oncall.incidents import integrity
 from mlops_oncall.incidents import lifecycle as lc
+from mlops_oncall.incidents.integrity import Integrity, snapshot_sha256
 from mlops_oncall.incidents.triage import (
     FLOW_KINDS,
     OUTCOME_KINDS,
@@ -33,25 +37,16 @@ from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import ActionItem, Incident, RoleAssignment, TriageRunbook
 from mlops_oncall.store.types import ts_text
+from mlops_oncall.store.witness import Head, Witness, WitnessError, open_witness
+
+DEFAULT_WITNESS = object()  # Incidents(witness=...) not given: the store's default witness
 
 INC = Incident
 ROLE = RoleAssignment
 ACTION = ActionItem
 TRIAGE = TriageRunbook
 
-NARRATIVE_FIELDS = (
-    "summary",
-    "impact",
-    "root_cause",
-    "trigger",
-    "resolution",
-    "authors",
-    "postmortem_status",
-    "contributing_factors",
-    "went_well",
-    "went_wrong",
-    "lucky",
-)
+NARRATIVE_FIELDS = lc.NARRATIVE_FIELDS
 # Clock skew between two terminals should not turn "now" into "the future".
 FUTURE_SLACK = timedelta(seconds=5)
 
@@ -60,6 +55,10 @@ class IncidentError(Exception):
     """The answer is no: unknown incident, invalid move, a time out of range. Exit 1."""
 
     exit_code = 1
+
+
+class TamperedError(IncidentError):
+    """Stored data disagrees with the timeline, so acting on it is refused. Exit 1."""
 
 
 class BadInput(IncidentError):
@@ -183,12 +182,48 @@ class Incidents:
         actor: str = "unknown",
         zone: ZoneInfo | None = None,
         redactor: Redactor | None = None,
+        witness: Witness | object | None = DEFAULT_WITNESS,
+        on_warning: Callable[[str], None] | None = None,
     ):
         self.store = store
         self.clock = clock
         self.actor = actor
         self.zone = zone or ZoneInfo("UTC")
         self.redactor = redactor or Redactor()
+        # where each new head is also written (None: nowhere); default beside a SQLite file
+        self.witness: Witness | None = (
+            open_witness(store.url) if witness is DEFAULT_WITNESS else witness  # type: ignore[assignment]
+        )
+        self.on_warning = on_warning
+        self._tx = threading.local()  # the appenders of the current write, per thread
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; once it has committed, each incident it appended to has its new
+        head witnessed. The event is durable first: a witness that fails only warns."""
+        touched: dict[int, tl.Appender] = {}
+        self._tx.touched = touched
+        try:
+            with self.store.write() as conn:
+                yield conn
+        finally:
+            self._tx.touched = None
+        if self.witness is not None:
+            for app in touched.values():
+                self._witness(app)
+
+    def _witness(self, app: tl.Appender) -> None:
+        head = Head(
+            tl.public_id(app.incident_id), app.head_seq, app.head_hash, ts_text(datetime.now(UTC))
+        )
+        try:
+            self.witness.record(head)  # type: ignore[union-attr]
+        except WitnessError as exc:
+            msg = f"warning: {head.incident} event {head.seq} is recorded, but {exc}"
+            if self.on_warning is not None:
+                self.on_warning(msg)
+            else:
+                logging.getLogger(__name__).warning(msg)
 
     # -- helpers ---------------------------------------------------------------------------
     def time(self, text: str | None) -> datetime | None:
@@ -237,12 +272,27 @@ class Incidents:
         return at
 
     def _append(
-        self, app: tl.Appender, kind: str, ts: datetime, text: str = "", data: dict | None = None
+        self,
+        app: tl.Appender,
+        kind: str,
+        ts: datetime,
+        text: str = "",
+        data: dict | None = None,
+        *,
+        redacted: bool = False,
     ):
+        """Append one event. ``redacted``: the data has been through ``_redacted`` already
+        (the caller stores the same values in summary columns, which ``verify`` compares)."""
         r = self.redactor
-        return app.append(
-            kind, ts=ts, actor=self.actor, text=r.text(text), data=r.value(data or {})
-        )
+        data = (data or {}) if redacted else r.value(data or {})
+        record = app.append(kind, ts=ts, actor=self.actor, text=r.text(text), data=data)
+        touched = getattr(self._tx, "touched", None)
+        if touched is not None:
+            touched[app.incident_id] = app
+        return record
+
+    def _redacted(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.redactor.value(data)
 
     def _milestone(
         self,
@@ -316,16 +366,26 @@ class Incidents:
             if impact_started_at > (detected_at or when):
                 raise IncidentError("impact cannot start after it was detected")
         source = "drill" if drill else "manual"
-        with self.store.write() as conn:
+        declared = self._redacted(
+            {
+                "title": title,
+                "severity": sev,
+                "service": service,
+                "drill": drill,
+                "drill_id": drill_id,
+                "from_check": declared_from_check,
+            }
+        )
+        with self._write() as conn:
             iid = conn.execute(
                 insert(INC).values(
-                    title=self.redactor.text(title),
+                    title=declared["title"],
                     severity=sev,
                     status="triage",
-                    service=service,
+                    service=declared["service"],
                     is_drill=drill,
-                    drill_id=drill_id,
-                    declared_from_check=declared_from_check,
+                    drill_id=declared["drill_id"],
+                    declared_from_check=declared["from_check"],
                     created_at=when,
                     updated_at=when,
                     postmortem_status="draft",
@@ -340,14 +400,8 @@ class Incidents:
                 "declared",
                 when,
                 f"{tl.public_id(iid)} declared: {title}",
-                {
-                    "title": title,
-                    "severity": sev,
-                    "service": service,
-                    "drill": drill,
-                    "drill_id": drill_id,
-                    "from_check": declared_from_check,
-                },
+                declared,
+                redacted=True,
             )
             if impact_started_at is not None:
                 self._milestone(
@@ -365,7 +419,7 @@ class Incidents:
     def ack(
         self, ref: str | int, *, at: datetime | None = None, source: str = "manual"
     ) -> IncidentView:
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             pid = tl.public_id(row["id"])
@@ -390,7 +444,7 @@ class Incidents:
         source: str = "manual",
         note: str | None = None,
     ) -> IncidentView:
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             try:
@@ -430,7 +484,7 @@ class Incidents:
             sev = lc.normalise_severity(severity)
         except lc.LifecycleError as exc:
             raise BadInput(str(exc)) from None
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             if row["severity"] == sev:
@@ -454,7 +508,8 @@ class Incidents:
         who = who.strip()
         if not who:
             raise BadInput("--who needs a name")
-        with self.store.write() as conn:
+        who = self.redactor.text(who)
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             current = conn.execute(
@@ -474,7 +529,12 @@ class Incidents:
             prev = current[1] if current else None
             text = f"{role}: {who}" + (f" (was {prev})" if prev else "")
             self._append(
-                app, "role_assigned", when, text, {"role": role, "who": who, "previous": prev}
+                app,
+                "role_assigned",
+                when,
+                text,
+                {"role": role, "who": who, "previous": prev},
+                redacted=True,
             )
         return self.get(row["id"])
 
@@ -488,7 +548,7 @@ class Incidents:
             )
         if source not in lc.SOURCES:
             raise BadInput(f"unknown source '{source}'; expected one of {', '.join(lc.SOURCES)}")
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             at = self._when(row, at, allow_before_start=name in ("impact_started", "detected"))
             for first, then in _ORDERED:  # keep the story consistent: detected <= declared, ...
@@ -531,7 +591,7 @@ class Incidents:
             "role_assigned",
         ):
             raise BadInput(f"'{kind}' events are written by their own command")
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             app = tl.Appender.for_row(conn, row)
@@ -545,14 +605,19 @@ class Incidents:
         if name == "postmortem_status" and value not in ("draft", "final"):
             raise BadInput(f"postmortem status must be draft or final, not '{value}'")
         value = self.redactor.text(value)
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             conn.execute(update(INC).where(INC.c.id == row["id"]).values({name: value}))
             app = tl.Appender.for_row(conn, row)
             short = value if len(value) <= 60 else value[:57] + "..."
             self._append(
-                app, "field_set", when, f"{name}: {short}", {"field": name, "value": value}
+                app,
+                "field_set",
+                when,
+                f"{name}: {short}",
+                {"field": name, "value": value},
+                redacted=True,
             )
         return self.get(row["id"])
 
@@ -574,7 +639,7 @@ class Incidents:
         text = text.strip()
         if not text:
             raise BadInput("an action item needs text")
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             number = (
@@ -583,12 +648,22 @@ class Incidents:
                 ).scalar()
                 or 0
             ) + 1
+            added = self._redacted(
+                {
+                    "op": "added",
+                    "number": number,
+                    "type": type,
+                    "owner": owner,
+                    "due": due.isoformat() if due else None,
+                    "text": text,
+                }
+            )
             item = {
                 "incident_id": row["id"],
                 "number": number,
-                "text": self.redactor.text(text),
+                "text": added["text"],
                 "type": type,
-                "owner": owner,
+                "owner": added["owner"],
                 "due": due,
                 "status": "open",
                 "created_at": when,
@@ -600,21 +675,15 @@ class Incidents:
                 "action_item",
                 when,
                 f"action {number} ({type}, {owner}): {text}",
-                {
-                    "op": "added",
-                    "number": number,
-                    "type": type,
-                    "owner": owner,
-                    "due": due.isoformat() if due else None,
-                    "text": text,
-                },
+                added,
+                redacted=True,
             )
         return _action_json(item | {"done_at": None})
 
     def action_done(
         self, ref: str | int, number: int, *, at: datetime | None = None
     ) -> dict[str, Any]:
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             item = (
@@ -644,7 +713,7 @@ class Incidents:
     def attach(
         self, ref: str | int, runbook: Runbook, *, at: datetime | None = None
     ) -> IncidentView:
-        with self.store.write() as conn:
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             app = tl.Appender.for_row(conn, row)
@@ -653,18 +722,21 @@ class Incidents:
 
     def _attach(self, conn, app, row, runbook: Runbook, when: datetime) -> None:
         snapshot = runbook.model_dump_json()
-        version = hashlib.sha256(snapshot.encode()).hexdigest()[:12]
+        sha = snapshot_sha256(snapshot)
+        version = sha[:12]
+        data = self._redacted(
+            {"runbook": runbook.id, "title": runbook.title, "steps": len(runbook.steps)}
+        )
+        # the full hash puts the frozen snapshot in the chain (checked before a command runs);
+        # added after redaction, so no secret detector can mask a hash as "high entropy"
+        data |= {"version": version, "sha256": sha}
         ev = self._append(
             app,
             "runbook_attached",
             when,
             f"runbook {runbook.id}: {runbook.title}",
-            {
-                "runbook": runbook.id,
-                "title": runbook.title,
-                "version": version,
-                "steps": len(runbook.steps),
-            },
+            data,
+            redacted=True,
         )
         conn.execute(
             insert(TRIAGE).values(
@@ -704,7 +776,8 @@ class Incidents:
         note: str | None = None,
         at: datetime | None = None,
     ) -> TriageState:
-        with self.store.write() as conn:
+        note = self.redactor.text(note) if note else note  # stored, and returned in the state
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             state = self._require_triage(conn, row)
@@ -733,7 +806,8 @@ class Incidents:
         note: str | None = None,
         at: datetime | None = None,
     ) -> TriageState:
-        with self.store.write() as conn:
+        note = self.redactor.text(note) if note else note  # stored, and returned in the state
+        with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             state = self._require_triage(conn, row)
@@ -836,10 +910,45 @@ class Incidents:
                 raise IncidentError(f"unknown incident '{ref}'")
             return row[0], row[1]
 
-    def verify(self, ref: str | int) -> tl.Verdict:
+    def verify(self, ref: str | int) -> Integrity:
+        """The chain, every summary column against the replayed chain, and the witness."""
+        iid = parse_ref(ref)
+        w = self.witness
+        # read before the transaction: every head witnessed by then is in what it will see
+        reading = w.read(tl.public_id(iid)) if w is not None else None
+        with self.store.read() as conn:
+            if conn.execute(select(INC.c.id).where(INC.c.id == iid)).first() is None:
+                raise IncidentError(f"unknown incident '{ref}'")
+            return integrity.check(conn, iid, reading, w.key if w is not None else None)
+
+    def verified_triage(self, ref: str | int) -> TriageState | None:
+        """The attached runbook (None if there is none), after checking its frozen snapshot
+        against the chain: the sha256 its attach event recorded (or, for older records, the
+        12-hex version), and that event's own hash. Call before running any of its commands;
+        raises TamperedError if they disagree."""
         with self.store.read() as conn:
             row = self._row(conn, ref)
-            return tl.verify(conn, row["id"])
+            pid = tl.public_id(row["id"])
+            stored = tl.stored_summary(conn, row["id"])["runbooks"]
+            if not stored:
+                return None
+            # checked before the snapshot is parsed: an edited one need not even be valid
+            att = max(stored, key=lambda t: t["attached_seq"])
+            ev = tl.event_at(conn, row["id"], att["attached_seq"])
+            problem = None
+            if ev is None or ev.kind != "runbook_attached" or not tl.intact(ev, pid):
+                problem = f"its attach event {att['attached_seq']} is missing or was edited"
+            else:
+                found = integrity.snapshot_problem(snapshot_sha256(att["snapshot"] or ""), ev.data)
+                if found:
+                    problem = f"the stored snapshot {found}"
+            if problem:
+                raise TamperedError(
+                    f"{pid}: the runbook {att['runbook_id']} does not match the timeline "
+                    f"({problem}); its commands will not run. See `mlops-oncall incident "
+                    f"verify {pid}`"
+                )
+            return self._triage(conn, row["id"])
 
     def export(self, ref: str | int) -> Iterator[str]:
         """The full record as one JSON document, streamed, read in one transaction.

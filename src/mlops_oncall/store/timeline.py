@@ -14,16 +14,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, select, type_coerce, update
+from sqlalchemy import Connection, Date, String, bindparam, select, type_coerce, update
 
 from mlops_oncall.store.compiled import run
-from mlops_oncall.store.tables import Event, Incident
-from mlops_oncall.store.types import parse_ts, ts_text
+from mlops_oncall.store.tables import ActionItem, Event, Incident, RoleAssignment, TriageRunbook
+from mlops_oncall.store.types import UTCTimestamp, parse_ts, ts_text
 
 GENESIS = "0" * 64
 KINDS = frozenset(
@@ -244,6 +244,21 @@ def latest(conn: Connection, incident_id: int, limit: int = 100) -> list[EventRe
     return [EventRecord(*r) for r in rows]
 
 
+def event_at(conn: Connection, incident_id: int, seq: int) -> EventRecord | None:
+    row = conn.execute(
+        select(*_COLS).where(EV.c.incident_id == incident_id, EV.c.seq == seq)
+    ).first()
+    return EventRecord(*row) if row else None
+
+
+def intact(ev: EventRecord, incident: str) -> bool:
+    """Whether one event still matches its own hash (not its place in the chain)."""
+    digest = event_hash(
+        incident, ev.seq, ev.ts_text, ev.actor, ev.kind, ev.text, ev.data_json, ev.prev_hash
+    )
+    return digest == ev.hash
+
+
 def export_rows(conn: Connection, incident_id: int, batch: int = 5000) -> Iterator[list[tuple]]:
     """Every event exactly as stored and hashed, in batches of plain tuples (EXPORT_COLUMNS)."""
     result = run(conn, _EXPORT, iid=incident_id)
@@ -268,8 +283,16 @@ class Verdict:
     problem: str | None = None
 
 
-def verify(conn: Connection, incident_id: int) -> Verdict:
-    """Walk the chain; name the first bad event and what happened to it."""
+# (seq, ts, kind, data_json, hash) of each event as it is read, for checks made in the same pass
+Visitor = Callable[[int, str, str, str, str], None]
+
+
+def verify(conn: Connection, incident_id: int, visit: Visitor | None = None) -> Verdict:
+    """Walk the chain; name the first bad event and what happened to it.
+
+    ``visit`` sees every event read, in order, up to the first bad one (the summary columns and
+    the witness are checked in the same pass). Times are hashed as stored: a hand-edited
+    timestamp that does not parse is a broken event, not a crash."""
     head = conn.execute(
         select(INC.c.head_seq, INC.c.head_hash).where(INC.c.id == incident_id)
     ).first()
@@ -280,7 +303,7 @@ def verify(conn: Connection, incident_id: int) -> Verdict:
     q = (
         select(
             EV.c.seq,
-            EV.c.ts,
+            type_coerce(EV.c.ts, String),
             EV.c.actor,
             EV.c.kind,
             EV.c.text,
@@ -319,9 +342,11 @@ def verify(conn: Connection, incident_id: int) -> Verdict:
             )
         if kind not in KINDS:
             return bad(seq, f"event {seq} has an unknown kind {kind!r} (edited)")
-        recomputed = event_hash(pid, seq, ts_text(ts), actor, kind, text, data, prev_hash)
+        recomputed = event_hash(pid, seq, ts, actor, kind, text, data, prev_hash)
         if recomputed != digest:
             return bad(seq, f"event {seq} ({kind}) was edited: its content does not match its hash")
+        if visit is not None:
+            visit(seq, ts, kind, data, digest)
         prev = digest
         expected_seq += 1
         count += 1
@@ -339,3 +364,35 @@ def verify(conn: Connection, incident_id: int) -> Verdict:
             last, f"event {last}, the last, does not match the incident's head hash: it was changed"
         )
     return Verdict(True, count, head_seq, head_hash)
+
+
+def _raw(column):
+    """A column as stored (text for times and dates): a hand-edited value is compared, not parsed."""
+    if isinstance(column.type, (UTCTimestamp, Date)):
+        return type_coerce(column, String).label(column.name)
+    return column
+
+
+def stored_summary(conn: Connection, incident_id: int) -> dict[str, Any]:
+    """Everything stored beside the chain that summarises it, exactly as stored: the incident
+    row, its roles, action items and attached runbook snapshots (``incident verify``)."""
+    row = conn.execute(select(*(_raw(c) for c in INC.c)).where(INC.c.id == incident_id))
+    found = row.mappings().first()
+    if found is None:
+        raise KeyError(incident_id)
+    role, action, triage = RoleAssignment, ActionItem, TriageRunbook
+    roles = conn.execute(
+        select(*(_raw(c) for c in role.c)).where(role.c.incident_id == incident_id)
+    ).mappings()
+    actions = conn.execute(
+        select(*(_raw(c) for c in action.c)).where(action.c.incident_id == incident_id)
+    ).mappings()
+    runbooks = conn.execute(
+        select(*(_raw(c) for c in triage.c)).where(triage.c.incident_id == incident_id)
+    ).mappings()
+    return {
+        "incident": dict(found),
+        "roles": [dict(r) for r in roles],
+        "actions": [dict(a) for a in actions],
+        "runbooks": [dict(t) for t in runbooks],
+    }
