@@ -17,6 +17,7 @@ from textual.binding import Binding
 from mlops_oncall.boottrace import mark
 from mlops_oncall.ui.commands import OncallCommands
 from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, StoryEvent
+from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
@@ -35,6 +36,7 @@ class OncallApp(App[None]):
         Binding("r", "runbooks", "Runbooks", id="app.runbooks"),
         Binding("g", "risks", "Risks", id="app.risks"),
         Binding("f", "inject_fault", "Inject fault", id="app.inject_fault"),
+        Binding("ctrl+r", "refused_runbooks", "Refused runbooks", id="app.refused_runbooks"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
@@ -167,6 +169,8 @@ class OncallApp(App[None]):
         if dash is not None:
             dash.update_detail()
             dash.refresh_lists()
+            dash.query_one(RefusedBanner).load()
+        self.refresh_bindings()  # ctrl+r, if some runbooks were refused
 
     def on_unmount(self) -> None:
         if self.story is not None:
@@ -422,7 +426,14 @@ class OncallApp(App[None]):
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "inject_fault":
             return self.fake_system or self._fake_running()
+        if action == "refused_runbooks":  # offered only while some are refused
+            return self.ready and bool(self.session.library.refused)
         return True
+
+    def action_refused_runbooks(self) -> None:
+        from mlops_oncall.ui.modals import RefusedRunbooksModal
+
+        self.push_screen(RefusedRunbooksModal(self.session.library.refused))
 
     def action_inject_fault(self) -> None:
         from mlops_oncall.drills.fake.catalog import SERVICES, faults_for

@@ -355,6 +355,35 @@ class ConfirmCommandModal(Dialog):
         self.dismiss(True)
 
 
+class RefusedRunbooksModal(Dialog):
+    """Each runbook the library refused, with its file, line, column and first error."""
+
+    DEFAULT_CSS = "#refused-list { height: auto; max-height: 16; }"
+
+    def __init__(self, refused: list):
+        super().__init__()
+        self.refused = refused
+
+    def compose(self) -> ComposeResult:
+        n = len(self.refused)
+        with Vertical(classes="dialog", id="refused-dialog"):
+            yield Label(f"{n} runbook{'s' * (n != 1)} refused", classes="dialog-title")
+            with VerticalScroll(id="refused-list"):
+                # plain text: messages quote YAML, which Rich markup would eat
+                yield Static(Text("\n".join(str(r) for r in self.refused)), id="refused-lines")
+            yield Static(
+                Text(
+                    "Fix the files and restart; `mlops-oncall runbook validate` lists every "
+                    "problem. esc closes.",
+                    style="dim",
+                )
+            )
+        yield LeanFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#refused-list").focus()
+
+
 class InjectFaultModal(Dialog):
     """Break a service of the fake ML system (demo and drills)."""
 

@@ -15,6 +15,7 @@ from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
+from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
 FAILING = ("degraded", "down")
@@ -33,6 +34,7 @@ class DashboardScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DrillBanner()
+        yield RefusedBanner()
         # each panel is the widget itself, bordered and titled: no wrapping containers (four
         # fewer widgets to style and lay out before the first frame)
         with Horizontal(id="dashboard"):

@@ -20,6 +20,7 @@ from mlops_oncall.runbooks.schema import CATEGORIES
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
+from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 
 class RunbooksScreen(Screen):
@@ -42,6 +43,7 @@ class RunbooksScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DrillBanner()
+        yield RefusedBanner()
         with Horizontal(id="runbooks-screen"):
             with Vertical(id="runbook-list-pane", classes="panel") as lp:
                 lp.border_title = (

@@ -1,0 +1,50 @@
+"""A persistent line saying how many workspace runbooks the library refused.
+
+A broken runbook file is left out of the list, the matcher and the declare dialog; a toast
+would fade before anyone read it, so this stays on screen until the files are fixed, and
+ctrl+r (app.refused_runbooks) lists each refusal with its file, line and column."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class RefusedBanner(Static):
+    DEFAULT_CSS = """
+    RefusedBanner {
+        dock: top;
+        height: 1;
+        width: 100%;
+        background: $error 30%;
+        color: $text;
+        text-style: bold;
+        padding: 0 1;
+        display: none;
+    }
+    RefusedBanner.-on { display: block; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__("", classes="refused-banner")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """Show the count once the library is loaded (the app loads it while booting)."""
+        app = self.app
+        if not getattr(app, "ready", False):
+            return
+        refused = app.session.library.refused  # type: ignore[attr-defined]
+        if not refused:
+            self.remove_class("-on")
+            return
+        n = len(refused)
+        self.update(
+            Text(
+                f"⚠ {n} runbook{'s' * (n != 1)} refused: left out of the list and of suggestions. "
+                "ctrl+r shows why."
+            )
+        )
+        self.add_class("-on")
