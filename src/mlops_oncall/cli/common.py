@@ -24,7 +24,9 @@ class Failure(click.ClickException):
         self.exit_code = code
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        from mlops_oncall.redact import redact  # the message may quote what was typed
+
+        click.echo(f"error: {redact(self.format_message())}", err=True)
 
 
 def fail(message: str, code: int = EXIT_NO) -> NoReturn:

@@ -12,7 +12,7 @@ def _deploys(app):
     from mlops_oncall.incidents.deploys import Deploys
 
     svc = incidents(app)
-    return svc, Deploys(svc.store, clock=svc.clock, actor=svc.actor)
+    return svc, Deploys(svc.store, clock=svc.clock, actor=svc.actor, redactor=svc.redactor)
 
 
 @click.group()

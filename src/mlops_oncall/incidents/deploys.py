@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.incidents.metrics import summarise
 from mlops_oncall.incidents.service import BadInput, IncidentError, parse_ref
+from mlops_oncall.redact import Redactor
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Deployment, Incident
 from mlops_oncall.store.timeline import public_id
@@ -41,10 +42,18 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class Deploys:
-    def __init__(self, store: Store, *, clock: Clock = SYSTEM, actor: str = "unknown"):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock = SYSTEM,
+        actor: str = "unknown",
+        redactor: Redactor | None = None,
+    ):
         self.store = store
         self.clock = clock
         self.actor = actor
+        self.redactor = redactor or Redactor()
 
     def record(
         self,
@@ -73,15 +82,16 @@ class Deploys:
                 incident_id = parse_ref(incident)
                 if conn.execute(select(INC.c.id).where(INC.c.id == incident_id)).first() is None:
                     raise IncidentError(f"unknown incident '{incident}'")
+            r = self.redactor  # a token pasted into --notes (or anywhere) is never stored
             values = {
-                "service": service.strip(),
-                "version": version.strip(),
+                "service": r.text(service.strip()),
+                "version": r.text(version.strip()),
                 "kind": kind,
                 "outcome": outcome,
                 "at": when,
                 "incident_id": incident_id,
                 "actor": self.actor,
-                "notes": notes,
+                "notes": r.text(notes) if notes else notes,
             }
             new_id = conn.execute(insert(DEP).values(**values)).inserted_primary_key[0]
         return _json({"id": new_id, **values})

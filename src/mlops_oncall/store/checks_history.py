@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from mlops_oncall.redact import DEFAULT as SHAPES
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import CheckRollup, CheckTransition
 
@@ -21,6 +22,9 @@ RU = CheckRollup
 
 
 def record_transitions(store: Store, transitions: Iterable[Any]) -> int:
+    """Store threshold crossings. The prober has masked the workspace's secrets already; any
+    credential shape left in a message or an observed value is masked here too, because
+    whoever reads the history (postmortems, replays) prints it."""
     rows = [
         {
             "check_id": t.check_id,
@@ -31,8 +35,8 @@ def record_transitions(store: Store, transitions: Iterable[Any]) -> int:
             "previous_since": t.previous_since,
             "first_failure_at": t.first_failure_at,
             "error_class": t.error_class,
-            "message": t.message or "",
-            "observed": json.dumps(t.observed or {}, sort_keys=True, default=str),
+            "message": SHAPES.text(t.message or ""),
+            "observed": json.dumps(SHAPES.value(t.observed or {}), sort_keys=True, default=str),
             "blocked_by": json.dumps(list(t.blocked_by or ())),
         }
         for t in transitions
