@@ -5,6 +5,7 @@ Nothing here imports Textual; the TUI is imported only when a command opens it.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -112,6 +113,19 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
         open_workspace(ctx.obj)
 
 
+def redact(text: str) -> str:
+    from mlops_oncall.redact import redact
+
+    return redact(text)
+
+
+def _show(exc: click.ClickException) -> None:
+    """Click's own errors quote what was typed (a token pasted into the wrong option)."""
+    buf = io.StringIO()
+    exc.show(file=buf)
+    click.echo(redact(buf.getvalue()), err=True, nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: click with our exit codes, and no traceback for bad input."""
     try:
@@ -123,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        _show(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -135,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("MLOPS_ONCALL_DEBUG"):
             raise
         click.echo(
-            f"internal error: {type(exc).__name__}: {exc} (set MLOPS_ONCALL_DEBUG=1 for details)",
+            f"internal error: {type(exc).__name__}: {redact(str(exc))} "
+            "(set MLOPS_ONCALL_DEBUG=1 for details)",
             err=True,
         )
         sys.exit(3)
