@@ -303,3 +303,17 @@ def test_the_default_runbooks_folder_may_be_absent(cli, tmp_path):
     cfg.write_text("name: t\n")
     r = cli("--config", cfg, "runbook", "list")
     assert r.code == 0 and r.err == ""
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!! --- ..."])
+def test_search_without_words_matches_nothing_and_exits_1(cli, query):
+    r = cli("runbook", "search", query)
+    assert r.code == 1 and r.out == ""
+    assert r.err.strip() == "no runbook matches: the query has no words"
+    r = cli("runbook", "search", "--json", query)
+    assert r.code == 1 and r.json() == []
+
+
+def test_search_json_with_no_hits_exits_1_as_documented(cli):
+    r = cli("runbook", "search", "--json", "qqqzzz")
+    assert r.code == 1 and r.json() == []

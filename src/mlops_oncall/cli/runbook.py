@@ -143,9 +143,17 @@ def show(app: AppContext, runbook_id: str, as_json: bool) -> None:
 @json_option
 @pass_app
 def search(app: AppContext, query: tuple[str, ...], limit: int, as_json: bool) -> None:
-    """Rank runbooks by title, symptoms, triggers and step text."""
+    """Rank runbooks by title, symptoms, triggers and step text. Exit 1 when nothing matches."""
+    from mlops_oncall.runbooks.library import tokens
+
+    text = " ".join(query)
+    if not tokens(text):  # the library lists everything for no words (the TUI's empty box)
+        if as_json:
+            echo_json([])
+        click.echo("no runbook matches: the query has no words", err=True)
+        raise SystemExit(EXIT_NO)
     lib = load_library(app)
-    hits = lib.search(" ".join(query), limit=limit)
+    hits = lib.search(text, limit=limit)
     if as_json:
         echo_json(
             [
@@ -160,6 +168,8 @@ def search(app: AppContext, query: tuple[str, ...], limit: int, as_json: bool) -
                 for h in hits
             ]
         )
+        if not hits:
+            raise SystemExit(EXIT_NO)
         return
     if not hits:
         click.echo("no runbook matches", err=True)
