@@ -76,7 +76,7 @@ class Session:
     def deploys(self) -> Deploys:
         from mlops_oncall.incidents.deploys import Deploys
 
-        return Deploys(self.store, clock=self.clock, actor=self.actor)
+        return Deploys(self.store, clock=self.clock, actor=self.actor, redactor=self.redactor)
 
     @cached_property
     def library(self) -> Library:

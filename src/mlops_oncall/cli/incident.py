@@ -78,7 +78,10 @@ def domain_errors(fn):
         try:
             return fn(*args, **kwargs)
         except IncidentError as exc:
-            fail(str(exc), exc.exit_code)
+            message = str(exc)  # it may quote the input: mask the workspace's secrets too
+            if args and isinstance(args[0], AppContext):
+                message = workspace_redactor(args[0]).text(message)
+            fail(message, exc.exit_code)
 
     return wrapper
 
@@ -336,7 +339,7 @@ def assign(app, ref, role, who, at, as_json):
     """Assign a role."""
     svc = incidents(app)
     view = svc.assign(ref, role, who, at=svc.time(at))
-    _print_view(view, svc.zone, as_json, f"{view.id} {role}: {who}")
+    _print_view(view, svc.zone, as_json, f"{view.id} {role}: {view.roles.get(role, '')}")
 
 
 @incident.command()
