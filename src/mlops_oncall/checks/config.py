@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -389,12 +390,23 @@ class CheckSet:
 
 
 def load_checks(
-    path: Path | str, display: str | None = None, env: dict[str, str] | None = None
+    path: Path | str,
+    display: str | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    runbooks: Collection[str] | Callable[[], Collection[str]] | None = None,
+    unknown_runbook: Literal["error", "warning"] = "error",
 ) -> tuple[CheckSet | None, list[Problem]]:
-    """Load checks.yaml; the CheckSet is None when any error was found."""
+    """Load checks.yaml; the CheckSet is None when any error was found.
+
+    ``runbooks``: the ids of the workspace's library, or a function that loads them (called
+    only if a check names a runbook); a ``runbook:`` naming none of them is a problem of
+    severity ``unknown_runbook``. None: not checked.
+    """
     doc = load_file(path, display)
     model = validate(ChecksFile, doc) if doc.data is not None else None
     builder = _Builder(doc, os.environ if env is None else env)
+    builder.runbooks = (runbooks, unknown_runbook)
     if isinstance(doc.data, dict):
         builder.semantic()
     problems = sorted(
@@ -425,6 +437,7 @@ class _Builder:
         self.groups: dict[str, list[str]] = {}
         self.resolved: dict[tuple, str] = {}  # loc -> resolved text, for build()
         self.internal_deps: dict[str, list[str]] = {}  # preset edges such as ready -> live
+        self.runbooks: tuple[Any, str] = (None, "error")
 
     def error(self, loc: tuple, message: str, *, key: bool = False) -> None:
         self.doc.problems.append(self.doc.error(loc, message, key=key))
@@ -516,8 +529,15 @@ class _Builder:
                     if isinstance(text, str):
                         self._condition((*loc, key, j), text, entry)
         self._secrets(loc, entry)
+        self._headers(loc, entry.get("headers"))
+        self._runbook(loc, entry.get("runbook"))
         preset = entry.get("preset")
         kind = entry.get("kind", "http")
+        for key in ("url", "base_url", "management_url"):
+            value = entry.get(key)
+            # a number would pass as text (numbers coerce to str); other types pydantic reports
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.error((*loc, key), f"expected a URL as text, got the number {value!r}")
         if preset is None:
             for key in ("base_url", "model", "management_url"):
                 if key in entry:
@@ -631,10 +651,57 @@ class _Builder:
             self.resolved[loc] = resolved
             self.redactor.add(*url_userinfo_secrets(resolved))
 
+    def _runbook(self, loc: tuple, name: Any) -> None:
+        known, severity = self.runbooks
+        if known is None or not isinstance(name, str):
+            return
+        if callable(known):
+            known = set(known())
+            self.runbooks = (known, severity)
+        if name in known:
+            return
+        message = f"unknown runbook '{name}'{did_you_mean(name, sorted(known))}"
+        if severity == "error":
+            self.error((*loc, "runbook"), message)
+        else:
+            self.doc.problems.append(self.doc.warning((*loc, "runbook"), message))
+
+    def _headers(self, loc: tuple, headers: Any) -> None:
+        """Names are RFC 9110 tokens; values are printable ASCII (a CR or LF would end the
+        header and start another one of the value's choosing)."""
+        if not isinstance(headers, dict):
+            return
+        for name, value in headers.items():
+            where = (*loc, "headers", name)
+            if not isinstance(name, str) or not _TOKEN.match(name):
+                self.error(
+                    where,
+                    f"invalid header name {name!r}: expected letters, digits and "
+                    "!#$%&'*+-.^_`|~ only",
+                    key=True,
+                )
+            if isinstance(value, str):
+                for text, resolved in ((value, False), (self.resolved.get(where), True)):
+                    bad = _unsafe(text, allow_tab=True) if text is not None else None
+                    if bad:
+                        self.error(where, f"the value has {bad}" + _FROM_ENV * resolved)
+                        break
+
     def _url(self, loc: tuple, url: str, kind: Any) -> None:
         shown = strip_userinfo(url)
+        for text, resolved in ((url, False), (self.resolved.get(loc), True)):
+            bad = _unsafe(text, allow_tab=False) if text is not None else None
+            if bad:
+                hint = " (percent-encode it; a host name in its xn-- form)" * ("ASCII" in bad)
+                self.error(loc, f"the URL has {bad}{hint}" + _FROM_ENV * resolved)
+                return
         probe = _ENV.sub("x", url)
-        parts = urlsplit(probe if "://" in probe else f"//{probe}")
+        try:
+            parts = urlsplit(probe if "://" in probe else f"//{probe}")
+            parts.hostname  # noqa: B018 - raises on a bracketed host that is not an IPv6
+        except ValueError as exc:
+            self.error(loc, f"invalid URL '{shown}': {exc}")
+            return
         if kind == "tcp":
             try:
                 port = parts.port
@@ -733,6 +800,22 @@ class _Builder:
 
 
 _SECRET_LIST = "url, headers, body, base_url and management_url"
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_FROM_ENV = " (from ${env:…})"
+
+
+def _unsafe(text: str, *, allow_tab: bool) -> str | None:
+    """What makes ``text`` unsafe in a request line or header, or None."""
+    for i, ch in enumerate(text):
+        if ch in "\r\n":
+            return f"{'a CR' if ch == chr(13) else 'an LF'} at position {i + 1}"
+        if (ord(ch) < 32 and not (allow_tab and ch == "\t")) or ord(ch) == 127:
+            return f"a control character {ch!r} at position {i + 1}"
+        if ord(ch) > 126:
+            return f"a non-ASCII character {ch!r} at position {i + 1}"
+    return None
+
+
 _DEFAULT_HTTP = (ParsedCondition(parse_condition("[STATUS] < 400"), "fail"),)
 _DEFAULT_TCP = (ParsedCondition(parse_condition("[CONNECTED] == true"), "fail"),)
 

@@ -312,7 +312,7 @@ def _duration(value: Any) -> str | None:
     if not isinstance(value, str) or not _GO_DURATION.match(value.strip()):
         return None
     seconds = sum(float(v) * _SECONDS[u] for v, u in _GO_PART.findall(value.strip()))
-    if seconds <= 0:
+    if not 0 < seconds < 1e12:  # 400 digits make inf, which no duration of ours can hold
         return None
     for unit, size in (("h", 3600), ("m", 60), ("s", 1)):
         if seconds >= size and seconds % size == 0:

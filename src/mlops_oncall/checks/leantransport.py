@@ -21,6 +21,7 @@ from mlops_oncall.checks.transport import (
     BodyTooLarge,
     ProtocolViolation,
     finished_response,
+    unsafe_head,
 )
 
 MAX_HEAD = 64 * 1024  # status line and headers
@@ -98,6 +99,9 @@ class LeanProbeTransport(httpx.AsyncBaseTransport):
             cached = slot.get("lean")
             if cached and cached[0] is request.url and cached[1] is request.headers:
                 return cached[2]
+        refused = unsafe_head(request)
+        if refused:  # httpx's and aiohttp's own writers refuse these too; this one writes raw
+            raise httpx.LocalProtocolError(f"request not sent: {refused}", request=request)
         url = request.url
         lines = [b"%s %s HTTP/1.1" % (request.method.encode("ascii"), url.raw_path)]
         length_given = False

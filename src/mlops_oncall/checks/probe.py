@@ -35,6 +35,7 @@ from mlops_oncall.checks.transport import (
     TransportKind,
     _Dispatch,
     build_client,
+    unsafe_head,
 )
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.jsonout import rfc3339
@@ -94,8 +95,9 @@ class Result:
 
 @dataclass(slots=True)
 class _Prepared:
-    request: httpx.Request  # the check's request, sent as is on the direct path
+    request: httpx.Request | None  # the check's request, sent as is on the direct path
     direct: bool  # the transport can be called without the client (no redirects, no userinfo)
+    refused: str | None = None  # why the request must not be sent (checked once per check)
 
 
 class Prober:
@@ -160,6 +162,8 @@ class Prober:
         req = spec.request
         total = spec.total_timeout
         prepared = self._prepare(spec)
+        if prepared.refused:
+            return self._failed(spec, "protocol", f"request not sent: {prepared.refused}")
         obs = Observation(now=self.clock.now())
         started = time.perf_counter()
         try:
@@ -226,13 +230,18 @@ class Prober:
         if hit is not None and hit[0] is spec:
             return hit[1]
         req = spec.request
-        template = self.client.build_request(
-            req.method,
-            req.url,
-            headers=req.headers,
-            content=req.body,
-            timeout=httpx.Timeout(spec.total_timeout, connect=spec.connect_timeout),
-        )
+        try:
+            template = self.client.build_request(
+                req.method,
+                req.url,
+                headers=req.headers,
+                content=req.body,
+                timeout=httpx.Timeout(spec.total_timeout, connect=spec.connect_timeout),
+            )
+        except (httpx.InvalidURL, httpx.LocalProtocolError) as exc:  # e.g. a CR in the URL
+            prepared = _Prepared(None, False, str(exc) or type(exc).__name__)
+            self._prepared[spec.id] = (spec, prepared)
+            return prepared
         extensions = dict(template.extensions)
         extensions[INSECURE] = spec.insecure
         extensions[CERTIFICATE] = spec.needs_certificate
@@ -245,7 +254,7 @@ class Prober:
             stream=httpx.ByteStream(req.body or b""),  # re-iterable: read again on every poll
             extensions=extensions,
         )
-        prepared = _Prepared(request, direct)
+        prepared = _Prepared(request, direct, unsafe_head(request))
         self._prepared[spec.id] = (spec, prepared)
         return prepared
 

@@ -48,6 +48,19 @@ def h11_violation(
     return ProtocolViolation(message, request=request)
 
 
+def unsafe_head(request: httpx.Request) -> str | None:
+    """Why the request's line or headers cannot be sent as they are (a CR or LF would end the
+    line and start one of the value's choosing), or None. Every transport refuses such a
+    request, whatever validated it before."""
+    if any(c in request.url.raw_path for c in (b"\r", b"\n", b"\0", b" ")):
+        return "the request target contains a CR, LF, NUL or space"
+    for name, value in request.headers.raw:
+        if any(c in name or c in value for c in (b"\r", b"\n", b"\0")) or not name:
+            shown = name.decode("ascii", "replace")[:40]
+            return f"header {shown!r} contains a CR, LF or NUL"
+    return None
+
+
 def finished_response(
     status: int,
     headers,

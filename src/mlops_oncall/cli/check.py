@@ -76,12 +76,25 @@ def _checks_path(app: AppContext, checks_path: str | None) -> Path:
     return path
 
 
+def _runbook_ids(app: AppContext):
+    """The ids of the workspace's library, which a check's ``runbook:`` must name; loaded only
+    if a check names one."""
+
+    def load() -> list[str]:
+        from mlops_oncall.cli.runbook import load_library
+
+        return list(load_library(app, report=False).entries)
+
+    return load
+
+
 def load_for_use(app: AppContext, checks_path: str | None) -> CheckSet:
-    """The check set, or every located problem on stderr and exit 2."""
+    """The check set, or every located problem on stderr and exit 2. An unknown runbook is a
+    warning here (the checks still run), an error in `check validate`."""
     from mlops_oncall.checks.config import load_checks
 
     path = _checks_path(app, checks_path)
-    checkset, problems = load_checks(path)
+    checkset, problems = load_checks(path, runbooks=_runbook_ids(app), unknown_runbook="warning")
     for p in problems:
         click.echo(str(p), err=True)
     if checkset is None:
@@ -212,7 +225,7 @@ def validate(app: AppContext, checks_path: str | None, as_json: bool) -> None:
     from mlops_oncall.checks.redact import Redactor
 
     path = _checks_path(app, checks_path)
-    checkset, problems = load_checks(path)
+    checkset, problems = load_checks(path, runbooks=_runbook_ids(app))
     out = _Out(checkset.redactor if checkset is not None else Redactor())
     errors = sum(p.is_error for p in problems)
     if as_json:
