@@ -379,3 +379,65 @@ def test_check_transitions_stored_and_printed(ws, cli):
     con.close()
     assert stored >= len(SHAPES)
     assert _leaks(ws, outputs) == []
+
+
+def _session(ws: Path):
+    from mlops_oncall.config import load_workspace
+    from mlops_oncall.session import Session
+
+    return Session(load_workspace(ws / "oncall.yaml"))
+
+
+def test_command_output(ws, cli):
+    """A step's command runs in a real shell; its output is kept in the command_run event."""
+    from mlops_oncall.incidents.commands import run_and_record
+
+    session = _session(ws)
+    outputs = []
+    try:
+        for i, s in enumerate(SHAPES):
+            shown = ws / f"shape{i}.txt"
+            shown.write_text(s.text)
+            result = run_and_record(
+                session.incidents, INC, "what-changed", f"cat {shown}; echo {i}", timeout=20
+            )
+            assert result.exit_code == 0, result.outcome()
+            outputs.append(result.output)
+    finally:
+        session.close()
+    outputs += _run_all(cli, [["incident", "timeline", INC], ["incident", "export", INC]])
+    assert _leaks(ws, outputs) == []
+
+
+def test_drill_game_master_messages(ws, cli):
+    """`drill control ID message TEXT` records what the game master said to the responder."""
+    import sqlite3
+
+    import yaml
+
+    from mlops_oncall.drills.scenario import Scenario
+    from mlops_oncall.store.types import ts_text
+
+    scenario = Scenario.model_validate(
+        yaml.safe_load(
+            (Path(__file__).parents[1] / "scenarios/latency-after-rollout.yaml").read_text()
+        )
+    )
+    session = _session(ws)
+    now = ts_text(session.clock.now())
+    session.close()
+    con = sqlite3.connect(ws / "oncall.db")
+    with con:
+        con.execute(
+            "INSERT INTO drill (scenario_id, title, scenario, mode, speed, status, started_at,"
+            " control_url, result, actor) VALUES (?, ?, ?, 'live', 1.0, 'running', ?, ?, '{}', 't')",
+            (scenario.id, scenario.title, scenario.model_dump_json(), now, "http://127.0.0.1:9"),
+        )
+    con.close()
+    commands = [["drill", "control", "DRILL-0001", "message", "--", s.text] for s in SHAPES]
+    outputs = _run_all(cli, commands)
+    outputs += _run_all(
+        cli, [["drill", "control", "DRILL-0001"], ["drill", "control", "DRILL-0001", "--json"]]
+    )
+    assert "delivered" in "".join(outputs)
+    assert _leaks(ws, outputs) == []

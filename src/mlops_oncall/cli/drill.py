@@ -331,7 +331,8 @@ def control(app, drill_ref, action, args, as_json):
     elif action == "message":
         if not args:
             fail("message needs text", EXIT_USAGE)
-        values.update(number=None, type="message", text=" ".join(args))
+        # stored and listed back: a pasted token must not be
+        values.update(number=None, type="message", text=session.redactor.text(" ".join(args)))
     elif action == "fault":
         if len(args) < 2:
             fail("fault takes SERVICE FAULT [key=value...]", EXIT_USAGE)
