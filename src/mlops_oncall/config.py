@@ -132,7 +132,12 @@ class Workspace:
                 if rest and not rest.startswith("/") and rest != ":memory:":
                     return f"sqlite:///{self.root / rest}"
             return url
-        base = self.root if self.root is not None else user_data_dir()
+        if self.root is not None:
+            return f"sqlite:///{self.root / 'oncall.db'}"
+        # the store never creates folders (a typo in database: must fail), so the default
+        # location is made here, where it is chosen
+        base = user_data_dir()
+        base.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{base / 'oncall.db'}"
 
     def actor(self) -> str:

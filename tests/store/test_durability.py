@@ -78,6 +78,7 @@ def test_two_writers_keep_one_linear_chain(tmp_path):
 
 def test_sqlite_settings_and_file_mode(tmp_path):
     path = tmp_path / "sub" / "oncall.db"
+    path.parent.mkdir()  # the store does not create folders
     store = open_store(f"sqlite:///{path}")
     Incidents(store).declare("x", "SEV4")
     assert oct(path.stat().st_mode & 0o777) == "0o600"

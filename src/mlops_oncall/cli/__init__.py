@@ -16,6 +16,7 @@ from mlops_oncall import (
     boottrace,  # noqa: F401 - first, so its clock starts with the process
 )
 from mlops_oncall.cli.common import AppContext, Failure
+from mlops_oncall.store.errors import StoreError  # light: no SQLAlchemy import
 
 _COMMANDS = {
     # name: (module, attribute, help); imported on first use, so `--help` and each command
@@ -140,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         _show(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except StoreError as exc:  # a database that cannot be opened or written, from any command
+        click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)

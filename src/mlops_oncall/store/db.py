@@ -9,12 +9,14 @@ from sqlalchemy import Connection, Engine
 from mlops_oncall.store.engine import (
     StoreError,
     make_engine,
+    read_only,
     read_tx,
     single_read,
     sqlite_path,
+    translated,
     write_tx,
 )
-from mlops_oncall.store.migrations import migrate
+from mlops_oncall.store.migrations import LATEST, current_version, migrate
 
 
 class Store:
@@ -22,13 +24,40 @@ class Store:
         self.url = url
         self.engine: Engine = make_engine(url)
         try:
-            self.version = migrate(self.engine)
-        except StoreError:
+            with translated(self.engine):
+                self.version = self._schema()
+        except BaseException:
             self.engine.dispose()
             raise
-        except Exception as exc:  # corrupt file, not a database, permission denied...
-            self.engine.dispose()
-            raise StoreError(f"cannot open the database {self.display_url}: {exc}") from None
+
+    def _schema(self) -> int:
+        if not self.read_only:
+            return migrate(self.engine)
+        # read-only: nothing can be created or upgraded, but a current database reads fine
+        with read_tx(self.engine) as conn:
+            version = current_version(conn)
+        where = f"cannot open the database {self.display_url}"
+        if version is None:
+            raise StoreError(
+                f"{where}: it has no mlops-oncall schema and, {self.read_only}, none can be "
+                f"created; make it writable or set database: to another path"
+            )
+        if version > LATEST:
+            raise StoreError(
+                f"{where}: it is at schema version {version}, newer than this mlops-oncall "
+                f"understands ({LATEST}); upgrade mlops-oncall"
+            )
+        if version < LATEST:
+            raise StoreError(
+                f"{where}: it is at schema version {version} and needs upgrading to {LATEST}, "
+                f"but {self.read_only}; make it writable once so it can be upgraded"
+            )
+        return version
+
+    @property
+    def read_only(self) -> str | None:
+        """Why this store cannot record (a read-only file, folder or mount), or None."""
+        return read_only(self.engine)
 
     @property
     def display_url(self) -> str:
