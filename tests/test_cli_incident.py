@@ -144,7 +144,15 @@ def test_export_is_json_with_the_head(cli, tmp_path):
     r = cli("incident", "export", ref, "-o", out)
     assert r.code == 0
     doc = json.loads(out.read_text())
-    assert set(doc) == {"format", "incident", "hash_recipe", "event_columns", "events", "head"}
+    assert set(doc) == {
+        "verification",
+        "format",
+        "incident",
+        "hash_recipe",
+        "event_columns",
+        "events",
+        "head",
+    }
     assert doc["head"]["seq"] == 4 and doc["incident"]["id"] == "INC-0001"
     assert doc["events"][-1][-1] == doc["head"]["hash"]
     assert doc["events"][-1][4] == "hello"
@@ -352,3 +360,57 @@ def test_a_drill_is_marked_once_in_the_list(cli, tmp_path, monkeypatch):
     session.close()
     out = cli("incident", "list").out
     assert out.count("[drill]") == 1, out
+
+
+def _tamper(tmp_path, statement: str) -> None:
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "cli.db")
+    con.execute(statement)
+    con.commit()
+    con.close()
+
+
+def test_export_of_a_tampered_incident_is_marked_or_refused(cli, tmp_path):
+    ref = declare(cli)
+    ok = json.loads(cli("incident", "export", ref).out)
+    assert ok["verification"]["ok"] is True and ok["verification"]["banner"] is None
+    assert next(iter(ok)) == "verification"
+    _tamper(tmp_path, "UPDATE incident SET title = 'nothing happened'")
+    r = cli("incident", "export", ref)
+    assert r.code == 0
+    warning = (
+        "warning: INC-0001 fails `incident verify`: incident.title is 'nothing happened' but "
+        "the timeline says 'fraud p99 up'; the document is marked"
+    )
+    assert r.err.strip() == warning
+    doc = json.loads(r.out)
+    assert next(iter(doc)) == "verification"  # the first thing a reader sees
+    assert doc["verification"]["ok"] is False
+    assert doc["verification"]["banner"].startswith("WARNING: INC-0001 FAILED VERIFICATION: ")
+    out = tmp_path / "evidence.json"
+    r = cli("incident", "export", ref, "--strict", "-o", out)
+    assert r.code == 1 and not out.exists()
+    assert r.err.strip() == (
+        "error: INC-0001 fails `incident verify`: incident.title is 'nothing happened' but the "
+        "timeline says 'fraud p99 up'; not writing the document (--strict)"
+    )
+
+
+def test_postmortem_of_a_tampered_incident_has_a_banner_or_is_refused(cli, tmp_path):
+    ref = declare(cli)
+    cli("incident", "ack", ref)
+    clean = cli("postmortem", ref)
+    assert clean.code == 0 and clean.out.startswith("# Postmortem") and clean.err == ""
+    assert cli("postmortem", ref, "--strict").code == 0
+    _tamper(tmp_path, "UPDATE incident SET acknowledged_at = NULL, severity = 'SEV4'")
+    r = cli("postmortem", ref)
+    assert r.code == 0
+    assert r.err.strip().startswith("warning: INC-0001 fails `incident verify`: incident.severity")
+    assert r.err.strip().endswith("(and 1 more); the document is marked")
+    first = r.out.splitlines()[0]
+    assert first.startswith("> **WARNING: INC-0001 FAILED VERIFICATION: incident.severity is ")
+    r = cli("postmortem", ref, "--strict")
+    assert (r.code, r.out) == (1, "")
+    assert "not writing the document (--strict)" in r.err and len(r.err.splitlines()) == 1
+    assert cli("postmortem", ref, "--json", "--strict").code == 1

@@ -17,6 +17,7 @@ from mlops_oncall.cli.common import (
     fail,
     json_option,
     pass_app,
+    warn,
 )
 
 at_option = click.option(
@@ -39,11 +40,9 @@ NARRATIVE = (
 
 def incidents(app: AppContext):
     """The incident service for this workspace (opens and migrates the store)."""
-    from mlops_oncall.cli.common import warn
     from mlops_oncall.incidents.service import Incidents
     from mlops_oncall.store.db import open_store
     from mlops_oncall.store.engine import StoreError
-    from mlops_oncall.store.witness import open_witness
 
     ws = app.workspace
     try:
@@ -55,7 +54,7 @@ def incidents(app: AppContext):
         actor=ws.actor(),
         zone=ws.zone(),
         redactor=workspace_redactor(app),
-        witness=open_witness(store.url, ws.config.witness, ws.root),
+        witness=workspace_witness(app, store),
         on_warning=warn,
     )
 
@@ -66,6 +65,33 @@ def workspace_redactor(app: AppContext):
     from mlops_oncall.reports.sources import workspace_redactor as for_checks
 
     return for_checks(app.workspace.checks_file)
+
+
+def workspace_witness(app: AppContext, store):
+    """The witness oncall.yaml names for this store (default: beside a SQLite file)."""
+    from mlops_oncall.store.witness import open_witness
+
+    ws = app.workspace
+    return open_witness(store.url, ws.config.witness, ws.root)
+
+
+strict_option = click.option(
+    "--strict", is_flag=True, help="Refuse (exit 1) if the incident fails `incident verify`."
+)
+
+
+def verified(svc, ref, strict: bool):
+    """Verify before writing a document: a failure is a warning on stderr (the document gets
+    a banner), or with --strict an error (exit 1)."""
+    verdict = svc.verify(ref)
+    if not verdict.ok:
+        problems = verdict.problems
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        what = f"{verdict.id} fails `incident verify`: {problems[0]}{more}"
+        if strict:
+            fail(f"{what}; not writing the document (--strict)", EXIT_NO)
+        warn(f"warning: {what}; the document is marked")
+    return verdict
 
 
 def domain_errors(fn):
@@ -594,12 +620,17 @@ def _print_verdict(v) -> None:
 @click.argument("ref", metavar="ID")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@strict_option
 @pass_app
 @domain_errors
-def export(app, ref, output, force):
-    """The full record as JSON, with the verified head hash, as evidence."""
+def export(app, ref, output, force, strict):
+    """The full record as JSON, with the verified head hash, as evidence.
+
+    The document starts with the verification result; an incident that fails `incident verify`
+    is exported with a warning (on stderr, and as verification.banner), or not at all with
+    --strict (exit 1)."""
     svc = incidents(app)
-    chunks = svc.export(ref)
+    chunks = svc.export(ref, verified(svc, ref, strict))
     if output:
         from mlops_oncall.cli.report import write_output
 

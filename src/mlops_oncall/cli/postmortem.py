@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mlops_oncall.cli.common import echo_json, json_option, pass_app
-from mlops_oncall.cli.incident import domain_errors
+from mlops_oncall.cli.incident import domain_errors, strict_option, verified, workspace_witness
 from mlops_oncall.cli.report import (
     document_env,
     emit,
@@ -20,18 +20,24 @@ from mlops_oncall.cli.report import (
 @output_option
 @force_option
 @template_option
+@strict_option
 @json_option
 @pass_app
 @domain_errors
-def postmortem(app, ref, output, force, template_file, as_json):
+def postmortem(app, ref, output, force, template_file, strict, as_json):
     """Render the postmortem of incident ID (Markdown, Google SRE sections).
 
     Sections with nothing written yet show a prompt saying how to fill them
-    (`incident set`). --json prints the template's variables instead.
+    (`incident set`). --json prints the template's variables instead. An incident that fails
+    `incident verify` gets a warning on stderr and a banner line at the top of the document,
+    or with --strict no document (exit 1).
     """
+    from mlops_oncall.incidents.service import Incidents, verification_banner
     from mlops_oncall.reports import postmortem as pm
 
     env = document_env(app)
+    svc = Incidents(env.store, witness=workspace_witness(app, env.store))
+    banner = verification_banner(verified(svc, ref, strict))
     if as_json:
         echo_json(pm.build_context(env.store, ref, sources=env.sources, clock=env.clock))
         return
@@ -43,4 +49,6 @@ def postmortem(app, ref, output, force, template_file, as_json):
         templates_dir=env.templates_dir,
         template_file=template_file,
     )
+    if banner:  # a blockquote, so it stands out in any Markdown viewer and in plain text
+        text = f"> **{env.sources.redact_text(banner)}**\n\n{text}"
     emit(app, text, output, force)

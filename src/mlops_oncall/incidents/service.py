@@ -950,17 +950,20 @@ class Incidents:
                 )
             return self._triage(conn, row["id"])
 
-    def export(self, ref: str | int) -> Iterator[str]:
+    def export(self, ref: str | int, verdict: Integrity | None = None) -> Iterator[str]:
         """The full record as one JSON document, streamed, read in one transaction.
 
         Events are arrays of exactly the strings that were hashed (EXPORT_COLUMNS), so anyone
-        can re-verify the chain from the export alone with the recipe it carries.
+        can re-verify the chain from the export alone with the recipe it carries. ``verdict``
+        (from ``verify``) goes first, so a reader sees a failed verification before anything
+        else.
         """
         from mlops_oncall.jsonout import dumps
 
         with self.store.read() as conn:
             view = self._view(conn, ref)
-            doc = {
+            doc = {} if verdict is None else {"verification": verification_json(verdict)}
+            doc |= {
                 "format": "mlops-oncall-evidence/1",
                 "incident": view.to_json(),
                 "hash_recipe": HASH_RECIPE,
@@ -974,6 +977,27 @@ class Incidents:
                 first = False
             head = {"seq": view.row["head_seq"], "hash": view.row["head_hash"]}
             yield '],"head":' + json.dumps(head) + "}\n"
+
+
+def verification_banner(verdict: Integrity) -> str | None:
+    """The line documents of an incident that fails verification start with; None if it passes."""
+    if verdict.ok:
+        return None
+    problems = verdict.problems
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return (
+        f"WARNING: {verdict.id} FAILED VERIFICATION: {problems[0]}{more}. The stored record "
+        f"does not match its timeline; run `mlops-oncall incident verify {verdict.id}`."
+    )
+
+
+def verification_json(verdict: Integrity) -> dict[str, Any]:
+    return {
+        "ok": verdict.ok,
+        "banner": verification_banner(verdict),
+        "problems": verdict.problems,
+        "not_checked": verdict.not_checked,
+    }
 
 
 HASH_RECIPE = (
