@@ -339,8 +339,12 @@ class _WatchSink:
         self.rollup = Rollup()
 
     def on_result(self, result: Result, view: CheckView) -> None:
-        self.rollup.add(result)
-        done = self.rollup.drain(result.observed_at)
+        self.rollup.add(result)  # stored by flush_rollups, at least every --rollup-every
+
+    def flush_rollups(self) -> None:
+        """Merge every hour's counts so far into the store (rows add up, so the current hour
+        goes too): a killed process loses at most one period of roll-ups."""
+        done = self.rollup.drain()
         if done:
             on_rollup(self.app, done)
 
@@ -373,6 +377,14 @@ class _WatchSink:
     help="Stop after this long (e.g. 10m); default: until Ctrl-C.",
 )
 @transport_option
+@click.option(
+    "--rollup-every",
+    default="1m",
+    show_default=True,
+    hidden=True,
+    metavar="DURATION",
+    help="How often the hourly roll-ups so far are written to the store.",
+)
 @pass_app
 def watch(
     app: AppContext,
@@ -381,6 +393,7 @@ def watch(
     as_json: bool,
     duration: str | None,
     transport: str,
+    rollup_every: str,
 ) -> None:
     """Poll continuously with thresholds and print transitions as they happen.
 
@@ -396,6 +409,12 @@ def watch(
             limit = parse_duration(duration).total_seconds()
         except ValueError as exc:
             raise Failure(f"--for: {exc}", EXIT_USAGE) from None
+    try:
+        flush_every = parse_duration(rollup_every).total_seconds()
+    except ValueError as exc:
+        raise Failure(f"--rollup-every: {exc}", EXIT_USAGE) from None
+    if flush_every <= 0:
+        raise Failure("--rollup-every: expected a duration longer than 0s", EXIT_USAGE)
     checkset = load_for_use(app, checks_path)
     specs = _select(checkset, only)
     out = _Out(checkset.redactor)
@@ -420,17 +439,23 @@ def watch(
             transport=transport,  # type: ignore[arg-type]
             first_spread=min(2.0, min((s.interval.total_seconds() for s in specs), default=1)),
         )
+
+        async def flush_periodically() -> None:
+            while True:
+                await asyncio.sleep(flush_every)
+                sink.flush_rollups()  # on the loop, as transitions are: one writer, no races
+
         out.line(f"watching {len(specs)} checks (Ctrl-C to stop)", err=True)
+        flusher = asyncio.create_task(flush_periodically())
         try:
             async with poller:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), limit)
         finally:
+            flusher.cancel()
             for sig in handled:
                 loop.remove_signal_handler(sig)
-            done = sink.rollup.drain()
-            if done:
-                on_rollup(app, done)
+            sink.flush_rollups()
         out.line(f"stopped after {poller.polls} polls", err=True)
 
     asyncio.run(go())
