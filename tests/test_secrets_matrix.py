@@ -111,7 +111,8 @@ SHAPES = [
 SECRETS = [s.secret for s in SHAPES] + [URL_PASSWORD]
 PROSE = (
     "p99 latency rose to 900 ms at 14:02 after fraud-model v42 rolled out to 30% of pods; "
-    "the tokenizer and the feature service looked fine, the key metric was queue depth. "
+    "the tokenizer and the feature service looked fine (max_tokens=512), the key metric was queue "
+    "depth. "
     "Basic checks passed; rolled back at 14:20 (error rate 0.1%, SLO 99.9%), "
     "see https://grafana.internal/d/abc?from=now-1h and INC-0042. Head "
     "3f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a."
