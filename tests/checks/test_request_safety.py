@@ -90,6 +90,28 @@ def test_secrets_from_the_environment_are_checked_too_and_not_shown(tmp_path):
     assert not any("s3cr3t" in e for e in errors)
 
 
+def test_huge_durations_are_located_errors_not_an_overflow(tmp_path, cli):
+    path = write(
+        tmp_path,
+        """
+        defaults: {timeout: 999999999999999d}
+        checks:
+          - {id: a, url: "http://x.test/", interval: 999999999999d}
+        """,
+    )
+    r = cli("check", "validate", "--checks", path)
+    assert r.code == 1, r.err
+    lines = r.out.strip().splitlines()
+    # each in the file's own terms: where, which field, the value; the wording is the
+    # duration parser's
+    assert [line.split(": ")[:2] for line in lines] == [
+        [f"{path}:1:21", "defaults.timeout.total"],
+        [f"{path}:3:46", "checks[0].interval"],
+    ]
+    assert "'999999999999999d'" in lines[0] and "'999999999999d'" in lines[1]
+    assert "Traceback" not in r.err and "internal error" not in r.err
+
+
 def test_an_unknown_runbook_is_an_error_in_validate_and_a_warning_in_run(tmp_path, cli, serve):
     from tests.checks.servers import Reply
 
