@@ -414,3 +414,67 @@ def test_postmortem_of_a_tampered_incident_has_a_banner_or_is_refused(cli, tmp_p
     assert (r.code, r.out) == (1, "")
     assert "not writing the document (--strict)" in r.err and len(r.err.splitlines()) == 1
     assert cli("postmortem", ref, "--json", "--strict").code == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("incident", "show", "99999999999999999999"), 1, "error: unknown incident '99999999999999999999'"),
+        (("incident", "note", "INC-9223372036854775808", "x"), 1, "error: unknown incident 'INC-9223372036854775808'"),
+        (("incident", "verify", "9223372036854775808"), 1, "error: unknown incident"),
+        (("incident", "export", "99999999999999999999"), 1, "error: unknown incident"),
+        (("postmortem", "99999999999999999999"), 1, "error: unknown incident"),
+        (("incident", "action", "done", "INC-0001", "99999999999999999999"), 1,
+         "error: INC-0001 has no action item 99999999999999999999"),
+        (("incident", "list", "--limit", "1e30"), 2, "Error: Invalid value for '--limit'"),
+        (("incident", "timeline", "INC-0001", "--last", "nan"), 2, "Error: Invalid value for '--last'"),
+    ],
+)  # fmt: skip
+def test_huge_ids_and_limits_are_clean_errors(cli, args, code, message):
+    declare(cli)
+    r = cli(*args)
+    assert r.code == code, (r.out, r.err)
+    assert message in r.err and "Traceback" not in r.err and "Overflow" not in r.err
+
+
+def test_huge_limits_mean_all(cli):
+    declare(cli)
+    assert len(cli("incident", "list", "--limit", "99999999999999999999", "--json").json()) == 1
+    r = cli("incident", "timeline", "INC-0001", "--last", "99999999999999999999", "--json")
+    assert r.code == 0 and len(r.json()) == 3
+
+
+def test_declare_from_an_unknown_check_names_the_known_ones(cli, tmp_path, monkeypatch):
+    r = cli("incident", "declare", "--title", "t", "--severity", "SEV3", "--from-check", "nope")
+    assert (r.code, r.err.strip()) == (
+        1,
+        "error: unknown check 'nope': the workspace has no checks file (checks.yaml)",
+    )
+    (tmp_path / "oncall.yaml").write_text("name: t\n")
+    (tmp_path / "checks.yaml").write_text(
+        "checks:\n"
+        "  - {id: fraud.ready, url: 'http://127.0.0.1:9/ready'}\n"
+        "  - {id: feature-store, url: 'http://127.0.0.1:9/health'}\n"
+    )
+    monkeypatch.setenv("MLOPS_ONCALL_CONFIG", str(tmp_path / "oncall.yaml"))
+    r = cli(
+        "incident", "declare", "--title", "t", "--severity", "SEV3", "--from-check", "fraud.redy"
+    )
+    assert (r.code, r.err.strip()) == (
+        1,
+        "error: unknown check 'fraud.redy' (did you mean 'fraud.ready'?); "
+        "checks.yaml has: fraud.ready, feature-store",
+    )
+    assert cli("incident", "list", "--json").json() == []  # nothing was declared
+    r = cli(
+        "incident",
+        "declare",
+        "--title",
+        "t",
+        "--severity",
+        "SEV3",
+        "--from-check",
+        "fraud.ready",
+        "--json",
+    )
+    assert r.code == 0 and r.json()["declared_from_check"] == "fraud.ready"

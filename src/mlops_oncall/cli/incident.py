@@ -20,6 +20,9 @@ from mlops_oncall.cli.common import (
     warn,
 )
 
+# a count larger than any table can hold means "all": clamped, so SQL never sees an integer
+# it cannot bind (SQLite and PostgreSQL stop at 2**63 - 1)
+COUNT = click.IntRange(1, 2**62, clamp=True)
 at_option = click.option(
     "--at", "at", metavar="TS", help="When it happened (ISO 8601, or -10m); default now."
 )
@@ -137,12 +140,19 @@ def _summary(row: dict) -> dict:
     }
 
 
+def _echo(text: str, **kw) -> None:
+    """Stored text to the terminal: escape sequences shown, never sent."""
+    from mlops_oncall.reports.text import terminal_text
+
+    click.echo(terminal_text(text), **kw)
+
+
 def _print_view(view, zone, as_json: bool, line: str | None = None) -> None:
     if as_json:
         echo_json(view.to_json())
         return
     r = view.row
-    click.echo(line or f"{view.id} {r['severity']} {r['status']}: {r['title']}")
+    _echo(line or f"{view.id} {r['severity']} {r['status']}: {r['title']}")
 
 
 @click.group()
@@ -177,6 +187,8 @@ def declare(
     as_json,
 ):
     """Declare an incident. Prints its id (INC-0001)."""
+    if from_check:
+        _known_check(app, from_check)
     svc = incidents(app)
     rb = _runbook(app, runbook_id) if runbook_id else None
     view = svc.declare(
@@ -191,6 +203,29 @@ def declare(
         declared_from_check=from_check,
     )
     _print_view(view, svc.zone, as_json, view.id)
+
+
+def _known_check(app: AppContext, check_id: str) -> None:
+    """--from-check names a check of the workspace (its detected time and runbook follow it)."""
+    from mlops_oncall.checks.config import load_checks
+    from mlops_oncall.formats.validate import did_you_mean
+
+    path = app.workspace.checks_file
+    if path is None or not path.is_file():
+        fail(
+            f"unknown check '{check_id}': the workspace has no checks file ({path or 'checks.yaml'})"
+        )
+    checks, problems = load_checks(path)
+    if checks is None:
+        first = f" (first: {problems[0]})" if problems else ""
+        fail(f"cannot look up --from-check: {path} has errors{first}", EXIT_USAGE)
+    ids = checks.ids()
+    if check_id not in ids:
+        known = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+        fail(
+            f"unknown check '{check_id}'{did_you_mean(check_id, ids)}; "
+            f"{path.name} has: {known or 'no checks'}"
+        )
 
 
 def _runbook(app: AppContext, runbook_id: str):
@@ -210,7 +245,7 @@ def _runbook(app: AppContext, runbook_id: str):
 @click.option(
     "--drills/--no-drills", default=None, help="Only drills, or no drills (default: all)."
 )
-@click.option("--limit", type=click.IntRange(1), help="At most N, newest first.")
+@click.option("--limit", type=COUNT, help="At most N, newest first.")
 @json_option
 @pass_app
 @domain_errors
@@ -228,7 +263,7 @@ def list_(app, status, service, drills, limit, as_json):
         s = _summary(r)
         drill = " [drill]" if s["is_drill"] and not s["title"].startswith("[drill]") else ""
         svc_name = f" ({s['service']})" if s["service"] else ""
-        click.echo(
+        _echo(
             f"{s['id']}  {s['severity']}  {s['status']:<13} {_fmt_ts(r['declared_at'], svc.zone)}  "
             f"{s['title']}{svc_name}{drill}"
         )
@@ -253,9 +288,9 @@ def show(app, ref, as_json):
     data = view.to_json()
     drill = "  [DRILL]" if r["is_drill"] else ""
     click.echo(f"{view.id}  {r['severity']}  {r['status']}{drill}")
-    click.echo(f"  {r['title']}")
+    _echo(f"  {r['title']}")
     if r["service"]:
-        click.echo(f"  service: {r['service']}")
+        _echo(f"  service: {r['service']}")
     click.echo("milestones:")
     for m in MILESTONES:
         if r[f"{m}_at"]:
@@ -266,7 +301,7 @@ def show(app, ref, as_json):
     )
     click.echo(f"  {metrics}")
     if view.roles:
-        click.echo("roles: " + ", ".join(f"{k}={v}" for k, v in sorted(view.roles.items())))
+        _echo("roles: " + ", ".join(f"{k}={v}" for k, v in sorted(view.roles.items())))
     if view.triage:
         t = view.triage
         num, total = t.position()
@@ -276,7 +311,7 @@ def show(app, ref, as_json):
         click.echo("action items:")
         for a in view.actions:
             due = f" due {a['due']}" if a["due"] else ""
-            click.echo(
+            _echo(
                 f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}"
             )
     click.echo(f"timeline: {r['head_seq']} events, head {r['head_hash'][:16]}")
@@ -548,7 +583,7 @@ def action_done(app, ref, number, at, as_json):
 @incident.command()
 @click.argument("ref", metavar="ID")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they are recorded.")
-@click.option("--last", type=click.IntRange(1), help="Only the newest N events.")
+@click.option("--last", type=COUNT, help="Only the newest N events.")
 @json_option
 @pass_app
 @domain_errors
@@ -575,7 +610,7 @@ def timeline(app, ref, follow, last, as_json):
 
 
 def _echo_event(e, zone) -> None:
-    click.echo(f"{_fmt_ts(e.ts, zone)}  #{e.seq:<4} {e.actor:<12} {e.kind:<17} {e.text}")
+    _echo(f"{_fmt_ts(e.ts, zone)}  #{e.seq:<4} {e.actor:<12} {e.kind:<17} {e.text}")
 
 
 @incident.command()

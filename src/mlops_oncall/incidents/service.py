@@ -70,12 +70,20 @@ class BadInput(IncidentError):
 _REF = re.compile(r"^(?:inc-?)?0*(\d+)$", re.IGNORECASE)
 
 
+# the largest id a database can hold: a bigger number is no incident, not an overflow in SQL
+MAX_ID = 2**63 - 1
+
+
 def parse_ref(ref: str | int) -> int:
     if isinstance(ref, int):
+        if not 0 < ref <= MAX_ID:
+            raise IncidentError(f"unknown incident '{ref}'")
         return ref
     m = _REF.match(ref.strip())
     if not m or int(m.group(1)) == 0:
         raise IncidentError(f"unknown incident '{ref}' (ids look like INC-0001)")
+    if int(m.group(1)) > MAX_ID:
+        raise IncidentError(f"unknown incident '{ref}'")
     return int(m.group(1))
 
 
@@ -686,6 +694,8 @@ class Incidents:
         with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
+            if not 0 < number <= MAX_ID:
+                raise IncidentError(f"{tl.public_id(row['id'])} has no action item {number}")
             item = (
                 conn.execute(
                     select(ACTION).where(
