@@ -25,8 +25,9 @@ class Failure(click.ClickException):
 
     def show(self, file=None) -> None:
         from mlops_oncall.redact import redact  # the message may quote what was typed
+        from mlops_oncall.reports.text import terminal_text
 
-        click.echo(f"error: {redact(self.format_message())}", err=True)
+        click.echo(f"error: {terminal_text(redact(self.format_message()))}", err=True)
 
 
 def fail(message: str, code: int = EXIT_NO) -> NoReturn:

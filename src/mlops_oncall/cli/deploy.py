@@ -53,6 +53,8 @@ def record(app, service, version_, kind, outcome, incident, notes, at, as_json):
 @domain_errors
 def list_(app, service, since, until, limit, as_json):
     """List deployments, newest first."""
+    from mlops_oncall.reports.text import terminal_text
+
     svc, deploys = _deploys(app)
     lo, hi = window(svc, since, until)
     rows = deploys.list(service=service, since=lo, until=hi, limit=limit)
@@ -64,6 +66,8 @@ def list_(app, service, since, until, limit, as_json):
         return
     for d in rows:
         inc = f"  {d['incident']}" if d["incident"] else ""
-        click.echo(
-            f"{_fmt_ts(d['at'], svc.zone)}  {d['service']:<20} {d['version']:<16} {d['kind']:<6} {d['outcome']}{inc}"
+        click.echo(  # stored text: escape sequences shown, never sent to the terminal
+            terminal_text(
+                f"{_fmt_ts(d['at'], svc.zone)}  {d['service']:<20} {d['version']:<16} {d['kind']:<6} {d['outcome']}{inc}"
+            )
         )

@@ -166,6 +166,8 @@ def add(
 @domain_errors
 def list_(app, status, category, as_json):
     """List risks by score, highest first."""
+    from mlops_oncall.reports.text import terminal_text
+
     _svc, risks = _risks(app)
     rows = risks.list(status=status, category=category)
     if as_json:
@@ -175,7 +177,7 @@ def list_(app, status, category, as_json):
         click.echo("no risks", err=True)
         return
     for r in rows:
-        click.echo(_line(r))
+        click.echo(terminal_text(_line(r)))
 
 
 @risk.command()
@@ -185,19 +187,22 @@ def list_(app, status, category, as_json):
 @domain_errors
 def show(app, ref, as_json):
     """Show a risk with its score history and links."""
-    from mlops_oncall.reports.text import score_change, ts_minute
+    from mlops_oncall.reports.text import score_change, terminal_text, ts_minute
+
+    def echo(text: str) -> None:  # stored text: escape sequences shown, never sent
+        click.echo(terminal_text(text))
 
     _svc, risks = _risks(app)
     r = risks.get(ref)
     if as_json:
         echo_json(r)
         return
-    click.echo(f"{r['id']}  {r['title']}")
-    click.echo(
+    echo(f"{r['id']}  {r['title']}")
+    echo(
         f"  score {r['likelihood']}×{r['impact']} = {r['score']} ({r['band']}), "
         f"{score_change(r['change'])} since the last review"
     )
-    click.echo(f"  {r['category']}, {r['status']}, owner {r['owner']}, treatment {r['treatment']}")
+    echo(f"  {r['category']}, {r['status']}, owner {r['owner']}, treatment {r['treatment']}")
     for label, key in (
         ("description", "description"),
         ("mitigation", "mitigation"),
@@ -205,24 +210,22 @@ def show(app, ref, as_json):
         ("early warning", "early_warning"),
     ):
         if r[key]:
-            click.echo(f"  {label}: {r[key]}")
+            echo(f"  {label}: {r[key]}")
     if r["residual"]:
         res = r["residual"]
-        click.echo(
-            f"  residual {res['likelihood']}×{res['impact']} = {res['score']} ({res['band']})"
-        )
+        echo(f"  residual {res['likelihood']}×{res['impact']} = {res['score']} ({res['band']})")
     overdue = " (overdue)" if r["overdue"] else ""
-    click.echo(
+    echo(
         f"  identified {r['identified_on']}, last reviewed {r['last_reviewed'] or 'never'}, "
         f"next review {r['next_review'] or '–'}{overdue}"
     )
     links = r["links"]["incidents"] + [f"runbook {x}" for x in r["links"]["runbooks"]]
     if links:
-        click.echo(f"  links: {', '.join(links)}")
-    click.echo("history:")
+        echo(f"  links: {', '.join(links)}")
+    echo("history:")
     for h in r["history"]:
         note = f": {h['note']}" if h["note"] else ""
-        click.echo(
+        echo(
             f"  {ts_minute(h['at'])}  {h['kind']:<10} {h['likelihood']}×{h['impact']} = "
             f"{h['score']} ({h['band']}) by {h['actor']}{note}"
         )

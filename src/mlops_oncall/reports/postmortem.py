@@ -163,7 +163,7 @@ def _detection(view: IncidentView, events) -> dict[str, Any]:
         kind, by = "drill", "the drill scenario"
     else:
         who = events[0].actor if events else None
-        kind, by = "person", f"{who} (by hand)" if who else "a person"
+        kind, by = "person", f"{fmt.one_line(who)} (by hand)" if who else "a person"
     ttd = incident_metrics(r)["ttd"]
     return {
         "kind": kind,

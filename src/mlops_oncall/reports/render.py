@@ -53,6 +53,7 @@ def environment(templates_dir: Path | None = None):
     env.filters["md_cell"] = fmt.md_cell
     env.filters["code"] = fmt.code
     env.filters["one_line"] = fmt.one_line
+    env.filters["md_text"] = fmt.md_text
     return env
 
 
@@ -125,9 +126,10 @@ def _located(exc: BaseException, shown: str, message: str) -> str:
 
 
 def _tidy(text: str) -> str:
-    """At most one blank line in a row, and exactly one newline at the end."""
+    """At most one blank line in a row, exactly one newline at the end, and no control
+    character (whatever a template printed raw)."""
     lines: list[str] = []
-    for line in text.splitlines():
+    for line in fmt.terminal_text(text).splitlines():
         line = line.rstrip()
         if not line and (not lines or not lines[-1]):
             continue

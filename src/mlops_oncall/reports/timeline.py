@@ -119,17 +119,17 @@ def event_entry(ev: EventRecord) -> Entry | None:
             when = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else ev.ts
             return Entry(when, text, ev.actor, seq=ev.seq, check=name, to_state=to)
     elif kind == "runbook_attached":
-        text = f"runbook {fmt.code(data.get('runbook', '?'))} attached: {data.get('title', '')}"
+        text = f"runbook {fmt.code(data.get('runbook', '?'))} attached: {fmt.one_line(data.get('title'))}"
     elif kind in ("step_done", "step_skipped", "step_failed"):
         outcome = kind.removeprefix("step_")
         note = fmt.one_line(data.get("note") or "")
-        text = f"step {fmt.code(data.get('step', '?'))} {outcome}: {data.get('title', '')}"
+        text = f"step {fmt.code(data.get('step', '?'))} {outcome}: {fmt.one_line(data.get('title'))}"
         text += f" — {note}" if note else ""
     elif kind == "decision":
         note = fmt.one_line(data.get("note") or "")
         text = (
-            f"decision at {fmt.code(data.get('step', '?'))}: {data.get('question') or ''} "
-            f"→ **{data.get('choice', '?')}**"
+            f"decision at {fmt.code(data.get('step', '?'))}: {fmt.one_line(data.get('question'))} "
+            f"→ **{fmt.one_line(data.get('choice', '?'))}**"
         ) + (f" — {note}" if note else "")
     elif kind == "alert":
         name = data.get("name") or data.get("alert")
