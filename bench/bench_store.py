@@ -80,7 +80,11 @@ def fill_events(path: Path, incident_id: int, n: int) -> None:
         "INSERT INTO event (incident_id, seq, ts, actor, kind, text, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
         rows,
     )
-    con.execute("UPDATE incident SET head_seq=?, head_hash=? WHERE id=?", (seq, prev, incident_id))
+    # updated_at as the app keeps it (the last event's time): verify checks it
+    con.execute(
+        "UPDATE incident SET head_seq=?, head_hash=?, updated_at=? WHERE id=?",
+        (seq, prev, ts, incident_id),
+    )
     con.execute("COMMIT")
     con.close()
 
