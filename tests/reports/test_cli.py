@@ -360,3 +360,23 @@ def test_help_lists_the_new_commands(cli):
     out = cli("--help").out
     for name in ("postmortem", "risk", "report"):
         assert f"  {name} " in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("risk", "show", "99999999999999999999"),
+        ("risk", "show", "R-9223372036854775808"),
+        ("risk", "review", "99999999999999999999", "--likelihood", "2", "--impact", "2"),
+        ("risk", "update", "R-99999999999999999999", "--title", "x"),
+    ],
+)
+def test_huge_risk_ids_are_unknown_risks(week, cli, args):
+    r = cli(*args)
+    assert (r.code, r.out) == (1, "")
+    assert r.err == f"error: unknown risk '{args[2]}' (ids look like R-001)\n"
+
+
+def test_the_largest_possible_risk_id_is_just_unknown(week, cli):
+    r = cli("risk", "show", "R-9223372036854775807")
+    assert (r.code, r.err) == (1, "error: unknown risk 'R-9223372036854775807'\n")

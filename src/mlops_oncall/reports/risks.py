@@ -66,13 +66,20 @@ def public_id(risk_id: int) -> str:
 _REF = re.compile(r"^(?:r-?)?0*(\d+)$", re.IGNORECASE)
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: no risk has a larger id
+
+
 def parse_risk_ref(ref: str | int) -> int:
+    """`R-001`, `r1`, `1` -> 1; an id no risk can have is an unknown risk (exit 1), not a
+    database overflow."""
     if isinstance(ref, int):
-        return ref
-    m = _REF.match(ref.strip())
-    if not m or int(m.group(1)) == 0:
+        number = ref
+    else:
+        m = _REF.match(ref.strip())
+        number = int(m.group(1)) if m and len(m.group(1)) <= 19 else 0
+    if not 0 < number <= MAX_ID:
         raise RiskError(f"unknown risk '{ref}' (ids look like R-001)")
-    return int(m.group(1))
+    return number
 
 
 def _level(name: str, value: Any) -> int:
