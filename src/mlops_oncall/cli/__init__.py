@@ -127,8 +127,24 @@ def _show(exc: click.ClickException) -> None:
     click.echo(redact(buf.getvalue()), err=True, nl=False)
 
 
+def _not_utf8(args: list[str]) -> str | None:
+    """Python hands undecodable argv bytes over as lone surrogates, which no encode() accepts;
+    refuse them here rather than wherever the text is first stored or printed."""
+    for n, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            return f"argument {n} is not valid UTF-8: '{shown}'; pass text and paths as UTF-8"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: click with our exit codes, and no traceback for bad input."""
+    problem = _not_utf8(sys.argv[1:] if argv is None else list(argv))
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     try:
         rv = cli.main(args=argv, prog_name="mlops-oncall", standalone_mode=False)
     except Failure as exc:
@@ -137,6 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        # one line, like every other failure (click's own is usage, hint, blank, message)
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        click.echo(redact(f"Error: {message}{hint}"), err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         _show(exc)
         sys.exit(exc.exit_code)

@@ -41,7 +41,11 @@ def parse_drill_ref(ref: str) -> int | None:
     for prefix in ("DRILL-", "DRILL"):
         if ref.startswith(prefix):
             ref = ref[len(prefix) :]
-    return int(ref) if ref.isdigit() and int(ref) > 0 else None
+    # ASCII digits only ('²'.isdigit() is true), and within SQLite's 64-bit INTEGER
+    if not (ref.isascii() and ref.isdigit()) or len(ref) > 19:
+        return None
+    n = int(ref)
+    return n if 0 < n < 2**63 else None
 
 
 class DrillClock:

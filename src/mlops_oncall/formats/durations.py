@@ -13,6 +13,11 @@ _RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$"
 
 
+# Longer than any real interval, timeout or look-back, and far inside what timedelta and
+# datetime arithmetic can hold (now - 10**7 days raises OverflowError, not ValueError).
+MAX_DURATION = timedelta(days=36500)
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse '90s' / '1.5h' into a timedelta; raise ValueError with a clear message."""
     if isinstance(text, bool) or not isinstance(text, str):
@@ -24,7 +29,10 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(
             f"expected a duration with a unit such as '30s', '5m', '26h' or '7d', got {text!r}"
         )
-    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+    seconds = float(m.group(1)) * _UNITS[m.group(2)]  # a 400-digit number is inf, not an error
+    if not seconds <= MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {text.strip()!r} is too long: at most 100 years (36500d)")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(td: timedelta | float | None) -> str:
@@ -50,6 +58,8 @@ def format_duration(td: timedelta | float | None) -> str:
 
 def _to_td(value):
     if isinstance(value, timedelta):
+        if abs(value) > MAX_DURATION:
+            raise ValueError("duration is too long: at most 100 years (36500d)")
         return value
     return parse_duration(value)
 
