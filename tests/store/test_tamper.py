@@ -476,3 +476,29 @@ def test_no_runbook_nothing_to_check(cli, db, seeded):
         assert Incidents(store).verified_triage("INC-0002") is None
     finally:
         store.close()
+
+
+def test_an_unsigned_line_after_signed_ones_fails(cli, db, signed, monkeypatch):
+    monkeypatch.delenv("MLOPS_ONCALL_WITNESS_KEY")
+    ok(cli("incident", "note", signed, "written without the key"))
+    monkeypatch.setenv("MLOPS_ONCALL_WITNESS_KEY", KEY)
+    verify_fails(cli, signed, "witness line 4 (event 6) is not signed, but the witness is signed")
+
+
+def test_a_torn_witness_line_is_skipped_and_said(cli, db, signed):
+    with open(_witness(db), "ab") as fh:
+        fh.write(b'{"hash":"ab","incident":"INC-0001","se')  # a crash mid-write
+    r = ok(cli("incident", "verify", signed))
+    assert "not checked: witness: 1 unreadable line(s) for this incident (skipped)" in r.out
+    # the next head is glued to the torn line, and still read: a truncation after it is caught
+    ok(cli("incident", "note", signed, "after the crash"))
+    assert "unreadable" not in ok(cli("incident", "verify", signed)).out
+    con = sqlite3.connect(db)
+    con.execute("DELETE FROM event WHERE seq = 6")
+    con.execute(
+        "UPDATE incident SET head_seq = 5, head_hash = (SELECT hash FROM event WHERE seq = 5), "
+        "updated_at = (SELECT ts FROM event WHERE seq = 5)"
+    )
+    con.commit()
+    con.close()
+    verify_fails(cli, signed, "the witness saw event 6", "events were deleted")

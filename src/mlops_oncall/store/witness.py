@@ -137,7 +137,7 @@ class FileWitness:
             if needle not in raw:
                 continue
             try:
-                doc = json.loads(raw)
+                doc = _parse(raw)
                 head = Head(doc["incident"], int(doc["seq"]), str(doc["hash"]), str(doc["time"]))
                 mac = doc.get("hmac")
             except (ValueError, KeyError, TypeError):
@@ -145,6 +145,18 @@ class FileWitness:
                 continue
             if head.incident == incident:
                 out.lines.append(Line(number, head, mac if isinstance(mac, str) else None))
+
+
+def _parse(raw: bytes) -> dict:
+    """One line; a line torn by a crash has the next whole line glued to it (keys are sorted,
+    so a whole line starts with '{"hash":'): that one is still read."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        start = raw.rfind(b'{"hash":')
+        if start <= 0:
+            raise
+        return json.loads(raw[start:])
 
 
 def default_path(database_url: str) -> Path | None:
