@@ -213,7 +213,13 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
         banner = (
             f"DRILL {ref} · {entry.scenario.title} · ×{speed:g} · incidents you declare are drills"
         )
-        run_tui(session, story=RunnerStory(runner), drill_banner=banner)
+        try:
+            run_tui(session, story=RunnerStory(runner), drill_banner=banner)
+        except BaseException as exc:
+            runner.fail(f"the TUI ended: {type(exc).__name__}: {exc}".splitlines()[0])
+            raise
+        # a TUI that closed before its story started the drill: not left "running"
+        runner.fail("the TUI closed before the drill ended", status="aborted")
         click.echo(f"{ref}: debrief with `mlops-oncall drill debrief {ref}`", err=True)
     finally:
         fake.stop()
@@ -321,7 +327,10 @@ def control(app, drill_ref, action, args, as_json):
         "params": "{}",
     }
     if action == "fire":
-        if len(args) != 1 or not args[0].isdigit() or int(args[0]) >= len(scenario.injects):
+        number = args[0] if len(args) == 1 else ""
+        # ASCII digits, and few: int() rejects '²' and numbers of over 4300 digits
+        valid = number.isascii() and number.isdigit() and len(number) < 10
+        if not valid or int(number) >= len(scenario.injects):
             fail(f"fire takes an inject number from 0 to {len(scenario.injects) - 1}", EXIT_USAGE)
         n = int(args[0])
         if any(d["number"] == n for d in delivered):
@@ -416,14 +425,16 @@ def from_incident(app, ref, output, target, runbook_id):
     """Write a scenario that replays a real incident's check transitions, in order and spacing."""
     from mlops_oncall.cli.incident import incidents
     from mlops_oncall.drills.replay import dump_scenario, scenario_from_incident
-    from mlops_oncall.drills.scenario import Scenario
+    from mlops_oncall.drills.scenario import TOO_LATE, Scenario, too_late
 
     svc = incidents(app)
     try:
         data = scenario_from_incident(svc, svc.store, ref, target=target, runbook=runbook_id)
-        Scenario.model_validate(data)
+        late = too_late(Scenario.model_validate(data))
     except ValueError as exc:
         fail(str(exc).splitlines()[0])
+    if late:
+        fail(f"{ref} spans more than a day of check changes; {TOO_LATE}")
     text = dump_scenario(data)
     if output:
         Path(output).write_text(text)

@@ -197,6 +197,14 @@ class DrillRunner:
             conn.execute(insert(DI).values(**values))
         return True
 
+    def _redact(self, text: str) -> str:
+        try:
+            return self.session.redactor.text(text)
+        except Exception:  # the workspace's secrets may be what is broken
+            from mlops_oncall.redact import redact
+
+            return redact(text)
+
     # -- delivering -------------------------------------------------------------------------
     def deliver(self, number: int, inj: Inject, offset: float, *, source: str = "schedule") -> bool:
         if not self._log(number, inj, offset, source=source):
@@ -325,12 +333,44 @@ class DrillRunner:
         return [(n, i) for n, i in enumerate(self.scenario.injects) if n not in fired]
 
     def run(self) -> dict[str, Any]:
-        """Run to the end (blocking). Virtual mode polls the checks; paced mode only delivers."""
+        """Run to the end (blocking). Virtual mode polls the checks; paced mode only delivers.
+
+        Whatever ends it early (the fake system gone, a full disk, Ctrl-C) is recorded: the
+        drill is ``failed`` (or ``aborted`` when interrupted) with the reason, never left
+        ``running``; then the error goes on to the caller."""
         if self.drill_id is None:
             self.begin()
-        if self.mode == "headless":
-            return asyncio.run(self._run_virtual())
-        return self._run_paced()
+        try:
+            if self.mode == "headless":
+                return asyncio.run(self._run_virtual())
+            return self._run_paced()
+        except KeyboardInterrupt:
+            self.fail("interrupted", status="aborted")
+            raise
+        except BaseException as exc:
+            self.fail(f"{type(exc).__name__}: {exc}".splitlines()[0])
+            raise
+
+    def fail(self, reason: str, *, status: str = "failed") -> bool:
+        """Mark a drill that is still running as ended early, with why; True if it was marked.
+
+        Best effort: when the store itself is what failed, the record cannot say so."""
+        if self.drill_id is None:
+            return False
+        try:
+            with self.session.store.write() as conn:
+                done = conn.execute(
+                    update(DR)
+                    .where(DR.c.id == self.drill_id, DR.c.status == "running")
+                    .values(
+                        status=status,
+                        finished_at=self.clock.now(),
+                        result=json.dumps({"error": self._redact(reason)}),
+                    )
+                )
+                return done.rowcount == 1
+        except Exception:
+            return False
 
     def _run_paced(self) -> dict[str, Any]:
         end = self.scenario.end.total_seconds()

@@ -12,7 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem
@@ -32,6 +39,9 @@ ACTION_RE = re.compile(
     r"|assign:(commander|operations|communications|scribe))$"
 )
 ACTION_PATTERN = ACTION_RE.pattern
+# A drill is a sitting: anything scheduled later (`at: 9000d`) would hold the runner, the fake
+# system and a "running" record for ever, so such a scenario is refused when it loads.
+MAX_DRILL = timedelta(hours=24)
 
 
 def check_action(value: str) -> str:
@@ -67,6 +77,19 @@ class Inject(FileModel):
     text: str | None = Field(default=None, description="message/note/alert: what is said.")
     expected_actions: list[Action] = Field(default_factory=new_list)
     contingency: Contingency | None = None
+
+    @field_validator("params")
+    @classmethod
+    def _fault_params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """The fake system's own rules (names, types, ranges), at load rather than mid-drill.
+        Unknown targets and faults are left to _shape, which names the allowed ones."""
+        from mlops_oncall.drills.fake.catalog import SERVICES, faults_for
+        from mlops_oncall.drills.fake.faults import normalise
+
+        target, fault = info.data.get("target"), info.data.get("fault")
+        if info.data.get("type") == "fault" and target in SERVICES and fault in faults_for(target):
+            normalise(target, fault, params)  # FaultError is a ValueError: a located problem
+        return params
 
     @model_validator(mode="after")
     def _shape(self) -> Inject:
@@ -140,12 +163,35 @@ class Scenario(FileModel):
         return max(i.at for i in self.injects) + timedelta(minutes=2)
 
 
+TOO_LATE = "a drill must finish within a day, so its times are at most 24h"
+
+
+def too_late(scenario: Scenario) -> list[tuple[tuple, timedelta]]:
+    """(location, value) of each time past MAX_DRILL."""
+    out: list[tuple[tuple, timedelta]] = []
+    if scenario.duration is not None:
+        out.append((("duration",), scenario.duration))
+    for n, inj in enumerate(scenario.injects):
+        out.append((("injects", n, "at"), inj.at))
+        if inj.contingency is not None:
+            out.append((("injects", n, "contingency", "after"), inj.contingency.after))
+    return [(loc, value) for loc, value in out if value > MAX_DRILL]
+
+
+def _dump(value: timedelta) -> str:
+    from mlops_oncall.formats.durations import format_duration
+
+    return format_duration(value)
+
+
 def load_scenario(
     path: Path | str, display: str | None = None
 ) -> tuple[Scenario | None, list[Problem]]:
     doc = load_file(path, display)
     scenario = validate(Scenario, doc) if doc.data is not None else None
     if scenario is not None:
+        for loc, value in too_late(scenario):
+            doc.problems.append(doc.error(loc, f"{_dump(value)} is too late: {TOO_LATE}"))
         order = [i.at for i in scenario.injects]
         if order != sorted(order):
             doc.problems.append(
