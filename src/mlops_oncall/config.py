@@ -16,8 +16,8 @@ from pydantic import Field, field_validator
 
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.problems import Problem, ProblemsError
-from mlops_oncall.formats.validate import FileModel, new_dict, validate, zone_name
-from mlops_oncall.formats.yamlsrc import load_file
+from mlops_oncall.formats.validate import FileModel, did_you_mean, new_dict, validate, zone_name
+from mlops_oncall.formats.yamlsrc import Document, load_file
 from mlops_oncall.paths import user_data_dir
 
 CONFIG_NAME = "oncall.yaml"
@@ -177,6 +177,26 @@ def load_workspace(explicit: str | Path | None = None) -> Workspace:
         raise ProblemsError([Problem(str(path), 1, 1, "", "error", "workspace config not found")])
     doc = load_file(path)
     cfg = validate(Config, doc)
+    if cfg is not None:
+        _check_keymap(doc, cfg)
     if cfg is None or not doc.ok:
         raise ProblemsError(doc.problems)
     return Workspace(config=cfg, root=path.resolve().parent, config_file=path)
+
+
+def _check_keymap(doc: Document, cfg: Config) -> None:
+    """Keymap entries name binding ids the TUI has: a typo used to remap nothing, silently.
+    (A missing `runbooks:` folder is reported where the library loads, runbooks/library.py.)"""
+    from mlops_oncall.bindings import BINDING_IDS
+
+    known = sorted(BINDING_IDS)
+    for binding in cfg.keymap:
+        if binding not in BINDING_IDS:
+            doc.problems.append(
+                doc.error(
+                    ("keymap", binding),
+                    f"unknown binding id '{binding}'{did_you_mean(binding, known)}; "
+                    f"the TUI's binding ids (also on its help screen, ?): {', '.join(known)}",
+                    key=True,
+                )
+            )
