@@ -368,3 +368,29 @@ def test_default_database_folder_is_still_created(tmp_path, cli_proc):
     r = cli_proc("incident", "list")
     assert r.code == 0, r.err
     assert (data / "oncall.db").is_file()
+
+
+def test_new_database_on_a_full_disk_leaves_no_empty_file(small_disk):
+    disk, run = small_disk
+    (disk / "oncall.db").unlink()
+    _fill(disk)
+    line = assert_clean(run("incident", "list"), "cannot create the database", "disk is full")
+    assert str(disk / "oncall.db") in line
+    assert not (disk / "oncall.db").exists()
+
+
+def test_old_schema_on_a_read_only_file_says_it_needs_upgrading(tmp_path, cli_proc):
+    from tests.conftest import FIXTURES
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "oncall.yaml").write_text("name: old\n", encoding="utf-8")
+    db = ws / "oncall.db"
+    db.write_bytes((FIXTURES / "db" / "v1.db").read_bytes())
+    before = db.read_bytes()
+    with read_only(db):
+        line = assert_clean(
+            _runner(cli_proc, ws)("incident", "list"), "schema version 1", "needs upgrading"
+        )
+        assert "the file is read-only" in line
+    assert db.read_bytes() == before

@@ -39,8 +39,8 @@ class Store:
         where = f"cannot open the database {self.display_url}"
         if version is None:
             raise StoreError(
-                f"{where}: it has no mlops-oncall schema and, {self.read_only}, none can be "
-                f"created; make it writable or set database: to another path"
+                f"{where}: it has no mlops-oncall schema, and none can be created: "
+                f"{self.read_only}, or set database: to another path"
             )
         if version > LATEST:
             raise StoreError(
@@ -50,7 +50,7 @@ class Store:
         if version < LATEST:
             raise StoreError(
                 f"{where}: it is at schema version {version} and needs upgrading to {LATEST}, "
-                f"but {self.read_only}; make it writable once so it can be upgraded"
+                f"which writes: {self.read_only}"
             )
         return version
 

@@ -56,7 +56,8 @@ def _shown(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
-def _create_private(path: Path) -> None:
+def _create_private(path: Path) -> bool:
+    """Create the file (mode 0600) unless it exists; True if it was created."""
     # the folder is not created: a typo in database: must not scatter databases around
     if not path.parent.is_dir():
         raise StoreError(
@@ -74,6 +75,8 @@ def _create_private(path: Path) -> None:
         except OSError as err:
             raise os_error(err, path, "create") from None
         os.close(fd)
+        return True
+    return False
 
 
 def _server_engine(url: str) -> Engine:
@@ -137,8 +140,11 @@ def make_engine(url: str) -> Engine:
             poolclass=StaticPool,
         )
     else:
-        _create_private(path)
+        created = _create_private(path)
         read_only = read_only_reason(path)
+        if read_only and created:  # a new, empty file that can never get a schema
+            path.unlink(missing_ok=True)
+            raise StoreError(f"cannot create the database {path}: {read_only}")
         if read_only:
             engine = create_engine(
                 url,
