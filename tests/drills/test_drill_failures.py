@@ -69,15 +69,15 @@ def test_fault_params_are_validated_at_load(tmp_path, cli, params, needle, messa
     assert sc is None
     errors = [p for p in problems if p.is_error]
     assert len(errors) == 1 and message in errors[0].message, errors
+    assert (errors[0].line, errors[0].col) == _where(lines, needle)
     # `drill list` names it on stderr, located, and leaves it out
     (tmp_path / "oncall.yaml").write_text("name: t\n")
     r = cli("drill", "list", "--json")
     assert r.code == 0
     assert "broken" not in [e["id"] for e in r.json()]
     line = next(x for x in r.err.splitlines() if "broken.yaml" in x)
-    assert line.startswith(f"{path}:") and "injects[1].params" in line and message in line
-    row, _col = _where(lines, needle)
-    assert line.split(":")[1] == str(row)
+    row, col = _where(lines, needle)
+    assert line.startswith(f"{path}:{row}:{col}: injects[1].params.") and message in line
     # and `drill run` refuses it before starting anything
     r = cli("drill", "run", "--no-ui", str(path))
     assert r.code == 2
@@ -152,6 +152,11 @@ def test_history_and_debrief_show_a_failed_drill(tmp_path, cli, monkeypatch):
     monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(tmp_path / "d.db"))
     hist = cli("drill", "history", "--json").json()
     assert [(d["id"], d["status"], d["score"]) for d in hist] == [("DRILL-0001", "failed", None)]
+    debrief = cli("drill", "debrief", "DRILL-0001")
+    assert debrief.code == 0, debrief.err
+    assert "status failed" in debrief.out
+    r = cli("drill", "debrief", "DRILL-0001", "--accept", "9" * 30)
+    assert r.code == 1 and r.err.startswith("error: DRILL-0001 has no improvement item 9999")
     r = cli("drill", "control", "DRILL-0001", "message", "hello")
     assert (r.code, r.err.strip()) == (
         1,
@@ -189,3 +194,21 @@ def test_ctrl_c_during_a_live_drill_marks_it_aborted(tmp_path):
     session.close()
     assert row["status"] == "aborted"
     assert json.loads(row["result"]) == {"error": "interrupted"}
+
+
+def test_a_drill_recorded_before_the_param_checks_still_loads(tmp_path, cli, monkeypatch):
+    """The checks run when a file loads; a scenario stored with a drill keeps loading."""
+    from mlops_oncall.drills.scenario import Scenario
+
+    data = json.loads(json.dumps(BASE))
+    data["injects"][1]["params"] = {"ms": "banana"}
+    old = Scenario.model_validate(data)
+    session = Session(
+        Workspace(config=Config(name="t")), database_url=f"sqlite:///{tmp_path / 'old.db'}"
+    )
+    DrillRunner(old, session, None, mode="headless").begin()
+    session.close()
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(tmp_path / "old.db"))
+    r = cli("drill", "debrief", "DRILL-0001")
+    assert r.code == 0, r.err
+    assert "status running" in r.out
