@@ -394,3 +394,33 @@ def test_old_schema_on_a_read_only_file_says_it_needs_upgrading(tmp_path, cli_pr
         )
         assert "the file is read-only" in line
     assert db.read_bytes() == before
+
+
+def test_a_locked_database_says_so(tmp_path):
+    """A real SQLITE_BUSY (another connection holds the write lock), described in one line."""
+    from mlops_oncall.store.errors import describe
+
+    db = tmp_path / "locked.db"
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    waiter = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        with pytest.raises(sqlite3.OperationalError) as info:
+            waiter.execute("BEGIN IMMEDIATE")
+    finally:
+        waiter.close()
+        holder.close()
+    message = str(describe(info.value, db, str(db)))
+    assert message.startswith(f"the database {db} is locked by another process")
+
+
+def test_a_server_error_shows_its_first_line_only():
+    from mlops_oncall.store.errors import describe
+
+    class ServerError(Exception):
+        pass
+
+    err = ServerError("connection refused\nDETAIL: Key (token)=(s3cret) already exists\n[SQL: X]")
+    message = str(describe(err, None, "postgresql://u@db/x"))
+    assert message == "database error at postgresql://u@db/x: connection refused"
