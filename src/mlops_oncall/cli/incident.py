@@ -311,9 +311,7 @@ def show(app, ref, as_json):
         click.echo("action items:")
         for a in view.actions:
             due = f" due {a['due']}" if a["due"] else ""
-            _echo(
-                f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}"
-            )
+            _echo(f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}")
     click.echo(f"timeline: {r['head_seq']} events, head {r['head_hash'][:16]}")
 
 

@@ -56,7 +56,9 @@ _TAG = re.compile(r"<(?=[A-Za-z/!?])")  # what could open an HTML tag, comment o
 _SPAN = re.compile(r"(`+)(.+?)\1")
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 # a line that would start a heading, quote, list or thematic break
-_BLOCK_START = re.compile(r"^(\s*)(?:(#|>|[-+*](?=\s|$)|([-*_])(?=\s*\3\s*\3))|\d{1,9}(?=[.)](?:\s|$)))")
+_BLOCK_START = re.compile(
+    r"^(\s*)(?:(#|>|[-+*](?=\s|$)|([-*_])(?=\s*\3\s*\3))|\d{1,9}(?=[.)](?:\s|$)))"
+)
 
 
 def terminal_text(text: str) -> str:

@@ -123,7 +123,9 @@ def event_entry(ev: EventRecord) -> Entry | None:
     elif kind in ("step_done", "step_skipped", "step_failed"):
         outcome = kind.removeprefix("step_")
         note = fmt.one_line(data.get("note") or "")
-        text = f"step {fmt.code(data.get('step', '?'))} {outcome}: {fmt.one_line(data.get('title'))}"
+        text = (
+            f"step {fmt.code(data.get('step', '?'))} {outcome}: {fmt.one_line(data.get('title'))}"
+        )
         text += f" — {note}" if note else ""
     elif kind == "decision":
         note = fmt.one_line(data.get("note") or "")
