@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
@@ -29,7 +31,51 @@ class Dialog(ModalScreen):
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()
+
+
+class ConfirmModal(Dialog):
+    """Ask before doing something: a title, the lines that say why, `y` to go ahead and esc to
+    keep things as they are. Dismisses with True or False, never None."""
+
+    DEFAULT_CSS = "#confirm-lines { height: auto; max-height: 14; }"
+    BINDINGS = [Binding("y", "confirm", "Yes", id="confirm.yes")]
+
+    def __init__(self, title: str, lines: Sequence[str] = (), yes_label: str = "Yes"):
+        super().__init__()
+        self.title_text = title
+        self.lines = list(lines)
+        self.yes_label = yes_label
+        # the footer names what `y` does here ("Mitigate anyway"), not a bare "Yes"
+        for key, bindings in self._bindings.key_to_bindings.items():
+            self._bindings.key_to_bindings[key] = [
+                dataclasses.replace(b, description=yes_label) if b.id == "confirm.yes" else b
+                for b in bindings
+            ]
+
+    def compose(self) -> ComposeResult:
+        from mlops_oncall.reports.text import terminal_text
+
+        with Vertical(classes="dialog", id="confirm-modal"):
+            yield Label(Text(terminal_text(self.title_text)), classes="dialog-title")
+            if self.lines:
+                with VerticalScroll(id="confirm-lines"):
+                    # plain text: the lines may quote stored text, never read as markup
+                    yield Static(Text("\n".join(terminal_text(line) for line in self.lines)))
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button(f"{self.yes_label} (y)", variant="warning", id="yes")
+        yield LeanFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()  # a stray Enter keeps things as they are
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#yes")
+    def action_confirm(self) -> None:
+        self.dismiss(True)
 
 
 class DeclareModal(Dialog):
@@ -387,6 +433,11 @@ class RefusedRunbooksModal(Dialog):
 class InjectFaultModal(Dialog):
     """Break a service of the fake ML system (demo and drills)."""
 
+    # A bad parameter keeps the dialog open with the reason under the field.
+    DEFAULT_CSS = """
+    InjectFaultModal #params-error { color: $error; height: auto; }
+    """
+
     def __init__(self, services: list[str], faults: dict[str, list[str]], defaults: dict[str, str]):
         super().__init__()
         self.services = services
@@ -408,6 +459,7 @@ class InjectFaultModal(Dialog):
             yield Select([(f, f) for f in first], value=first[0], allow_blank=False, id="fault")
             yield Label("Parameters (key=value, space-separated)", classes="field-label")
             yield Input(value=self.defaults.get(first[0], ""), id="params")
+            yield Static("", id="params-error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Clear all faults", id="clear")
@@ -424,6 +476,7 @@ class InjectFaultModal(Dialog):
     @on(Select.Changed, "#fault")
     def _fault(self, event: Select.Changed) -> None:
         self.query_one("#params", Input).value = self.defaults.get(str(event.value), "")
+        self.query_one("#params-error", Static).update("")
 
     @on(Button.Pressed, "#clear")
     def _clear(self) -> None:
@@ -432,17 +485,15 @@ class InjectFaultModal(Dialog):
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
     def _submit(self) -> None:
-        params: dict[str, str] = {}
-        for part in self.query_one("#params", Input).value.split():
-            key, sep, value = part.partition("=")
-            if not sep:
-                self.notify(f"'{part}' is not key=value", severity="warning")
-                return
-            params[key] = value
-        self.dismiss(
-            {
-                "service": self.query_one("#service", Select).value,
-                "fault": self.query_one("#fault", Select).value,
-                "params": params,
-            }
-        )
+        from mlops_oncall.drills.fake.faults import FaultError, normalise, parse_text
+
+        service = str(self.query_one("#service", Select).value)
+        fault = str(self.query_one("#fault", Select).value)
+        try:
+            params = parse_text(fault, self.query_one("#params", Input).value)
+            normalise(service, fault, params)  # the fake checks again; this keeps the text
+        except FaultError as exc:
+            self.query_one("#params-error", Static).update(exc.message)
+            self.query_one("#params", Input).focus()
+            return
+        self.dismiss({"service": service, "fault": fault, "params": params})
