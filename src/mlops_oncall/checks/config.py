@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -357,6 +357,16 @@ class CheckSpec:
         }
 
 
+@dataclass(frozen=True)
+class RefusedCheck:
+    """A check entry left out by a lenient load, with the problems that refused it."""
+
+    id: str  # the entry's id, or checks[N] when it has no usable one
+    index: int  # position in the file's checks list
+    line: int
+    problems: tuple[Problem, ...]
+
+
 @dataclass
 class CheckSet:
     file: str
@@ -364,6 +374,7 @@ class CheckSet:
     redactor: Redactor
     defaults: Defaults
     groups: dict[str, list[str]] = field(default_factory=dict)  # preset id -> expanded ids
+    refused: list[RefusedCheck] = field(default_factory=list)  # lenient loads only
 
     def __iter__(self):
         return iter(self.specs.values())
@@ -396,12 +407,17 @@ def load_checks(
     *,
     runbooks: Collection[str] | Callable[[], Collection[str]] | None = None,
     unknown_runbook: Literal["error", "warning"] = "error",
+    partial: bool = False,
 ) -> tuple[CheckSet | None, list[Problem]]:
     """Load checks.yaml; the CheckSet is None when any error was found.
 
     ``runbooks``: the ids of the workspace's library, or a function that loads them (called
     only if a check names a runbook); a ``runbook:`` naming none of them is a problem of
     severity ``unknown_runbook``. None: not checked.
+
+    ``partial``: lenient, for a long-running monitor: an error inside one entry of ``checks``
+    refuses that entry only (listed in ``CheckSet.refused``) and the others are built; an
+    error outside the entries (YAML syntax, ``defaults``) still refuses the whole file.
     """
     doc = load_file(path, display)
     model = validate(ChecksFile, doc) if doc.data is not None else None
@@ -413,10 +429,58 @@ def load_checks(
         (_redacted(p, builder.redactor) for p in doc.problems),
         key=lambda p: (p.line, p.col, p.message),
     )
+    if partial and isinstance(doc.data, dict):
+        return _lenient(doc, builder, model, problems)
     if model is None or any(p.is_error for p in problems):
         return None, problems
     specs = builder.build(model)
     checkset = CheckSet(doc.file, specs, builder.redactor, model.defaults, builder.groups)
+    return checkset, problems
+
+
+_ENTRY = re.compile(r"^checks\[(\d+)\]")
+
+
+def _lenient(
+    doc: Document, builder: _Builder, model: ChecksFile | None, problems: list[Problem]
+) -> tuple[CheckSet | None, list[Problem]]:
+    """Build every entry without an error; refuse the others, one RefusedCheck each."""
+    by_entry: dict[int, list[Problem]] = {}
+    for p in problems:
+        if not p.is_error:
+            continue
+        m = _ENTRY.match(p.path)
+        if m is None:  # outside any one entry: the whole file is refused
+            return None, problems
+        by_entry.setdefault(int(m.group(1)), []).append(p)
+    raw = doc.data.get("checks") or []
+    good = [i for i in range(len(raw)) if i not in by_entry]
+    if model is None or by_entry:
+        try:  # the entries left were valid in the whole file's validation
+            model = ChecksFile.model_validate({**doc.data, "checks": [raw[i] for i in good]})
+        except Exception:
+            return None, problems
+    specs = builder.build(model, good)
+    refused = []
+    for i, found in sorted(by_entry.items()):
+        entry = raw[i] if i < len(raw) else None
+        cid = entry.get("id") if isinstance(entry, dict) else None
+        label = cid if isinstance(cid, str) and re.match(ID_PATTERN, cid) else f"checks[{i}]"
+        refused.append(RefusedCheck(label, i, doc.position(("checks", i))[0], tuple(found)))
+    # a valid check that depends on a refused one is polled without that dependency
+    for i, check in zip(good, model.checks, strict=True):
+        for j, name in enumerate(check.depends_on):
+            targets = builder.groups.get(name, [name])
+            if any(t not in specs for t in targets):
+                loc = ("checks", i, "depends_on", j)
+                problems.append(
+                    doc.warning(loc, f"'{name}' was refused: polled without this dependency")
+                )
+    for cid, spec in list(specs.items()):
+        deps = tuple(d for d in spec.depends_on if d in specs)
+        if deps != spec.depends_on:
+            specs[cid] = replace(spec, depends_on=deps)
+    checkset = CheckSet(doc.file, specs, builder.redactor, model.defaults, builder.groups, refused)
     return checkset, problems
 
 
@@ -720,10 +784,12 @@ class _Builder:
 
     # ---- pass 2: the validated model into runtime specs
 
-    def build(self, model: ChecksFile) -> dict[str, CheckSpec]:
+    def build(self, model: ChecksFile, indices: list[int] | None = None) -> dict[str, CheckSpec]:
+        """``indices``: each check's position in the file (a lenient load leaves some out)."""
         specs: dict[str, CheckSpec] = {}
         d = model.defaults
-        for i, check in enumerate(model.checks):
+        positions = indices if indices is not None else range(len(model.checks))
+        for i, check in zip(positions, model.checks, strict=True):
             loc = ("checks", i)
             line, _ = self.doc.position(loc)
             source = f"{self.doc.file}:{line}"
