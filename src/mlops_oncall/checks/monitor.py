@@ -196,6 +196,25 @@ class Monitor:
         first polls do not compete with its imports for the interpreter)."""
         return self._collector.first_round.wait(timeout)
 
+    def replace(self, checks: CheckSet, timeout: float = 10.0) -> tuple[list, list, list]:
+        """Poll a reloaded checks file from now on (called from any thread but the monitor's):
+        unchanged checks keep their state, added and changed ones are polled at once, removed
+        ones stop. Returns the ids added, removed and changed."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the monitor is not running")
+
+        async def swap() -> tuple[list, list, list]:
+            self.checks = checks
+            self.poller.prober.redactor = checks.redactor  # secrets of new checks are masked
+            with self._collector.lock:  # views of removed checks must not reach the UI
+                self._collector.views = {
+                    k: v for k, v in self._collector.views.items() if k in checks.specs
+                }
+            return self.poller.replace(list(checks))
+
+        return asyncio.run_coroutine_threadsafe(swap(), loop).result(timeout)
+
     # -- queries and on-demand probes --------------------------------------------------------
     def views(self) -> list[CheckView]:
         return self.poller.board.views()

@@ -108,6 +108,18 @@ async def run_once(
     return [with_maintenance(spec, r) for spec, r in zip(specs, results, strict=True)]
 
 
+def _same(a: CheckSpec, b: CheckSpec) -> bool:
+    """Equal as polled: the spec's fields and its resolved request (compared apart, since it
+    holds secrets and is left out of the spec's equality)."""
+    ra, rb = a.request, b.request
+    return a == b and (ra.method, ra.url, ra.headers, ra.body) == (
+        rb.method,
+        rb.url,
+        rb.headers,
+        rb.body,
+    )
+
+
 class Poller:
     """Polls continuously until ``stop()``; use ``async with`` or start/stop.
 
@@ -165,6 +177,8 @@ class Poller:
         self._host_busy: dict[str, int] = {}
         self._host_waiting: dict[str, deque[CheckSpec]] = {}
         self._in_flight: set[str] = set()
+        self._current: dict[str, CheckSpec] | None = None  # set by replace()
+        self.board_ring_size = ring_size
 
     # ---- lifecycle
 
@@ -211,6 +225,33 @@ class Poller:
         assert self._stopping is not None, "start() first"
         await self._stopping.wait()
 
+    # ---- a reloaded checks file
+
+    def replace(self, specs: Iterable[CheckSpec]) -> tuple[list[str], list[str], list[str]]:
+        """Poll ``specs`` from now on; call on the poller's loop. Returns the ids added,
+        removed and changed. Unchanged checks keep their state and schedule; a changed one
+        starts over and is polled at once. A removed or replaced spec still in the heap, the
+        queue or in flight is dropped when it surfaces (``_current``)."""
+        assert self._loop is not None
+        old = {s.id: s for s in self.specs}
+        new = {s.id: s for s in specs}
+        added = [cid for cid in new if cid not in old]
+        removed = [cid for cid in old if cid not in new]
+        changed = [cid for cid in new if cid in old and not _same(old[cid], new[cid])]
+        # unchanged ids keep their old spec object: it is the one scheduled
+        self.specs = [
+            old[cid] if cid in old and cid not in changed else s for cid, s in new.items()
+        ]
+        self._current = {s.id: s for s in self.specs}
+        self.board.replace(self.specs, added + changed, self.board_ring_size)
+        now = self._loop.time()
+        for cid in added + changed:
+            self._schedule(new[cid], now)
+        return added, removed, changed
+
+    def _live(self, spec: CheckSpec) -> bool:
+        return self._current is None or self._current.get(spec.id) is spec
+
     # ---- scheduling
 
     def _schedule(self, spec: CheckSpec, due: float) -> None:
@@ -244,6 +285,8 @@ class Poller:
         loop, ready = self._loop, self._ready
         while True:
             spec = await ready.get()
+            if not self._live(spec):  # removed or changed by a reload
+                continue
             host = spec.request.host_key()
             busy = self._host_busy.get(host, 0)
             if busy >= self.per_host:  # wait in the host's line; a finishing probe lets it in
@@ -260,6 +303,8 @@ class Poller:
                 waiting = self._host_waiting.get(host)
                 if waiting:
                     ready.put_nowait(waiting.popleft())
+            if not self._live(spec):
+                continue
             self._emit(result)
             interval = spec.interval.total_seconds()
             spread = interval * self.jitter

@@ -350,6 +350,27 @@ class Board:
                 ring_size=ring_size,
             )
 
+    def replace(self, specs: Iterable[CheckSpec], fresh: Iterable[str], ring_size: int) -> None:
+        """Take a reloaded set of checks: the ids in ``fresh`` (added or changed) start over
+        from unknown, the others keep their state, and checks no longer listed are dropped."""
+        specs = list(specs)
+        fresh = set(fresh)
+        now = self.clock.now()
+        keep = {s.id for s in specs} - fresh
+        self.checks = {cid: m for cid, m in self.checks.items() if cid in keep}
+        self.depends = {}
+        for spec in specs:
+            self.depends[spec.id] = spec.depends_on
+            if spec.id not in self.checks:
+                self.checks[spec.id] = CheckState(
+                    spec.id,
+                    spec.thresholds,
+                    spec.maintenance,
+                    service=spec.service,
+                    since=now,
+                    ring_size=ring_size,
+                )
+
     def blocked_by(self, check_id: str) -> tuple[str, ...]:
         out = []
         for dep in self.depends.get(check_id, ()):
