@@ -11,11 +11,14 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, Static
 
 from mlops_oncall.formats.durations import format_duration
+from mlops_oncall.incidents.triage import TriageError
 from mlops_oncall.runbooks.render import step_markdown
 from mlops_oncall.ui.modals import ConfirmCommandModal, NoteModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
+
+OUTCOME_OF = {"done": "done", "skip": "skipped", "failed": "failed"}  # action -> outcome
 
 
 class TriageScreen(Screen):
@@ -45,6 +48,9 @@ class TriageScreen(Screen):
         self.state = None
         self.view = None
         self.viewing: str | None = None  # the step on screen; back/forward move it, not the record
+        # the steps `←`/`→` walk: the recorded path, then any previewed beyond the current step
+        self.ahead: list[str] = []
+        self.pos = 0  # index of the viewed step in path + ahead (a loop may repeat a step)
         self.pending_note = ""
 
     def compose(self) -> ComposeResult:
@@ -101,8 +107,12 @@ class TriageScreen(Screen):
             self.query_one("#triage-header", Static).update("No runbook attached.")
             return
         if moved or self.viewing is None:
-            self.viewing = self.state.current or self.state.runbook.steps[-1].id
+            self.ahead = []
+            self.pos = len(self.state.path) - 1
+        self.pos = min(self.pos, len(self._trail()) - 1)
+        self.viewing = self._trail()[self.pos]
         self.render_step()
+        self.refresh_bindings()
         self.check_escalation()
 
     def render_step(self) -> None:
@@ -129,10 +139,18 @@ class TriageScreen(Screen):
                 f"   [{label}]",
                 style="green" if outcome.outcome in ("done", "decided") else "yellow",
             )
-        keys = "  d done · s skip · f failed · D/S/F with a note"
         if step.kind == "decide":
-            keys = "  " + " · ".join(f"{i} {c.label}" for i, c in enumerate(step.choices or [], 1))
-        head.append("\n" + keys, style="dim")
+            keys = " · ".join(
+                f"{i} {c.label}" for i, c in enumerate(step.choices or [], 1) if self._may_choose(i)
+            )
+        else:
+            keys = " · ".join(
+                f"{k} {o}"
+                for k, o in (("d", "done"), ("s", "skip"), ("f", "failed"))
+                if self._may_record(OUTCOME_OF[o])
+            )
+            keys += " · D/S/F with a note" if keys else ""
+        head.append("\n  " + (keys or "not reached: nothing to record here yet"), style="dim")
         if step.command:
             head.append(
                 "  · c copy"
@@ -144,6 +162,38 @@ class TriageScreen(Screen):
         self.query_one("#triage-header", Static).update(head)
         self.query_one("#step-markdown", MarkdownView).update(step_markdown(rb, step, idx))
         self.query_one("#steps-list", Static).update(self._steps_overview())
+
+    # -- what may be recorded on the viewed step (the core's own rules, so nothing offered is
+    # refused; a visited step may be redone, which rewinds the runbook there) ---------------
+    def _may_record(self, outcome: str) -> bool:
+        if self.state is None or self.viewing is None:
+            return False
+        try:
+            self.state.check_outcome(self.viewing, outcome)
+        except TriageError:
+            return False
+        return True
+
+    def _may_choose(self, number: int) -> bool:
+        if self.state is None or self.viewing is None:
+            return False
+        step = self.state.runbook.step(self.viewing)
+        if step.kind != "decide" or not 1 <= number <= len(step.choices or []):
+            return False
+        try:
+            self.state.resolve_choice(step.id, step.choices[number - 1].label)
+        except TriageError:
+            return False
+        return True
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in OUTCOME_OF:
+            return self._may_record(OUTCOME_OF[action])
+        if action == "with_note":
+            return self._may_record(parameters[0])
+        if action == "choose":
+            return self._may_choose(parameters[0])
+        return True
 
     def _steps_overview(self) -> Text:
         """Every step with its outcome: the path taken so far, at a glance."""
@@ -207,18 +257,21 @@ class TriageScreen(Screen):
         if self.state is None or self.viewing is None:
             return
         step_id = step_id or self.viewing
+        shown = Text(f"{step_id}: {outcome}" + (f" — {note}" if note else ""), style="green")
         self.app.run_core(  # type: ignore[attr-defined]
-            f"{step_id} {outcome}",
+            f"mark {step_id} {outcome}",
             self.app.session.incidents.step,  # type: ignore[attr-defined]
             self.incident_id,
             step_id,
             outcome,
             note=note,
-            after=self.load,
+            after=lambda: self._recorded(shown),
         )
-        self.query_one("#step-result-body", Static).update(
-            Text(f"{step_id}: {outcome}" + (f" — {note}" if note else ""), style="green")
-        )
+
+    def _recorded(self, shown: Text) -> None:
+        """Called only once the event is committed: a refused one shows its error instead."""
+        self.query_one("#step-result-body", Static).update(shown)
+        self.load()
 
     def action_done(self) -> None:
         self._record("done")
@@ -236,16 +289,14 @@ class TriageScreen(Screen):
         if step.kind != "decide" or not step.choices or number > len(step.choices):
             return
         choice = step.choices[number - 1]
+        shown = Text(f"{step.question} → {choice.label}", style="green")
         self.app.run_core(  # type: ignore[attr-defined]
             f"decide {choice.label}",
             self.app.session.incidents.decide,  # type: ignore[attr-defined]
             self.incident_id,
             step.id,
             choice.label,
-            after=self.load,
-        )
-        self.query_one("#step-result-body", Static).update(
-            Text(f"{step.question} → {choice.label}", style="green")
+            after=lambda: self._recorded(shown),
         )
 
     def action_note(self) -> None:
@@ -261,23 +312,39 @@ class TriageScreen(Screen):
                 "note", self.app.session.incidents.note, self.incident_id, text, after=self.load
             )  # type: ignore[attr-defined]
 
+    def _trail(self) -> list[str]:
+        return [*self.state.path, *self.ahead] if self.state else []
+
+    def _view(self, pos: int) -> None:
+        self.pos = pos
+        self.viewing = self._trail()[pos]
+        self.render_step()
+        self.refresh_bindings()
+
     def action_prev(self) -> None:
-        if self.state is None:
+        """Back along the path actually taken (outcomes and decisions), never onto a branch
+        that was not taken."""
+        if self.state is None or self.pos == 0:
             return
-        steps = self.state.runbook.steps
-        i = self.state.runbook.index_of(self.viewing)
-        if i > 0:
-            self.viewing = steps[i - 1].id
-            self.render_step()
+        if self.pos >= len(self.state.path):  # leaving a previewed step forgets it
+            del self.ahead[self.pos - len(self.state.path) :]
+        self._view(self.pos - 1)
 
     def action_next(self) -> None:
+        """Forward along the path, then past the current step where it would flow (a
+        decision's first choice)."""
         if self.state is None:
             return
-        steps = self.state.runbook.steps
-        i = self.state.runbook.index_of(self.viewing)
-        if i + 1 < len(steps):
-            self.viewing = steps[i + 1].id
-            self.render_step()
+        trail = self._trail()
+        if self.pos + 1 < len(trail):
+            self._view(self.pos + 1)
+            return
+        if self.state.complete and not self.ahead:
+            return  # the path ends where the runbook ended
+        nxt = self.state.runbook.successors(trail[self.pos])
+        if nxt and nxt[0] not in self.ahead:
+            self.ahead.append(nxt[0])
+            self._view(self.pos + 1)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,0 +1,138 @@
+"""Pilot tests of the triage screen: only recorded outcomes are shown, refused keys are not
+offered, and browsing follows the path actually taken."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.screens.triage import TriageScreen
+
+from .conftest import wait_for
+
+
+def _text(widget: Static) -> str:
+    r = widget.render()
+    return r.plain if isinstance(r, Text) else str(r)
+
+
+def _kinds(session, ref) -> list[str]:
+    return [e.kind for e in session.incidents.events(ref)]
+
+
+async def _triage(app, pilot, session, *, to: str = "start", choice: str = "Yes"):
+    """An incident on the fraud-latency runbook, worked up to `to`, on the triage screen."""
+    rb = session.library.get("fraud-latency").runbook
+    view = session.incidents.declare("fraud slow", "SEV2", service="fraud-scoring", runbook=rb)
+    svc = session.incidents
+    if to in ("rolled-out", "rollback", "verify"):
+        svc.step(view.id, "what-changed", "done")
+    if to in ("rollback", "verify"):
+        svc.decide(view.id, "rolled-out", choice)
+    if to == "verify":
+        svc.step(view.id, "rollback", "done")
+    app.push_screen(TriageScreen(view.id))
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, TriageScreen) and app.screen.state is not None,
+        what="triage",
+    )
+    return view.id
+
+
+async def test_left_goes_back_along_the_path_taken(fixed_session):
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        await _triage(app, pilot, fixed_session, to="verify")
+        screen = app.screen
+        assert screen.viewing == "verify"
+        seen = []
+        for _ in range(4):
+            await pilot.press("left")
+            seen.append(screen.viewing)
+        # verify <- rollback <- rolled-out <- what-changed; scale-out (not taken) is never shown
+        assert seen == ["rollback", "rolled-out", "what-changed", "what-changed"]
+        for _ in range(3):
+            await pilot.press("right")
+        assert screen.viewing == "verify"
+
+
+async def test_right_past_the_current_step_previews_where_it_flows(fixed_session):
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        await _triage(app, pilot, fixed_session, to="rollback")
+        screen = app.screen
+        await pilot.press("right")
+        assert screen.viewing == "verify"  # rollback flows to verify (its next), not scale-out
+        await pilot.press("left")
+        assert screen.viewing == "rollback"
+
+
+async def test_keys_refused_on_a_viewed_step_are_not_offered(fixed_session):
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        ref = await _triage(app, pilot, fixed_session, to="rollback")
+        screen = app.screen
+        offered = {b.action for _n, b, enabled, _t in screen.active_bindings.values() if enabled}
+        assert {"done", "skip", "failed"} <= offered
+        await pilot.press("right")  # verify: not reached yet
+        assert screen.viewing == "verify"
+        for action, params in (
+            ("done", ()),
+            ("skip", ()),
+            ("failed", ()),
+            ("with_note", ("done",)),
+        ):
+            assert screen.check_action(action, params) is False
+        footer = {b.action for _n, b, enabled, _t in screen.active_bindings.values() if enabled}
+        assert not {"done", "skip", "failed"} & footer
+        header = _text(screen.query_one("#triage-header", Static))
+        assert "d done" not in header
+        before = _kinds(fixed_session, ref)
+        await pilot.press("d", "s", "f")
+        await app.workers.wait_for_complete()
+        assert _kinds(fixed_session, ref) == before
+        assert not app._notifications  # nothing was tried, so nothing failed
+        body = _text(screen.query_one("#step-result-body", Static))
+        assert "done" not in body
+        # the decide step already taken: its choices may be redone, d/s/f never
+        await pilot.press("left", "left")
+        assert screen.viewing == "rolled-out"
+        assert screen.check_action("done", ()) is False
+        assert screen.check_action("choose", (2,)) is True
+        assert screen.check_action("choose", (3,)) is False
+
+
+async def test_a_refused_outcome_is_not_shown_as_done(fixed_session):
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        ref = await _triage(app, pilot, fixed_session, to="rollback")
+        screen = app.screen
+        await pilot.press("right")
+        before = _kinds(fixed_session, ref)
+        screen.action_done()  # the palette or a remapped key reaches the action regardless
+        await wait_for(pilot, lambda: app._notifications, what="the refusal")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Could not" in next(iter(app._notifications)).title
+        assert _kinds(fixed_session, ref) == before
+        body = _text(screen.query_one("#step-result-body", Static))
+        assert "done" not in body
+
+
+async def test_last_result_shows_the_recorded_outcome(fixed_session):
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        ref = await _triage(app, pilot, fixed_session, to="rollback")
+        screen = app.screen
+        await pilot.press("d")
+        await wait_for(pilot, lambda: screen.state.current == "verify", what="verify")
+        body = _text(screen.query_one("#step-result-body", Static))
+        assert "rollback: done" in body
+        assert _kinds(fixed_session, ref)[-1] == "step_done"
