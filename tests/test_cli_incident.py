@@ -323,6 +323,10 @@ def test_deploy_record_and_list(cli):
         "incident",
         "actor",
         "notes",
+        "rolled_back_to",
+        "outcome_at",
+        "hotfix_of",
+        "updated_at",
     }
     assert d["incident"] == "INC-0001" and d["actor"] == "tester"
     lst = cli("deploy", "list", "--since", "2h", "--json").json()

@@ -95,8 +95,10 @@ def test_deploys_cfr_and_recovery(wk):
     # v41, v42 (rolled back), v43, cfg-7 in the week; v40 on the 20th is outside it
     assert (d["count"], d["succeeded"], d["failed"], d["rolled_back"]) == (4, 3, 0, 1)
     assert d["change_failure_rate"] == 0.25 and d["change_failure_rate_pct"] == "25%"
-    # v42 at 22:35 on the 26th, its incident resolved 04:10 on the 27th
-    assert d["recovery_median_seconds"] == 5 * 3600 + 35 * 60
+    # v42 at 22:35 on the 26th; its incident was mitigated (service restored) at 01:30 on the
+    # 27th and resolved at 04:10: recovery runs to the mitigation
+    assert d["recovery_median_seconds"] == 2 * 3600 + 55 * 60
+    assert d["change_failures"] == 1
     assert (d["recovered"], d["not_recovered"]) == (1, 0)
 
 

@@ -25,22 +25,81 @@ def deploy() -> None:
 @click.option("--version", "version_", required=True, help="The version deployed.")
 @click.option("--kind", required=True, type=click.Choice(["model", "config", "code"]))
 @click.option("--outcome", required=True, type=click.Choice(["succeeded", "failed", "rolled_back"]))
-@click.option("--incident", metavar="ID", help="The incident this deploy caused or fixed.")
+@click.option(
+    "--incident",
+    metavar="ID",
+    help="The incident this deploy caused (it counts as a change failure).",
+)
+@click.option(
+    "--rolled-back-to", metavar="VERSION", help="With --outcome rolled_back: the version restored."
+)
+@click.option("--hotfix-for", metavar="DEPLOY", help="The earlier deploy this one fixes.")
 @click.option("--notes")
 @at_option
 @json_option
 @pass_app
 @domain_errors
-def record(app, service, version_, kind, outcome, incident, notes, at, as_json):
-    """Record a deployment."""
+def record(
+    app, service, version_, kind, outcome, incident, rolled_back_to, hotfix_for, notes, at, as_json
+):
+    """Record a deployment. A rollback is recorded on the version that went bad."""
     svc, deploys = _deploys(app)
     d = deploys.record(
-        service, version_, kind, outcome, incident=incident, at=svc.time(at), notes=notes
+        service,
+        version_,
+        kind,
+        outcome,
+        incident=incident,
+        at=svc.time(at),
+        notes=notes,
+        rolled_back_to=rolled_back_to,
+        hotfix_of=hotfix_for,
     )
+    _print(d, as_json)
+
+
+def _print(d, as_json) -> None:
+    from mlops_oncall.reports.text import terminal_text
+
     if as_json:
         echo_json(d)
-    else:
-        click.echo(f"deploy {d['id']}: {d['service']} {d['version']} ({d['kind']}, {d['outcome']})")
+        return
+    extra = f", {d['incident']}" if d["incident"] else ""
+    if d["rolled_back_to"]:
+        extra += f", back to {d['rolled_back_to']}"
+    click.echo(
+        terminal_text(
+            f"deploy {d['id']}: {d['service']} {d['version']} ({d['kind']}, {d['outcome']}{extra})"
+        )
+    )
+
+
+@deploy.command()
+@click.argument("deploy_id", metavar="ID")
+@click.option("--outcome", type=click.Choice(["succeeded", "failed", "rolled_back"]))
+@click.option("--incident", metavar="ID", help="The incident this deploy caused.")
+@click.option(
+    "--rolled-back-to", metavar="VERSION", help="With --outcome rolled_back: the version restored."
+)
+@click.option("--hotfix-for", metavar="DEPLOY", help="The earlier deploy this one fixes.")
+@click.option("--notes")
+@at_option
+@json_option
+@pass_app
+@domain_errors
+def update(app, deploy_id, outcome, incident, rolled_back_to, hotfix_for, notes, at, as_json):
+    """Mark a deploy after the fact: failed or rolled back (--at: when), or the incident it caused."""
+    svc, deploys = _deploys(app)
+    d = deploys.update(
+        deploy_id,
+        outcome=outcome,
+        incident=incident,
+        rolled_back_to=rolled_back_to,
+        hotfix_of=hotfix_for,
+        notes=notes,
+        at=svc.time(at) if at else None,
+    )
+    _print(d, as_json)
 
 
 @deploy.command("list")

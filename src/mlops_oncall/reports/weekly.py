@@ -288,10 +288,13 @@ def _deploys(store: Store, since, until, clock: Clock) -> dict[str, Any]:
         "succeeded": d["deploys"] - d["failed"] - d["rolled_back"],
         "failed": d["failed"],
         "rolled_back": d["rolled_back"],
+        "linked_to_incident": d["linked_to_incident"],
+        "hotfixed": d["hotfixed"],
+        "change_failures": d["change_failures"],
         "change_failure_rate": cfr,
         "change_failure_rate_pct": fmt.percent(cfr, 1),
         "recovered": rec["count"],
-        "not_recovered": d["failed"] + d["rolled_back"] - rec["count"],
+        "not_recovered": d["change_failures"] - rec["count"],
         "recovery_median": fmt.duration(rec["median"]),
         "recovery_median_seconds": rec["median"],
     }
@@ -420,10 +423,10 @@ def _tldr(rag, checks, incidents, deploys, risks, overdue, drills) -> list[str]:
             f"{worst['id']} at {worst['uptime_pct']}."
         )
     if deploys["count"]:
-        failed = deploys["failed"] + deploys["rolled_back"]
         bullets.append(
             f"{deploys['count']} deploys, change failure rate "
-            f"{deploys['change_failure_rate_pct']} ({failed} failed or rolled back); "
+            f"{deploys['change_failure_rate_pct']} ({deploys['change_failures']} needed "
+            "intervention); "
             f"failed-deploy recovery median {deploys['recovery_median']}."
         )
     else:

@@ -35,6 +35,31 @@ def _v3(conn: Connection) -> None:
     _create(tables.Risk, tables.RiskReview, tables.RiskLink)(conn)
 
 
+def _v5(conn: Connection) -> None:
+    columns = {
+        "incident": [
+            ("model_versions", "TEXT"),
+            ("predictions_affected", "TEXT"),
+            ("decisions_to_review", "TEXT"),
+            ("labels_confirm_by", "TEXT"),
+        ],
+        "action_item": [("priority", "VARCHAR"), ("link", "VARCHAR")],
+        "deployment": [
+            ("rolled_back_to", "VARCHAR"),
+            ("outcome_at", "VARCHAR"),
+            ("hotfix_of", "INTEGER REFERENCES deployment (id)"),
+            ("updated_at", "VARCHAR"),
+        ],
+        "risk": [("approver", "VARCHAR"), ("accepted_until", "DATE")],
+    }
+    for table, cols in columns.items():
+        # a table an earlier step created as it is defined now (risk, by step 3) has them
+        have = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name, ddl in cols:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
+
+
 # (version, what it does, the step). Version 1 is the first schema; it has no step.
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, "incidents, timeline, roles, action items, deployments, triage", None),
@@ -49,6 +74,12 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
         _v3,
     ),
     (4, "drills and their injects", _create(tables.Drill, tables.DrillInject)),
+    (
+        5,
+        "ML impact fields, action item priority and link, deploy outcomes after the fact, "
+        "tolerated risks' approver and expiry",
+        _v5,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

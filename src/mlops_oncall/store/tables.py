@@ -92,6 +92,11 @@ Incident = Table(
     _text("went_wrong", null=True),
     _text("lucky", null=True),
     _str("postmortem_status", default="draft"),
+    # added by migration 5: the ML impact of the incident
+    _text("model_versions", null=True),
+    _text("predictions_affected", null=True),
+    _text("decisions_to_review", null=True),
+    _text("labels_confirm_by", null=True),
     # the head of the timeline's hash chain
     _int("head_seq", default=0),
     _str("head_hash", default=""),
@@ -138,6 +143,9 @@ ActionItem = Table(
     _str("status", default="open"),
     _ts("created_at", null=False),
     _ts("done_at"),
+    # added by migration 5
+    _str("priority", null=True),  # P0..P3
+    _str("link", null=True),  # the tracking ticket
     UniqueConstraint("incident_id", "number", name="uq_action_incident_number"),
 )
 
@@ -153,6 +161,11 @@ Deployment = Table(
     _fk("incident_id", "incident.id", null=True, index=True),
     _str("actor"),
     _str("notes", null=True),
+    # added by migration 5: how the deploy ended when that was known later
+    _str("rolled_back_to", null=True),  # the version a rolled-back deploy was replaced by
+    _ts("outcome_at"),  # when it was marked failed or rolled back (service restored by then)
+    _fk("hotfix_of", "deployment.id", null=True),  # this deploy fixes that one
+    _ts("updated_at"),
 )
 
 # The runbook attached to an incident, frozen as it was when attached (evidence). Progress
@@ -226,6 +239,9 @@ Risk = Table(
     Column("last_reviewed", Date, nullable=True),
     _int("residual_likelihood", null=True),
     _int("residual_impact", null=True),
+    # added by migration 5: a tolerated risk is accepted by someone, until a date
+    _str("approver", null=True),
+    Column("accepted_until", Date, nullable=True),
     _ts("created_at", null=False),
     _ts("updated_at", null=False),
 )
