@@ -435,7 +435,8 @@ class InjectFaultModal(Dialog):
 
     # A bad parameter keeps the dialog open with the reason under the field.
     DEFAULT_CSS = """
-    InjectFaultModal #params-error { color: $error; height: auto; }
+    InjectFaultModal #params-error { color: $error; height: auto; display: none; }
+    InjectFaultModal #params-error.-shown { display: block; }
     """
 
     def __init__(self, services: list[str], faults: dict[str, list[str]], defaults: dict[str, str]):
@@ -476,7 +477,7 @@ class InjectFaultModal(Dialog):
     @on(Select.Changed, "#fault")
     def _fault(self, event: Select.Changed) -> None:
         self.query_one("#params", Input).value = self.defaults.get(str(event.value), "")
-        self.query_one("#params-error", Static).update("")
+        self.query_one("#params-error", Static).remove_class("-shown")
 
     @on(Button.Pressed, "#clear")
     def _clear(self) -> None:
@@ -493,7 +494,9 @@ class InjectFaultModal(Dialog):
             params = parse_text(fault, self.query_one("#params", Input).value)
             normalise(service, fault, params)  # the fake checks again; this keeps the text
         except FaultError as exc:
-            self.query_one("#params-error", Static).update(exc.message)
+            error = self.query_one("#params-error", Static)
+            error.update(exc.message)
+            error.add_class("-shown")
             self.query_one("#params", Input).focus()
             return
         self.dismiss({"service": service, "fault": fault, "params": params})

@@ -76,6 +76,19 @@ class Param:
             )
         return int(number) if number.is_integer() else number
 
+    def from_text(self, text: str) -> Any:
+        """A value typed by hand ("0.5", "30h") as the type this parameter declares.
+
+        Text that is not a number stays text, so that parse() names it in its error.
+        """
+        if self.duration and _DURATION.match(text):
+            return text
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return int(number) if number.is_integer() else number
+
 
 PARAMS: dict[str, tuple[Param, ...]] = {
     "latency": (Param("ms", 1000, 0, 600_000),),
@@ -133,6 +146,19 @@ def normalise(service: Any, fault: Any, params: dict[str, Any] | None) -> dict[s
         name: spec.parse(fault, given[name]) if name in given else spec.parse(fault, spec.default)
         for name, spec in specs.items()
     }
+
+
+def parse_text(fault: str, text: str) -> dict[str, Any]:
+    """Parameters typed as ``key=value key=value`` (the Inject fault dialog), each read as the
+    type its fault declares; normalise() then checks the values and ranges."""
+    specs = {p.name: p for p in PARAMS.get(fault, ())}
+    params: dict[str, Any] = {}
+    for part in text.split():
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise FaultError(f"{part!r} is not key=value")
+        params[key] = specs[key].from_text(value) if key in specs else value
+    return params
 
 
 @dataclass(frozen=True)
