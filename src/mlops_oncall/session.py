@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mlops_oncall.incidents.deploys import Deploys
     from mlops_oncall.incidents.service import Incidents
     from mlops_oncall.redact import Redactor
+    from mlops_oncall.reports.drafts import Drafts
     from mlops_oncall.runbooks.library import Library
     from mlops_oncall.store.db import Store
 
@@ -50,6 +51,13 @@ class Session:
         from mlops_oncall.store.db import open_store
 
         return open_store(self.database_url or self.workspace.database_url())
+
+    @cached_property
+    def drafts(self) -> Drafts:
+        """Postmortem text typed but not yet recorded, beside the database."""
+        from mlops_oncall.reports.drafts import Drafts, drafts_path
+
+        return Drafts(drafts_path(self.database_url or self.workspace.database_url()))
 
     @cached_property
     def redactor(self) -> Redactor:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from mlops_oncall.incidents.service import BadInput
 
-STORE_SUFFIXES = ("", "-wal", "-shm", "-journal", ".witness")
+STORE_SUFFIXES = ("", "-wal", "-shm", "-journal", ".witness", ".drafts.json")
 _EXISTS = "{path} exists; use --force to replace it, or choose another file"
 
 

@@ -430,6 +430,27 @@ class OncallApp(App[None]):
             return self.ready and bool(self.session.library.refused)
         return True
 
+    async def action_quit(self) -> None:
+        """Quit, asking first while a screen holds text not recorded (a postmortem field)."""
+        from mlops_oncall.ui.modals import ConfirmModal
+
+        title = "Quit with text not recorded?"
+        if isinstance(self.screen, ConfirmModal) and self.screen.title_text == title:
+            return  # already asking
+        pending = [s for s in self.screen_stack if getattr(s, "unsaved_lines", None)]
+        lines = [line for s in pending for line in s.unsaved_lines()]
+        if not lines:
+            self.exit()
+            return
+
+        def answer(quit_: bool | None) -> None:
+            if quit_:
+                for screen in pending:  # the last keystrokes may still be in the typing pause
+                    screen.save_drafts_now()
+                self.exit()
+
+        self.push_screen(ConfirmModal(title, lines, "Quit"), answer)
+
     def action_refused_runbooks(self) -> None:
         from mlops_oncall.ui.modals import RefusedRunbooksModal
 

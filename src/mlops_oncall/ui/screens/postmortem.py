@@ -4,11 +4,16 @@ The document's context (timeline, milestones, runbook, checks) is read once; typ
 re-renders the template with the field being written, so the preview follows every pause in
 typing. ctrl+s records the field (an event, like `incident set`); ctrl+e exports the Markdown
 to the workspace's postmortems folder and offers the candidate risks.
+
+Text typed but not recorded is kept per field while moving between fields, and written as a
+draft (reports/drafts.py, not an event) at each pause in typing, so it survives leaving the
+screen and quitting; both ask first while some field is not recorded.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from pathlib import Path
 
 from rich.text import Text
@@ -36,6 +41,8 @@ FIELDS = (
     ("lucky", "Where we got lucky (one a line)"),
 )
 LESSONS = ("went_well", "went_wrong", "lucky")
+HINT = "ctrl+s records the field in the timeline; the preview follows as you type."
+DRAFT_MARK = "  ✎ draft"
 
 
 class PostmortemScreen(Screen):
@@ -56,6 +63,11 @@ class PostmortemScreen(Screen):
         self.row: dict | None = None
         self.field = FIELDS[0][0]
         self._timer = None
+        # each field's text as typed; a field absent here shows what is recorded
+        self.texts: dict[str, str] = {}
+        self._draft_key: str | None = None
+        self._draft_snapshot: dict[str, str] = {}
+        self._draft_lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -67,13 +79,7 @@ class PostmortemScreen(Screen):
                     *[Option(label, id=name) for name, label in FIELDS], id="postmortem-fields"
                 )
                 yield TextArea("", id="postmortem-editor", soft_wrap=True, show_line_numbers=False)
-                yield Static(
-                    Text(
-                        "ctrl+s records the field in the timeline; the preview follows as you type.",
-                        style="dim",
-                    ),
-                    id="postmortem-hint",
-                )
+                yield Static(Text(HINT, style="dim"), id="postmortem-hint")
             with Vertical(id="postmortem-preview-pane", classes="panel") as pv:
                 pv.border_title = "Preview"
                 yield MarkdownView("*Loading…*", id="postmortem-preview")
@@ -85,6 +91,7 @@ class PostmortemScreen(Screen):
 
     @work(thread=True, exclusive=True, group="postmortem-load")
     def load(self) -> None:
+        from mlops_oncall.reports.drafts import draft_key
         from mlops_oncall.reports.postmortem import build_context
         from mlops_oncall.reports.sources import load_sources
 
@@ -92,26 +99,82 @@ class PostmortemScreen(Screen):
         sources = load_sources(s.checks_file or s.workspace.checks_file, s.redactor)
         ctx = build_context(s.store, self.incident_id, sources=sources, clock=s.clock)
         row = s.incidents.get(self.incident_id).row
-        self.app.call_from_thread(self._loaded, ctx, row)
+        key = draft_key(self.incident_id, row["declared_at"])
+        try:
+            drafts = s.drafts.load(key)
+        except OSError as exc:  # an unreadable drafts file costs the drafts, not the screen
+            drafts = {}
+            self.app.call_from_thread(
+                self.notify, f"Drafts could not be read: {exc}", severity="warning"
+            )
+        self.app.call_from_thread(self._loaded, ctx, row, key, drafts)
 
-    def _loaded(self, ctx, row) -> None:
-        self.context, self.row = ctx, row
-        self._edit(self.field)
+    def _loaded(self, ctx, row, key, drafts) -> None:
+        self.context, self.row, self._draft_key = ctx, row, key
+        known = dict(FIELDS)
+        self.texts = {k: v for k, v in drafts.items() if k in known}
+        if self.current_text():  # typed before the load finished: it wins over the draft
+            self.texts[self.field] = self.current_text()
+        self._show(self.field)
+        self._mark_drafts()
         self.render_preview()
 
-    def _edit(self, name: str) -> None:
+    def recorded(self, name: str) -> str:
+        return (self.row or {}).get(name) or ""
+
+    def text_of(self, name: str) -> str:
+        return self.texts.get(name, self.recorded(name))
+
+    def unsaved(self) -> list[str]:
+        """The fields whose text differs from what the timeline holds, in form order."""
+        self._stash()
+        return [
+            name
+            for name, _ in FIELDS
+            if name in self.texts and self.texts[name].strip() != self.recorded(name).strip()
+        ]
+
+    def _stash(self) -> None:
+        if self.row is not None:
+            self.texts[self.field] = self.current_text()
+
+    def _show(self, name: str) -> None:
         self.field = name
         editor = self.query_one("#postmortem-editor", TextArea)
-        editor.load_text((self.row or {}).get(name) or "")
+        editor.load_text(self.text_of(name))
         label = dict(FIELDS)[name]
         self.query_one(
             "#postmortem-form"
         ).border_title = f"Postmortem of {self.incident_id} · {label}"
 
+    def _edit(self, name: str) -> None:
+        self._stash()  # the field being left keeps its text
+        self._show(name)
+
+    def _mark_drafts(self) -> None:
+        """A mark beside each field not recorded yet, and a line saying what ctrl+s does."""
+        unsaved = set(self.unsaved())
+        fields = self.query_one("#postmortem-fields", OptionList)
+        for name, label in FIELDS:
+            prompt = Text(label)
+            if name in unsaved:
+                prompt.append(DRAFT_MARK, style="yellow")
+            if str(fields.get_option(name).prompt) != str(prompt):
+                fields.replace_option_prompt(name, prompt)
+        hint = Text(HINT, style="dim")
+        if self.field in unsaved:
+            hint = Text(
+                "Draft: kept on this machine, not in the timeline yet. ctrl+s records it.",
+                style="yellow",
+            )
+        self.query_one("#postmortem-hint", Static).update(hint)
+
     @on(OptionList.OptionHighlighted, "#postmortem-fields")
     def _field(self, event: OptionList.OptionHighlighted) -> None:
         if self.row is not None and event.option.id and event.option.id != self.field:
             self._edit(event.option.id)
+            self._mark_drafts()
+            self.render_preview()
 
     @on(OptionList.OptionSelected, "#postmortem-fields")
     def _go_edit(self) -> None:
@@ -121,25 +184,77 @@ class PostmortemScreen(Screen):
     def _typed(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.set_timer(0.3, self.render_preview)
+        self._timer = self.set_timer(0.3, self._paused)
 
+    def _paused(self) -> None:
+        """A pause in typing: the preview follows and the draft is written."""
+        self.render_preview()
+        if self.row is None:
+            return
+        self._mark_drafts()
+        self.queue_draft()
+
+    # -- drafts ---------------------------------------------------------------------------------
+    def _draft_fields(self) -> dict[str, str]:
+        return {name: self.texts[name] for name in self.unsaved()}
+
+    def queue_draft(self) -> None:
+        if self._draft_key is None:
+            return
+        self._draft_snapshot = self._draft_fields()
+        # an app worker: it finishes even when this screen is closed meanwhile
+        self.app.run_worker(self._write_draft, thread=True, group="postmortem-draft")
+
+    def _write_draft(self) -> None:
+        # whichever writer takes the lock last writes the newest snapshot: none goes back in time
+        with self._draft_lock:
+            try:
+                self.app.session.drafts.save(self._draft_key, self._draft_snapshot)  # type: ignore[attr-defined]
+            except Exception as exc:  # a full disk: say so; the text is still on screen
+                self.app.call_from_thread(
+                    self.notify, f"Draft not saved: {exc}", severity="error", timeout=10
+                )
+
+    def save_drafts_now(self) -> None:
+        """Before the app exits: the last keystrokes may be inside the typing pause."""
+        if self._draft_key is None:
+            return
+        self._draft_snapshot = self._draft_fields()
+        self._write_draft()
+
+    def unsaved_lines(self) -> list[str]:
+        """What a confirmation lists before leaving or quitting; empty when nothing is pending."""
+        labels = dict(FIELDS)
+        names = self.unsaved()
+        if not names:
+            return []
+        return [
+            f"{self.incident_id}: {', '.join(labels[n] for n in names)} not recorded in the "
+            "timeline.",
+            "The text is kept as a draft on this machine and is here again when you reopen "
+            "the postmortem; ctrl+s records a field.",
+        ]
+
+    # -- preview and recording ------------------------------------------------------------------
     def current_text(self) -> str:
         return self.query_one("#postmortem-editor", TextArea).text
 
     def render_preview(self) -> None:
-        """The whole document, with the field being written as it is now."""
+        """The whole document, with every field as it is written now (drafts included)."""
         from mlops_oncall.reports import text as fmt
         from mlops_oncall.reports.postmortem import TEMPLATE
         from mlops_oncall.reports.render import render
 
         if self.context is None:
             return
+        self._stash()
         ctx = copy.deepcopy(self.context)
-        value = self.current_text().strip() or None
-        if self.field in LESSONS:
-            ctx["lessons"][self.field] = fmt.items(value)
-        else:
-            ctx["narrative"][self.field] = value
+        for name, typed in self.texts.items():
+            value = typed.strip() or None
+            if name in LESSONS:
+                ctx["lessons"][name] = fmt.items(value)
+            else:
+                ctx["narrative"][name] = value
         s = self.app.session  # type: ignore[attr-defined]
         try:
             md = render(TEMPLATE, ctx, templates_dir=s.workspace.templates_dir)
@@ -155,6 +270,8 @@ class PostmortemScreen(Screen):
             if self.row is not None:
                 self.row[name] = value
             self.notify(f"{dict(FIELDS)[name]} recorded")
+            self._mark_drafts()
+            self.queue_draft()  # the recorded field leaves the drafts
 
         self.app.run_core(
             f"save {name}",
@@ -207,4 +324,18 @@ class PostmortemScreen(Screen):
         self.app.push_screen(CandidateRisksModal(self.incident_id))
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        from mlops_oncall.ui.modals import ConfirmModal
+
+        lines = self.unsaved_lines()
+        if not lines:
+            self.app.pop_screen()
+            return
+
+        def answer(leave: bool | None) -> None:
+            if leave:
+                self.queue_draft()
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmModal("Leave the postmortem with text not recorded?", lines, "Leave"), answer
+        )
