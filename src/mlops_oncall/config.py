@@ -70,10 +70,27 @@ class Config(FileModel):
         default=timedelta(days=180), description="A runbook validated longer ago is stale."
     )
     fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
+    vars: dict[str, str | int | float] = Field(
+        default_factory=new_dict,
+        description="Values for runbook command placeholders, e.g. namespace: ml-serving "
+        "fills {{ namespace }}. Names are lowercase letters, digits and '_'.",
+    )
     keymap: dict[str, str] = Field(
         default_factory=new_dict,
         description="Remap TUI keys: binding id (see the help screen) -> keys, e.g. dashboard.declare: ctrl+d.",
     )
+
+    @field_validator("vars")
+    @classmethod
+    def _var_names(cls, value: dict) -> dict:
+        import re
+
+        for name in value:
+            if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+                raise ValueError(
+                    f"'{name}' cannot be a placeholder name; use lowercase letters, digits and '_'"
+                )
+        return value
 
     @field_validator("timezone")
     @classmethod

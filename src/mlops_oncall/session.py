@@ -99,6 +99,7 @@ class Session:
             stale_after=self.workspace.config.stale_after,
             cache=cache,
             today=self.clock.now().date(),
+            variables=self.workspace.config.vars,
         )
 
     @cached_property

@@ -32,6 +32,7 @@ def load_library(app: AppContext, paths: tuple[str, ...] = (), *, report: bool =
         paths=[Path(p) for p in paths] or None,
         stale_after=ws.config.stale_after,
         cache=cache,
+        variables=ws.config.vars,
     )
     if report:
         for refusal in lib.refused:

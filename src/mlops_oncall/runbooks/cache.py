@@ -14,7 +14,7 @@ from pathlib import Path
 from mlops_oncall import __version__
 from mlops_oncall.runbooks.loader import LoadedFile, load_runbook
 
-_FORMAT = f"runbooks-cache-4-{__version__}"  # 4: command problems
+_FORMAT = f"runbooks-cache-5-{__version__}"  # 5: placeholders, risk
 
 
 class ParsedCache:

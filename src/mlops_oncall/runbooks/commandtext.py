@@ -68,3 +68,41 @@ def visible(command: str) -> str:
 def safe_output(text: str) -> str:
     """Command output as stored: line breaks and tabs kept, every other control written out."""
     return _HIDDEN.sub(lambda m: _code(m.group()), text.replace("\r\n", "\n"))
+
+
+# What deletes or overwrites data: such a command must be declared `risk: destructive`.
+# `--rm` (docker run --rm) and `rm` inside a longer word are not deletions.
+_DESTRUCTIVE = re.compile(
+    r"(?<![\w-])(?:bq\s+rm|kubectl\s+(?:-n\s+\S+\s+)?delete|rm|delete|drop|truncate)(?![\w-])",
+    re.IGNORECASE,
+)
+
+# What needs a terminal: an editor, a pager, a full-screen monitor or an interactive session.
+# The runner has no TTY (stdin is /dev/null), so these would hang until the deadline.
+_INTERACTIVE = [
+    (re.compile(r"\bkubectl\b[^|;&]*\s(edit|attach)\b"), "kubectl {0} is interactive"),
+    (
+        re.compile(r"\b(?:kubectl|docker|podman)\b[^|;&]*\s(-it|-ti|--tty|-i\s+-t|-t\s+-i)\b"),
+        "the {0} flag asks for one",
+    ),
+    (re.compile(r"(?:^|[|;&(]\s*|\s)(vi|vim|nvim|nano|emacs)(?:\s|$)"), "{0} is an editor"),
+    (re.compile(r"(?:^|[|;&(]\s*)(less|more|top|htop|nvtop|watch)(?:\s|$)"), "{0} is full-screen"),
+]
+
+
+def destructive_word(command: str) -> str | None:
+    """The word that makes a command delete or overwrite data, or None."""
+    m = _DESTRUCTIVE.search(command)
+    return m.group(0) if m else None
+
+
+def interactive_reason(command: str) -> str | None:
+    """Why a command cannot run without a terminal (offered for copying only), or None."""
+    for pattern, why in _INTERACTIVE:
+        m = pattern.search(command)
+        if m:
+            return (
+                why.format(m.group(1))
+                + "; it needs a terminal (TTY), so copy it and run it in your shell"
+            )
+    return None

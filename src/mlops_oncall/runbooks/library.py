@@ -11,15 +11,18 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
 from mlops_oncall.formats.problems import Problem
+from mlops_oncall.formats.validate import did_you_mean
 from mlops_oncall.resources import shipped
 from mlops_oncall.runbooks.cache import ParsedCache
 from mlops_oncall.runbooks.loader import LoadedFile, Summary, load_runbook
+from mlops_oncall.runbooks.placeholders import known_names
 from mlops_oncall.runbooks.schema import Runbook
 
 Source = Literal["shipped", "workspace"]
@@ -126,9 +129,14 @@ class Library:
         today: date | None = None,
         stale_after: timedelta = STALE_AFTER,
         cache: ParsedCache | None = None,
+        variables: Iterable[str] = (),
     ) -> Library:
-        """Load explicit ``paths``, or the workspace folders followed by the shipped set."""
+        """Load explicit ``paths``, or the workspace folders followed by the shipped set.
+
+        ``variables`` are the names oncall.yaml's ``vars:`` fills; a command placeholder that
+        neither they nor a built-in source can fill refuses its runbook."""
         lib = cls()
+        known = known_names(variables)
         today = today or date.today()
         sources: list[tuple[Path, Source]] = []
         if paths:
@@ -154,6 +162,10 @@ class Library:
                 lib.problems.extend(loaded.problems)
                 rb = loaded.summary
                 if rb is None:
+                    continue
+                unknown = _unknown_placeholders(loaded, known)
+                if unknown:
+                    lib.problems.extend(unknown)
                     continue
                 if rb.id in seen_here:
                     line, col = loaded.id_pos
@@ -324,6 +336,25 @@ class Library:
                 out.append(Match(entry, score, reasons))
         out.sort(key=lambda m: (-m.score, _SEVERITY_RANK[m.entry.summary.severity], m.entry.id))
         return out
+
+
+def _unknown_placeholders(loaded: LoadedFile, known: set[str]) -> list[Problem]:
+    out = []
+    for name, line, col, path in loaded.placeholders:
+        if name not in known:
+            out.append(
+                Problem(
+                    loaded.file,
+                    line,
+                    col,
+                    path,
+                    "error",
+                    f"unknown placeholder '{{{{ {name} }}}}'{did_you_mean(name, sorted(known))}: "
+                    "no source fills it; add it to oncall.yaml's vars: or use a built-in name "
+                    "(runbook schema lists them)",
+                )
+            )
+    return out
 
 
 _WORD = re.compile(r"[a-z0-9]+")

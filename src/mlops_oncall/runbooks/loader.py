@@ -12,10 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from mlops_oncall.formats.problems import Problem
+from mlops_oncall.formats.problems import Problem, format_path
 from mlops_oncall.formats.validate import did_you_mean, validate
-from mlops_oncall.formats.yamlsrc import Document, load_file
-from mlops_oncall.runbooks.commandtext import line_count, refusal
+from mlops_oncall.formats.yamlsrc import Document, load_text, read_text
+from mlops_oncall.runbooks import placeholders as ph
+from mlops_oncall.runbooks.commandtext import (
+    destructive_word,
+    interactive_reason,
+    line_count,
+    refusal,
+)
 from mlops_oncall.runbooks.schema import Runbook
 
 Pos = tuple[int, int]
@@ -71,6 +77,9 @@ class LoadedFile:
     id_pos: Pos = (1, 1)
     validated_pos: Pos = (1, 1)
     related_pos: dict[int, Pos] = field(default_factory=dict)
+    # every {{ name }} in a command: (name, line, col, field path), checked by the library
+    # against the names its workspace can fill
+    placeholders: list[tuple[str, int, int, str]] = field(default_factory=list)
     _runbook: Runbook | None = None
     _blob: bytes | None = None
 
@@ -105,12 +114,16 @@ class LoadedFile:
 
 
 def load_runbook(path: Path | str, display: str | None = None) -> LoadedFile:
-    doc = load_file(path, display)
+    name = display or str(path)
+    text, problems = read_text(path, name)
+    doc = Document(file=name, problems=problems) if text is None else load_text(text, name)
     runbook = validate(Runbook, doc) if doc.data is not None else None
+    uses: list[tuple[str, int, int, str]] = []
     if isinstance(doc.data, dict):
         doc.problems.extend(flow_problems(doc))
         doc.problems.extend(command_problems(doc))
-    loaded = LoadedFile(file=doc.file, problems=_sorted(doc.problems))
+        uses = placeholder_uses(doc, text or "")
+    loaded = LoadedFile(file=doc.file, problems=_sorted(doc.problems), placeholders=uses)
     if doc.root is not None:
         loaded.id_pos = doc.position(("id",))
         loaded.validated_pos = doc.position(("last_validated",))
@@ -212,10 +225,34 @@ def command_problems(doc: Document) -> list[Problem]:
         command = step.get("command") if isinstance(step, dict) else None
         if not isinstance(command, str):
             continue
+        loc = ("steps", i, "command")
         why = refusal(command)
         if why:
-            out.append(doc.error(("steps", i, "command"), f"the command cannot be run: {why}"))
-        elif (n := line_count(command)) > 1:
+            out.append(doc.error(loc, f"the command cannot be run: {why}"))
+            continue
+        bad = ph.malformed(command)
+        if bad is not None:
+            out.append(
+                doc.error(
+                    loc,
+                    f"malformed placeholder at character {bad + 1}: expected '{{{{ name }}}}' "
+                    "with a name of lowercase letters, digits and '_'",
+                )
+            )
+        word = destructive_word(command)
+        risk = step.get("risk")
+        if word and risk != "destructive":
+            declared = f"'risk: {risk}'" if isinstance(risk, str) else "no risk (a default)"
+            out.append(
+                doc.error(
+                    ("steps", i, "risk") if "risk" in step else loc,
+                    f"the command deletes or overwrites ('{word}') but declares {declared}; "
+                    "declare 'risk: destructive' so the responder types the target to confirm",
+                )
+            )
+        if (tty := interactive_reason(command)) is not None:
+            out.append(doc.warning(loc, f"the command can only be copied, not run: {tty}"))
+        if (n := line_count(command)) > 1:
             out.append(
                 doc.warning(
                     ("steps", i, "command"),
@@ -224,3 +261,45 @@ def command_problems(doc: Document) -> list[Problem]:
                 )
             )
     return out
+
+
+def placeholder_uses(doc: Document, text: str) -> list[tuple[str, int, int, str]]:
+    """Each placeholder of each command with its own line and column in the file.
+
+    The placeholder's text is found in the command's source span; where YAML folding or
+    escapes make the two differ, the command's own position stands in."""
+    steps = doc.data.get("steps")
+    if not isinstance(steps, list):
+        return []
+    out: list[tuple[str, int, int, str]] = []
+    for i, step in enumerate(steps):
+        command = step.get("command") if isinstance(step, dict) else None
+        if not isinstance(command, str):
+            continue
+        loc = ("steps", i, "command")
+        found = ph.uses(command)
+        if not found:
+            continue
+        node = _node(doc, loc)
+        spots: list[Pos] = []
+        if node is not None and text:
+            start, end = node.start_mark.index, node.end_mark.index
+            for m in ph.PLACEHOLDER.finditer(text, start, end):
+                before = text.count("\n", 0, m.start())
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1)
+                spots.append((before + 1, col + 1))
+        fallback = doc.position(loc)
+        exact = len(spots) == len(found)
+        for k, use in enumerate(found):
+            line, col = spots[k] if exact else fallback
+            out.append((use.name, line, col, format_path(loc)))
+    return out
+
+
+def _node(doc: Document, loc: tuple):
+    from mlops_oncall.formats.yamlsrc import _child
+
+    node = doc.root
+    for part in loc:
+        node = _child(node, part, want_key=False) if node is not None else None
+    return node

@@ -14,6 +14,8 @@ from mlops_oncall.formats.validate import FileModel, new_list
 Category = Literal["serving", "data", "pipeline", "quality", "release", "cost"]
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 StepKind = Literal["diagnose", "decide", "mitigate", "verify", "communicate", "escalate"]
+Risk = Literal["read", "change", "destructive"]
+RISKS: tuple[str, ...] = Risk.__args__  # type: ignore[attr-defined]
 ErrorClass = Literal[
     "dns",
     "connect",
@@ -87,7 +89,16 @@ class Step(FileModel):
     title: Text
     kind: StepKind = "diagnose"
     instructions: str = Field(default="", description="Markdown shown to the responder.")
-    command: str | None = Field(default=None, description="A command to copy or run.")
+    command: str | None = Field(
+        default=None,
+        description="A command to copy or run; {{ name }} placeholders are filled from the "
+        "incident, its check, its service's deploys, oncall.yaml vars, or asked for.",
+    )
+    risk: Risk | None = Field(
+        default=None,
+        description="What the command does: read (looks), change (alters a running system) or "
+        "destructive (deletes or overwrites data). Default: change for mitigate steps, else read.",
+    )
     check: str | None = Field(default=None, description="A check id to run from this step.")
     link: str | None = Field(default=None, description="A dashboard or document URL.")
     expect: Annotated[
@@ -138,7 +149,16 @@ class Step(FileModel):
             raise ValueError(
                 f"only decide steps have a question and choices (this is '{self.kind}')"
             )
+        if self.risk is not None and not self.command:
+            raise ValueError("'risk' says what a command does; this step has no 'command'")
         return self
+
+    @property
+    def risk_level(self) -> str:
+        """The declared risk, else the default of the step's kind."""
+        if self.risk is not None:
+            return self.risk
+        return "change" if self.kind == "mitigate" else "read"
 
 
 class Runbook(FileModel):
@@ -161,6 +181,10 @@ class Runbook(FileModel):
     escalation: Escalation | None = None
     related: list[str] = Field(default_factory=new_list, description="Ids of related runbooks.")
     tags: list[str] = Field(default_factory=new_list)
+    references: list[Text] = Field(
+        default_factory=new_list,
+        description="Where the runbook's claims were checked: a repository path or a doc page.",
+    )
 
     def step(self, step_id: str) -> Step | None:
         for s in self.steps:

@@ -1,0 +1,120 @@
+"""The shipped commands: parameters, not example values; every placeholder fillable; each
+runbook's commands, resolved from one fixed incident, pinned in a golden file.
+
+Regenerate the goldens after an intended change: UPDATE_GOLDEN=1 pytest this file."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mlops_oncall.runbooks.commandtext import destructive_word, interactive_reason
+from mlops_oncall.runbooks.library import Library
+from mlops_oncall.runbooks.placeholders import NAMES, gather, resolve, uses
+
+GOLDEN = Path(__file__).parent / "golden"
+T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
+# One incident, its check, its deploys and a workspace's vars; the responder's answers after.
+SOURCES = gather(
+    incident={
+        "public_id": "INC-0007",
+        "service": "fraud-scoring",
+        "severity": "SEV2",
+        "detected_at": T0,
+    },
+    check={
+        "id": "fraud.model-ready",
+        "service": "fraud-scoring",
+        "url": "http://fraud-scoring.ml-serving:8080/v2/models/fraud/ready",
+    },
+    deploys=[
+        {"id": 12, "version": "42", "outcome": "succeeded"},
+        {"id": 11, "version": "41", "outcome": "succeeded"},
+    ],
+    variables={
+        "namespace": "ml-serving",
+        "prometheus_url": "http://prometheus.monitoring:9090",
+        "mlflow_tracking_uri": "http://mlflow.ml-platform:5000",
+        "feature_server_url": "http://feature-server.feast:6566",
+        "airflow_url": "http://airflow-api.airflow:8080",
+        "dag_id": "nightly_training",
+        "fallback_model": "fraud-lite",
+    },
+    now=T0.replace(minute=20),
+).with_values({name: f"<{name}>" for name, (src, _) in NAMES.items() if src == "responder"})
+
+
+@pytest.fixture(scope="module")
+def lib() -> Library:
+    return Library.load([], today=datetime(2026, 11, 28).date())
+
+
+def _commands(lib):
+    for entry in lib.entries.values():
+        for step in entry.runbook.steps:
+            if step.command:
+                yield entry.runbook, step
+
+
+# A date, a version pinned in a registry call, or a quoted decimal handed to a config.
+_LITERALS = [
+    (re.compile(r"\b20\d\d-\d\d-\d\d\b"), "a literal date"),
+    (re.compile(r"\"version\"\s*:\s*\"?\d"), "a literal version"),
+    (re.compile(r"'\d+'\)"), "a literal version"),
+    (re.compile(r"\"\d*\.\d+\""), "a literal threshold or value"),
+    (re.compile(r"<[a-z][a-z _-]*>"), "an <angle-bracket> stand-in, not a placeholder"),
+    (
+        re.compile(r"\$\{?(POD|NODE|RUN_ID|DS|START|DDL_TIME|GOOD_IMAGE|BAD_IMAGE)\b"),
+        "a shell variable the responder must set by hand",
+    ),
+]
+
+
+def test_no_shipped_command_holds_a_literal_version_threshold_or_date(lib):
+    found = []
+    for rb, step in _commands(lib):
+        for pattern, what in _LITERALS:
+            m = pattern.search(step.command)
+            if m:
+                found.append(f"{rb.id}/{step.id}: {what}: {m.group()!r}")
+    assert found == []
+
+
+def test_every_placeholder_has_a_source_and_every_destructive_command_says_so(lib):
+    for rb, step in _commands(lib):
+        for use in uses(step.command):
+            assert use.name in NAMES, (rb.id, step.id, use.name)
+        if destructive_word(step.command):
+            assert step.risk_level == "destructive", (rb.id, step.id)
+        assert interactive_reason(step.command) is None, (rb.id, step.id)
+
+
+def _golden_text(rb) -> str:
+    lines = [f"# {rb.id}: commands resolved for INC-0007 (fraud-scoring, detected {T0:%H:%MZ})"]
+    for step in rb.steps:
+        if not step.command:
+            continue
+        r = resolve(step.command, SOURCES)
+        assert r.missing == [], (rb.id, step.id, r.missing)
+        lines += ["", f"## {step.id} [{step.kind}, risk {step.risk_level}]", r.text.rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def test_each_runbook_resolves_to_its_golden_commands(lib):
+    GOLDEN.mkdir(exist_ok=True)
+    update = os.environ.get("UPDATE_GOLDEN") == "1"
+    mismatched = []
+    for entry in lib.entries.values():
+        path = GOLDEN / f"{entry.id}.txt"
+        text = _golden_text(entry.runbook)
+        if update:
+            path.write_text(text)
+        elif not path.exists() or path.read_text() != text:
+            mismatched.append(entry.id)
+    assert mismatched == [], "resolved commands changed; review, then UPDATE_GOLDEN=1"
+    assert {p.stem for p in GOLDEN.glob("*.txt")} == set(lib.entries)
