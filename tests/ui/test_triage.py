@@ -136,3 +136,30 @@ async def test_last_result_shows_the_recorded_outcome(fixed_session):
         body = _text(screen.query_one("#step-result-body", Static))
         assert "rollback: done" in body
         assert _kinds(fixed_session, ref)[-1] == "step_done"
+
+
+async def test_copy_says_where_the_command_went_and_shows_it_selectable(fixed_session):
+    from textual.widgets import TextArea
+
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        await _triage(app, pilot, fixed_session, to="rollback")
+        screen = app.screen
+        box = screen.query_one("#step-command", TextArea)
+        assert box.display and box.read_only and box.text == "echo rolled back"
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app._notifications, what="the copy message")
+        message = next(iter(app._notifications)).message
+        # OSC 52 has no answer: whether the terminal (or tmux) took it cannot be known
+        assert "sent to the terminal's clipboard (OSC 52)" in message
+        assert "copied" not in message.lower()
+        assert app.clipboard == "echo rolled back"
+        await pilot.press("right")  # verify: no command, so no box and no copy key
+        assert not box.display
+        assert screen.check_action("copy", ()) is False
+        assert screen.check_action("execute", ()) is False
+        assert screen.check_action("run_check", ()) is True
+        await pilot.press("left")
+        assert box.display and box.text == "echo rolled back"
+        assert screen.check_action("run_check", ()) is False

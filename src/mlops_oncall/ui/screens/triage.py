@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Header, Input, Static
+from textual.widgets import Header, Input, Static, TextArea
 
 from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.incidents.triage import TriageError
@@ -22,6 +22,20 @@ OUTCOME_OF = {"done": "done", "skip": "skipped", "failed": "failed"}  # action -
 
 
 class TriageScreen(Screen):
+    # the viewed step's command as plain text the mouse or tmux copy mode can select: OSC 52
+    # (`c`) has no reply, so whether the terminal took it cannot be known
+    DEFAULT_CSS = """
+    TriageScreen #step-command {
+        height: auto;
+        max-height: 8;
+        border: none;
+        padding: 0 1;
+        background: $boost;
+    }
+    TriageScreen.-short #step-command {
+        max-height: 3;
+    }
+    """
     BINDINGS = [
         Binding("escape", "back", "Back", id="triage.back"),
         Binding("d", "done", "Done", id="triage.done"),
@@ -62,6 +76,13 @@ class TriageScreen(Screen):
             with Vertical(id="step-view", classes="panel") as sv:
                 sv.border_title = "Step"
                 yield MarkdownView("", id="step-markdown")
+                yield TextArea(
+                    "",
+                    id="step-command",
+                    read_only=True,
+                    soft_wrap=True,
+                    tooltip="The step's command: select it with the mouse (c sends it by OSC 52)",
+                )
             with Vertical(id="steps-panel", classes="panel") as sp:
                 sp.border_title = "Steps"
                 yield Static("", id="steps-list")
@@ -161,6 +182,10 @@ class TriageScreen(Screen):
             head.append("  · k run check", style="dim")
         self.query_one("#triage-header", Static).update(head)
         self.query_one("#step-markdown", MarkdownView).update(step_markdown(rb, step, idx))
+        box = self.query_one("#step-command", TextArea)
+        box.display = bool(step.command)
+        if box.text != (step.command or ""):
+            box.load_text(step.command or "")
         self.query_one("#steps-list", Static).update(self._steps_overview())
 
     # -- what may be recorded on the viewed step (the core's own rules, so nothing offered is
@@ -193,6 +218,11 @@ class TriageScreen(Screen):
             return self._may_record(parameters[0])
         if action == "choose":
             return self._may_choose(parameters[0])
+        step = self._step() if self.viewing else None
+        if action in ("copy", "execute"):
+            return bool(step and step.command)
+        if action == "run_check":
+            return bool(step and step.check)
         return True
 
     def _steps_overview(self) -> Text:
@@ -359,7 +389,10 @@ class TriageScreen(Screen):
             self.notify("This step has no command", severity="warning")
             return
         self.app.copy_to_clipboard(step.command)  # OSC 52: works over SSH and in tmux
-        self.notify("Command copied to the clipboard")
+        self.notify(
+            "Command sent to the terminal's clipboard (OSC 52). If it does not paste (tmux: "
+            "set -g set-clipboard on), select it in the box under the step."
+        )
 
     def action_execute(self) -> None:
         step = self._step()
