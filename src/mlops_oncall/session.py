@@ -104,15 +104,53 @@ class Session:
 
     @cached_property
     def checks(self) -> CheckSet | None:
-        """The checks, or None without a checks file; problems land in check_problems."""
-        path = self.checks_file or self.workspace.checks_file
-        if path is None or not Path(path).is_file():
-            return None
+        """The checks, or None without a checks file; problems land in check_problems.
+
+        Lenient: a broken entry refuses that check only (``CheckSet.refused``), so one typo
+        does not silence the others; an error in the file as a whole refuses every check."""
+        checkset, self.check_problems = self.load_checks()
+        return checkset
+
+    def load_checks(self) -> tuple[CheckSet | None, list[Problem]]:
+        """Read the checks file afresh (the TUI reloads it when it changes)."""
+        path = self.checks_path
+        if path is None or not path.is_file():
+            return None, []
         from mlops_oncall.checks.config import load_checks
 
-        checkset, problems = load_checks(path)
-        self.check_problems = problems
-        return checkset
+        return load_checks(path, partial=True)
+
+    @property
+    def checks_path(self) -> Path | None:
+        path = self.checks_file or self.workspace.checks_file
+        return None if path is None else Path(path)
+
+    @property
+    def has_workspace(self) -> bool:
+        """False when running on built-in defaults: no oncall.yaml and no checks file."""
+        path = self.checks_path
+        return self.workspace.root is not None or (path is not None and path.is_file())
+
+    def reload_library(self) -> Library:
+        """Load the runbooks again (the TUI does when a runbook file changes)."""
+        with self._lock:
+            self.__dict__.pop("library", None)
+        return self.library
+
+    def watched_files(self) -> dict[str, Any]:
+        """The TUI's file watcher: functions listing the checks file and the runbook files."""
+        from mlops_oncall.runbooks.library import runbook_files
+
+        def checks() -> list[Path]:
+            path = self.checks_path
+            return [path] if path is not None else []
+
+        def runbooks() -> list[Path]:
+            dirs = self.workspace.runbook_dirs()
+            # a folder that appears later is reported by its files; so is one that is emptied
+            return [*dirs, *(f for d in dirs for f in runbook_files(d))]
+
+        return {"checks": checks, "runbooks": runbooks}
 
     def fake_control(self) -> Any:
         if not self.fake_control_url:

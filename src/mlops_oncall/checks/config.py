@@ -365,6 +365,7 @@ class RefusedCheck:
     index: int  # position in the file's checks list
     line: int
     problems: tuple[Problem, ...]
+    group: str | None = None  # the entry's group, if it names one: the UI shows it there
 
 
 @dataclass
@@ -466,7 +467,10 @@ def _lenient(
         entry = raw[i] if i < len(raw) else None
         cid = entry.get("id") if isinstance(entry, dict) else None
         label = cid if isinstance(cid, str) and re.match(ID_PATTERN, cid) else f"checks[{i}]"
-        refused.append(RefusedCheck(label, i, doc.position(("checks", i))[0], tuple(found)))
+        group = entry.get("group") if isinstance(entry, dict) else None
+        line = doc.position(("checks", i))[0]
+        group = group if isinstance(group, str) else None
+        refused.append(RefusedCheck(label, i, line, tuple(found), group))
     # a valid check that depends on a refused one is polled without that dependency
     for i, check in zip(good, model.checks, strict=True):
         for j, name in enumerate(check.depends_on):

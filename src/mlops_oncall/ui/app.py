@@ -7,6 +7,7 @@ waits on the database; errors from the core come back as notifications.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
     from mlops_oncall.session import Session
 
 FAILING = ("degraded", "down")
+
+
+def _missing(path) -> Any:
+    from mlops_oncall.formats.problems import Problem
+
+    return Problem(str(path), 1, 1, "", "error", "the checks file is gone")
 
 
 class OncallApp(App[None]):
@@ -53,6 +60,7 @@ class OncallApp(App[None]):
         setup=None,
         title: str | None = None,
         fake_system: bool = False,
+        watch_every: float | None = 2.0,
     ):
         super().__init__()
         # with ``setup``, the session is built in the boot worker after the first frame (the
@@ -74,6 +82,14 @@ class OncallApp(App[None]):
         # (importing SQLAlchemy, GIL-bound) only then, not while the UI draws the first round
         self._all_shown = threading.Event()
         self.specs: dict[str, Any] = {}
+        # the checks file as last read: entries refused by a lenient load (shown as rows in a
+        # "config error" state), and the problems of a file refused as a whole (None: read fine)
+        self.refused_checks: list[Any] = []
+        self.checks_error: list[Any] | None = None
+        self.checks_loaded = False
+        self.watch_every = watch_every  # seconds between looks at checks.yaml and runbooks
+        self.watcher = None
+        self._monitor_lock = threading.Lock()
         self.monitor = None
         self.ready = False
         self.open_incidents: list[dict[str, Any]] = []
@@ -115,18 +131,9 @@ class OncallApp(App[None]):
                 mark("prepared")
             checks = s.checks
             mark("checks loaded")
-            self.call_from_thread(self._checks_loaded, checks)
+            self.call_from_thread(self._checks_loaded, checks, s.check_problems)
             if checks is not None and self.live and len(checks):
-                from mlops_oncall.checks.monitor import Monitor
-
-                self.monitor = Monitor(
-                    checks,
-                    clock=s.clock,
-                    on_update=lambda views, transitions: self.post_message(
-                        ChecksUpdated(views, transitions)
-                    ),
-                    flush_every=self.flush_every,
-                ).start()
+                self._start_monitor(checks)
                 mark("polling")
                 self.monitor.wait_first_round(timeout=3.0)
                 mark("first round")
@@ -139,6 +146,7 @@ class OncallApp(App[None]):
                 self.monitor.store = s.store  # from now on transitions and roll-ups are kept
             s.library  # noqa: B018
             mark("library loaded")
+            self._start_watching()
         except Exception as exc:
             self.call_from_thread(
                 self.notify, f"could not start: {exc}", severity="error", timeout=30
@@ -150,8 +158,77 @@ class OncallApp(App[None]):
                 lambda text, sev="information": self.post_message(StoryEvent(text, sev))
             )
 
-    def _checks_loaded(self, checks) -> None:
-        self.specs = dict(checks.specs) if checks is not None else {}
+    def _start_monitor(self, checks) -> None:
+        from mlops_oncall.checks.monitor import Monitor
+
+        s = self.session
+        self.monitor = Monitor(
+            checks,
+            clock=s.clock,
+            on_update=lambda views, transitions: self.post_message(
+                ChecksUpdated(views, transitions)
+            ),
+            flush_every=self.flush_every,
+        ).start()
+
+    # -- the checks file and the runbooks, watched while the app runs ----------------------------
+    def _start_watching(self) -> None:
+        if self.watch_every is None or not self.session.has_workspace:
+            return
+        from mlops_oncall.watch import FileWatcher
+
+        self.watcher = FileWatcher(
+            self.session.watched_files(), self._files_changed, every=self.watch_every
+        ).start()
+
+    def _files_changed(self, groups: set[str]) -> None:
+        """On the watcher's thread: read what changed, then apply it on the UI loop."""
+        s = self.session
+        if "checks" in groups:
+            checks, problems = s.load_checks()
+            if checks is not None:
+                with self._monitor_lock:
+                    if self.monitor is not None:
+                        self.monitor.replace(checks)
+                    elif self.live and len(checks):
+                        self._start_monitor(checks)
+                        if self.ready:
+                            self.monitor.store = s.store
+            elif not problems and s.checks_path is not None:  # the file is gone
+                problems = [_missing(s.checks_path)]
+            self._call(self._checks_loaded, checks, problems, True)
+        if "runbooks" in groups:
+            s.reload_library()
+            self._call(self._library_reloaded)
+
+    def _call(self, fn, *args) -> None:
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.call_from_thread(fn, *args)
+
+    def _library_reloaded(self) -> None:
+        self._suggest_cache.clear()
+        for screen in self.screen_stack:
+            for banner in screen.query(RefusedBanner):
+                banner.load()
+        self.refresh_bindings()
+        dash = self._dashboard()
+        if dash is not None:
+            dash.update_detail()
+
+    def _checks_loaded(self, checks, problems=(), reloaded: bool = False) -> None:
+        """A read of the checks file: at boot, or a reload (then a file refused as a whole
+        keeps the checks polled so far, and says so)."""
+        self.checks_loaded = True
+        if checks is None and (problems or not reloaded):
+            self.checks_error = [p for p in problems if p.is_error] or None
+            if not reloaded:
+                self.specs = {}
+        else:
+            self.checks_error = None
+            self.specs = dict(checks.specs) if checks is not None else {}
+            self.refused_checks = list(checks.refused) if checks is not None else []
+            self.views = {k: v for k, v in self.views.items() if k in self.specs}
+            self._suggest_cache.clear()
         self.refresh_bindings()  # a drill's fake system may be up now (the footer redraws if so)
         dash = self._dashboard()
         if dash is not None:
@@ -159,20 +236,22 @@ class OncallApp(App[None]):
 
     def _booted(self) -> None:
         self.ready = True
-        for problem in self.session.check_problems[:3]:
-            self.notify(
-                str(problem),
-                severity="error" if problem.is_error else "warning",
-                timeout=15,
-            )
+        # errors stay on screen (the checks banner, the rows, the detail panel); a warning
+        # refuses nothing, so a toast is enough
+        for problem in [p for p in self.session.check_problems if not p.is_error][:3]:
+            self.notify(str(problem), severity="warning", timeout=15)
         dash = self._dashboard()
         if dash is not None:
+            if not self.specs:  # the empty state may depend on the store (no workspace)
+                dash.build_checks()
             dash.update_detail()
             dash.refresh_lists()
             dash.query_one(RefusedBanner).load()
         self.refresh_bindings()  # ctrl+r, if some runbooks were refused
 
     def on_unmount(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
         if self.story is not None:
             self.story.stop()
         if self.monitor is not None:

@@ -12,13 +12,14 @@ from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from mlops_oncall.ui import format as fmt
-from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
 FAILING = ("degraded", "down")
+CONFIG_ERROR = Text("✗ config", style="bold red")  # a refused entry; the detail panel says why
 
 
 class DashboardScreen(Screen):
@@ -35,6 +36,7 @@ class DashboardScreen(Screen):
         yield Header()
         yield DrillBanner()
         yield RefusedBanner()
+        yield ChecksBanner()
         # each panel is the widget itself, bordered and titled: no wrapping containers (four
         # fewer widgets to style and lay out before the first frame)
         with Horizontal(id="dashboard"):
@@ -72,7 +74,7 @@ class DashboardScreen(Screen):
         for key, label in (("at", "Ago"), ("service", "Service"), ("change", "Change")):
             dep.add_column(label, key=key)
         t.focus()
-        if self.app.specs:  # type: ignore[attr-defined]
+        if self.app.checks_loaded:  # type: ignore[attr-defined]
             self.build_checks()
         if self.app.ready:  # type: ignore[attr-defined]
             self.refresh_lists()
@@ -86,38 +88,70 @@ class DashboardScreen(Screen):
         t = self._checks_table()
         if t is None:  # not mounted yet: on_mount builds the rows
             return
+        keep = self.selected_key()
         t.clear()
+        self.query_one(ChecksBanner).show(app)
         specs = app.specs  # type: ignore[attr-defined]
-        if not specs and not app.ready:  # type: ignore[attr-defined]
+        refused = app.refused_checks  # type: ignore[attr-defined]
+        if not app.checks_loaded:  # type: ignore[attr-defined]
             self.query_one("#check-detail-body", Static).update("Loading checks…")
             return
-        if not specs:
-            msg = "No checks configured. Add a checks.yaml to the workspace (mlops-oncall init)."
-            problems = app.session.check_problems  # type: ignore[attr-defined]
-            if problems:
-                msg = "checks.yaml has problems:\n" + "\n".join(str(p) for p in problems[:6])
+        if not specs and not refused:
             # plain text: the problems quote YAML and placeholders such as [STATUS]
-            self.query_one("#check-detail-body", Static).update(Text(msg))
+            self.query_one("#check-detail-body", Static).update(Text(self._empty_message()))
             return
         by_group: dict[str, list] = {}  # groups in the order the checks file gives them
         for spec in specs.values():
-            by_group.setdefault(spec.group or "other", []).append(spec)
+            by_group.setdefault(spec.group or "other", []).append((spec.id, spec.id))
+        for r in refused:  # a broken entry stays in sight, in its own group if it named one
+            by_group.setdefault(r.group or "other", []).append((f"refused:{r.index}", r.id))
         # the name column sized now, as the others are: measured later, when idle, it would
         # widen after the rows were first drawn and every row would be drawn again
         names = t.columns[ColumnKey("check")]
         names.auto_width = False
-        names.width = max(len(cid) + 2 for cid in specs)
+        names.width = max(len(name) + 2 for rows in by_group.values() for _, name in rows)
         for group in by_group:
             t.add_row(
                 Text(group.upper(), style="bold"), "", "", "", "", "", "", key=f"group:{group}"
             )
-            for spec in by_group[group]:
-                t.add_row(*self._cells(spec.id), key=spec.id)
-        t.move_cursor(row=1)  # the first check, not its group's heading
+            for key, _name in by_group[group]:
+                t.add_row(*self._cells(key), key=key)
+        row = 1  # the first check, not its group's heading
+        if keep is not None and keep in t.rows:
+            row = t.get_row_index(keep)
+        t.move_cursor(row=row)
         self.update_detail()
+
+    def _empty_message(self) -> str:
+        app = self.app
+        s = app.session  # type: ignore[attr-defined]
+        error = app.checks_error  # type: ignore[attr-defined]
+        if error:
+            lines = "\n".join(str(p) for p in error[:6])
+            return f"{s.checks_path} was refused, so no check is polled:\n{lines}"
+        if not s.has_workspace:
+            return (
+                "No workspace here: no oncall.yaml and no checks.yaml, so there is nothing to "
+                "watch.\nRun `mlops-oncall init` to write a starter workspace in this folder, "
+                "or `mlops-oncall demo` to try everything on a fake ML system."
+            )
+        return (
+            f"No checks configured: add checks to {s.checks_path} (`mlops-oncall init` writes "
+            "an example). It is read again when it changes."
+        )
+
+    def _refused(self, key: str):
+        index = int(key.removeprefix("refused:"))
+        return next((r for r in self.app.refused_checks if r.index == index), None)  # type: ignore[attr-defined]
 
     def _cells(self, check_id: str) -> tuple:
         app = self.app
+        if check_id.startswith("refused:"):
+            r = self._refused(check_id)
+            err = r.problems[0].message if r is not None and r.problems else ""
+            err = err if len(err) <= 34 else err[:33] + "…"
+            name = Text("  " + (r.id if r is not None else check_id))
+            return (CONFIG_ERROR, name, "–", "", "", "", Text(err, style="red"))
         view = app.views.get(check_id)  # type: ignore[attr-defined]
         now = app.session.clock.now()  # type: ignore[attr-defined]
         name = self._check_name(check_id)
@@ -225,6 +259,11 @@ class DashboardScreen(Screen):
         return keys
 
     def selected_check(self) -> str | None:
+        key = self.selected_key()
+        return None if key is None or key.startswith("refused:") else key
+
+    def selected_key(self) -> str | None:
+        """The selected row's key: a check id, or refused:N for a refused entry."""
         t = self._checks_table()
         if t is None or t.row_count == 0:
             return None
@@ -241,6 +280,10 @@ class DashboardScreen(Screen):
     def update_detail(self) -> None:
         app = self.app
         body = self.query_one("#check-detail-body", Static)
+        key = self.selected_key()
+        if key is not None and key.startswith("refused:"):
+            body.update(self._refused_detail(key), layout=False)
+            return
         cid = self.selected_check()
         if cid is None:
             return
@@ -276,6 +319,20 @@ class DashboardScreen(Screen):
                 text.append(f"{c.message or c.condition}\n")
         text.rstrip()
         body.update(text, layout=False)  # its height is fixed in the stylesheet
+
+    def _refused_detail(self, key: str) -> Text:
+        r = self._refused(key)
+        text = Text()
+        if r is None:
+            return text
+        text.append(r.id, style="bold")
+        text.append("  ")
+        text.append("✗ config error", style="bold red")
+        text.append("  not polled until the entry is fixed (checks.yaml is read again on save)\n")
+        for p in r.problems:
+            text.append(f"{p}\n", style="red")
+        text.rstrip()
+        return text
 
     # -- incidents and deploys (read in a thread, applied on the UI loop) --------------------
     @work(thread=True, exclusive=True, group="dashboard-lists")
