@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -24,6 +25,15 @@ CONFIG_NAME = "oncall.yaml"
 ENV_CONFIG = "MLOPS_ONCALL_CONFIG"
 ENV_DATABASE = "MLOPS_ONCALL_DATABASE"
 ENV_ACTOR = "MLOPS_ONCALL_ACTOR"
+
+# What each severity means, shown where one is picked; `severities:` in oncall.yaml overrides
+DEFAULT_SEVERITIES = {
+    "SEV1": "Critical: a user-facing outage or data loss; everyone needed, now",
+    "SEV2": "Major: a core feature degraded for many users (slow, failing or wrong predictions)",
+    "SEV3": "Minor: partial or internal impact, with a workaround",
+    "SEV4": "Low: cosmetic or no user impact; handle in working hours",
+}
+SeverityName = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 
 
 class FakeSystemConfig(FileModel):
@@ -74,6 +84,11 @@ class Config(FileModel):
         default_factory=new_dict,
         description="Values for runbook command placeholders, e.g. namespace: ml-serving "
         "fills {{ namespace }}. Names are lowercase letters, digits and '_'.",
+    )
+    severities: dict[SeverityName, str] = Field(
+        default_factory=new_dict,
+        description="What each severity means here (SEV1..SEV4 -> one line), shown when "
+        "picking one; unset ones keep the defaults.",
     )
     keymap: dict[str, str] = Field(
         default_factory=new_dict,
@@ -167,6 +182,13 @@ class Workspace:
             return os.environ.get("USER") or getpass.getuser()
         except Exception:  # getpass raises various errors without a passwd entry
             return "unknown"
+
+    def severities(self) -> dict[str, str]:
+        """SEV1..SEV4, each with what it means in this workspace."""
+        return {
+            sev: (self.config.severities.get(sev) or "").strip() or default
+            for sev, default in DEFAULT_SEVERITIES.items()
+        }
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.config.timezone)

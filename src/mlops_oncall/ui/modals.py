@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
+from textual import _widget_navigation as _nav
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -224,6 +225,63 @@ class ChoiceModal(Dialog):
 
     def on_mount(self) -> None:
         self.query_one("#choices").focus()
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class StillOptionList(OptionList):
+    """An OptionList whose cursor stops at the ends: `Up` on the first option stays there
+    (wrapping once turned a SEV2 into a SEV4 with `v`, `Up`, `Enter`)."""
+
+    def _step(self, direction: int) -> None:
+        nxt = _nav.find_next_enabled_no_wrap(
+            self.options, anchor=self.highlighted, direction=direction
+        )
+        if nxt is not None:
+            self.highlighted = nxt
+
+    def action_cursor_up(self) -> None:
+        self._step(-1)
+
+    def action_cursor_down(self) -> None:
+        self._step(1)
+
+
+class SeverityModal(Dialog):
+    """Pick a severity: the cursor starts on the current one, does not wrap, and each
+    severity says what it means (oncall.yaml `severities:`, else the defaults)."""
+
+    def __init__(self, current: str, definitions: dict[str, str], *, title: str = "Severity"):
+        super().__init__()
+        self.current = current
+        self.definitions = definitions
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="severity-dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            options = []
+            for sev, meaning in self.definitions.items():
+                label = Text()
+                label.append_text(fmt.sev_text(sev))
+                if sev == self.current:
+                    label.append("  (now)", style="bold")
+                label.append(f"\n  {meaning}", style="dim")
+                options.append(Option(label, id=sev))
+            yield StillOptionList(*options, id="choices")
+            yield Static(
+                Text("When unsure, pick the higher. Enter picks; esc keeps it.", style="dim")
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        choices = self.query_one("#choices", OptionList)
+        ids = list(self.definitions)
+        choices.highlighted = ids.index(self.current) if self.current in ids else 0
+        choices.focus()
 
     @on(OptionList.OptionSelected, "#choices")
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -304,22 +304,42 @@ class IncidentScreen(Screen):
         )
 
     def action_severity(self) -> None:
-        current = self.view.row["severity"] if self.view else ""
-        options = [
-            (s, f"{s}{'  (now)' if s == current else ''}") for s in ("SEV1", "SEV2", "SEV3", "SEV4")
-        ]
+        from mlops_oncall.ui.modals import ConfirmModal, SeverityModal
 
-        def done(sev: str | None) -> None:
-            if sev and sev != current:
-                self._do(
-                    f"severity {sev}",
-                    self.app.session.incidents.set_severity,
-                    self.incident_id,
-                    sev,
-                )  # type: ignore[attr-defined]
+        if self.view is None:
+            return
+        current = self.view.row["severity"]
+        meanings = self.app.session.workspace.severities()  # type: ignore[attr-defined]
+
+        def record(sev: str) -> None:
+            self._do(
+                f"severity {sev}",
+                self.app.session.incidents.set_severity,  # type: ignore[attr-defined]
+                self.incident_id,
+                sev,
+            )
+
+        def confirmed(sev: str, yes: bool | None) -> None:
+            if yes:
+                record(sev)
+
+        def picked(sev: str | None) -> None:
+            if not sev or sev == current:
+                return
+            if sev > current:  # SEV1 < SEV2 < ...: a larger number is a downgrade
+                self.app.push_screen(
+                    ConfirmModal(
+                        f"Downgrade {self.incident_id} from {current} to {sev}?",
+                        [f"{current}: {meanings.get(current, '')}", f"{sev}: {meanings[sev]}"],
+                        f"Downgrade to {sev}",
+                    ),
+                    lambda yes: confirmed(sev, yes),
+                )
+                return
+            record(sev)
 
         self.app.push_screen(
-            ChoiceModal("Severity", options, note="When unsure, pick the higher."), done
+            SeverityModal(current, meanings, title=f"Severity of {self.incident_id}"), picked
         )
 
     def action_role(self) -> None:
