@@ -150,9 +150,9 @@ def test_env_outside_secret_fields_is_refused(tmp_path):
     )
     assert errors == [
         "checks.yaml:2:47: checks[0].name: ${env:…} is resolved only in url, headers, body, "
-        "base_url and management_url",
+        "base_url, management_url, management_token and inference_token",
         "checks.yaml:2:72: checks[0].conditions[0]: ${env:…} is not resolved in conditions; only "
-        "in url, headers, body, base_url and management_url",
+        "in url, headers, body, base_url, management_url, management_token and inference_token",
     ]
 
 
@@ -225,7 +225,7 @@ def test_preset_parameter_errors(tmp_path):
         """
         checks:
           - {id: a, preset: oip_v2}
-          - {id: b, preset: mlflow, base_url: "http://x", model: m}
+          - {id: b, preset: mlflow_scoring, base_url: "http://x", model: m}
           - {id: c, preset: tensorflow, base_url: "http://x"}
           - {id: d, url: "http://x", model: m}
           - {id: e, preset: bentoml, base_url: "http://x"}
@@ -234,9 +234,11 @@ def test_preset_parameter_errors(tmp_path):
     )
     assert errors == [
         "checks.yaml:2:5: checks[0]: preset oip_v2 needs base_url",
-        "checks.yaml:3:58: checks[1].model: preset mlflow serves one model; remove model",
-        "checks.yaml:4:21: checks[2].preset: expected one of oip_v2, triton, torchserve, mlflow, "
-        "bentoml, health_json; got 'tensorflow'",
+        "checks.yaml:3:66: checks[1].model: preset mlflow_scoring checks the whole server; "
+        "remove model",
+        "checks.yaml:4:21: checks[2].preset: expected one of oip_v2, triton, kserve_v1, torchserve, "
+        "mlflow_tracking, mlflow_scoring, mlflow, bentoml, vllm, tgi, ray_serve, feast, "
+        "health_json; got 'tensorflow'",
         "checks.yaml:5:30: checks[3].model: model is a preset parameter; set preset or remove it",
         "checks.yaml:7:10: checks[5].id: duplicate check id 'e.live' (first defined by checks[4])",
     ]

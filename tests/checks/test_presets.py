@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 from mlops_oncall.checks.probe import Prober
 from mlops_oncall.clock import FixedClock
-from tests.checks.helpers import load_ok
+from tests.checks.helpers import load_errors, load_ok
 from tests.checks.servers import Reply
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 async def probe_all(tmp_path, checks_yaml: str) -> dict:
-    cs = load_ok(tmp_path, "defaults: {timeout: 0.5s}\nchecks:\n" + checks_yaml)
+    cs = load_ok(tmp_path, "defaults: {timeout: 2s}\nchecks:\n" + checks_yaml)
     async with Prober(redactor=cs.redactor, clock=FixedClock(T0)) as prober:
         return {spec.id: await prober.probe(spec) for spec in cs}
 
@@ -23,8 +23,8 @@ def summary(results) -> dict:
 
 
 async def test_oip_v2_like_mlserver_while_a_model_loads_and_when_unloaded(tmp_path, serve):
-    # MLServer/Triton: empty bodies, 400 while loading; an unloaded model's /ready is 404
-    # with a JSON error while the server's /v2/health/ready stays 200
+    # MLServer 1.7.1: empty bodies, 400 while loading; server-ready is "all models ready", so
+    # with another model loading it is 400 while this one is ready: degraded, not down
     routes = {
         "/v2/health/live": Reply(200, b""),
         "/v2/health/ready": Reply(400, b""),
@@ -34,8 +34,14 @@ async def test_oip_v2_like_mlserver_while_a_model_loads_and_when_unloaded(tmp_pa
     entry = f"  - {{id: fraud, preset: oip_v2, base_url: '{srv.url}', model: fraud}}\n"
     assert summary(await probe_all(tmp_path, entry)) == {
         "fraud.live": ("up", None, "ok"),
-        "fraud.ready": ("down", "http_status", "[STATUS] = 400, expected == 200"),
+        "fraud.ready": ("degraded", "http_status", "[STATUS] = 400, expected == 200"),
         "fraud.model-ready": ("down", "http_status", "[STATUS] = 400, expected == 200"),
+    }
+    routes["/v2/models/fraud/ready"] = Reply(200, b"")  # another model is still loading
+    assert summary(await probe_all(tmp_path, entry)) == {
+        "fraud.live": ("up", None, "ok"),
+        "fraud.ready": ("degraded", "http_status", "[STATUS] = 400, expected == 200"),
+        "fraud.model-ready": ("up", None, "ok"),
     }
     routes["/v2/health/ready"] = Reply(200, b"")
     routes["/v2/models/fraud/ready"] = Reply(404, {"error": "Model fraud not found"})
@@ -54,23 +60,62 @@ async def test_oip_v2_like_mlserver_while_a_model_loads_and_when_unloaded(tmp_pa
     assert {m for m, _, _ in srv.requests} == {"GET"}
 
 
-async def test_triton_checks_the_status_code_only(tmp_path, serve):
-    srv = serve(
-        {
-            "/v2/health/live": Reply(200, b""),
-            "/v2/health/ready": Reply(200, b""),
-            "/v2/models/resnet/ready": Reply(200, b""),
-        }
+async def test_oip_v2_without_a_model_the_server_ready_is_the_verdict(tmp_path, serve):
+    # KServe 0.21.0's Python server answers 503 for a model (and so a server) not ready
+    srv = serve({"/v2/health/live": Reply(200, b""), "/v2/health/ready": Reply(503, b"")})
+    entry = f"  - {{id: ks, preset: oip_v2, base_url: '{srv.url}'}}\n"
+    assert summary(await probe_all(tmp_path, entry)) == {
+        "ks.live": ("up", None, "ok"),
+        "ks.ready": ("down", "http_status", "[STATUS] = 503, expected == 200"),
+    }
+
+
+async def test_triton_strict_readiness_and_model_version_not_ready(tmp_path, serve):
+    # Triton src/http_server.cc: HandleServerHealth sends 400 with no body; HandleModelReady
+    # sends 400 {"error":"Model version not ready"} (TritonJson, no spaces)
+    not_ready = Reply(
+        400, b'{"error":"Model version not ready"}', {"Content-Type": "application/json"}
     )
-    results = await probe_all(
-        tmp_path, f"  - {{id: tri, preset: triton, base_url: '{srv.url}/', model: resnet}}\n"
-    )
+    routes = {
+        "/v2/health/live": Reply(200, b""),
+        "/v2/health/ready": Reply(400, b""),  # --strict-readiness: another model is unavailable
+        "/v2/models/resnet/ready": Reply(200, b""),
+    }
+    srv = serve(routes)
+    entry = f"  - {{id: tri, preset: triton, base_url: '{srv.url}/', model: resnet}}\n"
+    results = await probe_all(tmp_path, entry)
     assert summary(results) == {
         "tri.live": ("up", None, "ok"),
-        "tri.ready": ("up", None, "ok"),
+        "tri.ready": ("degraded", "http_status", "[STATUS] = 400, expected == 200"),
         "tri.model-ready": ("up", None, "ok"),
     }
-    assert [c.condition for c in results["tri.model-ready"].conditions] == ["[STATUS] == 200"]
+    routes["/v2/models/resnet/ready"] = not_ready
+    assert summary(await probe_all(tmp_path, entry))["tri.model-ready"] == (
+        "down",
+        "http_status",
+        '[STATUS] = 400, expected == 200 (body: \'{"error":"Model version not ready"}\')',
+    )
+    routes["/v2/health/ready"] = Reply(200, b"")
+    routes["/v2/models/resnet/ready"] = Reply(200, b"")
+    assert {r.state for r in (await probe_all(tmp_path, entry)).values()} == {"up"}
+
+
+async def test_kserve_v1_model_ready_and_503_while_loading(tmp_path, serve):
+    routes = {
+        "/": Reply(200, {"status": "alive"}),
+        "/v1/models/iris": Reply(200, {"name": "iris", "ready": True}),
+    }
+    srv = serve(routes)
+    entry = f"  - {{id: iris, preset: kserve_v1, base_url: '{srv.url}', model: iris}}\n"
+    assert summary(await probe_all(tmp_path, entry)) == {
+        "iris.live": ("up", None, "ok"),
+        "iris.model-ready": ("up", None, "ok"),
+    }
+    routes["/v1/models/iris"] = Reply(503, {"error": "Model with name iris is not ready."})
+    assert summary(await probe_all(tmp_path, entry))["iris.model-ready"][0:2] == (
+        "down",
+        "http_status",
+    )
 
 
 def torchserve_models(*statuses):
@@ -99,6 +144,8 @@ async def test_torchserve_ping_and_worker_status(tmp_path, serve):
         "ts.ready": ("up", None, "ok"),
         "ts.model-ready": ("up", None, "ok"),
     }
+    # TorchServe >= 0.8: /ping is 500 "Unhealthy" once a model has fewer workers than its
+    # minWorkers; the management API says how many are still READY
     inference["/ping"] = Reply(500, {"status": "Unhealthy"})
     management["/models/resnet"] = Reply(200, torchserve_models("READY", "UNLOADING"))
     results = await probe_all(tmp_path, entry)
@@ -106,20 +153,120 @@ async def test_torchserve_ping_and_worker_status(tmp_path, serve):
         "ts.ready": (
             "down",
             "http_status",
-            '[STATUS] = 500, expected == 200; [BODY].status = "Unhealthy", expected == Healthy '
-            '(body: \'{"status": "Unhealthy"}\')',
+            '[STATUS] = 500, expected == 200 (body: \'{"status": "Unhealthy"}\')',
         ),
         "ts.model-ready": (
-            "down",
+            "degraded",
             "condition",
-            '[BODY][0].workers[1].status = "UNLOADING", expected == READY',
+            "1 of 2 workers READY (minWorkers 2); others UNLOADING",
         ),
     }
-    assert results["ts.model-ready"].conditions[2].observed == ["READY", "UNLOADING"]
+    management["/models/resnet"] = Reply(200, torchserve_models("UNLOADING", "UNLOADING"))
+    assert summary(await probe_all(tmp_path, entry))["ts.model-ready"] == (
+        "down",
+        "condition",
+        "0 of 2 workers READY (minWorkers 2); others UNLOADING",
+    )
     management["/models/resnet"] = Reply(200, torchserve_models())
-    results = await probe_all(tmp_path, entry)
-    assert results["ts.model-ready"].message == (
-        "len([BODY][0].workers) = 0, expected > 0; [BODY][0].workers[*].status: no elements"
+    assert summary(await probe_all(tmp_path, entry))["ts.model-ready"] == (
+        "down",
+        "condition",
+        "0 of 0 workers READY (minWorkers 2)",
+    )
+
+
+async def test_torchserve_partial_healthy_is_degraded(tmp_path, serve):
+    # TorchServe <= 0.7.1 (ApiUtils.getWorkerStatus): 200 with "Partial Healthy"
+    srv = serve({"/ping": Reply(200, {"status": "Partial Healthy"})})
+    entry = f"  - {{id: ts, preset: torchserve, base_url: '{srv.url}'}}\n"
+    assert summary(await probe_all(tmp_path, entry)) == {
+        "ts.ready": (
+            "degraded",
+            "condition",
+            '[BODY].status = "Partial Healthy", expected == Healthy',
+        )
+    }
+
+
+def _token_route(key: str, reply: Reply):
+    # TokenAuthorizationHandler: "Bearer <key>" or 400 InvalidKeyException
+    refused = Reply(
+        400,
+        {
+            "code": 400,
+            "type": "InvalidKeyException",
+            "message": "Token Authorization failed. Token either incorrect, expired, or not "
+            "provided correctly",
+        },
+    )
+
+    def route(handler):
+        return reply if handler.headers.get("Authorization") == f"Bearer {key}" else refused
+
+    return route
+
+
+async def test_torchserve_token_authorisation_from_the_environment(tmp_path, serve):
+    inf = serve({"/ping": _token_route("inf-K3y", Reply(200, {"status": "Healthy"}))})
+    mgmt = serve(
+        {
+            "/models/resnet": _token_route(
+                "mgmt-S3cret", Reply(200, torchserve_models("READY", "READY"))
+            )
+        }
+    )
+    text = (
+        "defaults: {timeout: 2s}\nchecks:\n"
+        f"  - {{id: ts, preset: torchserve, base_url: '{inf.url}', management_url: '{mgmt.url}',"
+        " model: resnet, management_token: '${env:TS_MGMT}', inference_token: '${env:TS_INF}'}\n"
+    )
+    cs = load_ok(tmp_path, text, env={"TS_MGMT": "mgmt-S3cret", "TS_INF": "inf-K3y"})
+    async with Prober(redactor=cs.redactor, clock=FixedClock(T0)) as prober:
+        results = {spec.id: await prober.probe(spec) for spec in cs}
+    assert summary(results) == {
+        "ts.ready": ("up", None, "ok"),
+        "ts.model-ready": ("up", None, "ok"),
+    }
+    # each key went to its own API, and nothing shown carries either
+    assert mgmt.requests[0][2]["Authorization"] == "Bearer mgmt-S3cret"
+    assert inf.requests[0][2]["Authorization"] == "Bearer inf-K3y"
+    shown = repr([(spec.summary(), spec.request) for spec in cs]) + repr(
+        [r.to_json() for r in results.values()]
+    )
+    assert "S3cret" not in shown and "K3y" not in shown
+    assert "mgmt-S3cret" not in cs.redactor.text("key mgmt-S3cret")
+    # a wrong key is the server's 400, reported as such
+    cs = load_ok(tmp_path, text, env={"TS_MGMT": "wrong", "TS_INF": "inf-K3y"})
+    async with Prober(redactor=cs.redactor, clock=FixedClock(T0)) as prober:
+        r = await prober.probe(cs.specs["ts.model-ready"])
+    assert (r.state, r.error_class) == ("down", "http_status")
+    assert "InvalidKeyException" in r.message
+
+
+def test_torchserve_tokens_come_from_the_environment_only(tmp_path):
+    errors = load_errors(
+        tmp_path,
+        """
+        checks:
+          - id: ts
+            preset: torchserve
+            base_url: http://127.0.0.1:8080
+            management_url: http://127.0.0.1:8081
+            model: resnet
+            management_token: B-E5KSRM
+        """,
+    )
+    assert len(errors) == 1 and errors[0].endswith(
+        "checks[0].management_token: management_token must come from the "
+        "environment: write management_token: ${env:NAME}"
+    )
+    errors = load_errors(
+        tmp_path,
+        "checks:\n  - {id: b, preset: bentoml, base_url: 'http://h', inference_token: '${env:T}'}\n",
+        env={"T": "x"},
+    )
+    assert len(errors) == 1 and errors[0].endswith(
+        "checks[0].inference_token: inference_token is a torchserve parameter; remove it"
     )
 
 

@@ -44,7 +44,18 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 _ENV = re.compile(r"\$\{env:([^}]*)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # the fields whose text may carry ${env:NAME}; anywhere else it would be shown, not resolved
-SECRET_FIELDS = ("url", "headers", "body", "base_url", "management_url")
+SECRET_FIELDS = (
+    "url",
+    "headers",
+    "body",
+    "base_url",
+    "management_url",
+    "management_token",
+    "inference_token",
+)
+# preset parameters: only from the environment, as ${env:NAME}, so no key is ever stored
+_TOKENS = ("management_token", "inference_token")
+_PRESET_KEYS = ("base_url", "model", "management_url", *_TOKENS)
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -235,13 +246,21 @@ class Check(FileModel):
     depends_on: list[str] = Field(default_factory=new_list)
     insecure: bool = Field(default=False, description="Skip TLS certificate verification.")
     maintenance: list[Maintenance] = Field(default_factory=new_list)
-    preset: Literal["oip_v2", "triton", "torchserve", "mlflow", "bentoml", "health_json"] | None = (
-        Field(default=None, description="Expand into the health endpoints of an ML server.")
+    preset: Literal[_presets.PRESETS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="Expand into the health endpoints of an ML server."
     )
     base_url: str | None = Field(default=None, description="Preset: the server's base URL.")
     model: str | None = Field(default=None, description="Preset: the model name.")
     management_url: str | None = Field(
         default=None, description="Preset torchserve: the management API's base URL."
+    )
+    management_token: str | None = Field(
+        default=None,
+        description="Preset torchserve: the management key, as ${env:NAME} (token authorisation).",
+    )
+    inference_token: str | None = Field(
+        default=None,
+        description="Preset torchserve: the inference key for /ping, as ${env:NAME}.",
     )
 
     @field_validator("method")
@@ -607,7 +626,7 @@ class _Builder:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.error((*loc, key), f"expected a URL as text, got the number {value!r}")
         if preset is None:
-            for key in ("base_url", "model", "management_url"):
+            for key in _PRESET_KEYS:
                 if key in entry:
                     self.error(
                         (*loc, key),
@@ -624,6 +643,21 @@ class _Builder:
             return [cid] if cid else []
         if kind != "http":
             self.error((*loc, "kind"), "presets probe http endpoints; remove kind")
+        if preset in _presets.DEPRECATED:
+            self.doc.problems.append(
+                self.doc.warning((*loc, "preset"), _presets.DEPRECATED[preset][1])
+            )
+        for key in _TOKENS:
+            value = entry.get(key)
+            if isinstance(value, str) and not _ENV.fullmatch(value.strip()):
+                self.error(
+                    (*loc, key),
+                    f"{key} must come from the environment: write {key}: ${{env:NAME}}",
+                )
+            resolved = self.resolved.get((*loc, key))
+            bad = _unsafe(resolved, allow_tab=False) if resolved is not None else None
+            if bad:  # it becomes an Authorization header
+                self.error((*loc, key), f"the value has {bad}" + _FROM_ENV)
         try:
             eps = _presets.endpoints(
                 preset,
@@ -631,6 +665,8 @@ class _Builder:
                 model=_text(entry.get("model")),
                 management_url=_text(entry.get("management_url")),
                 url=_text(entry.get("url")),
+                management_token=_text(entry.get("management_token")),
+                inference_token=_text(entry.get("inference_token")),
             )
         except _presets.PresetError as exc:
             where = (*loc, exc.field) if exc.field in entry else loc
@@ -846,20 +882,37 @@ class _Builder:
                 model=check.model,
                 management_url=check.management_url and strip_userinfo(check.management_url),
                 url=check.url and strip_userinfo(check.url),
+                management_token=check.management_token,
+                inference_token=check.inference_token,
             )
             real = _presets.endpoints(
-                check.preset, base_url=base, model=check.model, management_url=mgmt, url=url
+                check.preset,
+                base_url=base,
+                model=check.model,
+                management_url=mgmt,
+                url=url,
+                management_token=self.resolved.get((*loc, "management_token")),
+                inference_token=self.resolved.get((*loc, "inference_token")),
             )
             for ep, real_ep in zip(shown, real, strict=True):
                 eid = f"{check.id}.{ep.suffix}"
-                conds = tuple(ParsedCondition(parse_condition(c), "fail") for c in ep.conditions)
+                conds = tuple(
+                    ParsedCondition(parse_condition(c), level)
+                    for level, texts in (("fail", ep.conditions), ("warn", ep.warn))
+                    for c in texts
+                )
                 specs[eid] = CheckSpec(
                     id=eid,
                     name=f"{check.name or check.id} {ep.title}",
                     kind="http",
                     url=ep.url,
                     conditions=conds + user,
-                    request=Request(check.method, real_ep.url, headers, _bytes(body)),
+                    request=Request(
+                        check.method,
+                        real_ep.url,
+                        {**headers, **dict(real_ep.headers)},
+                        _bytes(body),
+                    ),
                     depends_on=tuple(f"{check.id}.{s}" for s in ep.depends_on) + deps,
                     preset=check.preset,
                     parent=check.id,
@@ -869,7 +922,7 @@ class _Builder:
         return specs
 
 
-_SECRET_LIST = "url, headers, body, base_url and management_url"
+_SECRET_LIST = "url, headers, body, base_url, management_url, management_token and inference_token"
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _FROM_ENV = " (from ${env:…})"
 

@@ -1,31 +1,91 @@
 """Presets: the health endpoints of common ML servers, each expanding into one check per endpoint.
 
-What each server answers (DOMAIN.md, "Health endpoints of ML servers"):
-- Open Inference Protocol v2 (KServe, Triton, Seldon MLServer): ``/v2/health/live``,
-  ``/v2/health/ready`` and ``/v2/models/{name}/ready``. Triton and MLServer answer with an empty
-  body, and 400 while a model loads, so only the status code is checked. An unloaded model's
-  ``/ready`` is 404 while the server's stays 200, hence the per-model check.
-- TorchServe: ``/ping`` on the inference port (``{"status": "Healthy"}``), and per-model worker
-  status on the management port, ``/models/{name}``, where every worker must be READY.
-- MLflow scoring server: ``/ping`` and ``/health`` answer 200 with a body of ``"\\n"`` that is
-  labelled JSON but is not, so no condition reads the body.
-- BentoML: ``/livez`` and ``/readyz``; 503 with a text reason while not ready.
-- ``application/health+json`` (IETF draft): ``status`` pass/warn/fail (also ok/up, error/down)
-  maps to up/degraded/down, and every entry under ``checks`` is reported as a condition result.
+Each preset was checked against the server's own source; the version and file are named with it.
+Where a server answers "not ready" for one model while the server as a whole is up, the server
+-wide check is ``degraded`` (a warn condition) and the per-model check carries the ``down``.
+
+- ``oip_v2``, Open Inference Protocol v2. MLServer 1.7.1 (``mlserver/handlers/dataplane.py``
+  ``ready()``: all models ready; ``mlserver/rest/endpoints.py``: 200/400, empty body; an unknown
+  model is 404 ``{"error": "Model … not found"}``) and KServe 0.21.0's Python server
+  (``kserve/protocol/rest/v2_endpoints.py``: a model not ready is 503). ``/v2/health/live``,
+  ``/v2/health/ready`` (every model ready, so with ``model`` set it only degrades) and
+  ``/v2/models/{model}/ready``.
+- ``triton``, Triton Inference Server 2.73 (``src/http_server.cc`` ``HandleServerHealth``: 200 or
+  400 with an empty body; ``HandleModelReady``: 400 ``{"error":"Model version not ready"}``).
+  With ``--strict-readiness=true``, the default (``docs/customization_guide/deploy.md``), the
+  server's ready fails while any model is unavailable, so with ``model`` set it only degrades.
+- ``kserve_v1``, KServe 0.21.0's Python model server, v1 protocol
+  (``kserve/protocol/rest/v1_endpoints.py``): ``/`` answers ``{"status": "alive"}`` and
+  ``/v1/models/{model}`` answers ``{"name": …, "ready": true}``, or 503 while it loads.
+- ``torchserve``, TorchServe 0.12.0. ``/ping`` (``InferenceRequestHandler.java``) answers 200
+  ``{"status": "Healthy"}`` or, since 0.8.0, 500 ``"Unhealthy"`` when a model has fewer workers
+  than its minWorkers; up to 0.7.1 it answered 200 ``"Partial Healthy"`` (``ApiUtils.java``
+  ``getWorkerStatus``), read here as degraded. The management API's ``/models/{model}`` lists
+  the workers: none READY is down, fewer READY than minWorkers is degraded. Token
+  authorisation (``TokenAuthorizationHandler.java``, on by default since 0.11) wants
+  ``Authorization: Bearer <key>``: the management key on the management API, the inference key
+  on ``/ping``; a wrong or missing key is 400 ``InvalidKeyException``.
+- ``mlflow_tracking``, MLflow 3.18.0 tracking server, ``mlflow server``
+  (``mlflow/server/__init__.py``): ``/health`` answers ``OK`` and ``/version`` the version; it
+  has no ``/ping``.
+- ``mlflow_scoring``, MLflow 3.18.0 scoring server, ``mlflow models serve``
+  (``mlflow/pyfunc/scoring_server/__init__.py``): ``/ping`` and ``/health`` answer 200 with a
+  body of ``"\\n"`` labelled JSON (it is not), so no condition reads the body; until the model
+  has loaded the port refuses connections. ``mlflow`` is its deprecated old name.
+- ``bentoml``, BentoML 1.4.40 (``_bentoml_impl/server/app.py``): ``/livez`` and ``/readyz``,
+  503 with a text reason while not ready.
+- ``vllm``, vLLM's OpenAI server (``vllm/entrypoints/serve/instrumentator/health.py``):
+  ``/health`` is an empty 200, or 503 once the engine is dead.
+- ``tgi``, Text Generation Inference 3.3 (``router/src/server.rs`` ``health``): ``/health`` is an
+  empty 200, or 503 ``{"error": "unhealthy", "error_type": "healthcheck"}``.
+- ``ray_serve``, Ray Serve 2.60.0 (``ray/serve/_private/proxy.py``): ``/-/healthz`` answers
+  ``success``, or 503 while the node drains; ``/-/routes`` maps route prefixes to applications,
+  503 until the route table is populated.
+- ``feast``, the Feast 0.67.0 feature server (``feast/feature_server.py``): ``/health`` is an
+  empty 200, or 503 when the registry cannot be read.
+- ``health_json``, ``application/health+json`` (IETF draft-inadarei-api-health-check):
+  ``status`` pass/warn/fail (also ok/up, error/down) maps to up/degraded/down, and every entry
+  under ``checks`` is reported as a condition result.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 from mlops_oncall.checks.conditions import ConditionResult, Observation, json_value
 
-PresetName = Literal["oip_v2", "triton", "torchserve", "mlflow", "bentoml", "health_json"]
-PRESETS: tuple[str, ...] = ("oip_v2", "triton", "torchserve", "mlflow", "bentoml", "health_json")
+PRESETS: tuple[str, ...] = (
+    "oip_v2",
+    "triton",
+    "kserve_v1",
+    "torchserve",
+    "mlflow_tracking",
+    "mlflow_scoring",
+    "mlflow",
+    "bentoml",
+    "vllm",
+    "tgi",
+    "ray_serve",
+    "feast",
+    "health_json",
+)
 HEALTH_JSON = "health_json"
+TORCHSERVE_WORKERS = "torchserve_workers"
+# Old names still accepted, with the warning a load gives and the preset they stand for.
+DEPRECATED: dict[str, tuple[str, str]] = {
+    "mlflow": (
+        "mlflow_scoring",
+        "preset mlflow is deprecated: it probes MLflow's scoring server (/ping); write "
+        "mlflow_scoring for `mlflow models serve`, or mlflow_tracking for `mlflow server`",
+    ),
+}
+# Preset parameters beyond base_url; which presets take each (the rest refuse it).
+TAKES_MODEL = ("oip_v2", "triton", "kserve_v1", "torchserve")
+TAKES_TOKENS = ("torchserve",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +96,8 @@ class Endpoint:
     conditions: tuple[str, ...]
     depends_on: tuple[str, ...] = ()  # suffixes of the same preset
     evaluator: str | None = None
+    warn: tuple[str, ...] = ()  # failing one makes the check degraded, not down
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. a token; secrets resolved by the loader
 
 
 class PresetError(ValueError):
@@ -51,6 +113,13 @@ def _join(base: str, path: str) -> str:
     return base.rstrip("/") + path
 
 
+def _bearer(token: str | None) -> tuple[tuple[str, str], ...]:
+    return (("Authorization", f"Bearer {token}"),) if token else ()
+
+
+OK = ("[STATUS] == 200",)
+
+
 def endpoints(
     preset: str,
     *,
@@ -58,8 +127,11 @@ def endpoints(
     model: str | None = None,
     management_url: str | None = None,
     url: str | None = None,
+    management_token: str | None = None,
+    inference_token: str | None = None,
 ) -> list[Endpoint]:
     """The endpoints a preset covers; raises PresetError naming the parameter at fault."""
+    preset = DEPRECATED[preset][0] if preset in DEPRECATED else preset
     if preset == HEALTH_JSON:
         if url and base_url:
             raise PresetError("url", "give either url or base_url for health_json, not both")
@@ -71,68 +143,193 @@ def endpoints(
         raise PresetError("url", f"preset {preset} builds its URLs from base_url; remove url")
     if not base_url:
         raise PresetError("base_url", f"preset {preset} needs base_url")
-    ok = ("[STATUS] == 200",)
-    if preset in ("oip_v2", "triton"):
-        out = [
-            Endpoint("live", "server live", _join(base_url, "/v2/health/live"), ok),
-            Endpoint("ready", "server ready", _join(base_url, "/v2/health/ready"), ok, ("live",)),
+    if model and preset not in TAKES_MODEL:
+        raise PresetError("model", f"preset {preset} checks the whole server; remove model")
+    if preset not in TAKES_TOKENS:
+        for name, value in (
+            ("management_token", management_token),
+            ("inference_token", inference_token),
+        ):
+            if value:
+                raise PresetError(name, f"{name} is a torchserve parameter; remove it")
+    if management_url and preset != "torchserve":
+        raise PresetError("management_url", "management_url is a torchserve parameter; remove it")
+    build = _BUILDERS.get(preset)
+    if build is None:  # pragma: no cover - the schema guards
+        raise PresetError("preset", f"unknown preset '{preset}'")
+    return build(base_url, model, management_url, management_token, inference_token)
+
+
+def _v2(base: str, model: str | None, server_ready: str) -> list[Endpoint]:
+    live = Endpoint("live", "server live", _join(base, "/v2/health/live"), OK)
+    if not model:
+        return [
+            live,
+            Endpoint("ready", "server ready", _join(base, "/v2/health/ready"), OK, ("live",)),
         ]
-        if model:
-            out.append(
-                Endpoint(
-                    "model-ready",
-                    f"model {model} ready",
-                    _join(base_url, f"/v2/models/{quote(model, safe='')}/ready"),
-                    ok,
-                    ("ready",),
-                )
-            )
-        return out
-    if preset == "torchserve":
-        out = [
+    # server-ready covers every model: another model loading degrades it, this one fails below
+    ready = Endpoint("ready", server_ready, _join(base, "/v2/health/ready"), (), ("live",), warn=OK)
+    model_ready = Endpoint(
+        "model-ready",
+        f"model {model} ready",
+        _join(base, f"/v2/models/{quote(model, safe='')}/ready"),
+        OK,
+        ("ready",),
+    )
+    return [live, ready, model_ready]
+
+
+def _oip_v2(base, model, _mgmt, _mt, _it) -> list[Endpoint]:
+    return _v2(base, model, "server ready (all models)")
+
+
+def _triton(base, model, _mgmt, _mt, _it) -> list[Endpoint]:
+    return _v2(base, model, "server ready (strict readiness: all models)")
+
+
+def _kserve_v1(base, model, _mgmt, _mt, _it) -> list[Endpoint]:
+    if not model:
+        raise PresetError("model", "preset kserve_v1 needs model (its /v1/models/{model})")
+    return [
+        Endpoint("live", "server live", _join(base, "/"), (*OK, "[BODY].status == alive")),
+        Endpoint(
+            "model-ready",
+            f"model {model} ready",
+            _join(base, f"/v1/models/{quote(model, safe='')}"),
+            (*OK, "[BODY].ready == true"),
+            ("live",),
+        ),
+    ]
+
+
+def _torchserve(base, model, mgmt, management_token, inference_token) -> list[Endpoint]:
+    out = [
+        Endpoint(
+            "ready",
+            "ping",
+            _join(base, "/ping"),
+            OK,
+            warn=("[BODY].status == Healthy",),  # "Partial Healthy" (TorchServe <= 0.7.1)
+            headers=_bearer(inference_token),
+        )
+    ]
+    if mgmt or model:
+        if not model:
+            raise PresetError("model", "preset torchserve with management_url needs model")
+        if not mgmt:
+            raise PresetError("management_url", "preset torchserve with model needs management_url")
+        out.append(
             Endpoint(
-                "ready",
-                "ping",
-                _join(base_url, "/ping"),
-                ("[STATUS] == 200", "[BODY].status == Healthy"),
+                "model-ready",
+                f"model {model} workers READY",
+                _join(mgmt, f"/models/{quote(model, safe='')}"),
+                OK,
+                ("ready",),
+                TORCHSERVE_WORKERS,
+                headers=_bearer(management_token),
+            )
+        )
+    elif management_token:
+        raise PresetError("management_token", "management_token needs management_url and model")
+    return out
+
+
+def _mlflow_tracking(base, *_rest) -> list[Endpoint]:
+    return [
+        Endpoint("live", "health", _join(base, "/health"), (*OK, "[BODY] == OK")),
+        Endpoint("version", "version", _join(base, "/version"), OK, ("live",)),
+    ]
+
+
+def _mlflow_scoring(base, *_rest) -> list[Endpoint]:
+    return [
+        Endpoint("live", "ping", _join(base, "/ping"), OK),
+        Endpoint("ready", "health", _join(base, "/health"), OK, ("live",)),
+    ]
+
+
+def _bentoml(base, *_rest) -> list[Endpoint]:
+    return [
+        Endpoint("live", "livez", _join(base, "/livez"), OK),
+        Endpoint("ready", "readyz", _join(base, "/readyz"), OK, ("live",)),
+    ]
+
+
+def _health_only(base, *_rest) -> list[Endpoint]:
+    return [Endpoint("health", "health", _join(base, "/health"), OK)]
+
+
+def _ray_serve(base, *_rest) -> list[Endpoint]:
+    return [
+        Endpoint("health", "proxy healthz", _join(base, "/-/healthz"), OK),
+        Endpoint(
+            "routes", "routes", _join(base, "/-/routes"), (*OK, "len([BODY]) > 0"), ("health",)
+        ),
+    ]
+
+
+_BUILDERS: dict[str, Callable[..., list[Endpoint]]] = {
+    "oip_v2": _oip_v2,
+    "triton": _triton,
+    "kserve_v1": _kserve_v1,
+    "torchserve": _torchserve,
+    "mlflow_tracking": _mlflow_tracking,
+    "mlflow_scoring": _mlflow_scoring,
+    "bentoml": _bentoml,
+    "vllm": _health_only,
+    "tgi": _health_only,
+    "ray_serve": _ray_serve,
+    "feast": _health_only,
+}
+
+
+# --------------------------------------------------------------------------- torchserve workers
+
+
+def torchserve_workers_results(obs: Observation) -> list[ConditionResult]:
+    """The workers of the first model version against its minWorkers.
+
+    None READY fails; fewer READY than minWorkers degrades (the case TorchServe's own /ping
+    calls "Unhealthy" since 0.8.0, while the READY ones still answer).
+    """
+    if obs.status != 200:
+        return []  # [STATUS] == 200 reports it
+    name = "workers READY"
+    data, error = obs.body_json()
+    if error is not None:
+        return [
+            ConditionResult(
+                name, "fail", False, None, f"[BODY] is not valid JSON ({error})", "body_parse"
             )
         ]
-        if management_url or model:
-            if not model:
-                raise PresetError("model", "preset torchserve with management_url needs model")
-            if not management_url:
-                raise PresetError(
-                    "management_url", "preset torchserve with model needs management_url"
-                )
-            out.append(
-                Endpoint(
-                    "model-ready",
-                    f"model {model} workers READY",
-                    _join(management_url, f"/models/{quote(model, safe='')}"),
-                    (
-                        "[STATUS] == 200",
-                        "len([BODY][0].workers) > 0",
-                        "[BODY][0].workers[*].status == READY",
-                    ),
-                    ("ready",),
-                )
-            )
-        return out
-    if preset == "mlflow":
-        if model:
-            raise PresetError("model", "preset mlflow serves one model; remove model")
-        return [
-            Endpoint("live", "ping", _join(base_url, "/ping"), ok),
-            Endpoint("ready", "health", _join(base_url, "/health"), ok, ("live",)),
-        ]
-    if preset == "bentoml":
-        if model:
-            raise PresetError("model", "preset bentoml checks the service; remove model")
-        return [
-            Endpoint("live", "livez", _join(base_url, "/livez"), ok),
-            Endpoint("ready", "readyz", _join(base_url, "/readyz"), ok, ("live",)),
-        ]
-    raise PresetError("preset", f"unknown preset '{preset}'")  # pragma: no cover - schema guards
+    first = data[0] if isinstance(data, list) and data else None
+    workers = first.get("workers") if isinstance(first, dict) else None
+    if not isinstance(workers, list):
+        return [ConditionResult(name, "fail", False, None, "[BODY][0].workers: path not found")]
+    statuses = [w.get("status") if isinstance(w, dict) else None for w in workers]
+    ready = sum(1 for s in statuses if s == "READY")
+    wanted = first.get("minWorkers")
+    wanted = (
+        int(wanted) if isinstance(wanted, (int, Decimal)) and not isinstance(wanted, bool) else 0
+    )
+    others = sorted({str(s) for s in statuses if s != "READY"})
+    shown = f"{ready} of {len(workers)} workers READY (minWorkers {wanted})"
+    if others:
+        shown += f"; others {', '.join(others)}"
+    if ready == 0:
+        return [ConditionResult(name, "fail", False, ready, shown)]
+    if ready < wanted:
+        return [ConditionResult(name, "warn", False, ready, shown)]
+    return [ConditionResult(name, "fail", True, ready, shown)]
+
+
+def preset_results(evaluator: str, obs: Observation) -> list[ConditionResult]:
+    """The condition results a preset's own evaluator adds to a probe."""
+    if evaluator == HEALTH_JSON:
+        return health_json_results(obs)
+    if evaluator == TORCHSERVE_WORKERS:
+        return torchserve_workers_results(obs)
+    return []  # pragma: no cover - endpoints() only names the two above
 
 
 # --------------------------------------------------------------------------- health+json

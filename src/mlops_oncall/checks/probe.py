@@ -22,7 +22,7 @@ from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.conditions import ConditionResult, Observation, evaluate
 from mlops_oncall.checks.config import CheckSpec
 from mlops_oncall.checks.decode import BodyDecodeError, decode
-from mlops_oncall.checks.presets import health_json_results
+from mlops_oncall.checks.presets import preset_results
 from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.tlsinfo import ssl_object_expiry
 from mlops_oncall.checks.transport import (
@@ -318,8 +318,8 @@ class Prober:
 
     def _evaluate(self, spec: CheckSpec, obs: Observation, latency: float) -> Result:
         results: list[ConditionResult] = []
-        if spec.evaluator == "health_json":
-            results.extend(health_json_results(obs))
+        if spec.evaluator is not None:
+            results.extend(preset_results(spec.evaluator, obs))
         results.extend(evaluate(c.condition, obs, c.level) for c in spec.conditions)
         results = [self._clean(r) for r in results]
         failed = [r for r in results if not r.success]
