@@ -1,0 +1,63 @@
+"""Checks and the incidents open about them.
+
+An incident is about a check when it was declared from it or when the check belongs to the
+incident's service. While such an incident is open, each threshold crossing of the check
+(recovery included) is recorded on its timeline as a ``check_transition`` event, in the shape
+the drill runner writes and the postmortem timeline reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from mlops_oncall.checks.state import Transition
+
+
+def concerns(row: dict[str, Any], check_id: str, service: str | None) -> bool:
+    """True when the incident ``row`` is about the check (declared from it, or its service)."""
+    if row.get("declared_from_check") == check_id:
+        return True
+    return bool(service) and row.get("service") == service
+
+
+def open_incidents_for(
+    rows: Iterable[dict[str, Any]], check_id: str, service: str | None
+) -> list[dict[str, Any]]:
+    """The rows (open incidents, newest first) about the check."""
+    return [r for r in rows if concerns(r, check_id, service)]
+
+
+def transition_event(t: Transition) -> tuple[str, dict[str, Any]]:
+    """The text and data of the check_transition event for ``t``."""
+    text = f"{t.check_id}: {t.from_state} → {t.to_state}" + (f" ({t.message})" if t.message else "")
+    data = {
+        "check": t.check_id,
+        "from": t.from_state,
+        "to": t.to_state,
+        "at": t.at.isoformat(),
+        "error_class": t.error_class,
+        "blocked_by": list(t.blocked_by),
+        "message": t.message,
+    }
+    return text, data
+
+
+def record_transitions(incidents: Any, transitions: Iterable[Transition]) -> list[tuple[str, str]]:
+    """Record each crossing on every open (non-drill) incident about its check.
+
+    Returns (incident id, check id) pairs recorded. The event is stamped when it is written;
+    the crossing's own time is in its data (``at``), which the postmortem timeline uses."""
+    from mlops_oncall.store.timeline import public_id
+
+    transitions = list(transitions)
+    if not transitions:
+        return []
+    rows = [r for r in incidents.list(status="open") if not r.get("is_drill")]
+    done = []
+    for t in transitions:
+        for row in open_incidents_for(rows, t.check_id, t.service):
+            text, data = transition_event(t)
+            incidents.record(row["id"], "check_transition", text, data)
+            done.append((public_id(row["id"]), t.check_id))
+    return done
