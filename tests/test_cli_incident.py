@@ -69,7 +69,7 @@ def test_declare_prints_the_id_and_json_shape(cli):
     }
     assert data["milestones"]["declared"]["source"] == "manual"
     assert data["milestones"]["declared"]["at"].endswith("Z")
-    assert set(data["metrics"]) == {"ttd", "tta", "ttm", "ttr"}
+    assert set(data["metrics"]) == {"ttd", "tta", "ttm", "ttr", "duration"}
     assert data["head"]["seq"] == 3 and len(data["head"]["hash"]) == 64
 
 

@@ -88,3 +88,37 @@ def test_deploy_errors(store, clock):
         d.record("s", "v", "model", "failed", incident="INC-0009")
     with pytest.raises(IncidentError, match="is in the future"):
         d.record("s", "v", "model", "failed", at=clock.now() + timedelta(hours=1))
+
+
+def test_duration_is_the_outage_and_differs_from_ttr_for_a_stated_reason(svc, clock):
+    from mlops_oncall.incidents.metrics import duration, duration_vs_ttr
+
+    a = svc.declare("a", "SEV2", impact_started_at=T0 - timedelta(seconds=210)).id
+    clock.advance(60)
+    svc.ack(a)
+    clock.advance(1740)
+    svc.mitigate(a)  # 1800 s after detection
+    clock.advance(1800)
+    svc.resolve(a)  # 3600 s after detection
+    row = svc.get(a).row
+    assert duration(row) == 2010.0  # impact start -> mitigation
+    assert svc.get(a).to_json()["metrics"] == {
+        "ttd": 210.0,
+        "tta": 60.0,
+        "ttm": 1800.0,
+        "ttr": 3600.0,
+        "duration": 2010.0,
+    }
+    assert duration_vs_ttr(row) == {
+        "duration": 2010.0,
+        "ttr": 3600.0,
+        "before_detection": 210.0,
+        "after_mitigation": 1800.0,
+    }
+    # without an impact start, the outage runs from detection; resolved at once: they agree
+    b = svc.declare("b", "SEV3").id
+    clock.advance(600)
+    svc.ack(b)
+    svc.resolve(b)  # resolving sets mitigated too
+    row = svc.get(b).row
+    assert duration(row) == 600.0 and duration_vs_ttr(row) is None

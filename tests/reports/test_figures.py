@@ -169,6 +169,12 @@ def test_a_narrower_window(week):
 
 def test_postmortem_figures(pm):
     assert pm["incident"]["duration_seconds"] == 2 * 3600 + 50 * 60  # 22:40 -> 01:30
+    # TTR 19590 s = 10200 - 210 (impact began before detection) + 9600 (01:30 -> 04:10)
+    assert pm["incident"]["duration_from"] == "impact start"
+    assert pm["incident"]["duration_vs_ttr"] == (
+        "TTR (detected to resolved) is 5h 26m: the outage began 3m 30s before detection "
+        "and resolution came 2h 40m after mitigation"
+    )
     assert [m["seconds"] for m in pm["metrics"]] == [210.0, 1050.0, 9990.0, 19590.0]
     assert pm["detection"] == {
         "kind": "check",

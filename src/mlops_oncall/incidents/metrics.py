@@ -1,8 +1,10 @@
-"""Response metrics (DESIGN.md): TTD, TTA, TTM, TTR per incident; counts and percentiles per window.
+"""Response metrics: TTD, TTA, TTM, TTR and the duration per incident; percentiles per window.
 
+The one definition of each, used by every command, screen and document:
 TTD = detected - impact_started, TTA = acknowledged - detected, TTM = mitigated - detected,
-TTR = resolved - detected. A metric with a missing end is left out, never counted as zero.
-Percentiles are nearest-rank. Drills never count.
+TTR = resolved - detected, and the duration (the outage) = mitigated - impact_started, from
+detection when the impact start is unknown. A metric with a missing end is left out, never
+counted as zero. Percentiles are nearest-rank. Drills never count.
 """
 
 from __future__ import annotations
@@ -34,6 +36,35 @@ def _secs(start: datetime | None, end: datetime | None) -> float | None:
 
 def incident_metrics(row: dict[str, Any]) -> dict[str, float | None]:
     return {name: _secs(row[f"{a}_at"], row[f"{b}_at"]) for name, (a, b) in METRICS.items()}
+
+
+def outage(row: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The outage: from the impact start (else detection, else declaration) to mitigation."""
+    begins = row["impact_started_at"] or row["detected_at"] or row["declared_at"]
+    return begins, row["mitigated_at"]
+
+
+def duration(row: dict[str, Any]) -> float | None:
+    return _secs(*outage(row))
+
+
+def duration_vs_ttr(row: dict[str, Any]) -> dict[str, float] | None:
+    """Why the duration and TTR differ, in seconds, or None when they agree (or one is unset).
+
+    ``before_detection``: the outage began that long before detection (TTR starts at it);
+    ``after_mitigation``: the incident was resolved that long after the impact stopped.
+    """
+    dur, ttr = duration(row), incident_metrics(row)["ttr"]
+    if dur is None or ttr is None or dur == ttr:
+        return None
+    begins, ends = outage(row)
+    detected = row["detected_at"] or begins
+    return {
+        "duration": dur,
+        "ttr": ttr,
+        "before_detection": (detected - begins).total_seconds(),
+        "after_mitigation": (row["resolved_at"] - ends).total_seconds(),
+    }
 
 
 def nearest_rank(sorted_values: list[float], pct: float) -> float | None:

@@ -137,7 +137,7 @@ class IncidentView:
         return self.row[f"{name}_at"]
 
     def to_json(self) -> dict[str, Any]:
-        from mlops_oncall.incidents.metrics import incident_metrics
+        from mlops_oncall.incidents.metrics import duration, incident_metrics
 
         r = self.row
         out = {
@@ -155,7 +155,7 @@ class IncidentView:
                 m: ({"at": r[f"{m}_at"], "source": r[f"{m}_source"]} if r[f"{m}_at"] else None)
                 for m in lc.MILESTONES
             },
-            "metrics": incident_metrics(r),
+            "metrics": incident_metrics(r) | {"duration": duration(r)},
             "roles": self.roles,
             "narrative": {f: r[f] for f in NARRATIVE_FIELDS},
             "action_items": self.actions,

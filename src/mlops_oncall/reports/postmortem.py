@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.incidents import lifecycle as lc
-from mlops_oncall.incidents.metrics import incident_metrics
+from mlops_oncall.incidents.metrics import duration_vs_ttr, incident_metrics
 from mlops_oncall.incidents.service import Incidents, IncidentView
 from mlops_oncall.reports import text as fmt
 from mlops_oncall.reports import timeline as tlm
@@ -144,10 +144,31 @@ def _header(view: IncidentView, begins, ends, services: list[str]) -> dict[str, 
         "outage_ends": fmt.ts_utc(ends) if ends else None,
         "duration": fmt.duration(seconds) if seconds is not None else None,
         "duration_seconds": seconds,
+        "duration_from": "impact start" if r["impact_started_at"] else "detection",
+        "duration_vs_ttr": _duration_vs_ttr(r),
         "roles": [
             {"role": role, "who": view.roles[role]} for role in lc.ROLES if role in view.roles
         ],
     }
+
+
+def _duration_vs_ttr(row: dict[str, Any]) -> str | None:
+    """Why the header's duration (the outage) is not the TTR, in words; None when equal."""
+    d = duration_vs_ttr(row)
+    if d is None:
+        return None
+    parts = []
+    if d["before_detection"]:
+        parts.append(f"the outage began {fmt.duration(d['before_detection'])} before detection")
+    if d["after_mitigation"] > 0:
+        parts.append(f"resolution came {fmt.duration(d['after_mitigation'])} after mitigation")
+    elif d["after_mitigation"] < 0:  # a milestone corrected out of order
+        parts.append(f"mitigation is {fmt.duration(-d['after_mitigation'])} after resolution")
+    return (
+        f"TTR (detected to resolved) is {fmt.duration(d['ttr'])}: " + " and ".join(parts)
+        if parts
+        else None
+    )
 
 
 def _detection(view: IncidentView, events) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mlops_oncall.incidents.metrics import outage
 from mlops_oncall.incidents.service import IncidentView
 from mlops_oncall.jsonout import rfc3339
 from mlops_oncall.reports import text as fmt
@@ -47,8 +48,7 @@ class Entry:
 
 def outage_window(row: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
     """OUTAGE BEGINS (impact start, else detection) and OUTAGE ENDS (mitigation)."""
-    begins = row["impact_started_at"] or row["detected_at"] or row["declared_at"]
-    return begins, row["mitigated_at"]
+    return outage(row)  # the one definition of the duration
 
 
 def milestone_entries(row: dict[str, Any]) -> list[Entry]:
