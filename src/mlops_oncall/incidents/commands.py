@@ -242,3 +242,19 @@ def record_check_run(incidents, incident_id: str, step_id: str | None, result) -
             ],
         },
     )
+
+
+def command_sources(incidents, deploys, checks, variables, incident_id: str, now):
+    """The values a step's command placeholders can take for this incident: the incident, the
+    check it was declared from, its service's deploys (newest first) and the workspace vars."""
+    from mlops_oncall.runbooks.placeholders import gather
+
+    view = incidents.get(incident_id)
+    row = dict(view.row)
+    row["public_id"] = view.id
+    check = None
+    spec = checks.specs.get(row.get("declared_from_check") or "") if checks else None
+    if spec is not None:
+        check = {"id": spec.id, "url": spec.url, "service": spec.service}
+    history = deploys.list(service=row["service"], limit=50) if row.get("service") else []
+    return gather(incident=row, check=check, deploys=history, variables=variables, now=now)

@@ -15,7 +15,13 @@ _KIND_LABEL = {
 }
 
 
-def step_markdown(rb: Runbook, step: Step, number: int | None = None) -> str:
+_RISK_LABEL = {"read": "reads", "change": "changes a running system", "destructive": "DESTRUCTIVE"}
+
+
+def step_markdown(
+    rb: Runbook, step: Step, number: int | None = None, *, command: str | None = None
+) -> str:
+    """``command`` replaces the step's own text (triage shows it with placeholders filled)."""
     lines: list[str] = []
     head = f"{number}. " if number is not None else ""
     lines.append(f"### {head}{step.title}")
@@ -28,8 +34,10 @@ def step_markdown(rb: Runbook, step: Step, number: int | None = None) -> str:
         lines.append(f"**{step.question}**")
         lines.append("")
     if step.command:
+        lines.append(f"Command ({_RISK_LABEL[step.risk_level]}):")
+        lines.append("")
         lines.append("```sh")
-        lines.append(step.command.rstrip())
+        lines.append((command or step.command).rstrip())
         lines.append("```")
         lines.append("")
     if step.check:

@@ -368,7 +368,12 @@ class ConfirmCommandModal(Dialog):
 
     Newlines and tabs are marked (⏎ ␉) and the box scrolls, so nothing after the first line
     can hide below it. A command with an escape sequence or another control character could
-    redraw what is on screen, so it is refused here: shown with its codes, never offered."""
+    redraw what is on screen, so it is refused here: shown with its codes, never offered.
+
+    The step's risk sets the question: ``read`` and ``change`` show the target and ask for
+    `y`; ``destructive`` runs only once the target's name is typed. A command that needs a
+    terminal (``interactive`` says why) is offered for copying only. Dismisses with True (run),
+    "copy", or None."""
 
     # Its own rules rather than .dialog's: at 80x24 every row counts (see _fit).
     DEFAULT_CSS = """
@@ -381,26 +386,58 @@ class ConfirmCommandModal(Dialog):
         background: $surface;
         padding: 0 1;
     }
+    #confirm-dialog.-destructive { border: thick $error; }
     #confirm-title { text-style: bold; color: $text-accent; }
+    #confirm-target { color: $text-warning; }
     #confirm-scroll { height: auto; background: $panel; padding: 0 1; margin: 1 0; }
     #confirm-refused { color: $text-error; text-style: bold; }
+    #confirm-typed { margin: 0 0 1 0; }
     #confirm-dialog .buttons { height: auto; align-horizontal: right; }
     #confirm-dialog .buttons Button { margin-left: 2; }
     """
-    BINDINGS = [Binding("y", "confirm", "Run it", id="confirm.yes")]
+    BINDINGS = [
+        Binding("y", "confirm", "Run it", id="confirm.yes"),
+        Binding("c", "copy", "Copy it", id="confirm.copy"),
+    ]
 
-    def __init__(self, command: str, timeout: float):
+    def __init__(
+        self,
+        command: str,
+        timeout: float,
+        *,
+        risk: str = "read",
+        target: str | None = None,
+        interactive: str | None = None,
+    ):
         super().__init__()
         self.command = command
         self.timeout = timeout
+        self.risk = risk
+        self.target = target or ""
         self.refused = refusal(command)
+        self.interactive = None if self.refused else interactive
         self.lines = line_count(command)
+
+    @property
+    def destructive(self) -> bool:
+        return self.risk == "destructive" and not (self.refused or self.interactive)
 
     def compose(self) -> ComposeResult:
         lines = f"{self.lines} line" + ("s" if self.lines != 1 else "")
-        with Vertical(id="confirm-dialog"):
-            title = "This command cannot be run" if self.refused else "Run this command?"
+        with Vertical(id="confirm-dialog", classes="-destructive" if self.destructive else ""):
+            if self.refused:
+                title = "This command cannot be run"
+            elif self.interactive:
+                title = "This command can only be copied"
+            elif self.destructive:
+                title = "DESTRUCTIVE: deletes or overwrites data. Run it?"
+            elif self.risk == "change":
+                title = "This changes a running system. Run it?"
+            else:
+                title = "Run this command?"
             yield Label(f"{title}  ({lines})", id="confirm-title")
+            if self.target:
+                yield Label(f"Target: {self.target}   Risk: {self.risk}", id="confirm-target")
             with VerticalScroll(id="confirm-scroll"):
                 yield Static(self._shown(), id="confirm-command")
             if self.refused:
@@ -408,20 +445,37 @@ class ConfirmCommandModal(Dialog):
                     Text(f"Refused: {self.refused}.\nFix the runbook; esc closes."),
                     id="confirm-refused",
                 )
+            elif self.interactive:
+                yield Static(
+                    Text(f"Not run here: {self.interactive}.\nc copies it; esc closes."),
+                    id="confirm-refused",
+                )
             else:
                 what = f"all {lines}" if self.lines > 1 else "it"
+                ask = (
+                    f"Type {self.target} and press Enter to run {what}"
+                    if self.destructive
+                    else f"A shell runs {what}"
+                )
                 yield Static(
                     Text(
-                        f"A shell runs {what}, with a {self.timeout:g} s limit. Output is "
-                        "recorded.\n⏎ marks a line break and ␉ a tab; ↑↓ PgUp PgDn scroll.",
+                        f"{ask}, with a {self.timeout:g} s limit. Output is recorded.\n"
+                        "⏎ marks a line break and ␉ a tab; ↑↓ PgUp PgDn scroll.",
                         style="dim",
                     ),
                     id="confirm-note",
                 )
+                if self.destructive:
+                    yield Input(placeholder=f"type {self.target} to confirm", id="confirm-typed")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (esc)", id="cancel")
-                if not self.refused:
-                    yield Button("Run (y)", variant="warning", id="run")
+                if self.interactive:
+                    yield Button("Copy (c)", variant="primary", id="copy")
+                elif not self.refused:
+                    label = "Run (Enter)" if self.destructive else "Run (y)"
+                    yield Button(
+                        label, variant="error" if self.destructive else "warning", id="run"
+                    )
         yield LeanFooter()
 
     def _shown(self) -> Text:
@@ -433,7 +487,10 @@ class ConfirmCommandModal(Dialog):
 
     def on_mount(self) -> None:
         self._fit()
-        self.query_one("#confirm-scroll").focus()  # arrows scroll it; Enter runs nothing
+        if self.destructive:
+            self.query_one("#confirm-typed", Input).focus()
+        else:
+            self.query_one("#confirm-scroll").focus()  # arrows scroll it; Enter runs nothing
 
     def on_resize(self) -> None:
         self._fit()
@@ -445,18 +502,99 @@ class ConfirmCommandModal(Dialog):
         inner = max(10, min(90, int(width * 0.95)) - 4)
         note = self.query_one("#confirm-refused, #confirm-note", Static)
         note_rows = sum(-(-max(1, len(line)) // inner) for line in str(note.render()).split("\n"))
-        chrome = 1 + 2 + 1 + 2 + note_rows + 3  # footer, border, title, margins, note, buttons
+        extra = (1 if self.target else 0) + (4 if self.destructive else 0)
+        chrome = (
+            1 + 2 + 1 + 2 + note_rows + 3 + extra
+        )  # footer, border, title, margins, note, buttons
         self.query_one("#confirm-scroll").styles.max_height = max(3, height - chrome)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # A refused command is not offered: `y` is hidden from the footer and does nothing.
-        return not (action == "confirm" and self.refused)
+        # `y` runs only a plain confirmation: never a refused or copy-only command, and never a
+        # destructive one (the typed name is the confirmation, and `y` may be part of it).
+        if action == "confirm":
+            return not (self.refused or self.interactive or self.destructive)
+        if action == "copy":
+            return bool(self.interactive)
+        return True
+
+    def _typed_ok(self) -> bool:
+        typed = self.query_one("#confirm-typed", Input).value.strip()
+        return bool(self.target) and typed == self.target
+
+    @on(Input.Submitted, "#confirm-typed")
+    def _typed(self) -> None:
+        self.action_confirm()
 
     @on(Button.Pressed, "#run")
     def action_confirm(self) -> None:
-        if self.refused:
+        if self.refused or self.interactive:
+            return
+        if self.destructive and not self._typed_ok():
+            self.notify(f"Type {self.target} exactly to run it", severity="warning")
             return
         self.dismiss(True)
+
+    @on(Button.Pressed, "#copy")
+    def action_copy(self) -> None:
+        if self.interactive:
+            self.dismiss("copy")
+
+
+class CommandValuesModal(Dialog):
+    """Asks for the values a command's placeholders still need, prefilled where a source
+    suggests one, and shows the command they go into. Dismisses with {name: value} or None."""
+
+    DEFAULT_CSS = """
+    #values-dialog { width: 90; max-width: 95%; height: auto; max-height: 100%; }
+    #values-command { background: $panel; padding: 0 1; margin: 0 0 1 0; max-height: 6; }
+    """
+    BINDINGS = [Binding("ctrl+s", "submit", "Use values", id="values.submit")]
+
+    def __init__(self, command: str, missing: list[str], hints: dict[str, str], about: dict):
+        super().__init__()
+        self.command = command
+        self.missing = missing
+        self.hints = hints
+        self.about = about
+
+    def compose(self) -> ComposeResult:
+        n = len(self.missing)
+        with VerticalScroll(classes="dialog", id="values-dialog"):
+            yield Label(
+                f"This command needs {n} value{'s' * (n != 1)} before it can run or be copied",
+                classes="dialog-title",
+            )
+            yield Static(Text(self.command), id="values-command")
+            for name in self.missing:
+                about = self.about.get(name)
+                yield Label(f"{name}" + (f": {about}" if about else ""), classes="field-label")
+                yield Input(value=self.hints.get(name, ""), placeholder=name, id=f"value-{name}")
+            yield Label("", id="values-error", classes="field-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Use (ctrl+s)", variant="primary", id="use")
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        i = inputs.index(event.input)
+        if i + 1 < len(inputs):
+            inputs[i + 1].focus()
+        else:
+            self.action_submit()
+
+    @on(Button.Pressed, "#use")
+    def action_submit(self) -> None:
+        values = {n: self.query_one(f"#value-{n}", Input).value.strip() for n in self.missing}
+        empty = [n for n, v in values.items() if not v]
+        if empty:
+            self.query_one("#values-error", Label).update(f"{empty[0]} needs a value")
+            self.query_one(f"#value-{empty[0]}", Input).focus()
+            return
+        self.dismiss(values)
 
 
 class RefusedRunbooksModal(Dialog):

@@ -13,7 +13,8 @@ from textual.widgets import Header, Input, Static, TextArea
 from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.incidents.triage import TriageError
 from mlops_oncall.runbooks.render import step_markdown
-from mlops_oncall.ui.modals import ConfirmCommandModal, NoteModal
+from mlops_oncall.ui.command_flow import CommandFlow
+from mlops_oncall.ui.modals import NoteModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
@@ -21,7 +22,7 @@ from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 OUTCOME_OF = {"done": "done", "skip": "skipped", "failed": "failed"}  # action -> outcome
 
 
-class TriageScreen(Screen):
+class TriageScreen(CommandFlow, Screen):
     # the viewed step's command as plain text the mouse or tmux copy mode can select: OSC 52
     # (`c`) has no reply, so whether the terminal took it cannot be known
     DEFAULT_CSS = """
@@ -181,7 +182,9 @@ class TriageScreen(Screen):
         if step.check:
             head.append("  · k run check", style="dim")
         self.query_one("#triage-header", Static).update(head)
-        self.query_one("#step-markdown", MarkdownView).update(step_markdown(rb, step, idx))
+        self.query_one("#step-markdown", MarkdownView).update(
+            step_markdown(rb, step, idx, command=self.shown_command(step))
+        )
         box = self.query_one("#step-command", TextArea)
         box.display = bool(step.command)
         if box.text != (step.command or ""):
@@ -388,11 +391,13 @@ class TriageScreen(Screen):
         if step is None or not step.command:
             self.notify("This step has no command", severity="warning")
             return
-        self.app.copy_to_clipboard(step.command)  # OSC 52: works over SSH and in tmux
-        self.notify(
-            "Command sent to the terminal's clipboard (OSC 52). If it does not paste (tmux: "
-            "set -g set-clipboard on), select it in the box under the step."
-        )
+        # OSC 52: works over SSH and in tmux; placeholders are filled (or asked for) first
+        self.copy_command(step, self._copied)
+
+    _copied = (
+        "Command sent to the terminal's clipboard (OSC 52). If it does not paste (tmux: "
+        "set -g set-clipboard on), select it in the box under the step."
+    )
 
     def action_execute(self) -> None:
         step = self._step()
@@ -407,13 +412,8 @@ class TriageScreen(Screen):
             )
             return
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.run_command(step.id, step.command, cfg.command_timeout.total_seconds())
-
-        self.app.push_screen(
-            ConfirmCommandModal(step.command, cfg.command_timeout.total_seconds()), confirmed
-        )
+        # placeholders filled (or asked for), then the confirmation the step's risk needs
+        self.confirm_command(step, cfg.command_timeout.total_seconds(), self._copied)
 
     @work(thread=True, group="triage-command")
     def run_command(self, step_id: str, command: str, timeout: float) -> None:
