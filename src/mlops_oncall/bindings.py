@@ -48,6 +48,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "runbooks.category",
         "runbooks.list",
         "runbooks.search",
+        "triage.ack",
         "triage.back",
         "triage.choice1",
         "triage.choice2",
@@ -63,7 +64,9 @@ BINDING_IDS: frozenset[str] = frozenset(
         "triage.note",
         "triage.prev",
         "triage.run_check",
+        "triage.severity",
         "triage.skip",
         "triage.skip_note",
+        "triage.status",
     )
 )

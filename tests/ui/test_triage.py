@@ -163,3 +163,63 @@ async def test_copy_says_where_the_command_went_and_shows_it_selectable(fixed_se
         await pilot.press("left")
         assert box.display and box.text == "echo rolled back"
         assert screen.check_action("run_check", ()) is False
+
+
+async def _triage_from_incident(app, pilot, session):
+    """The way a responder gets there: the incident screen, then `t`."""
+    from mlops_oncall.ui.screens.incident import IncidentScreen
+
+    rb = session.library.get("fraud-latency").runbook
+    view = session.incidents.declare("fraud slow", "SEV2", service="fraud-scoring", runbook=rb)
+    app.open_incident(view.id)
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None,
+        what="incident",
+    )
+    await pilot.press("t")
+    await wait_for(
+        pilot,
+        lambda: isinstance(app.screen, TriageScreen) and app.screen.view is not None,
+        what="triage",
+    )
+    return view.id
+
+
+async def test_status_severity_and_elapsed_are_shown_and_changed_from_triage(fixed_session):
+    from datetime import timedelta
+
+    from textual.screen import ModalScreen
+
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        ref = await _triage_from_incident(app, pilot, fixed_session)
+        screen = app.screen
+        header = screen.query_one("#triage-header", Static)
+        first = _text(header).splitlines()[0]
+        assert ref in first and "SEV2" in first and "triage" in first and "elapsed 0s" in first
+        assert "not acknowledged" in first
+        fixed_session.clock.advance(timedelta(minutes=5))
+        await wait_for(pilot, lambda: "elapsed 5m" in _text(header), what="elapsed to move")
+        # a: acknowledge, from the triage screen
+        await pilot.press("a")
+        await wait_for(
+            pilot, lambda: "investigating" in _text(header).splitlines()[0], what="acknowledged"
+        )
+        assert "not acknowledged" not in _text(header)
+        assert fixed_session.incidents.get(ref).row["acknowledged_at"] is not None
+        # v: the incident screen's severity dialog, over the triage screen
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModalScreen), what="severity dialog")
+        app.screen.dismiss("SEV1")
+        await wait_for(pilot, lambda: "SEV1" in _text(header), what="severity shown")
+        assert fixed_session.incidents.get(ref).row["severity"] == "SEV1"
+        # u: status (s is skip here), the incident screen's status dialog
+        await pilot.press("u")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModalScreen), what="status dialog")
+        app.screen.dismiss("identified")
+        await wait_for(pilot, lambda: "identified" in _text(header), what="status shown")
+        assert fixed_session.incidents.get(ref).row["status"] == "identified"
+        assert isinstance(app.screen, TriageScreen)
+        assert screen.state.current == "what-changed"  # the runbook did not move

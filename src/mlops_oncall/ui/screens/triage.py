@@ -13,6 +13,7 @@ from textual.widgets import Header, Input, Static, TextArea
 from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.incidents.triage import TriageError
 from mlops_oncall.runbooks.render import step_markdown
+from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.command_flow import CommandFlow
 from mlops_oncall.ui.modals import NoteModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
@@ -46,6 +47,9 @@ class TriageScreen(CommandFlow, Screen):
         Binding("S", "with_note('skipped')", "Skip+note", id="triage.skip_note", show=False),
         Binding("F", "with_note('failed')", "Failed+note", id="triage.failed_note", show=False),
         Binding("n", "note", "Note", id="triage.note"),
+        Binding("a", "ack", "Ack", id="triage.ack"),
+        Binding("u", "status", "Status", id="triage.status"),  # s is skip here
+        Binding("v", "severity", "Severity", id="triage.severity"),
         Binding("c", "copy", "Copy cmd", id="triage.copy"),
         Binding("e", "execute", "Run cmd", id="triage.execute"),
         Binding("k", "run_check", "Run check", id="triage.run_check"),
@@ -67,6 +71,7 @@ class TriageScreen(CommandFlow, Screen):
         self.ahead: list[str] = []
         self.pos = 0  # index of the viewed step in path + ahead (a loop may repeat a step)
         self.pending_note = ""
+        self.step_head = Text()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,6 +108,7 @@ class TriageScreen(CommandFlow, Screen):
         self.load()
         self.set_interval(1.0, self.poll)
         self.set_interval(5.0, self.check_escalation)
+        self.set_interval(1.0, self.paint_header)  # the elapsed time
 
     # -- state -----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="triage-load")
@@ -126,7 +132,8 @@ class TriageScreen(CommandFlow, Screen):
         self.view = view
         self.state = view.triage
         if self.state is None:
-            self.query_one("#triage-header", Static).update("No runbook attached.")
+            self.step_head = Text("No runbook attached.")
+            self.paint_header()
             return
         if moved or self.viewing is None:
             self.ahead = []
@@ -145,7 +152,6 @@ class TriageScreen(CommandFlow, Screen):
         step = rb.step(self.viewing)
         idx = rb.index_of(step.id) + 1
         head = Text()
-        head.append(f"{self.incident_id}  ", style="bold")
         head.append(f"{rb.title}", style="bold cyan")
         head.append(f"   step {idx} of {len(rb.steps)}", style="bold")
         if st.complete:
@@ -181,7 +187,8 @@ class TriageScreen(CommandFlow, Screen):
             )  # type: ignore[attr-defined]
         if step.check:
             head.append("  · k run check", style="dim")
-        self.query_one("#triage-header", Static).update(head)
+        self.step_head = head
+        self.paint_header()
         self.query_one("#step-markdown", MarkdownView).update(
             step_markdown(rb, step, idx, command=self.shown_command(step))
         )
@@ -190,6 +197,26 @@ class TriageScreen(CommandFlow, Screen):
         if box.text != (step.command or ""):
             box.load_text(step.command or "")
         self.query_one("#steps-list", Static).update(self._steps_overview())
+
+    def paint_header(self) -> None:
+        """The incident's state above the step: severity, status, elapsed, acknowledged."""
+        v = self.view
+        if v is None:
+            return
+        r = v.row
+        now = self.app.session.clock.now()  # type: ignore[attr-defined]
+        t = Text()
+        t.append(f"{self.incident_id} ", style="bold")
+        t.append_text(fmt.sev_text(r["severity"]))
+        t.append("  ")
+        t.append_text(fmt.status_text(r["status"]))
+        t.append(f"  elapsed {fmt.since(r['declared_at'], r['resolved_at'] or now)}")
+        if r["acknowledged_at"] is None:
+            t.append("  not acknowledged (a)", style="bold yellow")
+        t.append("   a ack · u status · v severity", style="dim")
+        t.append("\n")
+        t.append_text(self.step_head)
+        self.query_one("#triage-header", Static).update(t)
 
     # -- what may be recorded on the viewed step (the core's own rules, so nothing offered is
     # refused; a visited step may be redone, which rewinds the runbook there) ---------------
@@ -381,6 +408,35 @@ class TriageScreen(CommandFlow, Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    # -- the incident itself: the incident screen's own dialogs and calls ----------------------
+    def _incident_screen(self):
+        """The incident screen this triage was opened from (every way here passes through it),
+        so ack, status and severity behave exactly as they do there."""
+        from mlops_oncall.ui.screens.incident import IncidentScreen
+
+        for screen in reversed(self.app.screen_stack):
+            if isinstance(screen, IncidentScreen) and screen.incident_id == self.incident_id:
+                return screen
+        return None
+
+    def _on_incident(self, action: str) -> None:
+        screen = self._incident_screen()
+        if screen is None or screen.view is None:
+            self.notify("Open the incident (esc) to change it", severity="warning")
+            return
+        if self.view is not None and self.view.row["head_seq"] > screen.view.row["head_seq"]:
+            screen.view = self.view  # the fresher of the two decides what is offered
+        getattr(screen, f"action_{action}")()
+
+    def action_ack(self) -> None:
+        self._on_incident("ack")
+
+    def action_status(self) -> None:
+        self._on_incident("status")
+
+    def action_severity(self) -> None:
+        self._on_incident("severity")
 
     # -- commands and checks -------------------------------------------------------------------
     def _step(self):
