@@ -19,7 +19,9 @@ from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
 from tests.ui.conftest import FIXED_CHECKS, T0, fixed_views, make_workspace
 
-SIZE = (150, 42)
+# every scene is pinned at a roomy terminal and at the smallest one we support
+SIZES = ((160, 45), (80, 24))
+SIZE = SIZES[0]  # the README's pictures
 
 
 @dataclass

@@ -46,6 +46,10 @@ class OncallApp(App[None]):
         Binding("ctrl+r", "refused_runbooks", "Refused runbooks", id="app.refused_runbooks"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
+    # classes set on every screen as the terminal is resized: the stylesheet stacks or hides
+    # side panels below 100 columns and shrinks fixed-height panels below 32 rows (80x24 works)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
     def __init__(
         self,
