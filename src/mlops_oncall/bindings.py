@@ -9,6 +9,7 @@ from __future__ import annotations
 BINDING_IDS: frozenset[str] = frozenset(
     (
         "app.help",
+        "app.incidents",
         "app.inject_fault",
         "app.quit",
         "app.refused_runbooks",
@@ -37,6 +38,10 @@ BINDING_IDS: frozenset[str] = frozenset(
         "incident.severity",
         "incident.status",
         "incident.triage",
+        "incidents.back",
+        "incidents.filter",
+        "incidents.list",
+        "incidents.search",
         "postmortem.back",
         "postmortem.candidates",
         "postmortem.export",

@@ -42,6 +42,7 @@ class OncallApp(App[None]):
         Binding("question_mark,f1", "help", "Help", id="app.help"),
         Binding("r", "runbooks", "Runbooks", id="app.runbooks"),
         Binding("g", "risks", "Risks", id="app.risks"),
+        Binding("h", "incidents", "History", id="app.incidents"),
         Binding("f", "inject_fault", "Inject fault", id="app.inject_fault"),
         Binding("ctrl+r", "refused_runbooks", "Refused runbooks", id="app.refused_runbooks"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -398,6 +399,19 @@ class OncallApp(App[None]):
             self.notify("Still loading the runbooks…")
             return
         self.push_screen(RunbooksScreen())
+
+    def action_incidents(self) -> None:
+        """Incident history: back to the list if it is already open under this screen."""
+        from mlops_oncall.ui.screens.incidents import IncidentsScreen
+
+        if not self.ready:
+            self.notify("Still loading…")
+            return
+        if any(isinstance(s, IncidentsScreen) for s in self.screen_stack):
+            while not isinstance(self.screen, IncidentsScreen):
+                self.pop_screen()
+            return
+        self.push_screen(IncidentsScreen())
 
     def action_risks(self) -> None:
         from mlops_oncall.ui.screens.risks import RiskScreen

@@ -17,6 +17,11 @@ class OncallCommands(Provider):
                 app.action_declare,
             ),
             ("Runbooks", "Search and preview the runbook library", app.action_runbooks),
+            (
+                "Incident history",
+                "Open and past incidents: filter, search, open any",
+                app.action_incidents,
+            ),
             ("Help", "Keys, screens and binding ids", app.action_help),
             ("Risk register", "Risks by score; overdue reviews highlighted", app.action_risks),
             (

@@ -404,3 +404,12 @@ class IncidentScreen(Screen):
 
         service = self.view.row["service"] if self.view else None
         self.app.push_screen(RunbooksScreen(attach_to=self.incident_id, service=service))
+
+    @on(DataTable.RowSelected, "#timeline")
+    def _open_entry(self, event: DataTable.RowSelected) -> None:
+        """Enter on a timeline row: the whole entry, where the row cuts it short."""
+        from mlops_oncall.ui.timeline_entry import TimelineEntryModal
+
+        seq = str(event.row_key.value or "")
+        if seq.isdigit():  # not the "… earlier events" line
+            self.app.push_screen(TimelineEntryModal(self.incident_id, int(seq)))
