@@ -246,6 +246,31 @@ async def action_modal(app, pilot):
     await _incident_then(app, pilot, "A")
 
 
+async def incident_note(app, pilot):
+    await _incident_then(app, pilot, "n")
+    await pilot.press(*"rolled back to v42")
+    await _settle(app, pilot)
+
+
+async def refused_runbooks(app, pilot):
+    from mlops_oncall.ui.modals import RefusedRunbooksModal
+
+    await _ready(app, pilot)
+    # fixed lines, as the loader words them: the scene must not depend on a broken file
+    app.push_screen(
+        RefusedRunbooksModal(
+            [
+                "runbooks/fraud-rollback.yaml:14:9: steps[2].next: 'verfy' is not a step of "
+                "this runbook (did you mean 'verify'?) (runbook refused)",
+                "runbooks/drift.yaml:3:11: severity: expected one of SEV1, SEV2, SEV3, SEV4, "
+                "got 'high' (runbook refused)",
+            ]
+        )
+    )
+    await _until(pilot, lambda: isinstance(app.screen, RefusedRunbooksModal))
+    await _settle(app, pilot)
+
+
 async def triage(app, pilot):
     from mlops_oncall.ui.screens.triage import TriageScreen
 
@@ -361,6 +386,7 @@ SCENES = [
     Scene("incident-severity", "Severity modal", severity_modal),
     Scene("incident-role", "Role modal", role_modal),
     Scene("incident-action", "Action item modal", action_modal),
+    Scene("incident-note", "A note typed into the incident's timeline", incident_note),
     Scene("triage", "Triage stepper at a decision", triage),
     Scene("triage-escalation", "Escalation warning", triage_escalation),
     Scene("triage-note", "Outcome with a note", note_modal),
@@ -372,6 +398,7 @@ SCENES = [
     ),
     Scene("inject-fault", "Inject a fault into the fake ML system", inject_fault),
     Scene("help", "Help: keys and binding ids", help_screen),
+    Scene("refused-runbooks", "Why each refused runbook was refused", refused_runbooks),
     Scene("palette", "Command palette", palette),
     Scene("postmortem", "Postmortem: narrative with a live preview", postmortem),
     Scene("candidate-risks", "Candidate risks after a postmortem", candidate_risks),
