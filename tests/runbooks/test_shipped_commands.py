@@ -118,3 +118,34 @@ def test_each_runbook_resolves_to_its_golden_commands(lib):
             mismatched.append(entry.id)
     assert mismatched == [], "resolved commands changed; review, then UPDATE_GOLDEN=1"
     assert {p.stem for p in GOLDEN.glob("*.txt")} == set(lib.entries)
+
+
+BAD_ANSWERS = {  # the cause is serving bad answers: NaN/null scores, a failing canary, lookups
+    "model-error-rate",
+    "bad-model-rollout",
+    "feature-store-outage",
+    "stale-features-or-model",
+}
+
+
+def test_where_bad_answers_are_served_the_bleeding_stops_first(lib):
+    tagged = {e.id for e in lib.entries.values() if "bad-answers" in e.runbook.tags}
+    assert tagged >= BAD_ANSWERS
+    for rb_id in sorted(tagged):
+        steps = lib.get(rb_id).runbook.steps
+        first = next(i for i, s in enumerate(steps) if s.kind == "mitigate")
+        assert first <= 2, (rb_id, "the first mitigation is step", first + 1)
+        assert steps[0].id == "what-changed", rb_id
+        for s in steps[1:first]:  # only a decision may stand between: mitigate now, or not
+            assert s.kind == "decide", (rb_id, s.id)
+            assert steps[first].id in {c.next for c in s.choices}, (rb_id, s.id)
+        if first == 1:
+            assert steps[0].kind != "decide"
+
+
+def test_restarts_and_caps_target_the_primary_never_the_canary_objects(lib):
+    # Flagger serves stable traffic from <name>-primary; restarting <name> starts an analysis
+    # and capping its HPA caps nothing that serves
+    canary_target = re.compile(r"(rollout restart deploy/|patch hpa )fraud-scoring(?![\w-])")
+    found = [f"{rb.id}/{s.id}" for rb, s in _commands(lib) if canary_target.search(s.command)]
+    assert found == []

@@ -74,6 +74,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "digest": ("responder", "an image digest"),
     "ddl_time": ("responder", "when the schema change landed"),
     "partition": ("responder", "a table partition (YYYYMMDD)"),
+    "start_time": ("responder", "where a backfill starts (the last good timestamp)"),
 }
 
 
