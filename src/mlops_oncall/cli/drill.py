@@ -191,8 +191,12 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
                 checks=checks,
             )
             ref = runner.begin()
-            click.echo(f"{ref} started: {entry.scenario.title}", err=True)
-            result = runner.run()
+            try:
+                click.echo(f"{ref} started: {entry.scenario.title}", err=True)
+                result = runner.run()
+            except KeyboardInterrupt:  # also one landing in the echo, before run() guards
+                runner.fail("interrupted", status="aborted")  # a no-op if run() did it
+                raise
             if as_json:
                 echo_json(result)
             else:

@@ -158,7 +158,33 @@ class DrillRunner:
                     result=json.dumps(result, default=str),
                 )
             )
+        self.end_incidents(status)
         return result
+
+    def end_incidents(self, status: str, reason: str | None = None) -> list[str]:
+        """Close the drill's incidents when the drill ends, however it ends: a ``drill_ended``
+        event, then resolved (source ``drill``), so no TUI on this database shows them open.
+
+        Scoring reads each timeline only up to that event. Returns the incidents resolved."""
+        from mlops_oncall.incidents.lifecycle import MOVES
+
+        incidents = self.session.incidents
+        text = f"{self.ref} ended ({status})" + (f": {reason}" if reason else "")
+        resolved = []
+        for ref in incidents_of(self.session, self.ref):
+            incidents.record(
+                ref, "drill_ended", text, {"drill": self.ref, "status": status, "reason": reason}
+            )
+            current = incidents.get(ref).row["status"]
+            if current == "triage":
+                incidents.set_status(ref, "investigating", source="drill", note="drill ended")
+                current = "investigating"
+            if "resolved" in MOVES[current]:
+                incidents.resolve(ref, source="drill", note="drill ended")
+                resolved.append(ref)
+        for ref in resolved:
+            self.tell(f"{ref} resolved: {text}", "information")
+        return resolved
 
     def _log(
         self,
@@ -368,7 +394,9 @@ class DrillRunner:
                         result=json.dumps({"error": self._redact(reason)}),
                     )
                 )
-                return done.rowcount == 1
+            if done.rowcount == 1:
+                self.end_incidents(status, self._redact(reason))
+            return done.rowcount == 1
         except Exception:
             return False
 
@@ -471,11 +499,26 @@ class RunnerStory:
     def __init__(self, runner: DrillRunner):
         self.runner = runner
         self.thread: threading.Thread | None = None
+        self.on_end: Callable[[str], None] | None = None  # told how the drill ended
 
     def start(self, tell) -> None:
         self.runner.tell = tell
-        self.thread = threading.Thread(target=self.runner.run, name="drill", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="drill", daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        runner = self.runner
+        try:
+            result = runner.run()
+        except Exception as exc:  # recorded as failed by run(); the TUI says so
+            text = f"{runner.ref} failed: {exc}".splitlines()[0]
+        else:
+            score = result.get("score")
+            how = "stopped early" if self.runner._stop.is_set() else "ended"
+            text = f"{runner.ref} {how}" + (f": score {score:g}%" if score is not None else "")
+            text += ". Its debrief: palette, Drill debrief."
+        if self.on_end is not None:
+            self.on_end(text)
 
     def stop(self) -> None:
         self.runner.stop()
@@ -489,6 +532,16 @@ class _Null:
 
     async def __aexit__(self, *exc):
         return None
+
+
+def incidents_of(session, ref: str) -> list[str]:
+    """Every incident declared with this drill id, oldest first."""
+    from mlops_oncall.store.tables import Incident
+
+    inc = Incident
+    with session.store.read() as conn:
+        rows = conn.execute(select(inc.c.id).where(inc.c.drill_id == ref).order_by(inc.c.id))
+        return [public_id(r[0]) for r in rows]
 
 
 def incident_of(session, ref: str) -> str | None:

@@ -33,7 +33,10 @@ def _events(session, ref: str) -> list[Any]:
         ids = _incident_ids(conn, ref)
     out = []
     for iid in ids:
-        out.extend(session.incidents.events(public_id(iid)))
+        for e in session.incidents.events(public_id(iid)):
+            if e.kind == "drill_ended":  # what follows is the drill closing it, not the responder
+                break
+            out.append(e)
     return sorted(out, key=lambda e: e.ts)
 
 

@@ -46,6 +46,7 @@ KINDS = frozenset(
         "field_set",
         "alert",
         "inject",
+        "drill_ended",
     }
 )
 

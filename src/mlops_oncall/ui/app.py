@@ -17,7 +17,7 @@ from textual.binding import Binding
 
 from mlops_oncall.boottrace import mark
 from mlops_oncall.ui.commands import OncallCommands
-from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, StoryEvent
+from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, DrillEnded, StoryEvent
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 if TYPE_CHECKING:
@@ -159,6 +159,8 @@ class OncallApp(App[None]):
             return
         self.call_from_thread(self._booted)
         if self.story is not None:
+            if hasattr(self.story, "on_end"):  # a drill: its end takes the banner down
+                self.story.on_end = lambda text: self.post_message(DrillEnded(text))
             self.story.start(
                 lambda text, sev="information": self.post_message(StoryEvent(text, sev))
             )
@@ -308,6 +310,18 @@ class OncallApp(App[None]):
             severity=message.severity,
             timeout=10,
         )
+
+    def on_drill_ended(self, message: DrillEnded) -> None:
+        """The drill is over: the DRILL banner goes from every screen, and the responder is
+        told how it ended (its incidents were resolved by the drill)."""
+        from mlops_oncall.ui.widgets.banner import DrillBanner
+
+        self.drill_banner_text = None
+        for screen in self.screen_stack:
+            for banner in screen.query(DrillBanner):
+                banner.remove_class("-on")
+        self.notify(message.text, title="Drill ended", timeout=30)
+        self.post_message(DataChanged())
 
     def on_data_changed(self, message: DataChanged) -> None:
         dash = self._dashboard()

@@ -29,3 +29,11 @@ class StoryEvent(Message):
         super().__init__()
         self.text = text
         self.severity = severity
+
+
+class DrillEnded(Message):
+    """The drill running beside the TUI has ended (finished, aborted or failed)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
