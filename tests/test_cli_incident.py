@@ -103,7 +103,7 @@ def test_full_cli_flow(cli):
             "--owner",
             "bob",
             "--due",
-            "2026-12-01",
+            "2099-12-01",  # after the incident: an earlier due date is refused
             "Alert",
             "on",
             "p99",

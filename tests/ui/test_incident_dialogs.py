@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from mlops_oncall.clock import FixedClock
 from mlops_oncall.config import load_workspace
@@ -106,5 +106,112 @@ async def test_a_downgrade_is_confirmed_and_each_severity_says_what_it_means(tmp
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
             await pilot.press("y")
             await _until_severity(pilot, session, inc, "SEV3")
+    finally:
+        session.close()
+
+
+async def _dialog(pilot, app, key, kind):
+    await pilot.press(key)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, kind) and app.screen.query(Input), what=kind.__name__
+    )
+    return app.screen
+
+
+async def _type_into(pilot, dialog, field_id: str, text: str) -> None:
+    dialog.query_one(f"#{field_id}").focus()
+    await pilot.pause()
+    await pilot.press(*text)
+
+
+async def test_action_item_with_a_bad_due_date_stays_open_with_what_was_typed(tmp_path):
+    from datetime import timedelta
+
+    from mlops_oncall.ui.modals import ActionItemModal
+
+    session = _session(tmp_path)
+    inc = session.incidents.declare("Latency", "SEV2", service="fraud-scoring").id
+    app = OncallApp(session, live=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await _incident_screen(app, pilot, inc)
+            dialog = await _dialog(pilot, app, "A", ActionItemModal)
+            await _type_into(pilot, dialog, "text", "Gate promotion on canary p99")
+            await _type_into(pilot, dialog, "owner", "ml-platform")
+            await _type_into(pilot, dialog, "due", "12/20")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "due" in dialog.errors(), what="refusal")
+            assert app.screen is dialog  # still open
+            assert (
+                "cannot read the date '12/20'; use YYYY-MM-DD, today, tomorrow or +3d"
+                in (dialog.errors()["due"])
+            )
+            assert dialog.query_one("#text", Input).value == "Gate promotion on canary p99"
+            assert dialog.query_one("#owner", Input).value == "ml-platform"
+            assert dialog.focused is dialog.query_one("#due", Input)
+            # a day before the incident is refused beside the field too
+            dialog.query_one("#due", Input).value = ""
+            await pilot.press(*"2026-01-05", "enter")
+            await wait_for(pilot, lambda: "before the incident" in dialog.errors().get("due", ""))
+            assert app.screen is dialog
+            dialog.query_one("#due", Input).value = ""
+            await pilot.press(*"+3d", "enter")
+            await wait_for(pilot, lambda: session.incidents.get(inc).actions, what="item added")
+        item = session.incidents.get(inc).actions[0]
+        assert str(item["due"])[:10] == (T0.date() + timedelta(days=3)).isoformat()
+        assert item["owner"] == "ml-platform"
+    finally:
+        session.close()
+
+
+async def test_missing_fields_are_said_beside_each_field(tmp_path):
+    from mlops_oncall.ui.modals import ActionItemModal, RoleModal
+
+    session = _session(tmp_path)
+    inc = session.incidents.declare("Latency", "SEV2", service="fraud-scoring").id
+    app = OncallApp(session, live=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await _incident_screen(app, pilot, inc)
+            dialog = await _dialog(pilot, app, "A", ActionItemModal)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: dialog.errors(), what="refusals")
+            assert set(dialog.errors()) == {"text", "owner"} and app.screen is dialog
+            await pilot.press(*"x")  # typing in the refused field clears its refusal
+            await wait_for(pilot, lambda: "text" not in dialog.errors(), what="cleared")
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is screen, what="back")
+            role = await _dialog(pilot, app, "o", RoleModal)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: role.errors(), what="refusal")
+            assert "Who takes the role" in role.errors()["who"] and app.screen is role
+            await pilot.press(*"bob", "enter")
+            await wait_for(
+                pilot, lambda: session.incidents.get(inc).roles.get("commander") == "bob"
+            )
+    finally:
+        session.close()
+
+
+async def test_declare_without_a_title_stays_open(tmp_path):
+    from mlops_oncall.ui.modals import DeclareModal
+
+    session = _session(tmp_path)
+    app = OncallApp(session, live=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.ready, what="boot")
+            app.action_declare()
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, DeclareModal) and app.screen.query("#declare-title"),
+                what="declare",
+            )
+            dialog = app.screen
+            await _type_into(pilot, dialog, "declare-service", "fraud-scoring")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: dialog.errors(), what="refusal")
+            assert "needs a title" in dialog.errors()["declare-title"] and app.screen is dialog
+            assert dialog.query_one("#declare-service").value == "fraud-scoring"
     finally:
         session.close()

@@ -650,6 +650,10 @@ class Incidents:
         with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
+            if due is not None:  # before the incident: a typo, such as 12/20 read as last year
+                from mlops_oncall.incidents.dates import check_due, local_day
+
+                check_due(due, local_day(row["declared_at"] or row["created_at"], self.zone))
             number = (
                 conn.execute(
                     select(func.max(ACTION.c.number)).where(ACTION.c.incident_id == row["id"])

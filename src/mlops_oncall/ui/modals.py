@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from rich.text import Text
@@ -25,10 +26,45 @@ ROLES = ("commander", "operations", "communications", "scribe")
 
 
 class Dialog(ModalScreen):
+    """A dialog. A value it refuses is said beside its field, in a line under it, and the
+    dialog stays open with everything typed (it used to close and lose it all)."""
+
+    DEFAULT_CSS = """
+    Dialog .field-error { color: $text-error; height: auto; display: none; }
+    Dialog .field-error.-shown { display: block; }
+    """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def show_error(self, field: str, message: str) -> None:
+        """Say why `field` is refused under it, and put the cursor there to fix it."""
+        error = self.query_one(f"#{field}-error", Static)
+        error.update(Text(message))
+        error.add_class("-shown")
+        widget = self.query(f"#{field}")
+        if widget:
+            widget.first().focus()
+
+    def errors(self) -> dict[str, str]:
+        """The refusals on screen now, by field (for tests and the footer)."""
+        return {
+            str(e.id).removesuffix("-error"): str(e.render())
+            for e in self.query(".field-error.-shown")
+        }
+
+    @on(Input.Changed)
+    def _edited(self, event: Input.Changed) -> None:
+        # typing in a refused field clears its refusal: the next submit judges it again
+        if event.input.id:
+            for error in self.query(f"#{event.input.id}-error"):
+                error.remove_class("-shown")
+
+
+def error_line(field: str) -> Static:
+    """The line under a field where its refusal is shown (hidden while there is none)."""
+    return Static("", id=f"{field}-error", classes="field-error")
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
@@ -103,6 +139,7 @@ class DeclareModal(Dialog):
                 placeholder="What is wrong, in a line",
                 id="declare-title",
             )
+            yield error_line("declare-title")
             with Horizontal(classes="form-row"):
                 with Vertical(classes="form-cell-narrow"):
                     yield Label("Severity", classes="field-label")
@@ -161,7 +198,7 @@ class DeclareModal(Dialog):
     def action_submit(self) -> None:
         title = self.query_one("#declare-title", Input).value.strip()
         if not title:
-            self.notify("An incident needs a title", severity="warning")
+            self.show_error("declare-title", "An incident needs a title: what is wrong, in a line.")
             return
         runbook = None
         ol = self.query("#declare-runbooks")
@@ -184,15 +221,19 @@ class DeclareModal(Dialog):
 class NoteModal(Dialog):
     """One line of text (a note to go with a step's outcome)."""
 
-    def __init__(self, title: str, placeholder: str = "What you saw or did"):
+    def __init__(
+        self, title: str, placeholder: str = "What you saw or did", *, required: bool = False
+    ):
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
+        self.required = required
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="note-dialog"):
             yield Label(self.title_text, classes="dialog-title")
             yield Input(placeholder=self.placeholder, id="note-text")
+            yield error_line("note-text")
             yield Static(Text("Enter records it; escape cancels.", style="dim"))
 
     def on_mount(self) -> None:
@@ -200,7 +241,11 @@ class NoteModal(Dialog):
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
+        text = event.value.strip()
+        if self.required and not text:
+            self.show_error("note-text", "Type the note first (esc cancels).")
+            return
+        self.dismiss(text)
 
 
 class ChoiceModal(Dialog):
@@ -299,6 +344,7 @@ class RoleModal(Dialog):
             yield Select([(r, r) for r in ROLES], value="commander", allow_blank=False, id="role")
             yield Label("Who", classes="field-label")
             yield Input(placeholder="name or handle", id="who")
+            yield error_line("who")
             now = ", ".join(f"{k}: {v}" for k, v in sorted(self.roles.items())) or "nobody yet"
             yield Static(Text(f"Now: {now}", style="dim"))
             with Horizontal(classes="buttons"):
@@ -313,16 +359,25 @@ class RoleModal(Dialog):
     def _submit(self) -> None:
         who = self.query_one("#who", Input).value.strip()
         if not who:
-            self.notify("Who takes the role?", severity="warning")
+            self.show_error("who", "Who takes the role? A name or handle.")
             return
         self.dismiss((self.query_one("#role", Select).value, who))
 
 
 class ActionItemModal(Dialog):
+    """An action item. The due date is read as the workspace's day: `YYYY-MM-DD`, `today`,
+    `tomorrow` or `+3d`; one before the incident is refused beside the field."""
+
+    def __init__(self, *, today: date | None = None, incident_day: date | None = None):
+        super().__init__()
+        self.today = today
+        self.incident_day = incident_day
+
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="action-dialog"):
             yield Label("Add an action item", classes="dialog-title")
             yield Input(placeholder="What should be done", id="text")
+            yield error_line("text")
             with Horizontal(classes="form-row"):
                 with Vertical(classes="form-cell-narrow"):
                     yield Label("Type", classes="field-label")
@@ -335,9 +390,11 @@ class ActionItemModal(Dialog):
                 with Vertical(classes="form-cell"):
                     yield Label("Owner", classes="field-label")
                     yield Input(placeholder="owner", id="owner")
+                    yield error_line("owner")
                 with Vertical(classes="form-cell"):
                     yield Label("Due", classes="field-label")
-                    yield Input(placeholder="YYYY-MM-DD", id="due")
+                    yield Input(placeholder="YYYY-MM-DD, today, +3d", id="due")
+                    yield error_line("due")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Add", variant="primary", id="submit")
@@ -348,17 +405,33 @@ class ActionItemModal(Dialog):
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
     def _submit(self) -> None:
+        from mlops_oncall.incidents.dates import DateError, parse_due
+
         text = self.query_one("#text", Input).value.strip()
         owner = self.query_one("#owner", Input).value.strip()
-        if not text or not owner:
-            self.notify("An action item needs text and an owner", severity="warning")
+        due_text = self.query_one("#due", Input).value.strip()
+        due = None
+        refused: dict[str, str] = {}
+        if not text:
+            refused["text"] = "What should be done? One line."
+        if not owner:
+            refused["owner"] = "Who owns it? A name or a team."
+        if due_text:
+            try:
+                today = self.today or datetime.now().astimezone().date()
+                due = parse_due(due_text, today=today, incident_day=self.incident_day)
+            except DateError as exc:
+                refused["due"] = str(exc)
+        if refused:
+            for field in reversed(list(refused)):  # the cursor lands on the first one
+                self.show_error(field, refused[field])
             return
         self.dismiss(
             {
                 "text": text,
                 "type": self.query_one("#type", Select).value,
                 "owner": owner,
-                "due": self.query_one("#due", Input).value.strip() or None,
+                "due": due,
             }
         )
 

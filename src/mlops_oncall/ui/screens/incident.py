@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Header, Input, Static
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, RoleModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
+from mlops_oncall.ui.widgets.checkstate import IncidentChecks
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
 
@@ -72,6 +73,7 @@ class IncidentScreen(Screen):
                     placeholder="Note: press n, type, Enter (recorded at once)", id="note-input"
                 )
             with Vertical(id="incident-side"):
+                yield IncidentChecks()  # the live state of the service's checks
                 with Vertical(id="runbook-panel", classes="panel") as rp:
                     rp.border_title = "Runbook"
                     yield Static("", id="runbook-summary")
@@ -181,6 +183,7 @@ class IncidentScreen(Screen):
     def _show_view(self) -> None:
         v = self.view
         self.render_header()
+        self.query_one(IncidentChecks).refresh_state()
         runbook = Text()
         if v.triage is None:
             runbook.append("No runbook attached. Press b to pick one.", style="dim")
@@ -353,27 +356,32 @@ class IncidentScreen(Screen):
         self.app.push_screen(RoleModal(self.view.roles if self.view else {}), done)
 
     def action_add_action(self) -> None:
+        from mlops_oncall.incidents.dates import local_day
+
+        s = self.app.session  # type: ignore[attr-defined]
+        zone = s.workspace.zone()
+        declared = self.view.row["declared_at"] if self.view else None
+
         def done(result) -> None:
             if not result:
                 return
-            from mlops_oncall.incidents.service import parse_date
-
-            try:
-                due = parse_date(result["due"]) if result["due"] else None
-            except Exception as exc:
-                self.notify(str(exc), severity="error")
-                return
             self._do(
                 "add action item",
-                self.app.session.incidents.action_add,  # type: ignore[attr-defined]
+                s.incidents.action_add,
                 self.incident_id,
                 result["text"],
                 type=result["type"],
                 owner=result["owner"],
-                due=due,
+                due=result["due"],
             )
 
-        self.app.push_screen(ActionItemModal(), done)
+        self.app.push_screen(
+            ActionItemModal(
+                today=local_day(s.clock.now(), zone),
+                incident_day=local_day(declared, zone) if declared else None,
+            ),
+            done,
+        )
 
     def action_action_done(self) -> None:
         acts = self.query_one("#actions", DataTable)

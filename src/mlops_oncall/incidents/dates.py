@@ -1,0 +1,58 @@
+"""Calendar days typed by people: due dates of action items.
+
+`YYYY-MM-DD`, `today`, `tomorrow` and `+3d` (days from today; `+2w` weeks). "Today" is the
+workspace's day, not UTC's: at 23:30 in Berlin `tomorrow` is the day after, whatever UTC says.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mlops_oncall.incidents.service import BadInput
+
+FORMS = "YYYY-MM-DD, today, tomorrow or +3d"
+_RELATIVE = re.compile(r"\+\s*(\d{1,4})\s*([dw])", re.ASCII)
+
+
+class DateError(BadInput):
+    """A day that cannot be read, or one the item cannot have: one line."""
+
+
+def local_day(ts: datetime, zone: ZoneInfo) -> date:
+    return ts.astimezone(zone).date()
+
+
+def parse_day(text: str, today: date) -> date:
+    value = text.strip().lower()
+    if value == "today":
+        return today
+    if value == "tomorrow":
+        return today + timedelta(days=1)
+    m = _RELATIVE.fullmatch(value)
+    if m:
+        n = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+        return today + timedelta(days=n)
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else _unreadable(text)
+    except ValueError:
+        return _unreadable(text)
+
+
+def _unreadable(text: str) -> date:
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    raise DateError(f"cannot read the date {shown!r}; use {FORMS}")
+
+
+def check_due(due: date, incident_day: date | None) -> date:
+    """A due date before the incident began is a typo (12/20 read as last December)."""
+    if incident_day is not None and due < incident_day:
+        raise DateError(
+            f"due {due.isoformat()} is before the incident (declared {incident_day.isoformat()})"
+        )
+    return due
+
+
+def parse_due(text: str, *, today: date, incident_day: date | None = None) -> date:
+    return check_due(parse_day(text, today), incident_day)
