@@ -44,6 +44,7 @@ SOURCES = gather(
         "airflow_url": "http://airflow-api.airflow:8080",
         "dag_id": "nightly_training",
         "fallback_model": "fraud-lite",
+        "flag_share": "0.012",
     },
     now=T0.replace(minute=20),
 ).with_values({name: f"<{name}>" for name, (src, _) in NAMES.items() if src == "responder"})
@@ -149,3 +150,14 @@ def test_restarts_and_caps_target_the_primary_never_the_canary_objects(lib):
     canary_target = re.compile(r"(rollout restart deploy/|patch hpa )fraud-scoring(?![\w-])")
     found = [f"{rb.id}/{s.id}" for rb, s in _commands(lib) if canary_target.search(s.command)]
     assert found == []
+
+
+def test_one_psi_metric_name_across_runbooks_and_scenarios(lib):
+    from mlops_oncall.resources import shipped
+
+    names = set()
+    for rb, step in _commands(lib):
+        names.update(re.findall(r"\b\w*psi\w*(?=[{(\s])", step.command))
+    for path in shipped("scenarios").glob("*.yaml"):
+        names.update(re.findall(r"\b\w*_psi\w*", path.read_text()))
+    assert names == {"feature_drift_psi"}

@@ -49,6 +49,7 @@ NAMES: dict[str, tuple[str, str]] = {
     "airflow_url": ("workspace", "the Airflow API server's base URL"),
     "dag_id": ("workspace", "the DAG that failed or is late"),
     "fallback_model": ("workspace", "the fallback model the router can switch to"),
+    "flag_share": ("workspace", "the share of requests a model usually flags (0.012 = 1.2%)"),
     "logical_date": ("responder", "the failed DAG run's logical date (RFC 3339)"),
     "run_id": ("responder", "a DAG run or training run id"),
     "task_id": ("responder", "an Airflow task id"),
