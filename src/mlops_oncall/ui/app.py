@@ -280,12 +280,16 @@ class OncallApp(App[None]):
         """Take new check views; tests call this directly to show fixed states."""
         for v in views:
             self.views[v.check_id] = v
+        if transitions and self.ready and not self.session.drill_id:
+            self._link_transitions(list(transitions))
         for t in transitions:
             if t.alarm:
                 best = self.suggestions_for(t.check_id)
                 hint = f" Suggested runbook: {best[0].runbook_id}." if best else ""
+                open_inc = self.open_incident_for(t.check_id)
+                what = f" {open_inc['id']} open." if open_inc else " Press d to declare."
                 self.notify(
-                    f"{t.check_id} is {t.to_state.upper()}: {t.message}.{hint} Press d to declare.",
+                    f"{t.check_id} is {t.to_state.upper()}: {t.message}.{hint}{what}",
                     title="Check alarm",
                     severity="error" if t.to_state == "down" else "warning",
                     timeout=12,
@@ -297,6 +301,35 @@ class OncallApp(App[None]):
             dash.update_checks([v.check_id for v in views])
             if len(self.views) == len(self.specs) and not self._all_shown.is_set():
                 self.call_after_refresh(self._shown_all)
+
+    @work(thread=True, group="check-links")
+    def _link_transitions(self, transitions) -> None:
+        """Each crossing lands on the timeline of the open incidents about its check."""
+        from mlops_oncall.incidents.checklink import record_transitions
+
+        try:
+            done = record_transitions(self.session.incidents, transitions)
+        except Exception as exc:  # a locked database: say so, the polling goes on
+            self._call(
+                self.notify,
+                f"{type(exc).__name__}: {exc}",
+                title="Could not record a check transition",
+                severity="error",
+            )
+            return
+        if done:
+            self.post_message(DataChanged())
+
+    def open_incident_for(self, check_id: str | None) -> dict[str, Any] | None:
+        """The newest open incident about the check (declared from it, or of its service),
+        as the dashboard last listed them."""
+        if not check_id:
+            return None
+        from mlops_oncall.incidents.checklink import concerns
+
+        spec = self.specs.get(check_id)
+        service = spec.service if spec is not None else None
+        return next((r for r in self.open_incidents if concerns(r, check_id, service)), None)
 
     def _shown_all(self) -> None:
         if not self._all_shown.is_set():
@@ -462,7 +495,27 @@ class OncallApp(App[None]):
         if view is None or view.state not in FAILING:
             self._show_declare(None)
             return
-        self._prepare_declaration(check_id)
+        open_inc = self.open_incident_for(check_id)
+        if open_inc is None:
+            self._prepare_declaration(check_id)
+            return
+        from mlops_oncall.ui.modals import ConfirmModal
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._prepare_declaration(check_id)
+
+        self.push_screen(
+            ConfirmModal(
+                f"{open_inc['id']} is already open for {check_id}",
+                [
+                    f"{open_inc['id']}: {open_inc['title']}",
+                    "Declare another incident anyway? (esc: keep the one that is open)",
+                ],
+                yes_label="Declare another",
+            ),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, group="declare")
     def _prepare_declaration(self, check_id: str) -> None:

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
+from mlops_oncall.reports.text import terminal_text
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
@@ -305,11 +306,16 @@ class DashboardScreen(Screen):
         # the suggestion before the conditions: in a panel of fixed height it must not be cut
         failing = view is not None and view.state in FAILING and not view.blocked_by
         suggestions = app.suggestions_for(cid) if failing else []  # type: ignore[attr-defined]
+        open_inc = app.open_incident_for(cid)  # type: ignore[attr-defined]
         if suggestions:
             best = suggestions[0]
             text.append("Suggested runbook: ", style="bold")
             text.append(f"{best.runbook_id}", style="bold cyan")
-            text.append(f" — {'; '.join(best.reasons)}   (press d to declare)\n", style="dim")
+            text.append(f" — {'; '.join(best.reasons)}", style="dim")
+            text.append("   (press d to declare)\n" if open_inc is None else "\n", style="dim")
+        if open_inc is not None:
+            text.append(f"{open_inc['id']} open", style="bold magenta")
+            text.append(f": {terminal_text(open_inc['title'])}  (i: open incidents)\n", style="dim")
         if view is not None and view.last is not None:
             for c in view.last.conditions[:4]:
                 mark, style = (
@@ -353,9 +359,19 @@ class DashboardScreen(Screen):
             return  # not mounted yet; the next refresh fills it
         from mlops_oncall.store.timeline import public_id
 
+        before = self.app.open_incidents  # type: ignore[attr-defined]
         self.app.open_incidents = [  # type: ignore[attr-defined]
-            {"id": public_id(r["id"]), "title": r["title"]} for r in incidents
+            {
+                "id": public_id(r["id"]),
+                "title": r["title"],
+                "service": r["service"],
+                "declared_from_check": r["declared_from_check"],
+            }
+            for r in incidents
+            if not r["is_drill"] or self.app.session.drill_id  # type: ignore[attr-defined]
         ]
+        if self.app.open_incidents != before:  # type: ignore[attr-defined]
+            self.update_detail()  # "INC-0007 open" for the selected check
 
         now = self.app.session.clock.now()  # type: ignore[attr-defined]
         deploy_rows = [
