@@ -156,8 +156,30 @@ def test_one_psi_metric_name_across_runbooks_and_scenarios(lib):
     from mlops_oncall.resources import shipped
 
     names = set()
-    for rb, step in _commands(lib):
+    for _rb, step in _commands(lib):
         names.update(re.findall(r"\b\w*psi\w*(?=[{(\s])", step.command))
     for path in shipped("scenarios").glob("*.yaml"):
         names.update(re.findall(r"\b\w*_psi\w*", path.read_text()))
     assert names == {"feature_drift_psi"}
+
+
+def test_scenario_decisions_name_steps_and_choices_the_runbooks_have(lib):
+    import yaml
+
+    from mlops_oncall.resources import shipped
+
+    wrong = []
+    for path in sorted(shipped("scenarios").glob("*.yaml")):
+        sc = yaml.safe_load(path.read_text())
+        rb = lib.get(sc["runbook"]).runbook
+        for inject in sc.get("injects", []):
+            for action in inject.get("expected_actions", []):
+                kind, _, rest = str(action).partition(":")
+                if kind == "step" and rb.step(rest) is None:
+                    wrong.append(f"{path.name}: {action}")
+                if kind == "decide":
+                    step_id, _, label = rest.partition(":")
+                    step = rb.step(step_id)
+                    if step is None or label not in [c.label for c in step.choices or []]:
+                        wrong.append(f"{path.name}: {action}")
+    assert wrong == []
