@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -49,9 +50,12 @@ class Config(FileModel):
     """oncall.yaml. Every path is relative to the folder the file is in."""
 
     name: str | None = Field(default=None, description="Workspace name, shown in the header.")
-    actor: str | None = Field(
-        default=None, description="Who is recorded as acting; default $MLOPS_ONCALL_ACTOR, $USER."
+    me: str | None = Field(
+        default=None,
+        description="Who you are: the actor recorded on everything you do. --as NAME and "
+        "$MLOPS_ONCALL_ACTOR come first; without any of them, your login name.",
     )
+    actor: str | None = Field(default=None, description="The older name of `me:`.")
     timezone: str = Field(default="UTC", description="IANA zone used to display times.")
     database: str | None = Field(
         default=None,
@@ -112,12 +116,49 @@ class Config(FileModel):
     def _zone(cls, value: str) -> str:
         return zone_name(value)
 
+    @field_validator("me", "actor")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        problem = actor_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value.strip() if value is not None else None
+
+
+MAX_ACTOR = 100
+
+
+def actor_problem(name: str) -> str | None:
+    """Why a name cannot be an actor, or None. It is stored on every event and shown in every
+    report, so it is one visible line."""
+    if not name.strip():
+        return "a name is needed, not an empty string"
+    if len(name) > MAX_ACTOR:
+        return f"a name is at most {MAX_ACTOR} characters, got {len(name)}"
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        return f"a name cannot hold control or format characters (found U+{ord(bad):04X})"
+    return None
+
+
+ACTOR_SOURCES = ("--as", ENV_ACTOR, "me:", "login")
+
+
+def login_name() -> str:
+    """The login name, as getpass finds it ($LOGNAME, $USER, ..., then the password database)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (a container's arbitrary uid)
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
 
 @dataclass
 class Workspace:
     config: Config
     root: Path | None = None  # the folder of oncall.yaml; None when running on defaults
     config_file: Path | None = None
+    as_actor: str | None = None  # --as NAME: beats everything else
 
     @property
     def name(self) -> str:
@@ -172,16 +213,28 @@ class Workspace:
         base.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{base / 'oncall.db'}"
 
+    def identity(self) -> tuple[str, str]:
+        """(who is acting, where that came from: one of ACTOR_SOURCES). An explicit name wins:
+        --as, then $MLOPS_ONCALL_ACTOR, then `me:`; else the login name."""
+        if self.as_actor:
+            return self.as_actor, "--as"
+        env = os.environ.get(ENV_ACTOR, "").strip()
+        if env and actor_problem(env) is None:  # a bad one is refused up front (cli, demo)
+            return env, ENV_ACTOR
+        me = self.config.me or self.config.actor
+        if me:
+            return me, "me:"
+        return login_name(), "login"
+
     def actor(self) -> str:
-        env = os.environ.get(ENV_ACTOR)
-        if env:
-            return env
-        if self.config.actor:
-            return self.config.actor
-        try:
-            return os.environ.get("USER") or getpass.getuser()
-        except Exception:  # getpass raises various errors without a passwd entry
-            return "unknown"
+        return self.identity()[0]
+
+    def actor_warning(self) -> str | None:
+        """Said wherever the actor is shown: root was not chosen, it is only who ran this."""
+        name, source = self.identity()
+        if source == "login" and name == "root":
+            return f"you: root — set me: in {CONFIG_NAME} (or --as NAME)"
+        return None
 
     def severities(self) -> dict[str, str]:
         """SEV1..SEV4, each with what it means in this workspace."""
@@ -221,6 +274,16 @@ def load_workspace(explicit: str | Path | None = None) -> Workspace:
     if cfg is None or not doc.ok:
         raise ProblemsError(doc.problems)
     return Workspace(config=cfg, root=path.resolve().parent, config_file=path)
+
+
+def configured_me(explicit: str | Path | None = None) -> str | None:
+    """`me:` of the workspace file, if there is one that loads (the demo runs without it, so a
+    broken workspace must not stop the demo)."""
+    try:
+        ws = load_workspace(explicit)
+    except ProblemsError:
+        return None
+    return ws.config.me or ws.config.actor
 
 
 def _check_keymap(doc: Document, cfg: Config) -> None:

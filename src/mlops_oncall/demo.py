@@ -241,6 +241,9 @@ class Story:
         self.control.inject("fraud-scoring", "latency", ms=1500)
 
 
+DEMO_PERSONA = "demo-responder"
+
+
 class DemoPlan:
     """The demo in two phases, so the TUI paints its first frame before any of the work:
     ``prepare`` (start the fake system, write its checks, reset demo.db) and ``seed``."""
@@ -253,12 +256,16 @@ class DemoPlan:
         interval: str = "2s",
         clock: Clock = SYSTEM,
         base: Path | None = None,
+        actor: str | None = None,
+        me: str | None = None,
     ):
         self.folder = base or demo_dir()
         self.interval = interval
         self.clock = clock
         self.fake = None
-        ws = Workspace(config=Config(name="demo"))
+        # who acts: --as, $MLOPS_ONCALL_ACTOR, your workspace's me:, else a demo persona (the
+        # login name, often root in a container, says nothing about who is responding)
+        ws = Workspace(config=Config(name="demo", me=me or DEMO_PERSONA), as_actor=actor)
         self.session = Session(
             ws,
             clock=clock,

@@ -100,18 +100,37 @@ class LazyGroup(click.Group):
     metavar="PATH",
     help="The workspace file (default: ./oncall.yaml if present, else built-in defaults).",
 )
+@click.option(
+    "--as",
+    "as_actor",
+    metavar="NAME",
+    help="Who you are, recorded as the actor (default: $MLOPS_ONCALL_ACTOR, me: in "
+    "oncall.yaml, else your login name).",
+)
 @click.version_option(__version__, prog_name="mlops-oncall")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, as_actor: str | None) -> None:
     """mlops-oncall: the on-call console for machine-learning systems.
 
     With no command it opens the TUI for the workspace.
     """
-    ctx.obj = AppContext(config_path=config_path)
+    _check_actor(as_actor)
+    ctx.obj = AppContext(config_path=config_path, actor=as_actor.strip() if as_actor else None)
     if ctx.invoked_subcommand is None:
         from mlops_oncall.cli.tui import open_workspace
 
         open_workspace(ctx.obj)
+
+
+def _check_actor(as_actor: str | None) -> None:
+    """A name that would be stored on every event is checked before anything runs."""
+    from mlops_oncall.cli.common import EXIT_USAGE
+    from mlops_oncall.config import ENV_ACTOR, actor_problem
+
+    for where, name in (("--as", as_actor), (ENV_ACTOR, os.environ.get(ENV_ACTOR) or None)):
+        problem = actor_problem(name) if name is not None else None
+        if problem:
+            raise Failure(f"{where}: {problem}", EXIT_USAGE)
 
 
 def redact(text: str) -> str:

@@ -37,6 +37,7 @@ def fail(message: str, code: int = EXIT_NO) -> NoReturn:
 @dataclass
 class AppContext:
     config_path: str | None = None
+    actor: str | None = None  # --as NAME
     _workspace: Workspace | None = field(default=None, repr=False)
 
     @property
@@ -51,6 +52,7 @@ class AppContext:
                 for p in exc.problems:
                     click.echo(str(p), err=True)
                 raise Failure("the workspace config is invalid", EXIT_USAGE) from None
+            self._workspace.as_actor = self.actor
         return self._workspace
 
 

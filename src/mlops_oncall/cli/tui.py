@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlops_oncall.cli.common import EXIT_NO, AppContext, fail
+from mlops_oncall.cli.common import EXIT_NO, AppContext, fail, pass_app
 
 
 def run_tui(session, **kwargs) -> None:
@@ -35,7 +35,8 @@ def open_workspace(app: AppContext) -> None:
     show_default=True,
     help="Seconds before the story starts.",
 )
-def demo(calm: bool, delay: float) -> None:
+@pass_app
+def demo(app: AppContext, calm: bool, delay: float) -> None:
     """The TUI on the bundled runbooks and a fake ML system: nothing to configure.
 
     It uses its own database (demo.db in the user data dir, reset at each start). About 20
@@ -45,9 +46,10 @@ def demo(calm: bool, delay: float) -> None:
     plans = []
 
     def setup():
+        from mlops_oncall.config import configured_me
         from mlops_oncall.demo import DemoPlan
 
-        plan = DemoPlan(calm=calm, delay=delay)
+        plan = DemoPlan(calm=calm, delay=delay, actor=app.actor, me=configured_me(app.config_path))
         plans.append(plan)
         return plan.session, plan.story, plan.prepare, plan.seed
 

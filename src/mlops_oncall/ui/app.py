@@ -112,10 +112,19 @@ class OncallApp(App[None]):
         return DashboardScreen()
 
     def on_mount(self) -> None:
-        self.sub_title = self.header_title or (self.session.name if self.session else "")
+        self.show_identity()
         mark("mounted")
         # after the first frame is on screen: the boot worker's imports hold the GIL
         self.call_after_refresh(self._first_frame)
+
+    def show_identity(self) -> None:
+        """The header: the workspace and who you are, so nobody acts as root unawares."""
+        name = self.header_title or (self.session.name if self.session else "")
+        if self.session is None:
+            self.sub_title = name
+            return
+        ws = self.session.workspace
+        self.sub_title = f"{name} · {ws.actor_warning() or f'you: {self.session.actor}'}"
 
     def _first_frame(self) -> None:
         mark("first frame")
@@ -129,6 +138,7 @@ class OncallApp(App[None]):
         try:
             if self.setup is not None:
                 self.session, self.story, self.prepare, self.after_store = self.setup()
+                self.call_from_thread(self.show_identity)
                 mark("setup")
             s = self.session
             if self.prepare is not None:
