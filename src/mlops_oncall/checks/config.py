@@ -37,6 +37,7 @@ from mlops_oncall.formats.validate import (
     validate,
     zone_name,
 )
+from mlops_oncall.formats.words import join_words
 from mlops_oncall.formats.yamlsrc import Document, load_file
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
@@ -903,7 +904,7 @@ class _Builder:
                 )
                 specs[eid] = CheckSpec(
                     id=eid,
-                    name=f"{check.name or check.id} {ep.title}",
+                    name=join_words(check.name or check.id, ep.title),
                     kind="http",
                     url=ep.url,
                     conditions=conds + user,
