@@ -106,7 +106,7 @@ async def test_narrow_dashboard_brings_the_incidents_in_on_a_key(tmp_path):
 
 async def test_declare_dialog_buttons_are_on_screen_at_80x24(tmp_path):
     app = _app(tmp_path)
-    async with app.run_test(size=SMALL) as pilot:
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
         await _ready(app, pilot)
         app.apply_views(fixed_views())
         await pilot.pause()
@@ -115,10 +115,14 @@ async def test_declare_dialog_buttons_are_on_screen_at_80x24(tmp_path):
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, DeclareModal), what="declare")
         await pilot.pause()
+        # check alarms keep coming while one declares: their toasts (bottom right) must not
+        # cover the buttons
+        app.notify("fraud.live is DOWN: no complete response within 1s. " * 3, timeout=60)
+        await pilot.pause()
         buttons = list(app.screen.query(Button))
         assert {b.id for b in buttons} == {"cancel", "submit"}
         for button in buttons:
-            assert on_top(app, button), f"{button.id} is off screen at 80x24"
+            assert on_top(app, button), f"{button.id} is off screen or covered at 80x24"
         # the fields scroll under the buttons: the last one can be reached, and then so can they
         dialog = app.screen.query_one("#declare-dialog")
         dialog.scroll_end(animate=False)

@@ -44,8 +44,9 @@ ESSENTIAL = frozenset(
         "help.close",
     )
 )
-# shown only while something is wrong, so it outranks the other shared keys
-RAISED_SHARED = frozenset(("app.refused_runbooks",))
+# offered only while they apply (some runbooks refused, a fake ML system to break), so they
+# outrank the other shared keys
+RAISED_SHARED = frozenset(("app.refused_runbooks", "app.inject_fault"))
 
 
 def rank(binding: Binding) -> int:
