@@ -183,3 +183,9 @@ def test_scenario_decisions_name_steps_and_choices_the_runbooks_have(lib):
                     if step is None or label not in [c.label for c in step.choices or []]:
                         wrong.append(f"{path.name}: {action}")
     assert wrong == []
+
+
+def test_runbook_show_prints_the_references(cli):
+    r = cli("runbook", "show", "model-error-rate")
+    assert r.code == 0
+    assert "## References" in r.out and "mlserver/rest/responses.py" in r.out

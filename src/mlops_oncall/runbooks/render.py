@@ -95,4 +95,6 @@ def runbook_markdown(rb: Runbook, *, stale: bool = False) -> str:
         ]
     if rb.related:
         lines += ["## Related", "", ", ".join(f"`{r}`" for r in rb.related), ""]
+    if rb.references:
+        lines += ["## References", ""] + [f"- {r}" for r in rb.references] + [""]
     return "\n".join(lines)
