@@ -14,7 +14,7 @@ from mlops_oncall.config import load_workspace
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
-from mlops_oncall.ui.modals import ConfirmCommandModal, DeclareModal, NoteModal
+from mlops_oncall.ui.modals import ConfirmCommandModal, ConfirmModal, DeclareModal, NoteModal
 from mlops_oncall.ui.screens.incident import IncidentScreen
 from mlops_oncall.ui.screens.runbooks import RunbooksScreen
 from mlops_oncall.ui.screens.triage import TriageScreen
@@ -106,12 +106,21 @@ async def test_full_responder_flow(tmp_path, fake):
         await wait_for(
             pilot, lambda: app.screen.view.row["status"] == "investigating", what="acknowledged"
         )
+        # the runbook stopped at verify and the check is still down: each asks once
+        incident_screen = app.screen
         await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="mitigate?")
+        await pilot.press("y")
         await wait_for(
-            pilot, lambda: app.screen.view.row["status"] == "mitigated", what="mitigated"
+            pilot, lambda: incident_screen.view.row["status"] == "mitigated", what="mitigated"
         )
+        await wait_for(pilot, lambda: app.screen is incident_screen, what="incident screen")
         await pilot.press("R")
-        await wait_for(pilot, lambda: app.screen.view.row["status"] == "resolved", what="resolved")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="resolve?")
+        await pilot.press("y")
+        await wait_for(
+            pilot, lambda: incident_screen.view.row["status"] == "resolved", what="resolved"
+        )
 
     # the timeline in the database holds every action, in order, with the right milestones
     svc = session.incidents

@@ -215,3 +215,65 @@ async def test_declare_without_a_title_stays_open(tmp_path):
             assert dialog.query_one("#declare-service").value == "fraud-scoring"
     finally:
         session.close()
+
+
+async def test_mitigate_asks_when_something_is_unfinished_and_records_the_answer(tmp_path):
+    from .conftest import fixed_views
+
+    session = _session(tmp_path)
+    svc = session.incidents
+    rb = session.library.get("fraud-latency").runbook
+    inc = svc.declare(
+        "Latency", "SEV2", service="fraud-scoring", runbook=rb, declared_from_check="fraud.ready"
+    ).id
+    svc.action_add(inc, "Gate promotion on canary p99", type="prevent", owner="ml-platform")
+    calm = svc.declare("Nothing left", "SEV4", service="batch-scoring").id
+    svc.ack(inc)
+    svc.ack(calm)
+    app = OncallApp(session, live=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.ready, what="boot")
+            app.apply_views(fixed_views())  # fraud.ready down, fraud.model-ready blocked by it
+            screen = await _incident_screen(app, pilot, inc)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
+            lines = app.screen.lines
+            assert app.screen.title_text == f"Mitigate {inc} with 4 things unfinished?"
+            assert lines[0].startswith("• runbook fraud-latency stopped at step 1 of ")
+            assert "• check fraud.ready is down" in lines
+            assert "• check fraud.model-ready is down (blocked by fraud.ready)" in lines
+            assert "• action item 1 open (prevent, ml-platform): Gate promotion on canary p99" in (
+                lines
+            )
+            await pilot.press("escape")  # not now: nothing changes
+            await wait_for(pilot, lambda: app.screen is screen, what="back")
+            await app.workers.wait_for_complete()
+            assert svc.get(inc).row["status"] == "investigating"
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
+            await pilot.press("y")
+            await wait_for(pilot, lambda: svc.get(inc).row["status"] == "mitigated", what="done")
+            await wait_for(pilot, lambda: app.screen is screen, what="back")
+            app.open_incident(calm)
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, IncidentScreen)
+                    and app.screen.incident_id == calm
+                    and app.screen.view is not None
+                ),
+                what="calm incident",
+            )
+            await pilot.press("m")  # nothing unfinished: no question
+            await wait_for(pilot, lambda: svc.get(calm).row["status"] == "mitigated", what="calm")
+            assert not isinstance(app.screen, ConfirmModal)
+    finally:
+        session.close()
+    changed = [e for e in svc.events(inc) if e.kind == "status_changed"]
+    note = changed[-1].data["note"]
+    assert changed[-1].data["to"] == "mitigated"
+    assert note.startswith("proceeded despite: runbook fraud-latency stopped at step 1 of ")
+    assert "check fraud.ready is down" in note and "action item 1 open" in note
+    calm_changes = [e for e in svc.events(calm) if e.kind == "status_changed"]
+    assert [(e.data["to"], e.data["note"]) for e in calm_changes][-1] == ("mitigated", None)

@@ -476,6 +476,19 @@ class Incidents:
         for name in lc.STATUS_MILESTONES.get(status, ()):
             self._milestone(conn, app, row, name, when, source)
 
+    def unfinished(self, ref: str | int, checks: dict[str, Any] | None = None) -> list[Any]:
+        """What is unfinished before mitigating or resolving (incidents/unfinished.py):
+        ``checks`` maps check ids to their live CheckState; without it, the states the
+        latest recorded threshold crossings left."""
+        from mlops_oncall.incidents.unfinished import last_recorded_states, what_is_unfinished
+
+        view = self.get(ref)
+        if checks is None:
+            from mlops_oncall.store.checks_history import transitions
+
+            checks = last_recorded_states(transitions(self.store))
+        return what_is_unfinished(view, checks)
+
     def mitigate(self, ref, **kw) -> IncidentView:
         return self.set_status(ref, "mitigated", **kw)
 

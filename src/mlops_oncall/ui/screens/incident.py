@@ -278,10 +278,70 @@ class IncidentScreen(Screen):
         self._do("acknowledge", self.app.session.incidents.ack, self.incident_id)  # type: ignore[attr-defined]
 
     def action_mitigate(self) -> None:
-        self._do("mitigate", self.app.session.incidents.mitigate, self.incident_id)  # type: ignore[attr-defined]
+        self.finish("mitigated")
 
     def action_resolve(self) -> None:
-        self._do("resolve", self.app.session.incidents.resolve, self.incident_id)  # type: ignore[attr-defined]
+        self.finish("resolved")
+
+    # -- mitigate and resolve: one question when something is unfinished -----------------------
+    def finish(self, status: str) -> None:
+        """Mitigate or resolve; first, on a thread, ask the core what is unfinished."""
+        self._unfinished(status, self._live_checks())
+
+    def _live_checks(self) -> dict | None:
+        """Each check's state as the dashboard shows it now; None without a poller (the core
+        then reads the states the recorded threshold crossings left)."""
+        from mlops_oncall.incidents.unfinished import CheckState
+
+        app = self.app
+        views = getattr(app, "views", None)
+        if not views:
+            return None
+        specs = getattr(app, "specs", {})
+        out = {}
+        for cid, v in views.items():
+            spec = specs.get(cid)
+            service = getattr(spec, "service", None) or (v.last.service if v.last else None)
+            out[cid] = CheckState(v.state, service, tuple(v.blocked_by or ()))
+        return out
+
+    @work(thread=True, group="incident-unfinished")
+    def _unfinished(self, status: str, checks: dict | None) -> None:
+        s = self.app.session  # type: ignore[attr-defined]
+        try:
+            items = s.incidents.unfinished(self.incident_id, checks)
+        except Exception as exc:  # a locked database: say so, change nothing
+            self.app.call_from_thread(
+                self.notify, str(exc), title=f"Could not check {self.incident_id}", severity="error"
+            )
+            return
+        self.app.call_from_thread(self._ask_unfinished, status, items)
+
+    def _ask_unfinished(self, status: str, items: list) -> None:
+        from mlops_oncall.incidents.unfinished import despite_note
+        from mlops_oncall.ui.modals import ConfirmModal
+
+        verb = {"mitigated": "mitigate", "resolved": "resolve"}[status]
+        set_status = self.app.session.incidents.set_status  # type: ignore[attr-defined]
+        if not items:
+            self._do(verb, set_status, self.incident_id, status)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._do(verb, set_status, self.incident_id, status, note=despite_note(items))
+
+        n = len(items)
+        self.app.push_screen(
+            ConfirmModal(
+                f"{verb.capitalize()} {self.incident_id} with {n} thing{'s' * (n != 1)} "
+                "unfinished?",
+                [f"• {i.text}" for i in items]
+                + ["", "If you go ahead, the timeline records that you did despite these."],
+                f"{verb.capitalize()} anyway",
+            ),
+            answer,
+        )
 
     def action_status(self) -> None:
         from mlops_oncall.incidents.lifecycle import MOVES
@@ -293,7 +353,9 @@ class IncidentScreen(Screen):
             return
 
         def done(status: str | None) -> None:
-            if status:
+            if status in ("mitigated", "resolved"):
+                self.finish(status)
+            elif status:
                 self._do(
                     f"status {status}",
                     self.app.session.incidents.set_status,
