@@ -116,7 +116,7 @@ def test_a_broken_checks_file_costs_only_the_slos(week, cli):
     (week.root / "checks.yaml").write_text("checks:\n  - id: x\n")
     r = cli("report", "weekly")
     assert r.code == 0
-    assert r.err.startswith(f"warning: {week.root / 'checks.yaml'} has 1 error(s), so check names")
+    assert r.err.startswith(f"warning: {week.root / 'checks.yaml'} has 1 error, so check names")
     assert "| `fraud.model-ready` | – | 98.81% |" in r.out
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlops_oncall.cli.common import EXIT_NO, EXIT_USAGE, AppContext, Failure, json_option, pass_app
+from mlops_oncall.formats.words import plural
 
 if TYPE_CHECKING:
     from mlops_oncall.checks.config import CheckSet, CheckSpec
@@ -445,7 +446,7 @@ def watch(
                 await asyncio.sleep(flush_every)
                 sink.flush_rollups()  # on the loop, as transitions are: one writer, no races
 
-        out.line(f"watching {len(specs)} checks (Ctrl-C to stop)", err=True)
+        out.line(f"watching {plural(len(specs), 'check')} (Ctrl-C to stop)", err=True)
         flusher = asyncio.create_task(flush_periodically())
         try:
             async with poller:

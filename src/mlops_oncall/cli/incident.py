@@ -19,6 +19,7 @@ from mlops_oncall.cli.common import (
     pass_app,
     warn,
 )
+from mlops_oncall.formats.words import plural
 
 # a count larger than any table can hold means "all": clamped, so SQL never sees an integer
 # it cannot bind (SQLite and PostgreSQL stop at 2**63 - 1)
@@ -312,7 +313,7 @@ def show(app, ref, as_json):
         for a in view.actions:
             due = f" due {a['due']}" if a["due"] else ""
             _echo(f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}")
-    click.echo(f"timeline: {r['head_seq']} events, head {r['head_hash'][:16]}")
+    click.echo(f"timeline: {plural(r['head_seq'], 'event')}, head {r['head_hash'][:16]}")
 
 
 @incident.command()
@@ -633,11 +634,13 @@ def verify(app, ref, as_json):
 def _print_verdict(v) -> None:
     c = v.chain
     if c.ok:
-        click.echo(f"{v.id}: chain intact, {c.events} events, head {c.head_seq} {c.head_hash}")
+        events = plural(c.events, "event")
+        click.echo(f"{v.id}: chain intact, {events}, head {c.head_seq} {c.head_hash}")
     else:
         click.echo(f"{v.id}: chain broken at event {c.bad_seq}: {c.problem}")
     if v.mismatches:
-        click.echo(f"{v.id}: {len(v.mismatches)} stored value(s) disagree with the timeline:")
+        values = plural(len(v.mismatches), "stored value")
+        click.echo(f"{v.id}: {values} disagree{'s' * (len(v.mismatches) == 1)} with the timeline:")
         for m in v.mismatches:
             click.echo(f"  {m.text()}")
     for problem in v.witness.problems:

@@ -14,6 +14,7 @@ import click
 
 from mlops_oncall.cli.common import AppContext, echo_json, json_option, pass_app, warn
 from mlops_oncall.cli.incident import domain_errors, incidents, workspace_redactor
+from mlops_oncall.formats.words import plural
 
 output_option = click.option(
     "-o",
@@ -53,7 +54,8 @@ def document_env(app: AppContext) -> DocumentEnv:
     sources = load_sources(ws.checks_file, workspace_redactor(app))
     if sources.problems:
         warn(
-            f"warning: {ws.checks_file} has {len(sources.problems)} error(s), so check names "
+            f"warning: {ws.checks_file} has {plural(len(sources.problems), 'error')}, so "
+            "check names "
             f"and SLOs are left out (first: {sources.problems[0]})"
         )
     return DocumentEnv(svc.store, svc.clock, sources, ws.templates_dir)

@@ -17,6 +17,7 @@ from mlops_oncall.cli.common import (
     pass_app,
     warn,
 )
+from mlops_oncall.formats.words import plural
 
 
 def load_library(app: AppContext, paths: tuple[str, ...] = (), *, report: bool = True):
@@ -64,8 +65,8 @@ def validate(app: AppContext, paths: tuple[str, ...], as_json: bool) -> None:
             click.echo(str(p))
         warnings = len(problems) - errors
         click.echo(
-            f"{len(lib.entries)} runbooks in {lib.files} files: "
-            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}",
+            f"{plural(len(lib.entries), 'runbook')} in {plural(lib.files, 'file')}: "
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}",
             err=True,
         )
     if errors:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from mlops_oncall.drills.fake.catalog import SERVICES, faults_for
+from mlops_oncall.formats.words import plural
 
 # what a failure of each class looks like on a fake service
 FAULT_FOR_CLASS = {
@@ -119,7 +120,7 @@ def scenario_from_incident(
         "id": f"replay-{slug}",
         "title": f"Replay of {view.id}: {r['title']}"[:120],
         "difficulty": "medium",
-        "description": f"Written by `mlops-oncall drill from-incident {view.id}` from {len(moves)} check transitions.",
+        "description": f"Written by `mlops-oncall drill from-incident {view.id}` from {plural(len(moves), 'check transition')}.",
         "runbook": rb,
         "severity": r["severity"],
         "service": service,

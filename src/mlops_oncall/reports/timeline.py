@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mlops_oncall.formats.words import plural
 from mlops_oncall.incidents.metrics import outage
 from mlops_oncall.incidents.service import IncidentView
 from mlops_oncall.jsonout import rfc3339
@@ -171,7 +172,7 @@ def _fold(entries: list[Entry], flap_min: int) -> tuple[list[Entry], int]:
         summaries.append(
             Entry(
                 rest[0].at,
-                f"check {fmt.code(name)} flapped {len(rest)} more times until "
+                f"check {fmt.code(name)} flapped {plural(len(rest), 'more time')} until "
                 f"{fmt.clock_time(last.at)} ({spread}); last state {last.to_state}",
                 rank=first.rank,
                 seq=rest[0].seq,

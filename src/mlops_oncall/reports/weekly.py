@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from mlops_oncall.checks.rollup import BUCKETS_MS, percentile
 from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.formats.words import plural
 from mlops_oncall.incidents.deploys import Deploys
 from mlops_oncall.incidents.lifecycle import SEVERITIES
 from mlops_oncall.incidents.metrics import incident_metrics, summarise, window_metrics
@@ -413,18 +414,20 @@ def _tldr(rag, checks, incidents, deploys, risks, overdue, drills) -> list[str]:
         met = sum(c["availability_met"] for c in with_slo)
         worst = min(with_slo, key=lambda c: c["uptime"] - c["slo_availability"])
         bullets.append(
-            f"{met} of {len(with_slo)} checks with an SLO met it; lowest against its target: "
+            f"{met} of {plural(len(with_slo), 'check')} with an SLO met it; lowest against "
+            "its target: "
             f"{worst['id']} at {worst['uptime_pct']} (SLO {worst['slo_availability_pct']})."
         )
     else:
         worst = min(measured, key=lambda c: c["uptime"])
         bullets.append(
-            f"{len(measured)} checks measured, none with an availability SLO; lowest uptime: "
+            f"{plural(len(measured), 'check')} measured, none with an availability SLO; "
+            "lowest uptime: "
             f"{worst['id']} at {worst['uptime_pct']}."
         )
     if deploys["count"]:
         bullets.append(
-            f"{deploys['count']} deploys, change failure rate "
+            f"{plural(deploys['count'], 'deploy')}, change failure rate "
             f"{deploys['change_failure_rate_pct']} ({deploys['change_failures']} needed "
             "intervention); "
             f"failed-deploy recovery median {deploys['recovery_median']}."

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from mlops_oncall.formats.words import plural
 from mlops_oncall.ui.modals import Dialog
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
@@ -24,6 +25,13 @@ BAND_STYLE = {
     "low": "green",
 }
 SORTS = ("score", "next review", "id")
+
+
+def register_title(count: int, overdue: int, sort: str) -> str:
+    return (
+        f"Risk register · {plural(count, 'risk')} · {plural(overdue, 'review')} overdue"
+        f" · sorted by {sort}"
+    )
 
 
 def risks_service(session):
@@ -101,9 +109,7 @@ class RiskScreen(Screen):
                 key=r["id"],
             )
         overdue = sum(r["overdue"] for r in rows)
-        self.query_one(
-            "#risks-pane"
-        ).border_title = f"Risk register · {len(rows)} risks · {overdue} review{'s' * (overdue != 1)} overdue · sorted by {self.sort}"
+        self.query_one("#risks-pane").border_title = register_title(len(rows), overdue, self.sort)
         if rows:
             self._detail(t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value)
         else:
