@@ -4,8 +4,10 @@ changed and added ones start over at once, removed ones stop being polled."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 from mlops_oncall.checks.monitor import Monitor
+from mlops_oncall.clock import FixedClock
 from tests.checks.helpers import load_ok
 from tests.checks.servers import Reply
 
@@ -84,3 +86,37 @@ def test_replace_keeps_unchanged_state_and_polls_added_and_changed(tmp_path, ser
         mon.stop()
     # no view of the removed check arrives after the replace
     assert "gone" not in {v.check_id for v in mon.views()}
+
+
+def test_a_maintenance_window_added_by_a_reload_is_ticked(tmp_path, serve):
+    """Without any window the maintenance ticker is not started; a reload that adds one
+    starts it, so the window opens on time between polls (here, an hour apart)."""
+    srv = serve({"/ok": Reply(200, "ok")})
+    clock = FixedClock(datetime(2026, 11, 28, 2, 0, tzinfo=UTC))
+    first = _checks(tmp_path, srv, '{id: a, url: "URL/ok", interval: 1h}')
+    mon = Monitor(first, clock=clock, flush_every=0.05).start()
+
+    def state() -> str:
+        return {v.check_id: v for v in mon.views()}["a"].state
+
+    tick = threading.Event()
+
+    def until(wanted: str) -> None:
+        for _ in range(100):  # bounded: 5 s at most
+            if state() == wanted:
+                return
+            tick.wait(0.05)
+
+    try:
+        assert mon.wait_first_round(5)
+        window = '[{start: "03:00", duration: 1h}]'
+        mon.replace(
+            _checks(tmp_path, srv, f'{{id: a, url: "URL/ok", interval: 1h, maintenance: {window}}}')
+        )
+        until("up")  # the changed check is polled at once, outside its window
+        assert state() == "up"
+        clock.set(datetime(2026, 11, 28, 3, 30, tzinfo=UTC))
+        until("maintenance")
+        assert state() == "maintenance"
+    finally:
+        mon.stop()

@@ -247,6 +247,9 @@ class Poller:
         now = self._loop.time()
         for cid in added + changed:
             self._schedule(new[cid], now)
+        ticking = any(t.get_name() == "check:maintenance" and not t.done() for t in self._tasks)
+        if not ticking and any(s.maintenance for s in self.specs):  # the first window added
+            self._tasks.append(asyncio.create_task(self._ticker(), name="check:maintenance"))
         return added, removed, changed
 
     def _live(self, spec: CheckSpec) -> bool:
