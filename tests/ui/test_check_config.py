@@ -149,3 +149,25 @@ async def test_checks_and_runbooks_are_reloaded_as_they_change(tmp_path, server)
             what="the banner as before",
         )
     session.close()
+
+
+async def test_a_file_refused_as_a_whole_says_so_and_a_fix_starts_polling(tmp_path, server):
+    cfg = make_workspace(tmp_path, "checks:\n  - id: [broken\n")
+    checks_file = cfg.parent / "checks.yaml"
+    session = Session(load_workspace(cfg))
+    app = OncallApp(session, watch_every=0.05)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(pilot, lambda: app.ready and app.watcher is not None, what="boot")
+        await wait_for(pilot, lambda: bool(_banner(app)), what="the banner")
+        assert _banner(app).startswith(f"⚠ checks file refused, no check is polled: {checks_file}:")
+        assert _detail(app).startswith(f"{checks_file} was refused, so no check is polled:")
+        # fixed while the TUI runs: the monitor starts
+        checks_file.write_text(CHECKS.format(url=server.url))
+        await wait_for(pilot, lambda: _polled(app, "model-ready"), what="polling after the fix")
+        assert _banner(app).startswith("⚠ 1 check refused")
+        # the file deleted: the last good checks keep polling, the banner says why
+        checks_file.unlink()
+        await wait_for(pilot, lambda: "is gone" in _banner(app), what="the file gone")
+        assert "Still polling the last good 1 check." in _banner(app)
+        assert "model-ready" in app.specs
+    session.close()
