@@ -65,3 +65,22 @@ def test_open_incidents_for_matches_the_declaring_check_or_the_service():
     assert [r["id"] for r in open_incidents_for(rows, "fraud.ready", "fraud-scoring")] == [2]
     assert [r["id"] for r in open_incidents_for(rows, "gpu.memory", None)] == [1]
     assert open_incidents_for(rows, "x", None) == []
+
+
+def test_a_crossing_seen_by_two_terminals_is_recorded_once(svc, clock):
+    inc = svc.declare("Fraud", "SEV2", service="fraud-scoring")
+    down = _t("fraud.ready", "up", "down", service="fraud-scoring")
+    assert record_transitions(svc, [down]) == [(inc.id, "fraud.ready")]
+    # another TUI's monitor saw the same crossing a moment later
+    assert (
+        record_transitions(
+            svc, [_t("fraud.ready", "up", "down", service="fraud-scoring", minutes=2)]
+        )
+        == []
+    )
+    # the next real move (recovery), then going down again, are recorded
+    up = _t("fraud.ready", "down", "up", service="fraud-scoring", minutes=3)
+    again = _t("fraud.ready", "up", "down", service="fraud-scoring", minutes=4)
+    assert record_transitions(svc, [up, again]) == [(inc.id, "fraud.ready")] * 2
+    kinds = [e.data["to"] for e in svc.events(inc.id) if e.kind == "check_transition"]
+    assert kinds == ["down", "up", "down"]

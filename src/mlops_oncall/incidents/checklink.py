@@ -55,9 +55,25 @@ def record_transitions(incidents: Any, transitions: Iterable[Transition]) -> lis
         return []
     rows = [r for r in incidents.list(status="open") if not r.get("is_drill")]
     done = []
+    last: dict[int, dict[str, tuple]] = {}  # per incident: each check's latest recorded move
     for t in transitions:
         for row in open_incidents_for(rows, t.check_id, t.service):
+            if row["id"] not in last:
+                last[row["id"]] = _latest_moves(incidents, row["id"])
+            move = (t.from_state, t.to_state)
+            # a second TUI on the same database sees the same crossing: record it once
+            if last[row["id"]].get(t.check_id) == move:
+                continue
             text, data = transition_event(t)
             incidents.record(row["id"], "check_transition", text, data)
+            last[row["id"]][t.check_id] = move
             done.append((public_id(row["id"]), t.check_id))
     return done
+
+
+def _latest_moves(incidents: Any, incident_id: int, window: int = 100) -> dict[str, tuple]:
+    moves: dict[str, tuple] = {}
+    for e in incidents.latest(incident_id, window):  # oldest first: the latest move wins
+        if e.kind == "check_transition" and isinstance(e.data, dict):
+            moves[e.data.get("check")] = (e.data.get("from"), e.data.get("to"))
+    return moves
