@@ -33,9 +33,9 @@ def improvements(result: dict[str, Any], scenario: Scenario) -> list[Improvement
         if t["passed"]:
             continue
         if "limit_seconds" in t:
-            took = "never" if t["seconds"] is None else format_duration(t["seconds"])
+            took = "not done" if t["seconds"] is None else f"took {format_duration(t['seconds'])}"
             items.append(
-                f"Practise to {t['target']} {format_duration(t['limit_seconds'])} (took {took})"
+                f"Practise to {t['target']} {format_duration(t['limit_seconds'])} ({took})"
             )
         elif t["target"] == "correct runbook attached":
             got = ", ".join(t["attached"]) or "none"
@@ -56,7 +56,21 @@ def _when(seconds: float | None) -> str:
     return "–" if seconds is None else f"+{format_duration(seconds)}"
 
 
+def no_items_line(result: dict[str, Any]) -> str:
+    """What stands in for the improvement items when there are none; "every target was met"
+    only when there were targets to meet."""
+    if not result["targets"]:
+        return "None: this scenario sets no scoring targets."
+    return "None: every target was met."
+
+
 def debrief_markdown(session, drill_id: int) -> tuple[str, list[Improvement]]:
+    text, items, _ = debrief(session, drill_id)
+    return text, items
+
+
+def debrief(session, drill_id: int) -> tuple[str, list[Improvement], str]:
+    """The debrief's Markdown, its improvement items, and the line shown when there are none."""
     with session.store.read() as conn:
         row = conn.execute(select(DR).where(DR.c.id == drill_id)).mappings().first()
     scenario = Scenario.model_validate_json(row["scenario"])
@@ -83,7 +97,7 @@ def debrief_markdown(session, drill_id: int) -> tuple[str, list[Improvement]]:
     ]
     for t in result["targets"]:
         if "limit_seconds" in t:
-            achieved = "never" if t["seconds"] is None else format_duration(t["seconds"])
+            achieved = "not done" if t["seconds"] is None else format_duration(t["seconds"])
             limit = format_duration(t["limit_seconds"])
         elif t["target"] == "correct runbook attached":
             limit, achieved = (
@@ -123,8 +137,8 @@ def debrief_markdown(session, drill_id: int) -> tuple[str, list[Improvement]]:
             f"Accept one with `mlops-oncall drill debrief {ref} --accept N`: it becomes an action item.",
         ]
     else:
-        lines.append("None: every target was met.")
-    return "\n".join(lines) + "\n", items
+        lines.append(no_items_line(result))
+    return "\n".join(lines) + "\n", items, no_items_line(result)
 
 
 def accept(session, drill_id: int, number: int) -> dict[str, Any]:

@@ -52,20 +52,22 @@ class DebriefScreen(Screen):
 
     @work(thread=True, exclusive=True, group="debrief")
     def load(self) -> None:
-        from mlops_oncall.drills.debrief import debrief_markdown
+        from mlops_oncall.drills.debrief import debrief
 
         s = self.app.session  # type: ignore[attr-defined]
         if self.drill_id is None:
             self.drill_id = latest_drill(s)
         if self.drill_id is None:
             self.app.call_from_thread(
-                self._show, "*No drill has been run yet: `mlops-oncall drill run SCENARIO`.*", []
+                self._show,
+                "*No drill has been run yet: `mlops-oncall drill run SCENARIO`.*",
+                [],
+                "None: no drill to debrief yet.",
             )
             return
-        text, items = debrief_markdown(s, self.drill_id)
-        self.app.call_from_thread(self._show, text, items)
+        self.app.call_from_thread(self._show, *debrief(s, self.drill_id))
 
-    def _show(self, text: str, items: list) -> None:
+    def _show(self, text: str, items: list, none_line: str) -> None:
         self.items = items
         self.query_one("#debrief-markdown", MarkdownView).update(text)
         ol = self.query_one("#improvements", OptionList)
@@ -73,7 +75,7 @@ class DebriefScreen(Screen):
         for item in items:
             ol.add_option(Option(Text(f"{item.number}. {item.text}"), id=str(item.number)))
         if not items:
-            ol.add_option(Option(Text("None: every target was met.", style="dim"), id=""))
+            ol.add_option(Option(Text(none_line, style="dim"), id=""))
         ol.highlighted = 0
         ol.focus()
 
