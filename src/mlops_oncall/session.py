@@ -120,6 +120,11 @@ class Session:
 
         return load_checks(path, partial=True)
 
+    def use_checks(self, checkset: CheckSet, problems: list[Problem]) -> None:
+        """A reload that loaded: from now on ``checks`` is this set (placeholders read it)."""
+        self.__dict__["checks"] = checkset
+        self.check_problems = problems
+
     @property
     def checks_path(self) -> Path | None:
         path = self.checks_file or self.workspace.checks_file

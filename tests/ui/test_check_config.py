@@ -107,6 +107,7 @@ async def test_checks_and_runbooks_are_reloaded_as_they_change(tmp_path, server)
         await wait_for(pilot, lambda: _polled(app, "other"), what="the added check polled")
         table = app.screen.query_one("#checks-table", DataTable)
         assert "other" in table.rows
+        assert "other" in session.checks.specs  # what runbook placeholders read
         # an invalid file keeps the last good set, polling, and says so
         checks_file.write_text("checks:\n  - id: [broken\n")
         await wait_for(pilot, lambda: bool(_banner(app)), what="the banner")

@@ -204,6 +204,7 @@ class OncallApp(App[None]):
         if "checks" in groups:
             checks, problems = s.load_checks()
             if checks is not None:
+                s.use_checks(checks, problems)
                 with self._monitor_lock:
                     if self.monitor is not None:
                         self.monitor.replace(checks)
