@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from mlops_oncall.formats.durations import Duration
+from mlops_oncall.formats.percent import Percent
 from mlops_oncall.formats.problems import Problem, ProblemsError
 from mlops_oncall.formats.validate import FileModel, did_you_mean, new_dict, validate, zone_name
 from mlops_oncall.formats.yamlsrc import Document, load_file
@@ -35,6 +36,27 @@ DEFAULT_SEVERITIES = {
     "SEV4": "Low: cosmetic or no user impact; handle in working hours",
 }
 SeverityName = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+
+
+class ChangeFailureRateBands(FileModel):
+    """RAG thresholds of the weekly report's change failure rate. The defaults follow the
+    DORA 2024 report's clusters (dora.dev/research/2024/dora-report): high performers at
+    20%, low performers at 40%."""
+
+    amber_above: Percent = Field(default=0.20, description="AMBER above this share.")
+    red_above: Percent = Field(default=0.40, description="RED above this share.")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.red_above < self.amber_above:
+            raise ValueError("red_above must not be below amber_above")
+        return self
+
+
+class WeeklyConfig(FileModel):
+    """The weekly status report."""
+
+    change_failure_rate: ChangeFailureRateBands = Field(default_factory=ChangeFailureRateBands)
 
 
 class FakeSystemConfig(FileModel):
@@ -84,6 +106,7 @@ class Config(FileModel):
         default=timedelta(days=180), description="A runbook validated longer ago is stale."
     )
     fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
+    weekly: WeeklyConfig = Field(default_factory=WeeklyConfig)
     vars: dict[str, str | int | float] = Field(
         default_factory=new_dict,
         description="Values for runbook command placeholders, e.g. namespace: ml-serving "
@@ -150,7 +173,6 @@ def login_name() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry (a container's arbitrary uid)
         return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
 
 
 @dataclass

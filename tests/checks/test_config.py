@@ -265,7 +265,12 @@ def test_maintenance_windows_in_their_time_zone():
 def test_slo_round_trips_as_a_percentage():
     slo = Slo(availability="99.95%", latency="300ms")
     assert slo.availability == 0.9995
-    assert slo.model_dump(mode="json") == {"availability": "99.95%", "latency": "0.3s"}
+    assert slo.model_dump(mode="json") == {
+        "availability": "99.95%",
+        "latency": "0.3s",
+        "window": "4w",
+        "degraded": "up",
+    }
 
 
 def test_json_schema_is_registered_and_describes_the_keys():

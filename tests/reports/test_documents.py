@@ -105,7 +105,10 @@ def test_weekly_sections(week):
     assert heads[0] == "Weekly status: 2026-11-23 to 2026-11-30"
     assert heads[2] == "Overall: RED"
     assert [h for h in heads if h in WEEKLY_SECTIONS] == WEEKLY_SECTIONS
-    assert "- RED: any SEV1 incident, or any check below its availability SLO." in text
+    assert (
+        "- RED: any SEV1 incident, any check below its availability SLO over the SLO's window, "
+        "or a change failure rate above 40%." in text
+    )
 
 
 def test_no_secret_reaches_any_document(docs):

@@ -135,9 +135,10 @@ def test_rag_and_tldr_follow_the_figures(wk):
     assert wk["rag"]["status"] == "RED"
     assert wk["rag"]["reasons"] == [
         "1 SEV1 incident",
-        "fraud.model-ready uptime 98.81% is below its SLO 99.9%",
+        "fraud.model-ready uptime 98.81% over 28d is below its SLO 99.9%",
+        "gpu.memory has no data in its SLO window (28d)",  # configured, never polled
         "features.health p95 75 ms is above its SLO 50 ms",
-        "change failure rate 25% is above 15%",
+        "change failure rate 25% is above 20%",  # DORA 2024: high performers at 20%
         "2 action items overdue",
         "1 open critical risk",
     ]
@@ -156,9 +157,14 @@ def test_a_narrower_window(week):
     fraud = _check(ctx, "fraud.model-ready")
     # 24 normal hours: 2880 polls all up; p95 rank 2736 = 1680 (<=100) + 1056 (<=150)
     assert (fraud["polls"], fraud["uptime"], fraud["p95_ms"]) == (2880, 1.0, 150.0)
-    # no SEV1 and every uptime within its SLO: AMBER, not RED
-    assert ctx["rag"]["status"] == "AMBER"
+    # the availability SLO is judged over its 28-day window, which still holds the SEV1's
+    # hours: 144 hours (the 23rd to the 28th) of 120 polls, 240 of them down
+    assert fraud["slo_window_polls"] == 17280
+    assert fraud["slo_window_uptime"] == 17040 / 17280 and fraud["status"] == "missed"
+    assert ctx["rag"]["status"] == "RED"
     assert ctx["rag"]["reasons"] == [
+        "fraud.model-ready uptime 98.611% over 28d is below its SLO 99.9%",
+        "gpu.memory has no data in its SLO window (28d)",
         "features.health p95 75 ms is above its SLO 50 ms",
         "1 action item overdue",  # due the 27th; the drill's is due the 29th, the end
         "1 open critical risk",
@@ -208,3 +214,74 @@ def test_an_open_incident_is_measured_up_to_now(week):
     ctx = postmortem.build_context(week.store, 5, sources=Sources(), clock=week.clock)
     assert ctx["incident"]["duration"] is None and ctx["incident"]["outage_ends"] is None
     assert [m["seconds"] for m in ctx["metrics"]] == [3600.0, None, None, None]
+
+
+def _hours(check, start, n, polls, up, degraded, down):
+    from mlops_oncall.checks.rollup import HourRollup
+
+    out = []
+    for k in range(n):
+        h = HourRollup(check, start + timedelta(hours=k))
+        h.polls, h.successes, h.degraded, h.down = polls, up, degraded, down
+        h.latency_counts[5] = polls
+        out.append(h)
+    return out
+
+
+def test_uptime_over_the_slo_window_with_degraded_as_the_slo_says(tmp_path):
+    from mlops_oncall.clock import FixedClock
+    from mlops_oncall.incidents.deploys import Deploys
+    from mlops_oncall.reports.sources import CheckInfo
+    from mlops_oncall.store import checks_history
+    from mlops_oncall.store.db import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    since = NOW - timedelta(days=7)
+    checks_history.merge_rollups(
+        store,
+        # strict: 10 hours in the week, all up; 10 hours 10 days ago, 90 up and 10 degraded;
+        # 10 hours 20 days ago, all down, outside its 14-day window
+        _hours("strict", NOW - timedelta(days=1), 10, 100, 100, 0, 0)
+        + _hours("strict", NOW - timedelta(days=10), 10, 100, 90, 10, 0)
+        + _hours("strict", NOW - timedelta(days=20), 10, 100, 0, 0, 100)
+        # lenient: only 20 days ago (in its 28-day window), 80 up, 15 degraded, 5 down
+        + _hours("lenient", NOW - timedelta(days=20), 10, 100, 80, 15, 5),
+    )
+    sources = Sources(
+        checks={
+            "strict": CheckInfo("strict", "strict", "s", 0.99, None, timedelta(days=14), "down"),
+            "lenient": CheckInfo("lenient", "lenient", "s", 0.9, None),
+            "silent": CheckInfo("silent", "silent", "s", 0.5, None),  # never polled
+        }
+    )
+    clock = FixedClock(NOW)
+    deploys = Deploys(store, clock=clock)
+    for outcome in ("failed", "succeeded", "succeeded", "succeeded"):  # CFR 25%
+        deploys.record("s", "v", "code", outcome, at=since + timedelta(hours=1))
+    ctx = weekly.build_context(store, since=since, until=NOW, sources=sources, clock=clock)
+    strict, lenient, silent = (_check(ctx, c) for c in ("strict", "lenient", "silent"))
+    # the week alone is 100%; over 14 days, 1900 of 2000 count (degraded counts as down)
+    assert (strict["uptime"], strict["slo_window_polls"]) == (1.0, 2000)
+    assert strict["slo_window_uptime"] == 0.95 and strict["availability_met"] is False
+    assert (strict["status"], strict["degraded_counts_as"]) == ("missed", "down")
+    # no poll in the week, but 950 of 1000 in its 28 days (degraded counts as up): met
+    assert (lenient["uptime"], lenient["uptime_pct"]) == (None, "no data")
+    assert lenient["slo_window_uptime"] == 0.95 and lenient["status"] == "met"
+    assert silent["status"] == "no data" and silent["availability_met"] is None
+    assert ctx["rag"]["reasons"] == [
+        "strict uptime 95% over 14d is below its SLO 99%",
+        "silent has no data in its SLO window (28d)",
+        "change failure rate 25% is above 20%",
+    ]
+    # the CFR thresholds come from oncall.yaml (weekly.change_failure_rate)
+    sources.cfr_amber_above, sources.cfr_red_above = 0.1, 0.2
+    ctx = weekly.build_context(store, since=since, until=NOW, sources=sources, clock=clock)
+    assert ctx["rag"]["reasons"][1] == "change failure rate 25% is above 20%"
+    assert ctx["rag"]["rule"][0].endswith("or a change failure rate above 20%.")
+    sources.checks.pop("silent")
+    sources.checks.pop("strict")
+    sources.cfr_amber_above, sources.cfr_red_above = 0.3, 0.5
+    ctx = weekly.build_context(store, since=since, until=NOW, sources=sources, clock=clock)
+    # with no check lacking data and the CFR within 30%: GREEN
+    assert (ctx["rag"]["status"], ctx["rag"]["reasons"]) == ("GREEN", [])
+    store.close()

@@ -81,7 +81,7 @@ def test_workspace_template_overrides_and_can_extend_the_shipped_one(week, tmp_p
     text = weekly.render_weekly(
         week.store, sources=week.sources(), clock=week.clock, templates_dir=tdir
     )
-    assert "## In short\n\nOverall RED: 1 SEV1 incident (and 5 more).\n" in text
+    assert "## In short\n\nOverall RED: 1 SEV1 incident (and 6 more).\n" in text
     assert "## TL;DR" not in text and "## Checks" in text
     # the other documents still use the shipped templates
     assert register.render_register(week.store, clock=week.clock, templates_dir=tdir).startswith(

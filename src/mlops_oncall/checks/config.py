@@ -119,6 +119,16 @@ class Slo(FileModel):
         json_schema_extra={"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
     )
     latency: Duration | None = Field(default=None, description="Target response time.")
+    window: Duration = Field(
+        default=timedelta(days=28),
+        description="The rolling window the availability is measured over (the weekly "
+        "report reads this many days back from its end).",
+    )
+    degraded: Literal["up", "down"] = Field(
+        default="up",
+        description="How a degraded poll counts against the availability: 'up' (it answered) "
+        "or 'down' (too slow or partial is a failure for this objective).",
+    )
 
     @field_validator("availability", mode="before")
     @classmethod

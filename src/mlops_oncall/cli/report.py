@@ -52,6 +52,8 @@ def document_env(app: AppContext) -> DocumentEnv:
     svc = incidents(app)
     ws = app.workspace
     sources = load_sources(ws.checks_file, workspace_redactor(app))
+    bands = ws.config.weekly.change_failure_rate
+    sources.cfr_amber_above, sources.cfr_red_above = bands.amber_above, bands.red_above
     if sources.problems:
         warn(
             f"warning: {ws.checks_file} has {plural(len(sources.problems), 'error')}, so "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ class CheckInfo:
     service: str | None
     slo_availability: float | None  # a share: 0.999
     slo_latency_ms: float | None
+    slo_window: timedelta = timedelta(days=28)  # the availability is measured over it
+    slo_degraded: str = "up"  # a degraded poll counts as up or as down
 
 
 @dataclass
@@ -32,6 +35,9 @@ class Sources:
     checks: dict[str, CheckInfo] = field(default_factory=dict)
     redactor: Any = field(default_factory=Redactor)
     problems: list[str] = field(default_factory=list)  # why the checks file was not used
+    # the weekly report's change failure rate RAG thresholds (oncall.yaml weekly:)
+    cfr_amber_above: float = 0.20
+    cfr_red_above: float = 0.40
 
     def redact(self, value: Any) -> Any:
         return self.redactor.value(value)
@@ -68,6 +74,7 @@ def load_sources(checks_file: Path | None, redactor: Any | None = None) -> Sourc
             spec.service,
             slo.availability if slo else None,
             latency,
+            *((slo.window, slo.degraded) if slo else ()),
         )
     combined = Redactor()
     combined.include(base)  # credential patterns and known values

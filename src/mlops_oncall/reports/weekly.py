@@ -37,16 +37,20 @@ ACTION = ActionItem
 TEMPLATE = "weekly.md.j2"
 PERIOD = timedelta(days=7)
 TOP_RISKS = 5
-CFR_AMBER = 0.15  # DORA's best performers stay at or below 15%
 MTTX = ("ttd", "tta", "ttm", "ttr")
+NO_DATA = "no data"
 
-RAG_RULE = (
-    "RED: any SEV1 incident, or any check below its availability SLO.",
-    "AMBER: any SEV2 incident, any check whose p95 latency is above its latency SLO, "
-    "a change failure rate above 15%, an overdue action item, or an open critical risk "
-    "(score 16 or more).",
-    "GREEN: none of the above.",
-)
+
+def rag_rule(sources: Sources) -> tuple[str, ...]:
+    amber, red = fmt.percent(sources.cfr_amber_above), fmt.percent(sources.cfr_red_above)
+    return (
+        "RED: any SEV1 incident, any check below its availability SLO over the SLO's window, "
+        f"or a change failure rate above {red}.",
+        "AMBER: any SEV2 incident, any check with no data in its SLO window, any check whose "
+        f"p95 latency is above its latency SLO, a change failure rate above {amber}, an "
+        "overdue action item, or an open critical risk (score 16 or more).",
+        "GREEN: none of the above.",
+    )
 
 
 def build_context(
@@ -67,7 +71,7 @@ def build_context(
     risks = _risks(store, clock)
     overdue = _overdue_actions(store, until)
     drills = _drills(store, since, until, clock)
-    rag = _rag(checks, incidents, deploys, risks, overdue)
+    rag = _rag(checks, incidents, deploys, risks, overdue, sources)
     ctx = {
         "generated_at": fmt.ts_utc(clock.now()),
         "period": {
@@ -117,41 +121,68 @@ def _ms(value: float | None) -> str:
     return f"{value:g} ms"
 
 
-def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]]:
-    totals: dict[str, dict[str, Any]] = {}
-    for h in checks_history.rollups(store, since=since, until=until):
-        t = totals.setdefault(
-            h["check_id"],
-            {"polls": 0, "up": 0, "degraded": 0, "down": 0, "counts": [0] * (len(BUCKETS_MS) + 1)},
-        )
+def _sums(hours: list[dict[str, Any]]) -> dict[str, Any]:
+    t = {"polls": 0, "up": 0, "degraded": 0, "down": 0, "counts": [0] * (len(BUCKETS_MS) + 1)}
+    for h in hours:
         t["polls"] += h["polls"]
         t["up"] += h["successes"]
         t["degraded"] += h["degraded"]
         t["down"] += h["down"]
         if h["latency_counts"]:
             t["counts"] = [a + b for a, b in zip(t["counts"], h["latency_counts"], strict=True)]
+    return t
+
+
+def _uptime(t: dict[str, Any], degraded: str) -> float | None:
+    """The share of polls that count as up; a degraded poll counts as its SLO says."""
+    if not t["polls"]:
+        return None
+    good = t["up"] + (t["degraded"] if degraded == "up" else 0)
+    return good / t["polls"]
+
+
+def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]]:
+    windows = [info.slo_window for info in sources.checks.values()]
+    earliest = min([since, *(until - w for w in windows)])
+    by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for h in checks_history.rollups(store, since=earliest, until=until):
+        by_check[h["check_id"]].append(h)
+    week_ids = {c for c, hours in by_check.items() if any(h["hour"] >= since for h in hours)}
     out = []
-    for check_id in sorted(set(totals) | set(sources.checks)):
-        t = totals.get(check_id)
+    for check_id in sorted(week_ids | set(sources.checks)):
+        hours = by_check.get(check_id, [])
         info = sources.checks.get(check_id)
         slo_a = info.slo_availability if info else None
         slo_l = info.slo_latency_ms if info else None
-        polls = t["polls"] if t else 0
-        uptime = (t["up"] + t["degraded"]) / polls if polls else None
-        p50 = percentile(t["counts"], 50) if t else None
-        p95 = percentile(t["counts"], 95) if t else None
+        degraded_as = info.slo_degraded if info else "up"
+        window = info.slo_window if info else PERIOD
+        t = _sums([h for h in hours if h["hour"] >= since])
+        w = _sums([h for h in hours if h["hour"] >= until - window])
+        polls = t["polls"]
+        uptime = _uptime(t, degraded_as)
+        window_uptime = _uptime(w, degraded_as)
+        p50 = percentile(t["counts"], 50) if polls else None
+        p95 = percentile(t["counts"], 95) if polls else None
+        met = None if slo_a is None or window_uptime is None else window_uptime >= slo_a
+        if not w["polls"]:
+            status = "no data"
+        elif slo_a is None:
+            status = "no SLO"
+        else:
+            status = "met" if met else "missed"
         out.append(
             {
                 "id": check_id,
                 "name": info.name if info else check_id,
                 "service": info.service if info else None,
                 "polls": polls,
-                "up_polls": t["up"] if t else 0,
-                "degraded_polls": t["degraded"] if t else 0,
-                "down_polls": t["down"] if t else 0,
+                "up_polls": t["up"],
+                "degraded_polls": t["degraded"],
+                "down_polls": t["down"],
                 "uptime": uptime,
-                "uptime_pct": fmt.percent(uptime),
+                "uptime_pct": fmt.percent(uptime) if polls else NO_DATA,
                 "degraded_pct": fmt.percent(t["degraded"] / polls if polls else None),
+                "degraded_counts_as": degraded_as,
                 "p50_ms": None if p50 in (None, float("inf")) else p50,
                 "p95_ms": None if p95 in (None, float("inf")) else p95,
                 "p50": _ms(p50),
@@ -160,8 +191,14 @@ def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]
                 "slo_availability_pct": fmt.percent(slo_a) if slo_a is not None else None,
                 "slo_latency_ms": slo_l,
                 "slo_latency": _ms(slo_l) if slo_l is not None else None,
-                "availability_met": None if slo_a is None or uptime is None else uptime >= slo_a,
+                "slo_window": fmt.duration(window.total_seconds()),
+                "slo_window_seconds": window.total_seconds(),
+                "slo_window_polls": w["polls"],
+                "slo_window_uptime": window_uptime,
+                "slo_window_uptime_pct": fmt.percent(window_uptime) if w["polls"] else NO_DATA,
+                "availability_met": met,
                 "latency_met": None if slo_l is None or p95 is None else p95 <= slo_l,
+                "status": status,
             }
         )
     return out
@@ -356,7 +393,7 @@ def _overdue_actions(store: Store, until: datetime) -> list[dict[str, Any]]:
 # -- the verdict ---------------------------------------------------------------------------
 
 
-def _rag(checks, incidents, deploys, risks, overdue) -> dict[str, Any]:
+def _rag(checks, incidents, deploys, risks, overdue, sources: Sources) -> dict[str, Any]:
     red, amber = [], []
     by_sev = {s["severity"]: s["count"] for s in incidents["by_severity"]}
     if by_sev.get("SEV1"):
@@ -364,23 +401,32 @@ def _rag(checks, incidents, deploys, risks, overdue) -> dict[str, Any]:
     for c in checks:
         if c["availability_met"] is False:
             red.append(
-                f"{c['id']} uptime {c['uptime_pct']} is below its SLO {c['slo_availability_pct']}"
+                f"{c['id']} uptime {c['slo_window_uptime_pct']} over {c['slo_window']} is below "
+                f"its SLO {c['slo_availability_pct']}"
             )
+    cfr = deploys["change_failure_rate"]
+    cfr_pct = deploys["change_failure_rate_pct"]
+    if cfr is not None and cfr > sources.cfr_red_above:
+        red.append(f"change failure rate {cfr_pct} is above {fmt.percent(sources.cfr_red_above)}")
     if by_sev.get("SEV2"):
         amber.append(f"{by_sev['SEV2']} SEV2 incident{'s' if by_sev['SEV2'] > 1 else ''}")
     for c in checks:
+        if c["status"] == NO_DATA:  # an unwatched check is not a healthy one
+            amber.append(f"{c['id']} has no data in its SLO window ({c['slo_window']})")
+    for c in checks:
         if c["latency_met"] is False:
             amber.append(f"{c['id']} p95 {c['p95']} is above its SLO {c['slo_latency']}")
-    cfr = deploys["change_failure_rate"]
-    if cfr is not None and cfr > CFR_AMBER:
-        amber.append(f"change failure rate {deploys['change_failure_rate_pct']} is above 15%")
+    if cfr is not None and sources.cfr_amber_above < cfr <= sources.cfr_red_above:
+        amber.append(
+            f"change failure rate {cfr_pct} is above {fmt.percent(sources.cfr_amber_above)}"
+        )
     if overdue:
         amber.append(f"{len(overdue)} action item{'s' if len(overdue) > 1 else ''} overdue")
     if risks["critical"]:
         n = risks["critical"]
         amber.append(f"{n} open critical risk{'s' if n > 1 else ''}")
     status = "RED" if red else ("AMBER" if amber else "GREEN")
-    return {"status": status, "reasons": red + amber, "rule": list(RAG_RULE)}
+    return {"status": status, "reasons": red + amber, "rule": list(rag_rule(sources))}
 
 
 def _tldr(rag, checks, incidents, deploys, risks, overdue, drills) -> list[str]:
@@ -412,11 +458,12 @@ def _tldr(rag, checks, incidents, deploys, risks, overdue, drills) -> list[str]:
         bullets.append("No check history in this period.")
     elif with_slo:
         met = sum(c["availability_met"] for c in with_slo)
-        worst = min(with_slo, key=lambda c: c["uptime"] - c["slo_availability"])
+        worst = min(with_slo, key=lambda c: c["slo_window_uptime"] - c["slo_availability"])
         bullets.append(
             f"{met} of {plural(len(with_slo), 'check')} with an SLO met it; lowest against "
             "its target: "
-            f"{worst['id']} at {worst['uptime_pct']} (SLO {worst['slo_availability_pct']})."
+            f"{worst['id']} at {worst['slo_window_uptime_pct']} over {worst['slo_window']} "
+            f"(SLO {worst['slo_availability_pct']})."
         )
     else:
         worst = min(measured, key=lambda c: c["uptime"])
