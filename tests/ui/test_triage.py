@@ -223,3 +223,21 @@ async def test_status_severity_and_elapsed_are_shown_and_changed_from_triage(fix
         assert fixed_session.incidents.get(ref).row["status"] == "identified"
         assert isinstance(app.screen, TriageScreen)
         assert screen.state.current == "what-changed"  # the runbook did not move
+
+
+async def test_a_refused_key_does_not_fall_through_to_the_app(fixed_session):
+    """On a decide step f (failed) is refused; it must not become the app's f (inject fault)."""
+    from textual.screen import ModalScreen
+
+    fixed_session.fake_control_url = "http://127.0.0.1:9/"  # the app offers Inject fault
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        await _triage(app, pilot, fixed_session, to="rolled-out")
+        screen = app.screen
+        assert screen.viewing == "rolled-out" and screen.check_action("failed", ()) is False
+        shown = {b.action for _n, b, _e, _t in screen.active_bindings.values()}
+        assert "inject_fault" not in shown and "app.inject_fault" not in shown
+        await pilot.press("f")
+        await pilot.pause()
+        assert app.screen is screen and not isinstance(app.screen, ModalScreen)

@@ -599,6 +599,8 @@ class OncallApp(App[None]):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def check_action(self, action: str, parameters) -> bool | None:
+        if action in getattr(self.screen, "SHADOWS", ()):
+            return False  # the screen's own key, refused there, must not become this one
         if action == "inject_fault":
             return self.fake_system or self._fake_running()
         if action == "refused_runbooks":  # offered only while some are refused

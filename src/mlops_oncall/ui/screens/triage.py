@@ -23,6 +23,17 @@ from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 OUTCOME_OF = {"done": "done", "skip": "skipped", "failed": "failed"}  # action -> outcome
 
 
+REFUSABLE = (*OUTCOME_OF, "with_note", "choose")
+
+
+def _parse(action: str) -> tuple[str, tuple]:
+    """'choose(2)' -> ('choose', (2,)); "with_note('done')" -> ('with_note', ('done',))."""
+    from textual.actions import parse
+
+    _ns, name, params = parse(action)
+    return name, params
+
+
 class TriageScreen(CommandFlow, Screen):
     # the viewed step's command as plain text the mouse or tmux copy mode can select: OSC 52
     # (`c`) has no reply, so whether the terminal took it cannot be known
@@ -38,6 +49,7 @@ class TriageScreen(CommandFlow, Screen):
         max-height: 3;
     }
     """
+    SHADOWS = ("inject_fault",)  # app actions on keys this screen binds (f)
     BINDINGS = [
         Binding("escape", "back", "Back", id="triage.back"),
         Binding("d", "done", "Done", id="triage.done"),
@@ -240,6 +252,16 @@ class TriageScreen(CommandFlow, Screen):
         except TriageError:
             return False
         return True
+
+    def on_key(self, event) -> None:
+        """A key of this screen that is refused on the viewed step does nothing: it must not
+        fall through to the app's binding for the same key (f is also Inject fault)."""
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            action, params = _parse(binding.action)
+            if action in REFUSABLE and not self.check_action(action, params):
+                event.stop()
+                event.prevent_default()
+                return
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action in OUTCOME_OF:
