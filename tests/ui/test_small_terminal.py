@@ -205,3 +205,23 @@ def test_fit_keeps_rank_order_and_the_help_key():
     shown, dropped = fit(entries, 30)  # "escape Back" (13) and "n Note" (8) fit beside "? More" (8)
     assert [entries[i][0].id for i in shown] == ["incident.back", "incident.note", "app.help"]
     assert dropped
+
+
+async def test_risk_register_titles_are_whole_at_80x24(tmp_path):
+    from mlops_oncall.reports.risks import Risks
+    from mlops_oncall.ui.screens.risks import RiskScreen
+
+    app = _app(tmp_path)
+    title = "Upstream schema changes are unannounced"
+    Risks(app.session.store, clock=app.session.clock, actor="alice").add(title, 3, 4, "data-eng")
+    async with app.run_test(size=SMALL) as pilot:
+        await _ready(app, pilot)
+        await pilot.press("g")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, RiskScreen) and app.screen.rows, what="risks"
+        )
+        await pilot.pause()
+        assert title in screen_text(app)
+        table = app.screen.query_one("#risks-table")
+        detail = app.screen.query_one("#risk-detail-pane")
+        assert table.region.width >= SMALL[0] - 4 and on_top(app, detail)
