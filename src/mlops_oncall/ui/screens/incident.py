@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from mlops_oncall.ui import format as fmt
-from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, RoleModal
+from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, ConfirmModal, RoleModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.checkstate import IncidentChecks
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
@@ -50,7 +50,7 @@ class IncidentScreen(Screen):
         Binding("o", "role", "Role", id="incident.role"),
         Binding("t", "triage", "Triage", id="incident.triage"),
         Binding("A", "add_action", "Action item", id="incident.add_action"),
-        Binding("x", "action_done", "Done item", id="incident.action_done", show=False),
+        Binding("x", "action_done", "Item done", id="incident.action_done"),
         Binding("b", "runbooks", "Runbook", id="incident.runbooks", show=False),
         Binding("P", "postmortem", "Postmortem", id="incident.postmortem"),
     ]
@@ -357,7 +357,7 @@ class IncidentScreen(Screen):
                 self.finish(status)
             elif status:
                 self._do(
-                    f"status {status}",
+                    f"set the status to {status}",
                     self.app.session.incidents.set_status,
                     self.incident_id,
                     status,
@@ -378,7 +378,7 @@ class IncidentScreen(Screen):
 
         def record(sev: str) -> None:
             self._do(
-                f"severity {sev}",
+                f"set the severity to {sev}",
                 self.app.session.incidents.set_severity,  # type: ignore[attr-defined]
                 self.incident_id,
                 sev,
@@ -450,13 +450,31 @@ class IncidentScreen(Screen):
         if not acts.row_count:
             self.notify("No action items yet (A adds one)")
             return
+        if not acts.has_focus:  # x used to mark the top item done, unseen and unasked
+            acts.focus()
+            self.notify("Pick the action item with ↑/↓, then press x")
+            return
         number = int(acts.coordinate_to_cell_key(acts.cursor_coordinate).row_key.value)
-        self._do(
-            f"action {number} done",
-            self.app.session.incidents.action_done,
-            self.incident_id,
-            number,
-        )  # type: ignore[attr-defined]
+        item = next((a for a in self.view.actions if a["number"] == number), None)
+        if item is None:
+            return
+        if item["status"] == "done":
+            self.notify(f"Action item {number} is already done")
+            return
+
+        def confirmed(yes: bool) -> None:
+            if yes:
+                self._do(
+                    f"mark action item {number} done",
+                    self.app.session.incidents.action_done,  # type: ignore[attr-defined]
+                    self.incident_id,
+                    number,
+                )
+
+        self.app.push_screen(
+            ConfirmModal(f"Mark action item {number} done?", [item["text"]], "Mark done"),
+            confirmed,
+        )
 
     def action_triage(self) -> None:
         if self.view is None or self.view.triage is None:

@@ -21,6 +21,7 @@ from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 from mlops_oncall.ui.widgets.refused import RefusedBanner
+from mlops_oncall.ui.widgets.search_input import SearchInput
 
 
 class RunbooksScreen(Screen):
@@ -49,7 +50,7 @@ class RunbooksScreen(Screen):
                 lp.border_title = (
                     "Runbooks" if not self.attach_to else f"Attach a runbook to {self.attach_to}"
                 )
-                yield Input(
+                yield SearchInput(
                     placeholder="Search: title, symptoms, triggers, steps…", id="runbook-search"
                 )
                 yield Select(
