@@ -94,8 +94,8 @@ checks:
     service: batch-scoring
     conditions: ["[STATUS] == 200", "[BODY].state == succeeded", "age([BODY].finished_at) < 26h"]
   - id: model-registry
-    name: Model registry (MLflow)
-    preset: mlflow
+    name: Model registry (MLflow tracking server)
+    preset: mlflow_tracking
     base_url: {registry}
     group: pipelines
     service: model-registry

@@ -299,16 +299,19 @@ def test_batch_scoring_reports_the_latest_job(fake):
     assert 1_150_000 <= body["rows"] <= 1_300_000
 
 
-@pytest.mark.parametrize("path", ["/health", "/ping"])
-def test_mlflow_health_is_a_newline_labelled_json_like_the_real_one(fake, path):
-    reply = get(fake, "model-registry", path)
+def test_mlflow_tracking_server_health_and_version_like_the_real_one(fake):
+    # MLflow 3.17.2's tracking server: /health "OK", /version, and no /ping (Flask's HTML 404)
+    reply = get(fake, "model-registry", "/health")
     assert (reply.status, reply.body, reply.headers["Content-Type"]) == (
         200,
-        b"\n",
-        "application/json",
+        b"OK",
+        "text/plain; charset=utf-8",
     )
-    with pytest.raises(json.JSONDecodeError):
-        reply.json()
+    reply = get(fake, "model-registry", "/version")
+    assert (reply.status, reply.body) == (200, b"3.17.2")
+    reply = get(fake, "model-registry", "/ping")
+    assert (reply.status, reply.headers["Content-Type"]) == (404, "text/html; charset=utf-8")
+    assert b"<title>404 Not Found</title>" in reply.body
 
 
 def test_mlflow_registered_model_has_its_latest_version(fake):
@@ -515,7 +518,7 @@ def test_not_ready_mlflow_refuses_connections_like_the_real_one(fake):
     assert refused(port)
     assert fake.state()["services"]["model-registry"]["listening"] is False
     fake.clear("model-registry")
-    assert get(fake, "model-registry", "/ping").status == 200
+    assert get(fake, "model-registry", "/health").status == 200
     assert fake.ports["model-registry"] == port
 
 

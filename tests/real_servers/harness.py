@@ -83,17 +83,31 @@ class Running:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """SIGTERM the whole process group, SIGKILL it if it lingers."""
-        if self.process.poll() is not None:
-            return
+        """SIGTERM the whole process group and wait until every member is gone (servers fork
+        workers that outlive their parent), SIGKILL whatever lingers."""
+        group = self.process.pid  # start_new_session: the leader's pid is the group id
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+            os.killpg(group, signal.SIGTERM)
+        for _after in ("SIGTERM", "SIGKILL"):
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                self.process.poll()  # reap the leader, or the group never empties
+                if not _group_alive(group):
+                    return
+                time.sleep(POLL_EVERY)
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=15)
+                os.killpg(group, signal.SIGKILL)
+        self.process.wait(timeout=15)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextlib.contextmanager

@@ -97,7 +97,7 @@ async def test_mlflow_tracking_server(tmp_path, tracking):
         tmp_path, f"  - {{id: t, preset: mlflow_tracking, base_url: '{base}'}}\n"
     ) == {
         "t.live": ("up", None, "ok"),
-        "t.version": ("up", None, "ok"),
+        "t.ready": ("up", None, "ok"),  # a one-row registry search through the REST API
     }
     # the old preset probes /ping, which the tracking server does not have
     old = await probe_preset(tmp_path, f"  - {{id: t, preset: mlflow, base_url: '{base}'}}\n")

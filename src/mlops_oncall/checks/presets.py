@@ -7,9 +7,10 @@ Where a server answers "not ready" for one model while the server as a whole is 
 - ``oip_v2``, Open Inference Protocol v2. MLServer 1.7.1 (``mlserver/handlers/dataplane.py``
   ``ready()``: all models ready; ``mlserver/rest/endpoints.py``: 200/400, empty body; an unknown
   model is 404 ``{"error": "Model … not found"}``) and KServe 0.21.0's Python server
-  (``kserve/protocol/rest/v2_endpoints.py``: a model not ready is 503). ``/v2/health/live``,
-  ``/v2/health/ready`` (every model ready, so with ``model`` set it only degrades) and
-  ``/v2/models/{model}/ready``.
+  (``kserve/protocol/rest/v2_endpoints.py``: a model not ready is 503
+  ``{"error":"Model with name … is not ready."}``; its server-ready does not look at the models).
+  ``/v2/health/live``, ``/v2/health/ready`` (every model ready, so with ``model`` set it only
+  degrades) and ``/v2/models/{model}/ready``.
 - ``triton``, Triton Inference Server 2.73 (``src/http_server.cc`` ``HandleServerHealth``: 200 or
   400 with an empty body; ``HandleModelReady``: 400 ``{"error":"Model version not ready"}``).
   With ``--strict-readiness=true``, the default (``docs/customization_guide/deploy.md``), the
@@ -22,16 +23,18 @@ Where a server answers "not ready" for one model while the server as a whole is 
   than its minWorkers; up to 0.7.1 it answered 200 ``"Partial Healthy"`` (``ApiUtils.java``
   ``getWorkerStatus``), read here as degraded. The management API's ``/models/{model}`` lists
   the workers: none READY is down, fewer READY than minWorkers is degraded. Token
-  authorisation (``TokenAuthorizationHandler.java``, on by default since 0.11) wants
+  authorisation (``TokenAuthorizationHandler.java``, on by default since 0.11.1) wants
   ``Authorization: Bearer <key>``: the management key on the management API, the inference key
   on ``/ping``; a wrong or missing key is 400 ``InvalidKeyException``.
-- ``mlflow_tracking``, MLflow 3.18.0 tracking server, ``mlflow server``
-  (``mlflow/server/__init__.py``): ``/health`` answers ``OK`` and ``/version`` the version; it
-  has no ``/ping``.
-- ``mlflow_scoring``, MLflow 3.18.0 scoring server, ``mlflow models serve``
-  (``mlflow/pyfunc/scoring_server/__init__.py``): ``/ping`` and ``/health`` answer 200 with a
-  body of ``"\\n"`` labelled JSON (it is not), so no condition reads the body; until the model
-  has loaded the port refuses connections. ``mlflow`` is its deprecated old name.
+- ``mlflow_tracking``, MLflow 3.17.2 tracking server, ``mlflow server``
+  (``mlflow/server/__init__.py``): ``/health`` answers ``OK`` without touching the backend
+  store, so readiness is a one-row ``registered-models/search`` (REST API, reads the store);
+  it has no ``/ping`` (Flask's HTML 404).
+- ``mlflow_scoring``, MLflow 3.17.2 scoring server, ``mlflow models serve``
+  (``mlflow/pyfunc/scoring_server/__init__.py``): ``/ping`` and ``/health`` are one handler,
+  200 with a body of ``"\\n"`` labelled JSON (it is not, so no condition reads it), 404 if the
+  model did not load; until it has loaded the port refuses connections. ``mlflow`` is its
+  deprecated old name.
 - ``bentoml``, BentoML 1.4.40 (``_bentoml_impl/server/app.py``): ``/livez`` and ``/readyz``,
   503 with a text reason while not ready.
 - ``vllm``, vLLM's OpenAI server (``vllm/entrypoints/serve/instrumentator/health.py``):
@@ -235,9 +238,11 @@ def _torchserve(base, model, mgmt, management_token, inference_token) -> list[En
 
 
 def _mlflow_tracking(base, *_rest) -> list[Endpoint]:
+    # /health never touches the backend store; a one-row registry search does
+    search = "/api/2.0/mlflow/registered-models/search?max_results=1"
     return [
         Endpoint("live", "health", _join(base, "/health"), (*OK, "[BODY] == OK")),
-        Endpoint("version", "version", _join(base, "/version"), OK, ("live",)),
+        Endpoint("ready", "registry search", _join(base, search), OK, ("live",)),
     ]
 
 
