@@ -27,6 +27,13 @@ FAILURE_MODES = {
     "accuracy-drop-label-delay",
     "bad-model-rollout",
     "runaway-cost",
+    "llm-provider-rate-limit",
+    "llm-token-latency",
+    "embedding-index-mismatch",
+    "tokenizer-artifact-mismatch",
+    "label-pipeline-stopped",
+    "inference-backlog",
+    "registry-outage-blocks-scaleup",
 }
 
 

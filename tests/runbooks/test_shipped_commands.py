@@ -45,6 +45,13 @@ SOURCES = gather(
         "dag_id": "nightly_training",
         "fallback_model": "fraud-lite",
         "flag_share": "0.012",
+        "llm_api_url": "https://api.openai.com",
+        "provider_status_url": "https://status.openai.com",
+        "vector_db_url": "http://qdrant.search:6333",
+        "index": "docs",
+        "kafka_bootstrap": "kafka.streaming:9092",
+        "consumer_group": "fraud-stream-scoring",
+        "topic": "transactions",
     },
     now=T0.replace(minute=20),
 ).with_values({name: f"<{name}>" for name, (src, _) in NAMES.items() if src == "responder"})

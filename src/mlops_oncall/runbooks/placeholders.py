@@ -50,6 +50,13 @@ NAMES: dict[str, tuple[str, str]] = {
     "dag_id": ("workspace", "the DAG that failed or is late"),
     "fallback_model": ("workspace", "the fallback model the router can switch to"),
     "flag_share": ("workspace", "the share of requests a model usually flags (0.012 = 1.2%)"),
+    "llm_api_url": ("workspace", "the upstream LLM provider's API base URL"),
+    "provider_status_url": ("workspace", "the LLM provider's status page (Statuspage API v2)"),
+    "vector_db_url": ("workspace", "the vector database's base URL (Qdrant)"),
+    "index": ("workspace", "the alias the service queries in the vector database"),
+    "kafka_bootstrap": ("workspace", "Kafka bootstrap servers, host:port"),
+    "consumer_group": ("workspace", "the inference consumers' Kafka group"),
+    "topic": ("workspace", "the topic the inference consumers read"),
     "logical_date": ("responder", "the failed DAG run's logical date (RFC 3339)"),
     "run_id": ("responder", "a DAG run or training run id"),
     "task_id": ("responder", "an Airflow task id"),
@@ -76,6 +83,9 @@ NAMES: dict[str, tuple[str, str]] = {
     "ddl_time": ("responder", "when the schema change landed"),
     "partition": ("responder", "a table partition (YYYYMMDD)"),
     "start_time": ("responder", "where a backfill starts (the last good timestamp)"),
+    "collection": ("responder", "a vector collection (the last good one)"),
+    "offset": ("responder", "a Kafka offset to resume from"),
+    "image": ("responder", "a container image (the last good one)"),
 }
 
 
