@@ -271,6 +271,25 @@ async def refused_runbooks(app, pilot):
     await _settle(app, pilot)
 
 
+async def incidents(app, pilot):
+    from mlops_oncall.ui.screens.incidents import IncidentsScreen
+
+    await _ready(app, pilot)
+    await pilot.press("h")
+    await _until(pilot, lambda: isinstance(app.screen, IncidentsScreen) and app.screen.loaded)
+    await pilot.press("ctrl+f")  # all: open, resolved and the drill
+    await _settle(app, pilot)
+
+
+async def timeline_entry(app, pilot):
+    from mlops_oncall.ui.timeline_entry import TimelineEntryModal
+
+    await incident(app, pilot)
+    await pilot.press("enter")  # the newest row: the `lucky` field, longer than its cell
+    await _until(pilot, lambda: isinstance(app.screen, TimelineEntryModal) and app.screen.shown)
+    await _settle(app, pilot)
+
+
 async def triage(app, pilot):
     from mlops_oncall.ui.screens.triage import TriageScreen
 
@@ -387,6 +406,8 @@ SCENES = [
     Scene("incident-role", "Role modal", role_modal),
     Scene("incident-action", "Action item modal", action_modal),
     Scene("incident-note", "A note typed into the incident's timeline", incident_note),
+    Scene("incidents", "Incident history: filter and search as you type", incidents),
+    Scene("timeline-entry", "A whole timeline entry (enter on a row)", timeline_entry),
     Scene("triage", "Triage stepper at a decision", triage),
     Scene("triage-escalation", "Escalation warning", triage_escalation),
     Scene("triage-note", "Outcome with a note", note_modal),

@@ -17,6 +17,7 @@ from mlops_oncall.ui.widgets.lean_table import LeanTable
 
 FILTERS = ("open", "all", "resolved", "drills")
 LOADED = 2000  # newest incidents read; the search runs over these in memory
+TITLE_WIDTH = 44  # the whole title is on the incident screen
 
 
 def matches(row: dict, flt: str, words: list[str]) -> bool:
@@ -79,10 +80,10 @@ class IncidentsScreen(Screen):
             ("Incident", "id"),
             ("Sev", "sev"),
             ("Status", "status"),
+            ("Title", "title"),  # before the rest: at 80 columns it is what tells them apart
             ("Declared", "declared"),
             ("Took", "took"),
             ("Service", "service"),
-            ("Title", "title"),
         ):
             table.add_column(label, key=key)
         self.query_one("#incidents-search", Input).focus()
@@ -104,6 +105,7 @@ class IncidentsScreen(Screen):
 
     # -- the list --------------------------------------------------------------------------------
     def refresh_list(self) -> None:
+        from mlops_oncall.reports.text import terminal_text
         from mlops_oncall.store.timeline import public_id
 
         s = self.app.session  # type: ignore[attr-defined]
@@ -116,17 +118,18 @@ class IncidentsScreen(Screen):
         self.ids = []
         for r in shown:
             pid = public_id(r["id"])
-            title = Text(r["title"])
+            title = Text(terminal_text(r["title"]))
+            title.truncate(TITLE_WIDTH, overflow="ellipsis")
             if r["is_drill"]:
                 title = Text("DRILL ", style="bold black on yellow") + title
             table.add_row(
                 pid,
                 fmt.sev_text(r["severity"]),
                 fmt.status_text(r["status"]),
+                title,
                 fmt.stamp(r["declared_at"], zone)[:16],
                 fmt.since(r["declared_at"], r["resolved_at"] or now),
-                r["service"] or "",
-                title,
+                terminal_text(r["service"] or ""),
                 key=pid,
             )
             self.ids.append(pid)
