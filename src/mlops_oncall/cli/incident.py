@@ -278,7 +278,7 @@ def list_(app, status, service, drills, limit, as_json):
 def show(app, ref, as_json):
     """Show an incident: milestones, roles, runbook progress, action items."""
     from mlops_oncall.formats.durations import format_duration
-    from mlops_oncall.incidents.lifecycle import MILESTONES
+    from mlops_oncall.incidents.lifecycle import in_time_order
 
     svc = incidents(app)
     view = svc.get(ref)
@@ -293,7 +293,7 @@ def show(app, ref, as_json):
     if r["service"]:
         _echo(f"  service: {r['service']}")
     click.echo("milestones:")
-    for m in MILESTONES:
+    for m in in_time_order(r):
         if r[f"{m}_at"]:
             click.echo(f"  {m:<15} {_fmt_ts(r[f'{m}_at'], z)}  ({r[f'{m}_source']})")
     metrics = "  ".join(

@@ -1,4 +1,4 @@
-"""Incident vocabulary and the rules of its lifecycle (DESIGN.md, Vocabulary)."""
+"""Incident vocabulary and the rules of its lifecycle."""
 
 from __future__ import annotations
 
@@ -23,6 +23,17 @@ NARRATIVE_FIELDS = (
     "went_wrong",
     "lucky",
 )
+
+
+def in_time_order(row) -> list[str]:
+    """The milestones in the order they happened (a correction can reorder them), unset ones
+    last; a tie keeps the catalogue order (detected and declared often share a second)."""
+    done = sorted(
+        (m for m in MILESTONES if row.get(f"{m}_at")),
+        key=lambda m: (row[f"{m}_at"], MILESTONES.index(m)),
+    )
+    return done + [m for m in MILESTONES if not row.get(f"{m}_at")]
+
 
 MOVES: dict[str, tuple[str, ...]] = {
     "triage": ("investigating", "declined"),

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
+from mlops_oncall.incidents.lifecycle import in_time_order
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, ConfirmModal, RoleModal
 from mlops_oncall.ui.widgets.banner import DrillBanner
@@ -240,14 +241,7 @@ class IncidentScreen(Screen):
         roles = ", ".join(f"{k} {w}" for k, w in sorted(v.roles.items())) or "no roles assigned (o)"
         t.append(f"   Roles: {roles}", style="dim")
         t.append("\n")
-        for m in (
-            "impact_started",
-            "detected",
-            "acknowledged",
-            "declared",
-            "mitigated",
-            "resolved",
-        ):
+        for m in in_time_order(r):  # as they happened; unset ones last
             at = r[f"{m}_at"]
             if at is None:
                 t.append(f"{m} –  ", style="dim")
