@@ -121,7 +121,7 @@ class LeanFooter(Footer):
         _node, binding, enabled, _tooltip = found
         return (binding, self.app.get_key_display(binding), binding.description, enabled)
 
-    def _layout(self) -> tuple | None:
+    def _keys(self) -> tuple | None:
         """What the footer would show now: the keys that fit, in order, and the palette key."""
         if not self.is_attached or not self._bindings_ready:
             return None
@@ -140,7 +140,7 @@ class LeanFooter(Footer):
         return (tuple(keys), palette, self.compact)
 
     def compose(self) -> ComposeResult:
-        layout = self._layout()
+        layout = self._keys()
         if layout is None:
             return
         keys, palette, _compact = layout
@@ -161,7 +161,7 @@ class LeanFooter(Footer):
             )
 
     async def recompose(self) -> None:
-        layout = self._layout()
+        layout = self._keys()
         if layout is not None and layout == self._shown:
             return
         self._shown = layout
@@ -169,5 +169,5 @@ class LeanFooter(Footer):
 
     def on_resize(self) -> None:
         # a narrower terminal may fit fewer keys (and a wider one more)
-        if self._layout() != self._shown:
+        if self._keys() != self._shown:
             self.call_after_refresh(self.recompose)
