@@ -120,3 +120,14 @@ def test_the_demo_acts_as_a_persona_unless_told(tmp_path, no_env):
     assert DemoPlan(calm=True, base=tmp_path).session.actor == DEMO_PERSONA == "demo-responder"
     assert DemoPlan(calm=True, base=tmp_path, me="carol").session.actor == "carol"
     assert DemoPlan(calm=True, base=tmp_path, me="carol", actor="bob").session.actor == "bob"
+
+
+def test_init_says_where_to_set_who_you_are(cli, tmp_path, monkeypatch):
+    assert cli("init", tmp_path / "team").code == 0
+    text = (tmp_path / "team" / "oncall.yaml").read_text()
+    assert "\n# me: " in text
+    # uncommented, it is who acts
+    cfg = tmp_path / "team" / "oncall.yaml"
+    cfg.write_text(text.replace("# me: alice", "me: alice"))
+    monkeypatch.delenv("MLOPS_ONCALL_ACTOR")
+    assert load_workspace(cfg).identity() == ("alice", "me:")

@@ -67,6 +67,7 @@ def demo(app: AppContext, calm: bool, delay: float) -> None:
 STARTER_CONFIG = """\
 # mlops-oncall workspace. `mlops-oncall schema config` prints the JSON Schema of this file.
 name: {name}
+# me: alice                         # who you are on the timeline (else --as, $MLOPS_ONCALL_ACTOR, your login)
 timezone: UTC
 # database: sqlite:///oncall.db      # default: oncall.db next to this file
 runbooks: [runbooks]
