@@ -24,7 +24,9 @@ step, and let the timeline record everything. Every action is also a CLI command
 
 **Anywhere:** `ctrl+p` opens the command palette with every action; `?` is this help;
 `escape` goes back; `q` quits. The footer shows the screen's most important keys, as many as
-fit the terminal's width; every key is listed below.
+fit the terminal's width; every key is listed below. Below 100 columns the dashboard shows the
+checks across the whole width: `i` (or `tab`) brings in the open incidents and what changed,
+`c` the checks back.
 
 **Remap a key** in `oncall.yaml`:
 
