@@ -424,3 +424,104 @@ async def test_user_conditions_apply_to_every_expanded_check(tmp_path, serve):
             "[RESPONSE_TIME] < 5000",
         ]
         assert spec.runbook == "model-latency-spike"
+
+
+async def test_mlflow_tracking_health_is_ok_and_ready_reads_the_store(tmp_path, serve):
+    # MLflow 3.17.2's tracking server: /health "OK" (text/plain), no /ping (Flask's HTML 404)
+    routes = {
+        "/health": Reply(200, b"OK", {"Content-Type": "text/plain; charset=utf-8"}),
+        "/api/2.0/mlflow/registered-models/search": Reply(200, {"registered_models": []}),
+    }
+    srv = serve(routes)
+    entry = f"  - {{id: t, preset: mlflow_tracking, base_url: '{srv.url}'}}\n"
+    assert summary(await probe_all(tmp_path, entry)) == {
+        "t.live": ("up", None, "ok"),
+        "t.ready": ("up", None, "ok"),
+    }
+    assert srv.requests[-1][1] == "/api/2.0/mlflow/registered-models/search?max_results=1"
+    routes["/api/2.0/mlflow/registered-models/search"] = Reply(
+        500, {"error_code": "INTERNAL_ERROR", "message": "database is locked"}
+    )
+    assert summary(await probe_all(tmp_path, entry))["t.ready"][:2] == ("down", "http_status")
+    # a scoring server's "\n" is not the tracking server's "OK"
+    routes["/health"] = Reply(200, b"\n", {"Content-Type": "application/json"})
+    assert summary(await probe_all(tmp_path, entry))["t.live"] == (
+        "down",
+        "condition",
+        '[BODY] = "\\n", expected == OK',
+    )
+
+
+def test_mlflow_is_a_deprecated_alias_of_mlflow_scoring(tmp_path):
+    path = tmp_path / "checks.yaml"
+    path.write_text("checks:\n  - {id: m, preset: mlflow, base_url: 'http://127.0.0.1:5001'}\n")
+    from mlops_oncall.checks.config import load_checks
+
+    cs, problems = load_checks(path, display="checks.yaml", env={})
+    assert cs is not None
+    assert [str(p) for p in problems] == [
+        "checks.yaml:2:21: warning: checks[0].preset: preset mlflow is deprecated: it probes "
+        "MLflow's scoring server (/ping); write mlflow_scoring for `mlflow models serve`, or "
+        "mlflow_tracking for `mlflow server`"
+    ]
+    assert {s.id: s.url for s in cs} == {
+        "m.live": "http://127.0.0.1:5001/ping",
+        "m.ready": "http://127.0.0.1:5001/health",
+    }
+
+
+async def test_llm_servers_health(tmp_path, serve):
+    # vLLM (instrumentator/health.py) and TGI (router/src/server.rs): an empty 200, or 503
+    routes = {"/health": Reply(200, b"")}
+    srv = serve(routes)
+    for preset in ("vllm", "tgi", "feast"):
+        entry = f"  - {{id: x, preset: {preset}, base_url: '{srv.url}'}}\n"
+        assert summary(await probe_all(tmp_path, entry)) == {"x.health": ("up", None, "ok")}
+    routes["/health"] = Reply(503, {"error": "unhealthy", "error_type": "healthcheck"})
+    entry = f"  - {{id: x, preset: tgi, base_url: '{srv.url}'}}\n"
+    assert summary(await probe_all(tmp_path, entry)) == {
+        "x.health": (
+            "down",
+            "http_status",
+            "[STATUS] = 503, expected == 200 "
+            '(body: \'{"error": "unhealthy", "error_type": "healthcheck"}\')',
+        )
+    }
+
+
+async def test_ray_serve_healthz_and_routes(tmp_path, serve):
+    # ray/serve/_private/proxy.py: "success", or 503 with the reason; routes {prefix: app}
+    routes = {
+        "/-/healthz": Reply(200, "success"),
+        "/-/routes": Reply(200, {"/echo": "echo"}),
+    }
+    srv = serve(routes)
+    entry = f"  - {{id: r, preset: ray_serve, base_url: '{srv.url}'}}\n"
+    assert summary(await probe_all(tmp_path, entry)) == {
+        "r.health": ("up", None, "ok"),
+        "r.routes": ("up", None, "ok"),
+    }
+    routes["/-/healthz"] = Reply(503, "This node is being drained.")
+    routes["/-/routes"] = Reply(503, "This node is being drained.")
+    assert summary(await probe_all(tmp_path, entry))["r.health"] == (
+        "down",
+        "http_status",
+        "[STATUS] = 503, expected == 200 (body: 'This node is being drained.')",
+    )
+
+
+def test_model_is_refused_where_a_preset_checks_the_whole_server(tmp_path):
+    for preset in ("vllm", "tgi", "ray_serve", "feast", "mlflow_tracking"):
+        errors = load_errors(
+            tmp_path,
+            f"checks:\n  - {{id: x, preset: {preset}, base_url: 'http://h', model: m}}\n",
+        )
+        assert len(errors) == 1 and errors[0].endswith(
+            f"checks[0].model: preset {preset} checks the whole server; remove model"
+        ), errors
+    errors = load_errors(
+        tmp_path, "checks:\n  - {id: k, preset: kserve_v1, base_url: 'http://h'}\n"
+    )
+    assert len(errors) == 1 and errors[0].endswith(
+        "preset kserve_v1 needs model (its /v1/models/{model})"
+    ), errors
