@@ -129,6 +129,8 @@ async def test_declare_dialog_buttons_are_on_screen_at_80x24(tmp_path):
         await pilot.pause()
         for button in buttons:
             assert on_top(app, button)
+        fields = [w for w in dialog.children if "buttons" not in w.classes]
+        assert on_top(app, fields[-1]), "the dialog's last field is hidden under its buttons"
 
 
 async def test_footer_holds_the_main_keys_at_80x24_and_more_when_wider(tmp_path):
