@@ -1,4 +1,5 @@
-"""Each preset against a server that answers the way that ML server does (DOMAIN.md)."""
+"""Each preset against a local server that answers as that ML server does (status codes and bodies
+from the source file named in the preset's docstring); tests/real_servers runs the real ones."""
 
 from __future__ import annotations
 
