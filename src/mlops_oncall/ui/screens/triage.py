@@ -225,7 +225,6 @@ class TriageScreen(CommandFlow, Screen):
         t.append(f"  elapsed {fmt.since(r['declared_at'], r['resolved_at'] or now)}")
         if r["acknowledged_at"] is None:
             t.append("  not acknowledged (a)", style="bold yellow")
-        t.append("   a ack · u status · v severity", style="dim")
         t.append("\n")
         t.append_text(self.step_head)
         self.query_one("#triage-header", Static).update(t)
