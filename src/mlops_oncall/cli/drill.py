@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -191,12 +192,22 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
                 checks=checks,
             )
             ref = runner.begin()
+
+            # the first Ctrl-C stops the drill at its next safe point; a second one is the
+            # default interrupt, for a drill that does not stop
+            def on_sigint(signum, frame):
+                signal.signal(signal.SIGINT, previous)
+                runner.interrupt()
+
+            previous = signal.signal(signal.SIGINT, on_sigint)
             try:
                 click.echo(f"{ref} started: {entry.scenario.title}", err=True)
                 result = runner.run()
             except KeyboardInterrupt:  # also one landing in the echo, before run() guards
                 runner.fail("interrupted", status="aborted")  # a no-op if run() did it
                 raise
+            finally:
+                signal.signal(signal.SIGINT, previous)
             if as_json:
                 echo_json(result)
             else:

@@ -13,6 +13,7 @@ Two clocks:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -346,6 +347,17 @@ class DrillRunner:
     def stop(self) -> None:
         self._stop.set()
 
+    def interrupt(self) -> None:
+        """Ctrl-C, from a signal handler: the loop stops at its next safe point and raises
+        KeyboardInterrupt there, never inside a database write (an interrupted write leaves
+        its connection unusable, and the drill could not be marked aborted)."""
+        self._interrupted = True
+        self._stop.set()
+
+    def _raise_if_interrupted(self) -> None:
+        if getattr(self, "_interrupted", False):
+            raise KeyboardInterrupt
+
     def pending(self) -> list[tuple[int, Inject]]:
         with self.session.store.read() as conn:
             fired = {
@@ -383,22 +395,30 @@ class DrillRunner:
         Best effort: when the store itself is what failed, the record cannot say so."""
         if self.drill_id is None:
             return False
-        try:
-            with self.session.store.write() as conn:
-                done = conn.execute(
-                    update(DR)
-                    .where(DR.c.id == self.drill_id, DR.c.status == "running")
-                    .values(
-                        status=status,
-                        finished_at=self.clock.now(),
-                        result=json.dumps({"error": self._redact(reason)}),
+        # An interrupt can land inside a write and leave that connection unusable: try again
+        # on fresh connections before giving up, so the drill is not left "running".
+        for attempt in range(3):
+            try:
+                with self.session.store.write() as conn:
+                    done = conn.execute(
+                        update(DR)
+                        .where(DR.c.id == self.drill_id, DR.c.status == "running")
+                        .values(
+                            status=status,
+                            finished_at=self.clock.now(),
+                            result=json.dumps({"error": self._redact(reason)}),
+                        )
                     )
-                )
-            if done.rowcount == 1:
+                break
+            except Exception:
+                if attempt == 2:
+                    return False
+                self.session.store.engine.dispose()
+        if done.rowcount == 1:
+            # the drill's own record says how it ended; its incident may stay as it was
+            with contextlib.suppress(Exception):
                 self.end_incidents(status, self._redact(reason))
-            return done.rowcount == 1
-        except Exception:
-            return False
+        return done.rowcount == 1
 
     def _run_paced(self) -> dict[str, Any]:
         end = self.scenario.end.total_seconds()
@@ -415,6 +435,7 @@ class DrillRunner:
             if offset >= end:
                 break
             self._stop.wait(0.2)
+        self._raise_if_interrupted()
         return self.finish(
             "finished" if not self._stop.is_set() or self.clock.offset() >= end else "aborted"
         )
@@ -453,6 +474,7 @@ class DrillRunner:
                     else end
                 )
                 self.clock.jump_to(nxt)  # nothing is pending until then: jump
+        self._raise_if_interrupted()
         return self.finish()
 
     def _contingency_deadlines(self) -> list[float]:
