@@ -302,6 +302,7 @@ class TriageScreen(CommandFlow, Screen):
 
     def check_escalation(self) -> None:
         st, view = self.state, self.view
+        self.paint_header()  # the same clock as the warning: "elapsed" never lags it
         warn = self.query_one("#escalation-warning", Static)
         if st is None or view is None or st.runbook.escalation is None:
             warn.remove_class("-on")
