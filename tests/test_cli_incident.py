@@ -79,7 +79,8 @@ def test_full_cli_flow(cli):
     assert cli("incident", "assign", ref, "--role", "commander", "--who", "alice").code == 0
     assert cli("incident", "note", ref, "p99", "at", "900ms").code == 0
     r = cli("incident", "step", ref, "what-changed", "done", "--note", "v42 at 01:50")
-    assert r.out.startswith("next: p99-by-workload (step 2 of 12)")
+    assert r.out.startswith("next: deployed-in-window (step 2 of 13)")
+    assert cli("incident", "decide", ref, "deployed-in-window", "2").code == 0  # no change
     r = cli("incident", "step", ref, "p99-by-workload", "done", "--json")
     t = r.json()
     assert set(t) == {
@@ -123,7 +124,7 @@ def test_full_cli_flow(cli):
     assert show["status"] == "closed" and show["roles"] == {"commander": "alice"}
     assert show["narrative"]["summary"] == "A rollout doubled p99."
     assert show["action_items"][0]["status"] == "done"
-    assert show["runbook"]["current_step"] == t["current_step"] and t["position"] == 3
+    assert show["runbook"]["current_step"] == t["current_step"] and t["position"] == 5
     tl = cli("incident", "timeline", ref, "--json").json()
     assert set(tl[0]) == EVENT_KEYS
     kinds = [e["kind"] for e in tl]
