@@ -24,7 +24,7 @@ def test_drill_list_shows_each_with_its_runbook(cli):
 @pytest.mark.parametrize("scenario", sorted(NEW))
 def test_runs_headless_to_the_end(cli, tmp_path, monkeypatch, scenario):
     monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(tmp_path / "drill.db"))
-    r = cli("drill", "run", scenario, "--no-ui", "--speed", "10000", "--json")
+    r = cli("drill", "run", scenario, "--no-ui", "--json")
     assert r.code == 0, r.err
     out = json.loads(r.out[r.out.index("{") :])
     assert out["scenario"] == scenario and len(out["incidents"]) == 1

@@ -141,6 +141,25 @@ def _speed(_ctx, _param, value: float) -> float:
     return value
 
 
+def _check_pacing(speed: float, no_ui: bool, live: bool) -> None:
+    """Refuse what would be ignored or mis-scored, before anything starts."""
+    given = click.get_current_context().get_parameter_source("speed")
+    if live and not no_ui:
+        fail("--live goes with --no-ui (the TUI paces a drill itself)", EXIT_USAGE)
+    if no_ui and not live and given is not click.core.ParameterSource.DEFAULT:
+        fail(
+            "--speed has no effect with --no-ui: a headless drill runs on virtual time, as fast "
+            "as it can (add --live to pace it in real time, at speed 1)",
+            EXIT_USAGE,
+        )
+    if live and speed != 1:
+        fail(
+            "--live paces the drill in real time for a responder elsewhere, so --speed must be 1 "
+            "(drill time and wall-clock time would mix in the scores)",
+            EXIT_USAGE,
+        )
+
+
 @drill.command()
 @click.argument("scenario_name", metavar="SCENARIO")
 @click.option(
@@ -149,7 +168,8 @@ def _speed(_ctx, _param, value: float) -> float:
     default=1.0,
     show_default=True,
     callback=_speed,
-    help=f"Drill minutes per real minute (0.01 to {MAX_SPEED:g}).",
+    help=f"Drill minutes per real minute in the TUI (0.01 to {MAX_SPEED:g}); a headless "
+    "drill runs on virtual time and --live in real time.",
 )
 @click.option(
     "--no-ui", is_flag=True, help="Run to the end without a terminal; print the drill id."
@@ -157,7 +177,7 @@ def _speed(_ctx, _param, value: float) -> float:
 @click.option(
     "--live",
     is_flag=True,
-    help="With --no-ui: pace in real time (a responder plays in the TUI elsewhere).",
+    help="With --no-ui: pace in real time, at speed 1 (a responder plays in the TUI elsewhere).",
 )
 @json_option
 @pass_app
@@ -171,6 +191,7 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
     from mlops_oncall.drills.runner import DrillRunner, RunnerStory
     from mlops_oncall.paths import user_data_dir
 
+    _check_pacing(speed, no_ui, live)
     entry = _scenario(app, scenario_name)
     fake = _fake_for_drill(app)
     try:
