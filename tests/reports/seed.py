@@ -196,7 +196,10 @@ def seed(store: Store, folder: Path) -> Seeded:
 
     when(at(25, 10))
     closed = risks.add("Label delay hides accuracy drops", 3, 3, "frank", category="feedback loop")
-    risks.update(closed["id"], status="closed", treatment="tolerate")  # closed
+    risks.update(
+        closed["id"], status="closed", treatment="tolerate", approver="lead",
+        expires=date(2027, 3, 1),
+    )  # closed  # fmt: skip
 
     # -- INC-0001: the SEV1, from the flapping check
     when(at(26, 22, 55))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from mlops_oncall.reports.risks import CATEGORIES
@@ -13,9 +15,12 @@ RISK_KEYS = {
     "id", "title", "description", "category", "likelihood", "impact", "score", "band", "owner",
     "treatment", "mitigation", "contingency", "early_warning", "status", "identified_on",
     "next_review", "last_reviewed", "overdue", "residual", "previous_score", "change", "links",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "inherent", "current", "approver", "expires",
+    "acceptance_expired",
 }  # fmt: skip
-HISTORY_KEYS = {"kind", "at", "likelihood", "impact", "score", "band", "note", "actor"}
+HISTORY_KEYS = {
+    "kind", "score_kind", "at", "likelihood", "impact", "score", "band", "note", "actor",
+}  # fmt: skip
 CANDIDATE_KEYS = {
     "key", "source", "incident", "title", "description", "category", "likelihood", "impact",
     "owner", "mitigation", "existing",
@@ -165,7 +170,7 @@ def test_risk_add_list_show_update_review(week, cli):
         "--impact", "4", "--owner", "gus", "--category", "data-dependency", "--incident",
         "INC-0002", "--runbook", "upstream-schema-change", "--early-warning", "row count drops",
     )  # fmt: skip
-    assert (r.code, r.out, r.err) == (0, "R-006 added: score 12 (high)\n", "")
+    assert (r.code, r.out, r.err) == (0, "R-006 added: inherent score 12 (high)\n", "")
     shown = cli("risk", "show", "R-006", "--json").json()
     assert set(shown) == RISK_KEYS | {"history"}
     assert set(shown["history"][0]) == HISTORY_KEYS
@@ -188,20 +193,43 @@ def test_risk_add_list_show_update_review(week, cli):
     r = cli(
         "risk", "review", "R-006", "--likelihood", "2", "--impact", "4", "--note", "contract signed"
     )
-    assert (
-        r.out
-        == "R-006 reviewed: score 8 (medium), −4 since the last review; next review 2026-12-30\n"
+    assert r.out == (
+        "R-006 reviewed: residual score 8 (medium), inherent 12, −4 since the last review; "
+        "next review 2026-12-30\n"
     )
     reviewed = cli("risk", "review", "R-6", "--likelihood", "2", "--impact", "4", "--json").json()
     assert reviewed["change"] == 0 and len(reviewed["history"]) == 3
 
     show = cli("risk", "show", "R-006").out
-    assert show.splitlines()[:3] == [
+    assert show.splitlines()[:4] == [
         "R-006  Training data vendor changes schema",
-        "  score 2×4 = 8 (medium), ±0 since the last review",
+        "  inherent 3×4 = 12 (high)",
+        "  residual 2×4 = 8 (medium), ±0 since the last review",
         "  data-dependency, monitoring, owner hana, treatment treat",
     ]
-    assert "  2026-11-30 00:00 UTC  review     2×4 = 8 (medium) by tester: contract signed" in show
+    assert (
+        "  2026-11-30 00:00 UTC  review     residual 2×4 = 8 (medium) by tester: contract signed"
+        in show
+    )
+
+
+def test_risk_tolerate_from_the_cli(week, cli):
+    r = cli(
+        "risk", "add", "--title", "t", "--likelihood", "2", "--impact", "2", "--owner", "o",
+        "--treatment", "tolerate",
+    )  # fmt: skip
+    assert r.code == 2 and r.err == (
+        "error: tolerating a risk needs --approver (who accepts it) and --expires (the date the "
+        "acceptance ends)\n"
+    )
+    r = cli(
+        "risk", "add", "--title", "t", "--likelihood", "2", "--impact", "2", "--owner", "o",
+        "--treatment", "tolerate", "--approver", "cto", "--expires", "2027-01-31", "--json",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert (r.json()["approver"], r.json()["expires"]) == ("cto", "2027-01-31")
+    show = cli("risk", "show", r.json()["id"]).out
+    assert "  accepted by cto until 2027-01-31\n" in show
 
 
 def test_risk_add_json_and_residual(week, cli):
@@ -308,12 +336,34 @@ def test_risk_candidates(week, cli):
     assert all(set(c) == CANDIDATE_KEYS for c in found)
     assert found[2]["existing"] == "R-005"  # accepted when the week was seeded
     text = cli("risk", "candidates", "INC-0001").out.splitlines()
+    first = found[0]
+    assert first["category"] == "availability"  # from the serving runbook INC-0001 followed
     assert text[:2] == [
-        "lucky-1 (candidate): It was a quiet night for payments",
-        "  mlops-oncall risk add --incident INC-0001 --title 'It was a quiet night for payments' "
-        "--likelihood 3 --impact 5 --owner OWNER",
-    ]
-    assert text[-1] == "action-1 (already R-005): Alert on canary p99 before full rollout"
+        "lucky-1 (candidate): If INC-0001's luck does not repeat (it was a quiet night for "
+        "payments), then Fraud scoring p99 above SLO, then 503s recurs at full impact",
+        "  "
+        + shlex.join(
+            [
+                "mlops-oncall", "risk", "add", "--incident", "INC-0001", "--title",
+                first["title"], "--likelihood", "3", "--impact", "5", "--owner", "OWNER",
+                "--category", "availability", "--description", first["description"],
+            ]
+        ),
+    ]  # fmt: skip
+    assert text[-1] == (
+        'action-1 (already R-005): If "Alert on canary p99 before full rollout" is not done, '
+        "then Fraud scoring p99 above SLO, then 503s can recur"
+    )
+    # running the printed line keeps the statement, its description and its category
+    printed = shlex.split(text[1])[1:]
+    printed[printed.index("OWNER")] = "ivy"
+    kept = cli(*printed, "--json").json()
+    assert (kept["title"], kept["description"], kept["category"]) == (
+        first["title"],
+        first["description"],
+        "availability",
+    )
+    assert cli("risk", "candidates", "INC-0001", "--json").json()[0]["existing"] == kept["id"]
     r = cli("risk", "candidates", "INC-0002")
     assert (r.code, r.out) == (0, "")
     assert r.err == "INC-0002 has no candidate risks (no lucky lines, no open prevent items)\n"
@@ -322,8 +372,7 @@ def test_risk_candidates(week, cli):
         "risk", "add", "--incident", "INC-0001", "--title", "It was a quiet night for payments",
         "--likelihood", "3", "--impact", "5", "--owner", "ivy",
     )  # fmt: skip
-    assert added.out == "R-006 added: score 15 (high)\n"
-    assert cli("risk", "candidates", "INC-0001", "--json").json()[0]["existing"] == "R-006"
+    assert added.out == "R-007 added: inherent score 15 (high)\n"
 
 
 # -- lessons learned through `incident set` ---------------------------------------------------

@@ -108,7 +108,7 @@ def test_top_risks_with_score_changes(wk):
         ("R-001", 16, 4),
         ("R-005", 10, -5),
         ("R-002", 6, None),
-        ("R-003", 4, None),
+        ("R-003", 2, None),  # ranked by its residual 1×2, set when it was added (inherent 4)
     ]
     assert [x["change_text"] for x in r["top"]] == [
         "+4",

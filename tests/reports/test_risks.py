@@ -84,21 +84,75 @@ def test_add_sets_ids_defaults_and_the_first_history_entry(risks):
     assert risks.add("second", 1, 1, "bob")["id"] == "R-002"
 
 
-def test_review_keeps_history_and_reports_the_change(risks, clock):
-    risks.add("GPU spend over budget", 2, 3, "dan", category="cost")
+def test_review_updates_the_residual_and_keeps_the_inherent(risks, clock):
+    risks.add("GPU spend over budget", 4, 4, "dan", category="cost")  # inherent 16
     clock.advance(timedelta(days=2))
-    r = risks.review("R-001", 4, 4, note="two near misses")
-    assert (r["score"], r["band"], r["previous_score"], r["change"]) == (16, "critical", 6, 10)
+    r = risks.review("R-001", 2, 3, note="budget alerts added")
+    # the inherent score is the risk as identified: a review does not move it
+    assert (r["likelihood"], r["impact"], r["score"], r["band"]) == (4, 4, 16, "critical")
+    assert r["inherent"] == {"likelihood": 4, "impact": 4, "score": 16, "band": "critical"}
+    assert r["residual"] == {"likelihood": 2, "impact": 3, "score": 6, "band": "medium"}
+    assert r["current"] == r["residual"]
+    assert (r["previous_score"], r["change"]) == (16, -10)
     assert r["last_reviewed"] == date(2026, 11, 25)
-    assert r["next_review"] == date(2026, 12, 2)  # critical: 7 days
+    assert r["next_review"] == date(2026, 12, 25)  # by the residual band, medium: 30 days
     clock.advance(timedelta(days=1))
-    r = risks.review("r1", 4, 4, next_review=date(2027, 1, 1))
-    assert r["change"] == 0 and r["previous_score"] == 16 and r["next_review"] == date(2027, 1, 1)
-    assert [(h["kind"], h["score"], h["note"]) for h in r["history"]] == [
-        ("identified", 6, None),
-        ("review", 16, "two near misses"),
-        ("review", 16, None),
+    r = risks.review("r1", 2, 3, next_review=date(2027, 1, 1))
+    assert r["change"] == 0 and r["previous_score"] == 6 and r["next_review"] == date(2027, 1, 1)
+    assert r["score"] == 16
+    assert [(h["kind"], h["score_kind"], h["score"], h["note"]) for h in r["history"]] == [
+        ("identified", "inherent", 16, None),
+        ("review", "residual", 6, "budget alerts added"),
+        ("review", "residual", 6, None),
     ]
+
+
+def test_the_register_ranks_by_the_current_score(risks):
+    risks.add("was critical", 5, 4, "a")  # 20, reviewed down to 2
+    risks.add("high", 3, 4, "b")  # 12, not reviewed
+    risks.review("R-001", 1, 2)
+    assert [(r["title"], r["current"]["score"]) for r in risks.list()] == [
+        ("high", 12),
+        ("was critical", 2),
+    ]
+
+
+def test_tolerate_needs_an_approver_and_an_expiry(risks, clock):
+    with pytest.raises(RiskInput) as err:
+        risks.add("label delay", 3, 3, "frank", treatment="tolerate")
+    assert str(err.value) == (
+        "tolerating a risk needs --approver (who accepts it) and --expires (the date the "
+        "acceptance ends)"
+    )
+    with pytest.raises(RiskInput, match="needs --approver"):
+        risks.add("label delay", 3, 3, "frank", treatment="tolerate", approver="lead")
+    with pytest.raises(RiskInput) as err:  # today is 2026-11-23
+        risks.add(
+            "label delay", 3, 3, "frank", treatment="tolerate", approver="lead",
+            expires=date(2026, 11, 23),
+        )  # fmt: skip
+    assert str(err.value) == "the acceptance would expire on 2026-11-23, which is not after today"
+    r = risks.add(
+        "label delay", 3, 3, "frank", treatment="tolerate", approver="lead",
+        expires=date(2026, 12, 31),
+    )  # fmt: skip
+    assert (r["approver"], r["expires"], r["acceptance_expired"]) == (
+        "lead",
+        date(2026, 12, 31),
+        False,
+    )
+    clock.advance(timedelta(days=38))  # 2026-12-31: the acceptance has run out
+    assert risks.get("R-001")["acceptance_expired"] is True
+    # a risk that is treated is not accepted by anyone
+    risks.add("other", 1, 1, "a")
+    with pytest.raises(RiskInput, match="the treatment is treat, not tolerate"):
+        risks.update("R-002", approver="lead")
+    with pytest.raises(RiskInput, match="needs --approver"):
+        risks.update("R-002", treatment="tolerate")
+    r = risks.update("R-002", treatment="tolerate", approver="cto", expires=date(2027, 6, 1))
+    assert (r["treatment"], r["approver"], r["expires"]) == ("tolerate", "cto", date(2027, 6, 1))
+    r = risks.update("R-002", expires=date(2027, 9, 1))  # an extension keeps the approver
+    assert (r["approver"], r["expires"]) == ("cto", date(2027, 9, 1))
 
 
 def test_overdue_review(risks, clock):
@@ -228,18 +282,47 @@ def test_ref_forms():
 
 def test_candidates_from_lucky_lines_and_open_prevent_items(store, clock, risks):
     svc = Incidents(store, clock=clock, actor="alice")
-    inc = svc.declare("p99", "SEV1").id
-    svc.set_field(inc, "lucky", "- it was a Sunday\n\n* the canary held")
+    inc = svc.declare("Fraud p99 above SLO", "SEV1", service="fraud").id
+    svc.set_field(inc, "lucky", "- it was a Sunday\n\n* The canary held")
+    svc.set_field(inc, "root_cause", "A model twice as large ran out of GPU memory.")
     svc.action_add(inc, "Alert on canary p99", type="prevent", owner="bob")
     svc.action_add(inc, "Write it down", type="process", owner="carol")
     svc.action_add(inc, "Pin the base image", type="prevent", owner="dan")
     svc.action_done(inc, 3)
     found = candidates.candidates(svc.get(inc), risks.linked_to(inc))
+    # risk statements: "If <cause>, then <effect>"
     assert [(c["key"], c["title"], c["owner"], c["impact"]) for c in found] == [
-        ("lucky-1", "it was a Sunday", None, 5),
-        ("lucky-2", "the canary held", None, 5),
-        ("action-1", "Alert on canary p99", "bob", 5),
+        (
+            "lucky-1",
+            "If INC-0001's luck does not repeat (it was a Sunday), then Fraud p99 above SLO "
+            "recurs at full impact",
+            None,
+            5,
+        ),
+        (
+            "lucky-2",
+            "If INC-0001's luck does not repeat (the canary held), then Fraud p99 above SLO "
+            "recurs at full impact",
+            None,
+            5,
+        ),
+        (
+            "action-1",
+            'If "Alert on canary p99" is not done, then Fraud p99 above SLO can recur',
+            "bob",
+            5,
+        ),
     ]
+    assert found[0]["description"] == (
+        "If a model twice as large ran out of GPU memory happens again without what limited "
+        "INC-0001 (it was a Sunday), then Fraud p99 above SLO on fraud is not contained: a SEV1 "
+        "impact, as INC-0001 nearly was."
+    )
+    assert found[2]["description"] == (
+        "If a model twice as large ran out of GPU memory happens again before action item 1 of "
+        "INC-0001 (alert on canary p99) is done, then Fraud p99 above SLO on fraud recurs: a "
+        "SEV1 impact."
+    )
     assert set(found[0]) == {
         "key", "source", "incident", "title", "description", "category", "likelihood",
         "impact", "owner", "mitigation", "existing",
@@ -248,6 +331,12 @@ def test_candidates_from_lucky_lines_and_open_prevent_items(store, clock, risks)
     r = candidates.accept(risks, svc.get(inc), "action-1", likelihood=4)
     assert (r["id"], r["owner"], r["score"]) == ("R-001", "bob", 20)
     assert r["links"]["incidents"] == ["INC-0001"] and r["mitigation"] == "Alert on canary p99"
+    # accepting keeps the statement, the mitigation and the category
+    assert (r["title"], r["description"], r["category"]) == (
+        found[2]["title"],
+        found[2]["description"],
+        found[2]["category"],
+    )
     after = candidates.candidates(svc.get(inc), risks.linked_to(inc))
     assert after[2]["existing"] == "R-001"
 

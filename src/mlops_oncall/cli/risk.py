@@ -34,6 +34,12 @@ residual_options = [
     click.option("--residual-likelihood", type=int, metavar="1-5", help="After treatment."),
     click.option("--residual-impact", type=int, metavar="1-5", help="After treatment."),
 ]
+acceptance_options = [
+    click.option("--approver", help="With --treatment tolerate: who accepts the risk."),
+    click.option(
+        "--expires", metavar="DATE", help="With --treatment tolerate: when the acceptance ends."
+    ),
+]
 next_review_option = click.option(
     "--next-review", metavar="DATE", help="YYYY-MM-DD (default: by band, 7 to 90 days)."
 )
@@ -82,8 +88,9 @@ def _line(r) -> str:
 
     change = score_change(r["change"]) if r["change"] is not None else "new"
     overdue = " [review overdue]" if r["overdue"] else ""
+    cur = r["current"]  # what the register ranks by: the residual once assessed
     return (
-        f"{r['id']}  {r['score']:>2} {r['band']:<8} {change:<4} {r['status']:<10} "
+        f"{r['id']}  {cur['score']:>2} {cur['band']:<8} {change:<4} {r['status']:<10} "
         f"{r['owner']:<12} next review {r['next_review'] or '–'}{overdue}  {r['title']}"
     )
 
@@ -106,6 +113,7 @@ def risk() -> None:
 @click.option("--early-warning", help="The trigger that says it is about to happen.")
 @next_review_option
 @_options(residual_options)
+@_options(acceptance_options)
 @incident_option
 @runbook_option
 @at_option
@@ -127,12 +135,14 @@ def add(
     next_review,
     residual_likelihood,
     residual_impact,
+    approver,
+    expires,
     incident_refs,
     runbook_ids,
     at,
     as_json,
 ):
-    """Add a risk. Prints its id and score."""
+    """Add a risk with its inherent score (before controls). Prints its id and score."""
     svc, risks = _risks(app)
     _check_runbooks(app, runbook_ids)
     r = risks.add(
@@ -148,6 +158,8 @@ def add(
         early_warning=early_warning,
         next_review=_date(next_review),
         residual=_residual(residual_likelihood, residual_impact),
+        approver=approver,
+        expires=_date(expires),
         incidents=incident_refs,
         runbooks=runbook_ids,
         at=svc.time(at),
@@ -155,7 +167,7 @@ def add(
     if as_json:
         echo_json(r)
     else:
-        click.echo(f"{r['id']} added: score {r['score']} ({r['band']})")
+        click.echo(f"{r['id']} added: inherent score {r['score']} ({r['band']})")
 
 
 @risk.command("list")
@@ -198,11 +210,19 @@ def show(app, ref, as_json):
         echo_json(r)
         return
     echo(f"{r['id']}  {r['title']}")
-    echo(
-        f"  score {r['likelihood']}×{r['impact']} = {r['score']} ({r['band']}), "
-        f"{score_change(r['change'])} since the last review"
-    )
+    echo(f"  inherent {r['likelihood']}×{r['impact']} = {r['score']} ({r['band']})")
+    if r["residual"]:
+        res = r["residual"]
+        echo(
+            f"  residual {res['likelihood']}×{res['impact']} = {res['score']} ({res['band']}), "
+            f"{score_change(r['change'])} since the last review"
+        )
+    else:
+        echo("  residual not assessed yet (risk review)")
     echo(f"  {r['category']}, {r['status']}, owner {r['owner']}, treatment {r['treatment']}")
+    if r["treatment"] == "tolerate":
+        ended = " (expired: review it)" if r["acceptance_expired"] else ""
+        echo(f"  accepted by {r['approver']} until {r['expires']}{ended}")
     for label, key in (
         ("description", "description"),
         ("mitigation", "mitigation"),
@@ -211,9 +231,6 @@ def show(app, ref, as_json):
     ):
         if r[key]:
             echo(f"  {label}: {r[key]}")
-    if r["residual"]:
-        res = r["residual"]
-        echo(f"  residual {res['likelihood']}×{res['impact']} = {res['score']} ({res['band']})")
     overdue = " (overdue)" if r["overdue"] else ""
     echo(
         f"  identified {r['identified_on']}, last reviewed {r['last_reviewed'] or 'never'}, "
@@ -226,7 +243,8 @@ def show(app, ref, as_json):
     for h in r["history"]:
         note = f": {h['note']}" if h["note"] else ""
         echo(
-            f"  {ts_minute(h['at'])}  {h['kind']:<10} {h['likelihood']}×{h['impact']} = "
+            f"  {ts_minute(h['at'])}  {h['kind']:<10} {h['score_kind']:<8} "
+            f"{h['likelihood']}×{h['impact']} = "
             f"{h['score']} ({h['band']}) by {h['actor']}{note}"
         )
 
@@ -244,6 +262,7 @@ def show(app, ref, as_json):
 @click.option("--status", help="open, monitoring or closed.")
 @next_review_option
 @_options(residual_options)
+@_options(acceptance_options)
 @incident_option
 @runbook_option
 @json_option
@@ -255,13 +274,20 @@ def update(
     next_review,
     residual_likelihood,
     residual_impact,
+    approver,
+    expires,
     incident_refs,
     runbook_ids,
     as_json,
     **fields,
 ):
-    """Change a risk's fields or status, or add links. The score changes by `risk review`."""
+    """Change a risk's fields or status, or add links. The residual score changes by
+    `risk review`; the inherent score is the risk as identified."""
     given = {k: v for k, v in fields.items() if v is not None}
+    if approver is not None:
+        given["approver"] = approver
+    if expires is not None:
+        given["expires"] = _date(expires)
     residual = _residual(residual_likelihood, residual_impact)
     if next_review:
         given["next_review"] = _date(next_review)
@@ -293,7 +319,8 @@ def update(
 @pass_app
 @domain_errors
 def review(app, ref, likelihood, impact, note, next_review, at, as_json):
-    """Record a review: the new score joins the history."""
+    """Record a review: the residual score (with the controls in place) joins the history;
+    the inherent score stays."""
     from mlops_oncall.reports.text import score_change
 
     svc, risks = _risks(app)
@@ -304,7 +331,8 @@ def review(app, ref, likelihood, impact, note, next_review, at, as_json):
         echo_json(r)
         return
     click.echo(
-        f"{r['id']} reviewed: score {r['score']} ({r['band']}), "
+        f"{r['id']} reviewed: residual score {r['residual']['score']} "
+        f"({r['residual']['band']}), inherent {r['score']}, "
         f"{score_change(r['change'])} since the last review; next review {r['next_review']}"
     )
 
@@ -372,6 +400,9 @@ def candidates(app, ref, as_json):
             cmd = [
                 "mlops-oncall", "risk", "add", "--incident", view.id, "--title", c["title"],
                 "--likelihood", str(c["likelihood"]), "--impact", str(c["impact"]),
-                "--owner", owner,
+                "--owner", owner, "--category", c["category"],
             ]  # fmt: skip
+            for flag, key in (("--description", "description"), ("--mitigation", "mitigation")):
+                if c[key]:  # accepting keeps them, as the TUI's accept does
+                    cmd += [flag, c[key]]
             click.echo("  " + shlex.join(cmd))

@@ -1,9 +1,12 @@
 """The risk register (DOMAIN.md, Risk log fields): risks, their score history and their links.
 
 Score = likelihood × impact (each 1-5), in bands 1-4 low, 5-9 medium, 10-15 high, 16-25
-critical. The score changes only through a review, which keeps the history, so "the change
-since the last review" is always known. Every text is redacted before it is stored, like the
-incident narrative.
+critical (ISO 31000 / the UK Orange Book's inherent and residual risk). The inherent score is
+the risk before its controls, given when the risk is added; the residual score is the risk with
+the controls in place, and a review re-assesses it (the inherent score stays). Both are in the
+history, so "the change since the last review" is always known, and the register ranks by the
+current score (the residual once assessed). A tolerated risk is accepted by a named approver
+until an expiry date. Every text is redacted before it is stored, like the incident narrative.
 """
 
 from __future__ import annotations
@@ -108,6 +111,13 @@ def _scored(likelihood: int, impact: int) -> dict[str, Any]:
     return {"likelihood": likelihood, "impact": impact, "score": score, "band": band(score)}
 
 
+def _current_score():
+    """The score a risk ranks by: the residual once assessed, else the inherent."""
+    return func.coalesce(
+        RISK.c.residual_likelihood * RISK.c.residual_impact, RISK.c.likelihood * RISK.c.impact
+    )
+
+
 class Risks:
     def __init__(
         self,
@@ -171,6 +181,28 @@ class Risks:
             if rb and (None, rb) not in have:
                 conn.execute(insert(LINK).values(risk_id=rid, runbook_id=rb, created_at=when))
 
+    def _acceptance(self, treatment: str, approver, expires, row) -> dict[str, Any]:
+        """A tolerated risk is accepted by someone, until a date (then it is looked at again)."""
+        approver = self._text(approver) if approver is not None else None
+        if row is not None:  # an update keeps what it does not change
+            approver = approver or row["approver"]
+            expires = expires or row["accepted_until"]
+        if treatment != "tolerate":
+            if approver or expires:
+                raise RiskInput(
+                    "--approver and --expires record who accepted a tolerated risk; "
+                    f"the treatment is {treatment}, not tolerate"
+                )
+            return {}
+        if not approver or expires is None:
+            raise RiskInput(
+                "tolerating a risk needs --approver (who accepts it) and --expires (the date "
+                "the acceptance ends)"
+            )
+        if expires <= self.today():
+            raise RiskInput(f"the acceptance would expire on {expires}, which is not after today")
+        return {"approver": approver, "accepted_until": expires}
+
     def _review_due(self, reviewed: date, score: int) -> date:
         return reviewed + timedelta(days=REVIEW_EVERY[band(score)])
 
@@ -191,6 +223,8 @@ class Risks:
         status: str = "open",
         next_review: date | None = None,
         residual: tuple[int, int] | None = None,
+        approver: str | None = None,
+        expires: date | None = None,
         incidents: list[str] | tuple[str, ...] = (),
         runbooks: list[str] | tuple[str, ...] = (),
         at: datetime | None = None,
@@ -215,6 +249,7 @@ class Risks:
             "early_warning": self._text(early_warning),
             "status": _choice("status", status, STATUSES),
         }
+        values |= self._acceptance(values["treatment"], approver, expires, None)
         if residual is not None:
             values["residual_likelihood"] = _level("residual likelihood", residual[0])
             values["residual_impact"] = _level("residual impact", residual[1])
@@ -255,9 +290,10 @@ class Risks:
     ) -> dict[str, Any]:
         """Change descriptive fields, status, next review, residual score or add links.
 
-        Likelihood and impact are not here: they change by ``review``, which keeps history.
+        The inherent likelihood and impact are not here: they are the risk as identified.
         """
         allowed = {*TEXT_FIELDS, "category", "treatment", "status", "next_review"}
+        approver, expires = fields.pop("approver", None), fields.pop("expires", None)
         unknown = sorted(set(fields) - allowed)
         if unknown:
             raise RiskInput(f"cannot update {', '.join(unknown)}; a score changes by a review")
@@ -278,11 +314,14 @@ class Risks:
         if residual is not None:
             values["residual_likelihood"] = _level("residual likelihood", residual[0])
             values["residual_impact"] = _level("residual impact", residual[1])
-        if not values and not incidents and not runbooks:
+        if not values and not incidents and not runbooks and approver is None and expires is None:
             raise RiskInput("nothing to update")
         now = self.clock.now()
         with self.store.write() as conn:
             row = self._row(conn, ref)
+            treatment = values.get("treatment", row["treatment"])
+            if treatment == "tolerate" or approver is not None or expires is not None:
+                values |= self._acceptance(treatment, approver, expires, row)
             linked = self._incident_ids(conn, incidents)
             conn.execute(
                 update(RISK).where(RISK.c.id == row["id"]).values(**values, updated_at=now)
@@ -330,12 +369,12 @@ class Risks:
                 )
             )
             reviewed = when.date()
-            conn.execute(
+            conn.execute(  # a review re-assesses the residual risk; the inherent one stays
                 update(RISK)
                 .where(RISK.c.id == row["id"])
                 .values(
-                    likelihood=likelihood,
-                    impact=impact,
+                    residual_likelihood=likelihood,
+                    residual_impact=impact,
                     last_reviewed=reviewed,
                     next_review=next_review or self._review_due(reviewed, likelihood * impact),
                     updated_at=self.clock.now(),
@@ -357,7 +396,7 @@ class Risks:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Risks by score, highest first (ties: the oldest first)."""
-        q = select(RISK).order_by((RISK.c.likelihood * RISK.c.impact).desc(), RISK.c.id)
+        q = select(RISK).order_by(_current_score().desc(), RISK.c.id)
         if status:
             q = q.where(RISK.c.status == _choice("status", status, STATUSES))
         elif not include_closed:
@@ -392,20 +431,30 @@ class Risks:
         ).all()
         previous = None
         if len(reviews) >= 2 and reviews[-1]["kind"] == "review":
-            before = reviews[-2]
+            before = reviews[-2]  # the inherent score before the first review
             previous = before["likelihood"] * before["impact"]
-        current = _scored(row["likelihood"], row["impact"])
+        inherent = _scored(row["likelihood"], row["impact"])
         residual = None
         if row["residual_likelihood"] is not None and row["residual_impact"] is not None:
             residual = _scored(row["residual_likelihood"], row["residual_impact"])
+        current = residual or inherent
+        tolerated = row["treatment"] == "tolerate"
+        expires = row["accepted_until"] if tolerated else None
         out = {
             "id": public_id(rid),
             "title": row["title"],
             "description": row["description"],
             "category": row["category"],
-            **current,
+            **inherent,
+            "inherent": inherent,
+            "current": current,
             "owner": row["owner"],
             "treatment": row["treatment"],
+            "approver": row["approver"] if tolerated else None,
+            "expires": expires,
+            "acceptance_expired": bool(
+                expires is not None and row["status"] != "closed" and expires <= self.today()
+            ),
             "mitigation": row["mitigation"],
             "contingency": row["contingency"],
             "early_warning": row["early_warning"],
@@ -432,6 +481,7 @@ class Risks:
             out["history"] = [
                 {
                     "kind": r["kind"],
+                    "score_kind": "inherent" if r["kind"] == "identified" else "residual",
                     "at": r["at"],
                     **_scored(r["likelihood"], r["impact"]),
                     "note": r["note"],

@@ -346,8 +346,9 @@ def _risks(store: Store, clock: Clock) -> dict[str, Any]:
             "id": r["id"],
             "title": r["title"],
             "category": r["category"],
-            "score": r["score"],
-            "band": r["band"],
+            "score": r["current"]["score"],  # the residual once assessed
+            "band": r["current"]["band"],
+            "inherent_score": r["score"],
             "previous_score": r["previous_score"],
             "change": r["change"],
             "change_text": fmt.score_change(r["change"]),
@@ -359,7 +360,7 @@ def _risks(store: Store, clock: Clock) -> dict[str, Any]:
     ]
     return {
         "open": len(open_risks),
-        "critical": sum(r["band"] == "critical" for r in open_risks),
+        "critical": sum(r["current"]["band"] == "critical" for r in open_risks),
         "reviews_overdue": sum(r["overdue"] for r in open_risks),
         "top": top,
     }
