@@ -56,3 +56,24 @@ def check_due(due: date, incident_day: date | None) -> date:
 
 def parse_due(text: str, *, today: date, incident_day: date | None = None) -> date:
     return check_due(parse_day(text, today), incident_day)
+
+
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})", re.ASCII)
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """A moment typed in a dialog: what `--at` takes (ISO 8601, 'now', '-10m', '10m ago'), or
+    a clock time such as 02:41, the latest such moment not after now, in the workspace's zone."""
+    from mlops_oncall.incidents.service import parse_time
+
+    m = _CLOCK.fullmatch(text.strip())
+    if m is None:
+        return parse_time(text, zone, now)
+    hour, minute = int(m.group(1)), int(m.group(2))
+    if hour > 23 or minute > 59:
+        raise DateError(f"cannot read the time {text.strip()!r}; a clock time is 00:00 to 23:59")
+    local = now.astimezone(zone)
+    at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if at > local:
+        at -= timedelta(days=1)
+    return at.astimezone(now.tzinfo or zone)

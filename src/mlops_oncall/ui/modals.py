@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from rich.text import Text
 from textual import _widget_navigation as _nav
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -38,6 +38,10 @@ class Dialog(ModalScreen):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()
+
     def show_error(self, field: str, message: str) -> None:
         """Say why `field` is refused under it, and put the cursor there to fix it."""
         error = self.query_one(f"#{field}-error", Static)
@@ -61,14 +65,31 @@ class Dialog(ModalScreen):
             for error in self.query(f"#{event.input.id}-error"):
                 error.remove_class("-shown")
 
+    def submit_with(self, field: str, fn, *args, **kwargs) -> None:
+        """Run a core call off the UI loop; close with its result, or keep the dialog open with
+        the core's refusal under ``field`` (a milestone after the next one, say)."""
+        self._submit_call(field, fn, args, kwargs)
+
+    @work(thread=True, exclusive=True, group="dialog-submit")
+    def _submit_call(self, field: str, fn, args, kwargs) -> None:
+        from mlops_oncall.incidents.service import IncidentError
+        from mlops_oncall.ui.messages import DataChanged
+
+        try:
+            result = fn(*args, **kwargs)
+        except IncidentError as exc:
+            self.app.call_from_thread(self.show_error, field, str(exc))
+            return
+        except Exception as exc:  # a locked database: said the same way, nothing typed is lost
+            self.app.call_from_thread(self.show_error, field, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.post_message(DataChanged())
+        self.app.call_from_thread(self.dismiss, result if result is not None else True)
+
 
 def error_line(field: str) -> Static:
     """The line under a field where its refusal is shown (hidden while there is none)."""
     return Static("", id=f"{field}-error", classes="field-error")
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
 
 
 class ConfirmModal(Dialog):
@@ -251,25 +272,32 @@ class NoteModal(Dialog):
 class ChoiceModal(Dialog):
     """Pick one of a few values (a status, a severity)."""
 
-    def __init__(self, title: str, options: list[tuple[str, str]], *, note: str = ""):
+    def __init__(
+        self, title: str, options: list[tuple[str, str]], *, note: str = "", start: str = ""
+    ):
         super().__init__()
         self.title_text = title
         self.options = options
         self.note = note
+        self.start = start  # the value the cursor starts on (the current one)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             if self.note:
                 yield Static(Text(self.note, style="dim"))
-            yield OptionList(
+            yield StillOptionList(
                 *[Option(label, id=value) for value, label in self.options], id="choices"
             )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#choices").focus()
+        choices = self.query_one("#choices", OptionList)
+        values = [value for value, _ in self.options]
+        if self.start in values:
+            choices.highlighted = values.index(self.start)
+        choices.focus()
 
     @on(OptionList.OptionSelected, "#choices")
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -331,6 +359,160 @@ class SeverityModal(Dialog):
     @on(OptionList.OptionSelected, "#choices")
     def _picked(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+
+MILESTONE_HINTS = {
+    "impact_started": "when users were first hurt (TTD = detected − impact_started)",
+    "detected": "the first failing poll or alert",
+    "acknowledged": "when a responder took it",
+    "declared": "when it became an incident",
+    "mitigated": "when users stopped being hurt",
+    "resolved": "when the cause was fixed",
+}
+
+
+class MilestoneModal(Dialog):
+    """Correct a milestone: impact_started above all, which only a person can know (without it
+    TTD is unknown). A correction wins over the first setting and is itself an event."""
+
+    def __init__(
+        self,
+        incident_id: str,
+        milestones: dict[str, Any],
+        submit: Callable[[str, str], Any],
+        *,
+        zone=None,
+        start: str = "impact_started",
+    ):
+        super().__init__()
+        self.incident_id = incident_id
+        self.milestones = milestones
+        self.submit = submit  # (name, text) -> the core call, run off the UI loop
+        self.zone = zone
+        self.start = start
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="milestone-dialog"):
+            yield Label(f"Milestones of {self.incident_id}", classes="dialog-title")
+            now = Text()
+            for name, at in self.milestones.items():
+                now.append(f"{name:<15}", style="bold" if name == self.start else "")
+                now.append(fmt.stamp(at, self.zone) if at else "–", style="" if at else "dim")
+                now.append(f"  {MILESTONE_HINTS.get(name, '')}\n", style="dim")
+            yield Static(now, id="milestone-now")
+            with Horizontal(classes="form-row"):
+                with Vertical(classes="form-cell-narrow"):
+                    yield Label("Milestone", classes="field-label")
+                    yield Select(
+                        [(m, m) for m in self.milestones],
+                        value=self.start,
+                        allow_blank=False,
+                        id="milestone-name",
+                    )
+                with Vertical(classes="form-cell"):
+                    yield Label("When", classes="field-label")
+                    yield Input(placeholder="02:41, -25m or 2026-11-28T02:41", id="milestone-at")
+                    yield error_line("milestone-at")
+            yield Static(
+                Text(
+                    "A clock time is the latest one not after now, in the workspace's zone. "
+                    "The correction is recorded in the timeline.",
+                    style="dim",
+                )
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Set", variant="primary", id="submit")
+
+    def on_mount(self) -> None:
+        self.query_one("#milestone-at", Input).focus()
+
+    @on(Input.Submitted, "#milestone-at")
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        text = self.query_one("#milestone-at", Input).value.strip()
+        if not text:
+            self.show_error("milestone-at", "When? A clock time (02:41), -25m or a date and time.")
+            return
+        name = str(self.query_one("#milestone-name", Select).value)
+        self.submit_with("milestone-at", self.submit, name, text)
+
+
+LEVELS = [(f"{n}", n) for n in range(1, 6)]
+
+
+class RiskReviewModal(Dialog):
+    """Review a risk: likelihood and impact again (1-5), a note, and when to look next. The
+    core keeps the history and the score change; a refusal stays beside its field."""
+
+    def __init__(self, risk: dict, submit: Callable[..., Any], *, today: date | None = None):
+        super().__init__()
+        self.risk = risk
+        self.submit = submit  # (likelihood, impact, note, next_review) -> the core call
+        self.today = today
+
+    def compose(self) -> ComposeResult:
+        r = self.risk
+        now = r.get("current") or r  # the score as last reviewed, where the register has one
+        with Vertical(classes="dialog", id="risk-review-dialog"):
+            yield Label(Text(f"Review {r['id']}: {r['title']}"), classes="dialog-title")
+            yield Static(
+                Text(
+                    f"Now {now['likelihood']}×{now['impact']} = {now['score']} ({now['band']}); "
+                    f"last reviewed {r.get('last_reviewed') or '–'}",
+                    style="dim",
+                )
+            )
+            with Horizontal(classes="form-row"):
+                with Vertical(classes="form-cell-narrow"):
+                    yield Label("Likelihood (1-5)", classes="field-label")
+                    yield Select(
+                        LEVELS, value=now["likelihood"], allow_blank=False, id="review-likelihood"
+                    )
+                with Vertical(classes="form-cell-narrow"):
+                    yield Label("Impact (1-5)", classes="field-label")
+                    yield Select(LEVELS, value=now["impact"], allow_blank=False, id="review-impact")
+                with Vertical(classes="form-cell"):
+                    yield Label("Next review", classes="field-label")
+                    yield Input(placeholder="by score; or +30d, YYYY-MM-DD", id="review-next")
+                    yield error_line("review-next")
+            yield Label("What changed", classes="field-label")
+            yield Input(placeholder="a note for the history (optional)", id="review-note")
+            yield error_line("review-note")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Record the review", variant="primary", id="submit")
+
+    def on_mount(self) -> None:
+        self.query_one("#review-likelihood", Select).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        from mlops_oncall.incidents.dates import DateError, parse_day
+
+        next_text = self.query_one("#review-next", Input).value.strip()
+        next_review = None
+        if next_text:
+            try:
+                today = self.today or datetime.now().astimezone().date()
+                next_review = parse_day(next_text, today)
+            except DateError as exc:
+                self.show_error("review-next", str(exc))
+                return
+            if next_review < today:
+                self.show_error(
+                    "review-next", f"{next_review} has passed; the next review is ahead"
+                )
+                return
+        self.submit_with(
+            "review-note",
+            self.submit,
+            int(self.query_one("#review-likelihood", Select).value),
+            int(self.query_one("#review-impact", Select).value),
+            self.query_one("#review-note", Input).value.strip() or None,
+            next_review,
+        )
 
 
 class RoleModal(Dialog):
@@ -688,8 +870,8 @@ class RefusedRunbooksModal(Dialog):
                 yield Static(Text("\n".join(str(r) for r in self.refused)), id="refused-lines")
             yield Static(
                 Text(
-                    "Fix the files and restart; `mlops-oncall runbook validate` lists every "
-                    "problem. esc closes.",
+                    "Fix the files: the runbooks are read again when they change, and the "
+                    "banner goes when none is refused. esc closes.",
                     style="dim",
                 )
             )

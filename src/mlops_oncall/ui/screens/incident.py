@@ -39,6 +39,28 @@ KIND_STYLE = {
 STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed", "declined")
 
 
+def milestone_dialog(app, incident_id: str, row: dict, after=None):
+    """The milestone correction dialog for an incident (from its screen and its postmortem)."""
+    from mlops_oncall.incidents.dates import parse_when
+    from mlops_oncall.incidents.lifecycle import MILESTONES
+    from mlops_oncall.ui.modals import MilestoneModal
+
+    s = app.session
+    zone = s.workspace.zone()
+
+    def submit(name: str, text: str):
+        return s.incidents.milestone(incident_id, name, parse_when(text, zone, s.clock.now()))
+
+    def done(view) -> None:
+        if view and after is not None:
+            after(view)
+
+    app.push_screen(
+        MilestoneModal(incident_id, {m: row.get(f"{m}_at") for m in MILESTONES}, submit, zone=zone),
+        done,
+    )
+
+
 class IncidentScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="incident.back"),
@@ -54,6 +76,7 @@ class IncidentScreen(Screen):
         Binding("x", "action_done", "Item done", id="incident.action_done"),
         Binding("b", "runbooks", "Runbook", id="incident.runbooks", show=False),
         Binding("P", "postmortem", "Postmortem", id="incident.postmortem"),
+        Binding("M", "milestones", "Milestones", id="incident.milestones", show=False),
     ]
 
     def __init__(self, incident_id: str):
@@ -243,7 +266,9 @@ class IncidentScreen(Screen):
         t.append("\n")
         for m in in_time_order(r):  # as they happened; unset ones last
             at = r[f"{m}_at"]
-            if at is None:
+            if at is None and m == "impact_started":  # only a person knows it; TTD needs it
+                t.append(f"{m} – (M sets it)  ", style="dim")
+            elif at is None:
                 t.append(f"{m} –  ", style="dim")
             else:
                 t.append(f"{m} {fmt.clock_time(at, zone)}  ", style="")
@@ -477,6 +502,10 @@ class IncidentScreen(Screen):
         from mlops_oncall.ui.screens.triage import TriageScreen
 
         self.app.push_screen(TriageScreen(self.incident_id))
+
+    def action_milestones(self) -> None:
+        if self.view is not None:
+            milestone_dialog(self.app, self.incident_id, self.view.row, lambda _v: self.poll())
 
     def action_postmortem(self) -> None:
         self.app.open_postmortem(self.incident_id)  # type: ignore[attr-defined]

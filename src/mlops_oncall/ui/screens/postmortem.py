@@ -39,7 +39,9 @@ FIELDS = (
     ("went_well", "What went well (one a line)"),
     ("went_wrong", "What went wrong (one a line)"),
     ("lucky", "Where we got lucky (one a line)"),
+    ("authors", "Authors"),
 )
+POSTMORTEM_STATUSES = ("draft", "final")  # what `incident set --postmortem-status` takes
 LESSONS = ("went_well", "went_wrong", "lucky")
 HINT = "ctrl+s records the field in the timeline; the preview follows as you type."
 DRAFT_MARK = "  ✎ draft"
@@ -54,6 +56,8 @@ class PostmortemScreen(Screen):
         Binding(
             "ctrl+k", "candidates", "Candidate risks", id="postmortem.candidates", priority=True
         ),
+        Binding("ctrl+t", "milestones", "Milestones", id="postmortem.milestones", priority=True),
+        Binding("ctrl+o", "status", "Draft/final", id="postmortem.status", priority=True),
     ]
 
     def __init__(self, incident_id: str):
@@ -110,13 +114,18 @@ class PostmortemScreen(Screen):
         self.app.call_from_thread(self._loaded, ctx, row, key, drafts)
 
     def _loaded(self, ctx, row, key, drafts) -> None:
+        first = self.row is None
+        typed = self.current_text()
         self.context, self.row, self._draft_key = ctx, row, key
         known = dict(FIELDS)
-        self.texts = {k: v for k, v in drafts.items() if k in known}
-        if self.current_text():  # typed before the load finished: it wins over the draft
-            self.texts[self.field] = self.current_text()
-        self._show(self.field)
+        # what is in memory wins over the stored drafts (a reload after a milestone is set)
+        self.texts = {k: v for k, v in drafts.items() if k in known} | self.texts
+        if typed or not first:  # typed before the first load finished, or being typed now
+            self.texts[self.field] = typed
+        if first:
+            self._show(self.field)
         self._mark_drafts()
+        self._show_status()
         self.render_preview()
 
     def recorded(self, name: str) -> str:
@@ -317,6 +326,60 @@ class PostmortemScreen(Screen):
             self.app.call_from_thread(
                 self.notify, f"Wrote {written}. ctrl+k offers the candidate risks."
             )
+
+    def action_milestones(self) -> None:
+        """impact_started and the other milestones: the figures (TTD) follow at once."""
+        from mlops_oncall.ui.screens.incident import milestone_dialog
+
+        if self.row is not None:
+            milestone_dialog(self.app, self.incident_id, self.row, self._milestone_set)
+
+    def _milestone_set(self, view) -> None:
+        # the context (figures, milestones) is read again; typed text and drafts stay
+        for key in [k for k in self.row or {} if k.endswith("_at") or k.endswith("_source")]:
+            self.row[key] = view.row[key]
+        self.load()
+
+    def action_status(self) -> None:
+        from mlops_oncall.ui.modals import ChoiceModal
+
+        if self.row is None:
+            return
+        current = self.row.get("postmortem_status") or "draft"
+        options = [(st, f"{st}{'  (now)' if st == current else ''}") for st in POSTMORTEM_STATUSES]
+
+        def picked(status: str | None) -> None:
+            if not status or status == current:
+                return
+
+            def saved() -> None:
+                if self.row is not None:
+                    self.row["postmortem_status"] = status
+                self.notify(f"Postmortem of {self.incident_id} is {status}")
+                self._show_status()
+
+            self.app.run_core(  # type: ignore[attr-defined]
+                f"mark the postmortem {status}",
+                self.app.session.incidents.set_field,  # type: ignore[attr-defined]
+                self.incident_id,
+                "postmortem_status",
+                status,
+                after=saved,
+            )
+
+        self.app.push_screen(
+            ChoiceModal(
+                f"Postmortem of {self.incident_id}",
+                options,
+                note="final: reviewed and ready to share; draft: still being written.",
+                start=current,
+            ),
+            picked,
+        )
+
+    def _show_status(self) -> None:
+        status = (self.row or {}).get("postmortem_status") or "draft"
+        self.query_one("#postmortem-preview-pane").border_title = f"Preview · {status}"
 
     def action_candidates(self) -> None:
         from mlops_oncall.ui.screens.risks import CandidateRisksModal

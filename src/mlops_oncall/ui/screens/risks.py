@@ -45,6 +45,7 @@ class RiskScreen(Screen):
         Binding("escape", "back", "Back", id="risks.back"),
         Binding("o", "sort", "Sort", id="risks.sort"),
         Binding("ctrl+e", "export", "Export", id="risks.export"),
+        Binding("v", "review", "Review", id="risks.review"),
     ]
 
     def __init__(self):
@@ -115,7 +116,7 @@ class RiskScreen(Screen):
         else:
             self.query_one("#risk-detail", Static).update(
                 Text(
-                    "No risks yet. `mlops-oncall risk add`, or accept a candidate from a postmortem.",
+                    "No risks yet: accept the candidates a postmortem offers (ctrl+k there).",
                     style="dim",
                 )
             )
@@ -191,6 +192,31 @@ class RiskScreen(Screen):
         written = export_document(self, s, path, text)
         if written is not None:
             self.app.call_from_thread(self.notify, f"Wrote {written}")
+
+    def action_review(self) -> None:
+        """Likelihood and impact again, with a note: the score history keeps the change."""
+        from mlops_oncall.ui.modals import RiskReviewModal
+
+        t = self.query_one("#risks-table", DataTable)
+        if not self.rows or not t.row_count:
+            self.notify("No risk to review yet")
+            return
+        rid = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
+        risk = next(r for r in self.rows if r["id"] == rid)
+        s = self.app.session  # type: ignore[attr-defined]
+
+        def submit(likelihood, impact, note, next_review):
+            return risks_service(s).review(
+                rid, likelihood, impact, note=note, next_review=next_review
+            )
+
+        def done(result) -> None:
+            if result:
+                self.notify(f"{rid} reviewed")
+                self.load()
+
+        today = s.clock.now().astimezone(s.workspace.zone()).date()
+        self.app.push_screen(RiskReviewModal(risk, submit, today=today), done)
 
     def action_back(self) -> None:
         self.app.pop_screen()
