@@ -471,23 +471,63 @@ def test_mlflow_is_a_deprecated_alias_of_mlflow_scoring(tmp_path):
     }
 
 
-async def test_llm_servers_health(tmp_path, serve):
-    # vLLM (instrumentator/health.py) and TGI (router/src/server.rs): an empty 200, or 503
-    routes = {"/health": Reply(200, b"")}
+async def test_llm_servers_health_and_queue(tmp_path, serve):
+    # vLLM (instrumentator/health.py) and TGI (router/src/server.rs): an empty 200, or 503;
+    # their queues are Prometheus gauges on /metrics
+    metrics = (
+        "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n"
+        "# TYPE vllm:num_requests_waiting gauge\n"
+        'vllm:num_requests_waiting{engine="0",model_name="llama"} 3.0\n'
+        'vllm:num_requests_waiting{engine="1",model_name="llama"} 4.0\n'
+        'vllm:num_requests_waiting_by_reason{reason="capacity"} 99.0\n'
+        "# TYPE tgi_queue_size gauge\n"
+        "tgi_queue_size 12\n"
+    )
+    routes = {
+        "/health": Reply(200, b""),
+        "/metrics": Reply(200, metrics, {"Content-Type": "text/plain; version=0.0.4"}),
+    }
     srv = serve(routes)
-    for preset in ("vllm", "tgi", "feast"):
+    for preset in ("vllm", "tgi"):
         entry = f"  - {{id: x, preset: {preset}, base_url: '{srv.url}'}}\n"
-        assert summary(await probe_all(tmp_path, entry)) == {"x.health": ("up", None, "ok")}
+        assert summary(await probe_all(tmp_path, entry)) == {
+            "x.health": ("up", None, "ok"),
+            "x.queue": ("up", None, "ok"),
+        }
+    results = await probe_all(
+        tmp_path, f"  - {{id: x, preset: vllm, base_url: '{srv.url}', max_queue: 5}}\n"
+    )
+    assert summary(results)["x.queue"] == (
+        "degraded",
+        "condition",
+        "vllm:num_requests_waiting = 7, expected <= 5",
+    )
+    results = await probe_all(
+        tmp_path, f"  - {{id: x, preset: tgi, base_url: '{srv.url}', max_queue: 20}}\n"
+    )
+    assert results["x.queue"].conditions[0].message == "tgi_queue_size = 12"
+    routes["/metrics"] = Reply(200, "# nothing here\n")
+    assert summary(await probe_all(tmp_path, entry))["x.queue"] == (
+        "down",
+        "condition",
+        "tgi_queue_size: not in /metrics",
+    )
+    entry = f"  - {{id: x, preset: feast, base_url: '{srv.url}'}}\n"
+    assert summary(await probe_all(tmp_path, entry)) == {"x.health": ("up", None, "ok")}
     routes["/health"] = Reply(503, {"error": "unhealthy", "error_type": "healthcheck"})
     entry = f"  - {{id: x, preset: tgi, base_url: '{srv.url}'}}\n"
-    assert summary(await probe_all(tmp_path, entry)) == {
-        "x.health": (
-            "down",
-            "http_status",
-            "[STATUS] = 503, expected == 200 "
-            '(body: \'{"error": "unhealthy", "error_type": "healthcheck"}\')',
-        )
-    }
+    assert summary(await probe_all(tmp_path, entry))["x.health"] == (
+        "down",
+        "http_status",
+        "[STATUS] = 503, expected == 200 "
+        '(body: \'{"error": "unhealthy", "error_type": "healthcheck"}\')',
+    )
+    errors = load_errors(
+        tmp_path, "checks:\n  - {id: f, preset: feast, base_url: 'http://h', max_queue: 5}\n"
+    )
+    assert len(errors) == 1 and errors[0].endswith(
+        "checks[0].max_queue: max_queue is a vllm and tgi parameter; remove it"
+    ), errors
 
 
 async def test_ray_serve_healthz_and_routes(tmp_path, serve):

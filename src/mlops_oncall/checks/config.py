@@ -56,7 +56,7 @@ SECRET_FIELDS = (
 )
 # preset parameters: only from the environment, as ${env:NAME}, so no key is ever stored
 _TOKENS = ("management_token", "inference_token")
-_PRESET_KEYS = ("base_url", "model", "management_url", *_TOKENS)
+_PRESET_KEYS = ("base_url", "model", "management_url", *_TOKENS, "max_queue")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
@@ -272,6 +272,11 @@ class Check(FileModel):
     inference_token: str | None = Field(
         default=None,
         description="Preset torchserve: the inference key for /ping, as ${env:NAME}.",
+    )
+    max_queue: int | None = Field(
+        default=None,
+        ge=0,
+        description="Preset vllm or tgi: degraded when more requests than this wait (/metrics).",
     )
 
     @field_validator("method")
@@ -678,6 +683,7 @@ class _Builder:
                 url=_text(entry.get("url")),
                 management_token=_text(entry.get("management_token")),
                 inference_token=_text(entry.get("inference_token")),
+                max_queue=_count(entry.get("max_queue")),
             )
         except _presets.PresetError as exc:
             where = (*loc, exc.field) if exc.field in entry else loc
@@ -895,6 +901,7 @@ class _Builder:
                 url=check.url and strip_userinfo(check.url),
                 management_token=check.management_token,
                 inference_token=check.inference_token,
+                max_queue=check.max_queue,
             )
             real = _presets.endpoints(
                 check.preset,
@@ -904,6 +911,7 @@ class _Builder:
                 url=url,
                 management_token=self.resolved.get((*loc, "management_token")),
                 inference_token=self.resolved.get((*loc, "inference_token")),
+                max_queue=check.max_queue,
             )
             for ep, real_ep in zip(shown, real, strict=True):
                 eid = f"{check.id}.{ep.suffix}"
@@ -976,6 +984,11 @@ def _bytes(body: str | None) -> bytes | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _count(value: Any) -> int | None:
+    # a wrong type or a negative number is pydantic's error to report; here it is just absent
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _fmt(loc: tuple) -> str:

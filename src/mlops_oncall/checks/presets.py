@@ -38,9 +38,13 @@ Where a server answers "not ready" for one model while the server as a whole is 
 - ``bentoml``, BentoML 1.4.40 (``_bentoml_impl/server/app.py``): ``/livez`` and ``/readyz``,
   503 with a text reason while not ready.
 - ``vllm``, vLLM's OpenAI server (``vllm/entrypoints/serve/instrumentator/health.py``):
-  ``/health`` is an empty 200, or 503 once the engine is dead.
+  ``/health`` is an empty 200, or 503 once the engine is dead. Its queue is the Prometheus gauge
+  ``vllm:num_requests_waiting`` on ``/metrics`` (``vllm/v1/metrics/loggers.py``), summed over
+  engines and models.
 - ``tgi``, Text Generation Inference 3.3 (``router/src/server.rs`` ``health``): ``/health`` is an
-  empty 200, or 503 ``{"error": "unhealthy", "error_type": "healthcheck"}``.
+  empty 200, or 503 ``{"error": "unhealthy", "error_type": "healthcheck"}``; its queue is the
+  gauge ``tgi_queue_size`` on ``/metrics``. For both, ``max_queue`` makes a longer queue
+  degraded; a ``/metrics`` without the gauge is down (another server, or a renamed metric).
 - ``ray_serve``, Ray Serve 2.60.0 (``ray/serve/_private/proxy.py``): ``/-/healthz`` answers
   ``success``, or 503 while the node drains; ``/-/routes`` maps route prefixes to applications,
   503 until the route table is populated.
@@ -78,6 +82,7 @@ PRESETS: tuple[str, ...] = (
 )
 HEALTH_JSON = "health_json"
 TORCHSERVE_WORKERS = "torchserve_workers"
+QUEUE = "queue"  # evaluator "queue:<gauge>:<max or empty>"
 # Old names still accepted, with the warning a load gives and the preset they stand for.
 DEPRECATED: dict[str, tuple[str, str]] = {
     "mlflow": (
@@ -89,6 +94,7 @@ DEPRECATED: dict[str, tuple[str, str]] = {
 # Preset parameters beyond base_url; which presets take each (the rest refuse it).
 TAKES_MODEL = ("oip_v2", "triton", "kserve_v1", "torchserve")
 TAKES_TOKENS = ("torchserve",)
+QUEUE_GAUGES = {"vllm": "vllm:num_requests_waiting", "tgi": "tgi_queue_size"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +138,7 @@ def endpoints(
     url: str | None = None,
     management_token: str | None = None,
     inference_token: str | None = None,
+    max_queue: int | None = None,
 ) -> list[Endpoint]:
     """The endpoints a preset covers; raises PresetError naming the parameter at fault."""
     preset = DEPRECATED[preset][0] if preset in DEPRECATED else preset
@@ -155,6 +162,10 @@ def endpoints(
         ):
             if value:
                 raise PresetError(name, f"{name} is a torchserve parameter; remove it")
+    if max_queue is not None and preset not in QUEUE_GAUGES:
+        raise PresetError("max_queue", "max_queue is a vllm and tgi parameter; remove it")
+    if preset in QUEUE_GAUGES:
+        return _llm(base_url, QUEUE_GAUGES[preset], max_queue)
     if management_url and preset != "torchserve":
         raise PresetError("management_url", "management_url is a torchserve parameter; remove it")
     build = _BUILDERS.get(preset)
@@ -264,6 +275,16 @@ def _health_only(base, *_rest) -> list[Endpoint]:
     return [Endpoint("health", "health", _join(base, "/health"), OK)]
 
 
+def _llm(base: str, gauge: str, max_queue: int | None) -> list[Endpoint]:
+    limit = "" if max_queue is None else str(max_queue)
+    return [
+        Endpoint("health", "health", _join(base, "/health"), OK),
+        Endpoint(
+            "queue", "queue", _join(base, "/metrics"), OK, ("health",), f"{QUEUE}:{gauge}:{limit}"
+        ),
+    ]
+
+
 def _ray_serve(base, *_rest) -> list[Endpoint]:
     return [
         Endpoint("health", "proxy healthz", _join(base, "/-/healthz"), OK),
@@ -281,8 +302,6 @@ _BUILDERS: dict[str, Callable[..., list[Endpoint]]] = {
     "mlflow_tracking": _mlflow_tracking,
     "mlflow_scoring": _mlflow_scoring,
     "bentoml": _bentoml,
-    "vllm": _health_only,
-    "tgi": _health_only,
     "ray_serve": _ray_serve,
     "feast": _health_only,
 }
@@ -328,12 +347,58 @@ def torchserve_workers_results(obs: Observation) -> list[ConditionResult]:
     return [ConditionResult(name, "fail", True, ready, shown)]
 
 
+# --------------------------------------------------------------------------- prometheus queue
+
+
+def gauge_total(text: str, name: str) -> Decimal | None:
+    """The sum of a gauge's samples in Prometheus text exposition, or None if it has none."""
+    total: Decimal | None = None
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        rest = line[len(name) :]
+        if rest[:1] == "{":
+            end = rest.rfind("}")
+            if end < 0:
+                continue
+            rest = rest[end + 1 :]
+        elif rest[:1] not in (" ", "\t"):
+            continue  # another metric whose name starts with this one
+        fields = rest.split()
+        try:
+            value = Decimal(fields[0]) if fields else None
+        except ArithmeticError:
+            continue
+        if value is not None and value.is_finite():
+            total = value if total is None else total + value
+    return total
+
+
+def queue_results(obs: Observation, gauge: str, max_queue: int | None) -> list[ConditionResult]:
+    if obs.status != 200:
+        return []  # [STATUS] == 200 reports it
+    value = gauge_total(obs.body_text(), gauge)
+    if value is None:
+        return [ConditionResult(gauge, "fail", False, None, f"{gauge}: not in /metrics")]
+    shown = f"{gauge} = {_show(value.normalize())}"
+    if max_queue is not None and value > max_queue:
+        return [
+            ConditionResult(
+                gauge, "warn", False, json_value(value), f"{shown}, expected <= {max_queue}"
+            )
+        ]
+    return [ConditionResult(gauge, "fail", True, json_value(value), shown)]
+
+
 def preset_results(evaluator: str, obs: Observation) -> list[ConditionResult]:
     """The condition results a preset's own evaluator adds to a probe."""
     if evaluator == HEALTH_JSON:
         return health_json_results(obs)
     if evaluator == TORCHSERVE_WORKERS:
         return torchserve_workers_results(obs)
+    if evaluator.startswith(QUEUE + ":"):
+        gauge, _, limit = evaluator[len(QUEUE) + 1 :].rpartition(":")
+        return queue_results(obs, gauge, int(limit) if limit else None)
     return []  # pragma: no cover - endpoints() only names the two above
 
 
