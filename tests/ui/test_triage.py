@@ -241,3 +241,26 @@ async def test_a_refused_key_does_not_fall_through_to_the_app(fixed_session):
         await pilot.press("f")
         await pilot.pause()
         assert app.screen is screen and not isinstance(app.screen, ModalScreen)
+
+
+async def test_the_selectable_command_is_the_one_c_sends(fixed_session):
+    """With placeholders, the box shows the command filled in, as c sends it, not the template."""
+    from textual.widgets import TextArea
+
+    rb = fixed_session.library.get("fraud-latency").runbook.model_copy(deep=True)
+    rb.steps[0].command = "echo {{ service }} {{ incident }}"
+    view = fixed_session.incidents.declare("slow", "SEV2", service="fraud-scoring", runbook=rb)
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        app.push_screen(TriageScreen(view.id))
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, TriageScreen) and app.screen.command_sources,
+            what="triage with its placeholder values",
+        )
+        box = app.screen.query_one("#step-command", TextArea)
+        expected = f"echo fraud-scoring {view.id}"
+        await wait_for(pilot, lambda: box.text == expected, what=f"{expected!r}; got {box.text!r}")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.clipboard == expected, what="the copy")

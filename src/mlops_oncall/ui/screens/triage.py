@@ -201,13 +201,15 @@ class TriageScreen(CommandFlow, Screen):
             head.append("  · k run check", style="dim")
         self.step_head = head
         self.paint_header()
+        command = self.shown_command(step)
         self.query_one("#step-markdown", MarkdownView).update(
-            step_markdown(rb, step, idx, command=self.shown_command(step))
+            step_markdown(rb, step, idx, command=command)
         )
+        # what c sends, placeholders filled as far as known, for the mouse or tmux copy mode
         box = self.query_one("#step-command", TextArea)
-        box.display = bool(step.command)
-        if box.text != (step.command or ""):
-            box.load_text(step.command or "")
+        box.display = bool(command)
+        if box.text != (command or ""):
+            box.load_text(command or "")
         self.query_one("#steps-list", Static).update(self._steps_overview())
 
     def paint_header(self) -> None:
