@@ -66,3 +66,19 @@ def test_the_service_refuses_a_due_date_before_the_incident(tmp_path):
     assert svc.get(inc).actions == []
     svc.action_add(inc, "gate", type="prevent", owner="me", due=date(2026, 11, 28))
     store.close()
+
+
+def test_clock_times_are_the_latest_such_moment_not_after_now():
+    from mlops_oncall.incidents.dates import parse_when
+
+    now = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    utc = ZoneInfo("UTC")
+    assert parse_when("02:41", utc, now) == datetime(2026, 11, 28, 2, 41, tzinfo=UTC)
+    assert parse_when("23:50", utc, now) == datetime(2026, 11, 27, 23, 50, tzinfo=UTC)
+    berlin = parse_when("03:30", ZoneInfo("Europe/Berlin"), now)  # 02:30 UTC
+    assert berlin == datetime(2026, 11, 28, 2, 30, tzinfo=UTC)
+    assert parse_when("-25m", utc, now) == now - timedelta(minutes=25)
+    with pytest.raises(DateError, match="00:00 to 23:59"):
+        parse_when("25:10", utc, now)
+    with pytest.raises(BadInput, match="cannot read the time"):
+        parse_when("banana", utc, now)
