@@ -1,7 +1,8 @@
-"""fraud-scoring: an Open Inference Protocol v2 model server (MLServer / Triton / KServe).
+"""fraud-scoring: an Open Inference Protocol v2 model server, answering as MLServer 1.7.1 does.
 
-Readiness answers carry no body and say "not ready" with 400, as MLServer and Triton do while
-a model loads; an unknown model is 404 with a JSON error.
+Checked against the running MLServer (``mlserver/rest/endpoints.py``): readiness answers carry
+no body and say "not ready" with 400 while the model loads (server-ready too, as it means every
+model ready); an unknown model is 404 ``{"error":"Model … not found"}``, compact JSON.
 """
 
 from __future__ import annotations

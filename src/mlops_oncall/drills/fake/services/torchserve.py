@@ -1,6 +1,9 @@
-"""recommendations: TorchServe, with /ping and the management API's model description.
+"""recommendations: TorchServe 0.12.0, with /ping and the management API's model description.
 
-TorchServe pretty-prints its JSON and names its errors with a Java exception type.
+TorchServe pretty-prints its JSON and names its errors with a Java exception type. Since 0.8.0
+``/ping`` is 200 ``Healthy`` or, once a model has fewer running workers than its minWorkers,
+500 ``Unhealthy`` (``InferenceRequestHandler.java``, ``ApiUtils.isModelHealthy``); a worker's
+status is READY or UNLOADING, nothing else (``DescribeModelResponse.java``).
 """
 
 from __future__ import annotations
