@@ -11,15 +11,16 @@ Where a server answers "not ready" for one model while the server as a whole is 
   ``{"error":"Model with name … is not ready."}``; its server-ready does not look at the models).
   ``/v2/health/live``, ``/v2/health/ready`` (every model ready, so with ``model`` set it only
   degrades) and ``/v2/models/{model}/ready``.
-- ``triton``, Triton Inference Server 2.73 (``src/http_server.cc`` ``HandleServerHealth``: 200 or
-  400 with an empty body; ``HandleModelReady``: 400 ``{"error":"Model version not ready"}``).
+- ``triton``, Triton Inference Server 2.73.0dev, commit e1db8a6 (``src/http_server.cc``
+  ``HandleServerHealth``: 200 or 400 with an empty body; ``HandleModelReady``: 400
+  ``{"error":"Model version not ready"}``).
   With ``--strict-readiness=true``, the default (``docs/customization_guide/deploy.md``), the
   server's ready fails while any model is unavailable, so with ``model`` set it only degrades.
 - ``kserve_v1``, KServe 0.21.0's Python model server, v1 protocol
   (``kserve/protocol/rest/v1_endpoints.py``): ``/`` answers ``{"status": "alive"}`` and
   ``/v1/models/{model}`` answers ``{"name": …, "ready": true}``, or 503 while it loads.
-- ``torchserve``, TorchServe 0.12.0. ``/ping`` (``InferenceRequestHandler.java``) answers 200
-  ``{"status": "Healthy"}`` or, since 0.8.0, 500 ``"Unhealthy"`` when a model has fewer workers
+- ``torchserve``, TorchServe 0.12.0, commit 62c4d6a. ``/ping`` (``InferenceRequestHandler.java``)
+  answers 200 ``{"status": "Healthy"}`` or, since 0.8.0, 500 ``"Unhealthy"`` when a model has fewer workers
   than its minWorkers; up to 0.7.1 it answered 200 ``"Partial Healthy"`` (``ApiUtils.java``
   ``getWorkerStatus``), read here as degraded. The management API's ``/models/{model}`` lists
   the workers: none READY is down, fewer READY than minWorkers is degraded. Token
@@ -37,12 +38,12 @@ Where a server answers "not ready" for one model while the server as a whole is 
   deprecated old name.
 - ``bentoml``, BentoML 1.4.40 (``_bentoml_impl/server/app.py``): ``/livez`` and ``/readyz``,
   503 with a text reason while not ready.
-- ``vllm``, vLLM's OpenAI server (``vllm/entrypoints/serve/instrumentator/health.py``):
-  ``/health`` is an empty 200, or 503 once the engine is dead. Its queue is the Prometheus gauge
+- ``vllm``, vLLM's OpenAI server, main at commit 055e47c
+  (``vllm/entrypoints/serve/instrumentator/health.py``): ``/health`` is an empty 200, or 503 once the engine is dead. Its queue is the Prometheus gauge
   ``vllm:num_requests_waiting`` on ``/metrics`` (``vllm/v1/metrics/loggers.py``), summed over
   engines and models.
-- ``tgi``, Text Generation Inference 3.3 (``router/src/server.rs`` ``health``): ``/health`` is an
-  empty 200, or 503 ``{"error": "unhealthy", "error_type": "healthcheck"}``; its queue is the
+- ``tgi``, Text Generation Inference 3.3.6-dev0, commit db931fc (``router/src/server.rs``):
+  ``/health`` is an empty 200, or 503 ``{"error": "unhealthy", "error_type": "healthcheck"}``; its queue is the
   gauge ``tgi_queue_size`` on ``/metrics``. For both, ``max_queue`` makes a longer queue
   degraded; a ``/metrics`` without the gauge is down (another server, or a renamed metric).
 - ``ray_serve``, Ray Serve 2.60.0 (``ray/serve/_private/proxy.py``): ``/-/healthz`` answers
