@@ -1,59 +1,58 @@
 """Presets: the health endpoints of common ML servers, each expanding into one check per endpoint.
 
 Each preset was checked against the server's own source; the version and file are named with it.
-Where a server answers "not ready" for one model while the server as a whole is up, the server
--wide check is ``degraded`` (a warn condition) and the per-model check carries the ``down``.
+Where a server answers "not ready" for one model while the server as a whole is up, the
+server-wide check is ``degraded`` (a warn condition) and the per-model check carries the ``down``.
 
 - ``oip_v2``, Open Inference Protocol v2. MLServer 1.7.1 (``mlserver/handlers/dataplane.py``
   ``ready()``: all models ready; ``mlserver/rest/endpoints.py``: 200/400, empty body; an unknown
   model is 404 ``{"error": "Model … not found"}``) and KServe 0.21.0's Python server
   (``kserve/protocol/rest/v2_endpoints.py``: a model not ready is 503
-  ``{"error":"Model with name … is not ready."}``; its server-ready does not look at the models).
-  ``/v2/health/live``, ``/v2/health/ready`` (every model ready, so with ``model`` set it only
-  degrades) and ``/v2/models/{model}/ready``.
+  ``{"error":"Model with name … is not ready."}``; its server-ready does not look at the models). ``/v2/health/live``,
+  ``/v2/health/ready`` (every model ready, so with ``model`` set it only degrades) and
+  ``/v2/models/{model}/ready``.
 - ``triton``, Triton Inference Server 2.73.0dev, commit e1db8a6 (``src/http_server.cc``
   ``HandleServerHealth``: 200 or 400 with an empty body; ``HandleModelReady``: 400
-  ``{"error":"Model version not ready"}``).
-  With ``--strict-readiness=true``, the default (``docs/customization_guide/deploy.md``), the
-  server's ready fails while any model is unavailable, so with ``model`` set it only degrades.
+  ``{"error":"Model version not ready"}``). With ``--strict-readiness=true``, the default
+  (``docs/customization_guide/deploy.md``), the server's ready fails while any model is unavailable,
+  so with ``model`` set it only degrades.
 - ``kserve_v1``, KServe 0.21.0's Python model server, v1 protocol
   (``kserve/protocol/rest/v1_endpoints.py``): ``/`` answers ``{"status": "alive"}`` and
   ``/v1/models/{model}`` answers ``{"name": …, "ready": true}``, or 503 while it loads.
 - ``torchserve``, TorchServe 0.12.0, commit 62c4d6a. ``/ping`` (``InferenceRequestHandler.java``)
-  answers 200 ``{"status": "Healthy"}`` or, since 0.8.0, 500 ``"Unhealthy"`` when a model has fewer workers
-  than its minWorkers; up to 0.7.1 it answered 200 ``"Partial Healthy"`` (``ApiUtils.java``
-  ``getWorkerStatus``), read here as degraded. The management API's ``/models/{model}`` lists
-  the workers: none READY is down, fewer READY than minWorkers is degraded. Token
-  authorisation (``TokenAuthorizationHandler.java``, on by default since 0.11.1) wants
-  ``Authorization: Bearer <key>``: the management key on the management API, the inference key
-  on ``/ping``; a wrong or missing key is 400 ``InvalidKeyException``.
+  answers 200 ``{"status": "Healthy"}`` or, since 0.8.0, 500 ``"Unhealthy"`` when a model has fewer
+  workers than its minWorkers; up to 0.7.1 it answered 200 ``"Partial Healthy"`` (``ApiUtils.java``
+  ``getWorkerStatus``), read here as degraded. The management API's ``/models/{model}`` lists the
+  workers: none READY is down, fewer READY than minWorkers is degraded. Token authorisation
+  (``TokenAuthorizationHandler.java``, on by default since 0.11.1) wants
+  ``Authorization: Bearer <key>``: the management key on the management API, the inference key on ``/ping``; a wrong or
+  missing key is 400 ``InvalidKeyException``.
 - ``mlflow_tracking``, MLflow 3.17.2 tracking server, ``mlflow server``
-  (``mlflow/server/__init__.py``): ``/health`` answers ``OK`` without touching the backend
-  store, so readiness is a one-row ``registered-models/search`` (REST API, reads the store);
-  it has no ``/ping`` (Flask's HTML 404).
+  (``mlflow/server/__init__.py``): ``/health`` answers ``OK`` without touching the backend store, so
+  readiness is a one-row ``registered-models/search`` (REST API, reads the store); it has no
+  ``/ping`` (Flask's HTML 404).
 - ``mlflow_scoring``, MLflow 3.17.2 scoring server, ``mlflow models serve``
-  (``mlflow/pyfunc/scoring_server/__init__.py``): ``/ping`` and ``/health`` are one handler,
-  200 with a body of ``"\\n"`` labelled JSON (it is not, so no condition reads it), 404 if the
-  model did not load; until it has loaded the port refuses connections. ``mlflow`` is its
-  deprecated old name.
-- ``bentoml``, BentoML 1.4.40 (``_bentoml_impl/server/app.py``): ``/livez`` and ``/readyz``,
-  503 with a text reason while not ready.
+  (``mlflow/pyfunc/scoring_server/__init__.py``): ``/ping`` and ``/health`` are one handler, 200
+  with a body of ``"\\n"`` labelled JSON (it is not, so no condition reads it), 404 if the model did
+  not load; until it has loaded the port refuses connections. ``mlflow`` is its deprecated old name.
+- ``bentoml``, BentoML 1.4.40 (``_bentoml_impl/server/app.py``): ``/livez`` and ``/readyz``, 503
+  with a text reason while not ready.
 - ``vllm``, vLLM's OpenAI server, main at commit 055e47c
-  (``vllm/entrypoints/serve/instrumentator/health.py``): ``/health`` is an empty 200, or 503 once the engine is dead. Its queue is the Prometheus gauge
-  ``vllm:num_requests_waiting`` on ``/metrics`` (``vllm/v1/metrics/loggers.py``), summed over
-  engines and models.
+  (``vllm/entrypoints/serve/instrumentator/health.py``): ``/health`` is an empty 200, or 503 once
+  the engine is dead. Its queue is the Prometheus gauge ``vllm:num_requests_waiting`` on
+  ``/metrics`` (``vllm/v1/metrics/loggers.py``), summed over engines and models.
 - ``tgi``, Text Generation Inference 3.3.6-dev0, commit db931fc (``router/src/server.rs``):
-  ``/health`` is an empty 200, or 503 ``{"error": "unhealthy", "error_type": "healthcheck"}``; its queue is the
-  gauge ``tgi_queue_size`` on ``/metrics``. For both, ``max_queue`` makes a longer queue
-  degraded; a ``/metrics`` without the gauge is down (another server, or a renamed metric).
+  ``/health`` is an empty 200, or 503 ``{"error": "unhealthy", "error_type": "healthcheck"}``; its
+  queue is the gauge ``tgi_queue_size`` on ``/metrics``. For both, ``max_queue`` makes a longer
+  queue degraded; a ``/metrics`` without the gauge is down (another server, or a renamed metric).
 - ``ray_serve``, Ray Serve 2.60.0 (``ray/serve/_private/proxy.py``): ``/-/healthz`` answers
-  ``success``, or 503 while the node drains; ``/-/routes`` maps route prefixes to applications,
-  503 until the route table is populated.
-- ``feast``, the Feast 0.67.0 feature server (``feast/feature_server.py``): ``/health`` is an
-  empty 200, or 503 when the registry cannot be read.
-- ``health_json``, ``application/health+json`` (IETF draft-inadarei-api-health-check):
-  ``status`` pass/warn/fail (also ok/up, error/down) maps to up/degraded/down, and every entry
-  under ``checks`` is reported as a condition result.
+  ``success``, or 503 while the node drains; ``/-/routes`` maps route prefixes to applications, 503
+  until the route table is populated.
+- ``feast``, the Feast 0.67.0 feature server (``feast/feature_server.py``): ``/health`` is an empty
+  200, or 503 when the registry cannot be read.
+- ``health_json``, ``application/health+json`` (IETF draft-inadarei-api-health-check): ``status``
+  pass/warn/fail (also ok/up, error/down) maps to up/degraded/down, and every entry under ``checks``
+  is reported as a condition result.
 """
 
 from __future__ import annotations
