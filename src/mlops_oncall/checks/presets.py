@@ -8,9 +8,9 @@ server-wide check is ``degraded`` (a warn condition) and the per-model check car
   ``ready()``: all models ready; ``mlserver/rest/endpoints.py``: 200/400, empty body; an unknown
   model is 404 ``{"error": "Model … not found"}``) and KServe 0.21.0's Python server
   (``kserve/protocol/rest/v2_endpoints.py``: a model not ready is 503
-  ``{"error":"Model with name … is not ready."}``; its server-ready does not look at the models). ``/v2/health/live``,
-  ``/v2/health/ready`` (every model ready, so with ``model`` set it only degrades) and
-  ``/v2/models/{model}/ready``.
+  ``{"error":"Model with name … is not ready."}``; its server-ready does not look at the models).
+  ``/v2/health/live``, ``/v2/health/ready`` (every model ready, so with ``model`` set it only
+  degrades) and ``/v2/models/{model}/ready``.
 - ``triton``, Triton Inference Server 2.73.0dev, commit e1db8a6 (``src/http_server.cc``
   ``HandleServerHealth``: 200 or 400 with an empty body; ``HandleModelReady``: 400
   ``{"error":"Model version not ready"}``). With ``--strict-readiness=true``, the default
@@ -25,8 +25,8 @@ server-wide check is ``degraded`` (a warn condition) and the per-model check car
   ``getWorkerStatus``), read here as degraded. The management API's ``/models/{model}`` lists the
   workers: none READY is down, fewer READY than minWorkers is degraded. Token authorisation
   (``TokenAuthorizationHandler.java``, on by default since 0.11.1) wants
-  ``Authorization: Bearer <key>``: the management key on the management API, the inference key on ``/ping``; a wrong or
-  missing key is 400 ``InvalidKeyException``.
+  ``Authorization: Bearer <key>``: the management key on the management API, the inference key
+  on ``/ping``; a wrong or missing key is 400 ``InvalidKeyException``.
 - ``mlflow_tracking``, MLflow 3.17.2 tracking server, ``mlflow server``
   (``mlflow/server/__init__.py``): ``/health`` answers ``OK`` without touching the backend store, so
   readiness is a one-row ``registered-models/search`` (REST API, reads the store); it has no
