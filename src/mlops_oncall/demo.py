@@ -1,8 +1,9 @@
 """`mlops-oncall demo`: the fake ML system, checks pointing at it, seeded history, and a story.
 
 Everything is real: the checks poll real listeners on 127.0.0.1, the incidents go into a real
-SQLite file (its own ``demo.db``, reset at each start, never the workspace's), and the story
-breaks the model server through the fake system's control endpoint.
+SQLite file (its own ``demo.db``, reset at each start unless ``--keep``, never the
+workspace's), and the story breaks the model server through the fake system's control endpoint
+and heals it when the responder does the runbook's rollback step.
 """
 
 from __future__ import annotations
@@ -209,13 +210,29 @@ def seed(session: Session, now: datetime) -> None:
 
 
 class Story:
-    """About ``delay`` seconds in, a rollout is recorded and the model server slows down."""
+    """About ``delay`` seconds in, a rollout is recorded and the model server slows down; when
+    the responder does the runbook's rollback step (marks it done or runs its command) on an
+    incident of the model server, the fake system clears the fault and the bad version is
+    recorded rolled back, so the checks recover. Demo only: it drives the fake system."""
 
-    def __init__(self, session: Session, control=None, *, delay: float = 20.0, step: float = 12.0):
+    SERVICE = "fraud-scoring"
+    BAD, GOOD = "v43", "v42"  # the seeded history deployed v42 the evening before
+
+    def __init__(
+        self,
+        session: Session,
+        control=None,
+        *,
+        delay: float = 20.0,
+        step: float = 12.0,
+        poll: float = 0.5,
+    ):
         self.session = session
         self.control = control  # set once the fake system runs
         self.delay = delay
         self.step = step
+        self.poll = poll
+        self.rolled_back: str | None = None  # the incident whose rollback step healed it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -229,16 +246,66 @@ class Story:
         self._stop.set()
 
     def _run(self, tell) -> None:
+        import time
+
         if self._stop.wait(self.delay):
             return
+        started = self.session.clock.now()
         self.session.deploys.record(
-            "fraud-scoring", "v43", "model", "succeeded", notes="canary skipped"
+            self.SERVICE, self.BAD, "model", "succeeded", notes="canary skipped"
         )
-        tell("fraud-scoring v43 rolled out (model promotion). Watch the fraud checks.")
-        self.control.inject("fraud-scoring", "latency", ms=400)
-        if self._stop.wait(self.step):
-            return
-        self.control.inject("fraud-scoring", "latency", ms=1500)
+        tell(f"{self.SERVICE} {self.BAD} rolled out (model promotion). Watch the fraud checks.")
+        self.control.inject(self.SERVICE, "latency", ms=400)
+        worse_at = time.monotonic() + self.step
+        while not self._stop.wait(self.poll):
+            if self.rolled_back is None:
+                if worse_at is not None and time.monotonic() >= worse_at:
+                    self.control.inject(self.SERVICE, "latency", ms=1500)
+                    worse_at = None
+                incident = self._rollback_done(started)
+                if incident is not None:
+                    self._roll_back(incident, tell)
+            elif self._resolved(self.rolled_back):
+                tell(
+                    f"{self.rolled_back} resolved. P on it opens the postmortem; ctrl+e exports it."
+                )
+                return
+
+    def _rollback_done(self, since: datetime) -> str | None:
+        """The open incident of the model server whose rollback step was done or run."""
+        from mlops_oncall.store.timeline import public_id
+
+        incidents = self.session.incidents
+        for row in incidents.list(status="open", service=self.SERVICE):
+            for e in incidents.events(row["id"]):
+                step = str(e.data.get("step") or "")
+                if (
+                    e.kind in ("step_done", "command_run")
+                    and e.ts >= since
+                    and ("rollback" in step or "roll-back" in step)
+                ):
+                    return public_id(row["id"])
+        return None
+
+    def _roll_back(self, incident: str, tell) -> None:
+        self.control.clear(self.SERVICE)  # the previous version is healthy
+        self.session.deploys.record(
+            self.SERVICE,
+            self.BAD,
+            "model",
+            "rolled_back",
+            incident=incident,
+            rolled_back_to=self.GOOD,
+            notes=f"the rollback step of {incident}",
+        )
+        self.rolled_back = incident
+        tell(
+            f"{self.SERVICE} rolled back to {self.GOOD}: the model server is fast again. "
+            "Watch its checks recover, then mitigate (m) and resolve (R)."
+        )
+
+    def _resolved(self, incident: str) -> bool:
+        return self.session.incidents.get(incident).row["status"] in ("resolved", "closed")
 
 
 DEMO_PERSONA = "demo-responder"
@@ -258,10 +325,14 @@ class DemoPlan:
         base: Path | None = None,
         actor: str | None = None,
         me: str | None = None,
+        keep: bool = False,
+        step: float = 12.0,
     ):
         self.folder = base or demo_dir()
         self.interval = interval
         self.clock = clock
+        self.keep = keep  # --keep: the last demo's database, not a fresh one
+        self.kept = False  # set by prepare(): a kept database already holds the history
         self.fake = None
         # who acts: --as, $MLOPS_ONCALL_ACTOR, your workspace's me:, else a demo persona (the
         # login name, often root in a container, says nothing about who is responding)
@@ -269,11 +340,11 @@ class DemoPlan:
         self.session = Session(
             ws,
             clock=clock,
-            database_url=f"sqlite:///{self.folder / 'demo.db'}",
+            database_url=f"sqlite:///{self.database}",
             checks_file=self.folder / "checks.yaml",
             title="demo · fake ML system",
         )
-        self.story = None if calm else Story(self.session, delay=delay)
+        self.story = None if calm else Story(self.session, delay=delay, step=step)
 
     def prepare(self) -> None:
         from mlops_oncall.drills.fake.catalog import SERVICES
@@ -286,13 +357,21 @@ class DemoPlan:
         write_checks(
             self.folder / "checks.yaml", {s: self.fake.url(s) for s in SERVICES}, self.interval
         )
-        reset_database(self.folder / "demo.db")
+        if self.keep and self.database.exists():
+            self.kept = True
+        else:
+            reset_database(self.database)
         self.session.fake_control_url = self.fake.control_url
         if self.story is not None:
             self.story.control = self.session.fake_control()
 
+    @property
+    def database(self) -> Path:
+        return self.folder / "demo.db"
+
     def seed(self) -> None:
-        seed(self.session, self.clock.now())
+        if not self.kept:  # a kept database has its history already
+            seed(self.session, self.clock.now())
 
     def stop(self) -> None:
         if self.fake is not None:

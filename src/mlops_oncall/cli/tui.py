@@ -35,13 +35,17 @@ def open_workspace(app: AppContext) -> None:
     show_default=True,
     help="Seconds before the story starts.",
 )
+@click.option(
+    "--keep", is_flag=True, help="Keep the last demo's database instead of starting afresh."
+)
 @pass_app
-def demo(app: AppContext, calm: bool, delay: float) -> None:
+def demo(app: AppContext, calm: bool, delay: float, keep: bool) -> None:
     """The TUI on the bundled runbooks and a fake ML system: nothing to configure.
 
-    It uses its own database (demo.db in the user data dir, reset at each start). About 20
-    seconds in, a model rollout is recorded and the model server's latency climbs; press f (or
-    "Inject fault" in ctrl+p) to break any service yourself.
+    It uses its own database (demo/demo.db in the user data dir, reset at each start unless
+    --keep). About 20 seconds in, a model rollout is recorded and the model server's latency
+    climbs; the runbook's rollback step rolls it back. Press f (or "Inject fault" in ctrl+p) to
+    break any service yourself.
     """
     plans = []
 
@@ -49,19 +53,29 @@ def demo(app: AppContext, calm: bool, delay: float) -> None:
         from mlops_oncall.config import configured_me
         from mlops_oncall.demo import DemoPlan
 
-        plan = DemoPlan(calm=calm, delay=delay, actor=app.actor, me=configured_me(app.config_path))
+        plan = DemoPlan(
+            calm=calm,
+            delay=delay,
+            actor=app.actor,
+            me=configured_me(app.config_path),
+            keep=keep,
+        )
         plans.append(plan)
         return plan.session, plan.story, plan.prepare, plan.seed
 
     from mlops_oncall.ui.app import OncallApp  # Textual is imported only here
 
-    app = OncallApp(setup=setup, title="demo · fake ML system", fake_system=True)
+    tui = OncallApp(setup=setup, title="demo · fake ML system", fake_system=True)
     try:
-        app.run()
+        tui.run()
     finally:
         for plan in plans:
             plan.stop()
             plan.session.close()
+            click.echo(
+                f"demo database: {plan.database} (the next demo resets it; --keep keeps it)",
+                err=True,
+            )
 
 
 STARTER_CONFIG = """\
