@@ -164,8 +164,9 @@ def test_score_on_time(tmp_path, drill_env, fake):
         (200, "resolve"),
     ]
     result = _runner(tmp_path, drill_env, fake, _responder(plan)).run()
-    assert result["score"] == 100.0
-    assert [t["passed"] for t in result["targets"]] == [True, True, True, True, True]
+    # the headless runner declared at the fault, as a game master: no points for the responder
+    assert result["score"] == 80.0
+    assert [t["passed"] for t in result["targets"]] == [True, False, True, True, True]
     assert [(a["action"], a["status"]) for a in result["actions"]] == [
         ("acknowledge", "done"),
         ("declare", "done"),
@@ -177,15 +178,16 @@ def test_score_on_time(tmp_path, drill_env, fake):
 def test_score_late(tmp_path, drill_env, fake):
     plan = [(150, "ack"), (150, "attach:model-latency-spike"), (220, "mitigate")]
     result = _runner(tmp_path, drill_env, fake, _responder(plan)).run()
-    # declare (auto, at the fault) passes; acknowledge took > 1m; mitigate > 3m; runbook right; step never done
+    # declare (auto, at the fault) is the game master's; acknowledge took > 1m; mitigate > 3m;
+    # runbook right; step never done
     assert [(t["target"], t["passed"]) for t in result["targets"]] == [
         ("acknowledge within", False),
-        ("declare within", True),
+        ("declare within", False),
         ("mitigate within", False),
         ("correct runbook attached", True),
         ("expected steps done", False),
     ]
-    assert result["score"] == 40.0
+    assert result["score"] == 20.0
     statuses = {a["action"]: a["status"] for a in result["actions"]}
     assert statuses["acknowledge"] == "late" and statuses["resolve"] == "missed"
 
@@ -196,11 +198,15 @@ def test_score_wrong_runbook(tmp_path, drill_env, fake):
     runbook = next(t for t in result["targets"] if t["target"] == "correct runbook attached")
     assert runbook == {
         "target": "correct runbook attached",
+        "key": "runbook",
+        "weight": 1.0,
         "expected": "model-latency-spike",
         "attached": ["gpu-oom"],
         "passed": False,
     }
-    assert result["score"] == 60.0
+    # acknowledge only: the declaration was the game master's, and mitigate came with no
+    # command, step or decision before it
+    assert result["score"] == 20.0
 
 
 def test_debrief_and_accepting_an_improvement(tmp_path, drill_env, fake):

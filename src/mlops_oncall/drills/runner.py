@@ -288,6 +288,7 @@ class DrillRunner:
             service=sc.service,
             drill=True,
             drill_id=self.ref,
+            by="game_master",  # scoring gives the responder no points for it
         )
         self.incident = view.id
 

@@ -102,12 +102,20 @@ class Inject(FileModel):
         return self
 
 
+TargetName = Literal["acknowledge", "declare", "mitigate", "runbook", "steps"]
+
+
 class Scoring(FileModel):
     acknowledge_within: Duration | None = None
     declare_within: Duration | None = None
     mitigate_within: Duration | None = None
     runbook: Slug | None = Field(default=None, description="The runbook that should be attached.")
     steps: list[Slug] = Field(default_factory=new_list, description="Runbook steps expected done.")
+    weights: dict[TargetName, Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=new_dict,
+        description="How much each target counts towards the score (1 each unless set), "
+        "e.g. {mitigate: 3, declare: 1}.",
+    )
 
 
 class Scenario(FileModel):

@@ -3,6 +3,13 @@
 Every time is drill time: offsets from the drill's start, in the scenario's seconds (wall time
 multiplied by the drill's speed), so a drill run at ten times speed scores the same as one run
 in real time.
+
+The score is the weighted share of targets passed (``scoring.weights`` in the scenario, 1 each
+unless set). Only what the responder did earns points: a declaration the game master made at the
+first fault (headless and live drills) does not pass "declare within", and a mitigation counts
+only after a responder action (a command run, a runbook step done or a decision) between the
+first fault and the mitigation, when a check then recovered or the scenario had not already
+cleared the fault itself.
 """
 
 from __future__ import annotations
@@ -74,6 +81,54 @@ def _offset(ts: datetime, started: datetime) -> float:
     return (ts - started).total_seconds()
 
 
+RESPONDER_ACTIONS = ("command_run", "step_done", "decision")
+
+
+def _by_game_master(ev, mode: str) -> bool:
+    """A declaration the drill made itself (it says so; older drills: every non-TUI run's)."""
+    return ev.data.get("by") == "game_master" or (mode != "tui" and "by" not in ev.data)
+
+
+def _mitigation(events, started, fault_at: float) -> tuple[float | None, str | None]:
+    """When the responder's mitigation counts (drill seconds), or None and why not."""
+    mitigated = next(
+        (
+            _offset(e.ts, started)
+            for e in events
+            if e.kind == "milestone" and e.data.get("name") == "mitigated"
+        ),
+        None,
+    )
+    if mitigated is None:
+        return None, "not mitigated"
+    acted = [
+        _offset(e.ts, started)
+        for e in events
+        if e.kind in RESPONDER_ACTIONS and fault_at - 1e-6 <= _offset(e.ts, started) <= mitigated
+    ]
+    if not acted:
+        return None, "mitigated with no responder action (command, step or decision) before it"
+    first_action = min(acted)
+    recovered = any(
+        e.kind == "check_transition"
+        and e.data.get("to") == "up"
+        and _offset(e.ts, started) >= first_action
+        for e in events
+    )
+    cleared_by_scenario = any(
+        e.kind == "inject"
+        and e.data.get("type") == "clear"
+        and fault_at - 1e-6 <= _offset(e.ts, started) <= mitigated
+        for e in events
+    )
+    if recovered or not cleared_by_scenario:
+        return mitigated, None
+    return (
+        None,
+        "the scenario cleared the fault before the mitigation, and no check recovered after a responder action",
+    )
+
+
 def actions_done(
     session, ref: str, actions: list[str], *, since_offset: float, started: datetime
 ) -> dict[str, bool]:
@@ -116,28 +171,44 @@ def score_drill(session, drill_id: int) -> dict[str, Any]:
     )
     targets = []
     sc = scenario.scoring
-    for name, action, within in (
-        ("acknowledge", "acknowledge", sc.acknowledge_within),
-        ("declare", "declare", sc.declare_within),
-        ("mitigate", "mitigate", sc.mitigate_within),
+    weights = getattr(sc, "weights", None) or {}
+    mode = row["mode"]
+    for name, within in (
+        ("acknowledge", sc.acknowledge_within),
+        ("declare", sc.declare_within),
+        ("mitigate", sc.mitigate_within),
     ):
         if within is None:
             continue
-        at = first(action)
+        why = None
+        if name == "declare":
+            declared = next((e for e in events if e.kind == "declared"), None)
+            at = None if declared is None else _offset(declared.ts, started)
+            if declared is not None and _by_game_master(declared, mode):
+                at, why = None, "declared by the game master, not the responder"
+        elif name == "mitigate":
+            at, why = _mitigation(events, started, fault_at)
+        else:
+            at = first(name)
         took = None if at is None else max(0.0, at - fault_at)
-        targets.append(
-            {
-                "target": f"{name} within",
-                "limit_seconds": within.total_seconds(),
-                "seconds": took,
-                "passed": took is not None and took <= within.total_seconds(),
-            }
-        )
+        target = {
+            "target": f"{name} within",
+            "key": name,
+            "weight": float(weights.get(name, 1.0)),
+            "limit_seconds": within.total_seconds(),
+            "seconds": took,
+            "passed": took is not None and took <= within.total_seconds(),
+        }
+        if why:
+            target["reason"] = why
+        targets.append(target)
     if sc.runbook:
         attached = [e.data.get("runbook") for e in events if e.kind == "runbook_attached"]
         targets.append(
             {
                 "target": "correct runbook attached",
+                "key": "runbook",
+                "weight": float(weights.get("runbook", 1.0)),
                 "expected": sc.runbook,
                 "attached": attached,
                 "passed": bool(attached) and attached[0] == sc.runbook,
@@ -148,6 +219,8 @@ def score_drill(session, drill_id: int) -> dict[str, Any]:
         targets.append(
             {
                 "target": "expected steps done",
+                "key": "steps",
+                "weight": float(weights.get("steps", 1.0)),
                 "expected": sc.steps,
                 "done": done,
                 "passed": len(done) == len(sc.steps),
@@ -194,8 +267,9 @@ def score_drill(session, drill_id: int) -> dict[str, Any]:
             )
 
     skipped = [e.data.get("step") for e in events if e.kind == "step_skipped"]
-    passed = sum(t["passed"] for t in targets)
-    score = round(100.0 * passed / len(targets), 1) if targets else None
+    total = sum(t["weight"] for t in targets)
+    earned = sum(t["weight"] for t in targets if t["passed"])
+    score = round(100.0 * earned / total, 1) if total else None
     return {
         "drill": ref,
         "scenario": scenario.id,

@@ -354,7 +354,10 @@ class Incidents:
         impact_started_at: datetime | None = None,
         declared_from_check: str | None = None,
         notes: list[str] | None = None,
+        by: str | None = None,
     ) -> IncidentView:
+        """``by``: who declared it when it was not the actor themselves (a drill's game master),
+        kept in the declared event so a drill's score can tell."""
         title = title.strip()
         if not title:
             raise BadInput("an incident needs a title")
@@ -383,6 +386,7 @@ class Incidents:
                 "drill_id": drill_id,
                 "from_check": declared_from_check,
             }
+            | ({"by": by} if by else {})  # absent otherwise: older chains hash the same
         )
         with self._write() as conn:
             iid = conn.execute(
