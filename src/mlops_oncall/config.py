@@ -31,7 +31,7 @@ ENV_ACTOR = "MLOPS_ONCALL_ACTOR"
 # What each severity means, shown where one is picked; `severities:` in oncall.yaml overrides
 DEFAULT_SEVERITIES = {
     "SEV1": "Critical: a user-facing outage or data loss; everyone needed, now",
-    "SEV2": "Major: a core feature degraded for many users (slow, failing or wrong predictions)",
+    "SEV2": "Major: a core feature degraded for many users (slow or wrong predictions)",
     "SEV3": "Minor: partial or internal impact, with a workaround",
     "SEV4": "Low: cosmetic or no user impact; handle in working hours",
 }

@@ -242,6 +242,32 @@ async def role_modal(app, pilot):
     await _incident_then(app, pilot, "o")
 
 
+async def action_refused(app, pilot):
+    """A due date that cannot be read: the dialog stays open, the reason under the field."""
+    await _incident_then(app, pilot, "A")
+    screen = app.screen
+    screen.query_one("#text", Input).value = "Gate model promotion on canary p99"
+    screen.query_one("#owner", Input).value = "ml-platform"
+    screen.query_one("#due", Input).value = "12/20"
+    screen.query_one("#due", Input).focus()
+    await pilot.press("enter")
+    await _until(pilot, lambda: screen.errors())
+    await _settle(app, pilot)
+
+
+async def milestones_modal(app, pilot):
+    await _incident_then(app, pilot, "M")
+
+
+async def mitigate_unfinished(app, pilot):
+    from mlops_oncall.ui.modals import ConfirmModal
+
+    await incident(app, pilot)
+    await pilot.press("m")
+    await _until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+    await _settle(app, pilot)
+
+
 async def action_modal(app, pilot):
     await _incident_then(app, pilot, "A")
 
@@ -405,6 +431,9 @@ SCENES = [
     Scene("incident-severity", "Severity modal", severity_modal),
     Scene("incident-role", "Role modal", role_modal),
     Scene("incident-action", "Action item modal", action_modal),
+    Scene("incident-action-refused", "A refused due date, kept open", action_refused),
+    Scene("incident-milestones", "Milestone correction (impact_started)", milestones_modal),
+    Scene("incident-mitigate", "Mitigate with things unfinished", mitigate_unfinished),
     Scene("incident-note", "A note typed into the incident's timeline", incident_note),
     Scene("incidents", "Incident history: filter and search as you type", incidents),
     Scene("timeline-entry", "A whole timeline entry (enter on a row)", timeline_entry),

@@ -88,6 +88,10 @@ async def test_postmortem_status_authors_and_milestones_from_the_postmortem(tmp_
                 what="TTD in the preview",
             )
             assert screen.texts["summary"] == "typing"
+            # the preview names the keys that fill a gap, never a command to go and type
+            preview = screen.query_one("#postmortem-preview").source
+            assert "mlops-oncall incident" not in preview
+            assert "(write it on the left; ctrl+s records it)" in preview
     finally:
         session.close()
 

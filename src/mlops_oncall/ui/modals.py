@@ -362,7 +362,7 @@ class SeverityModal(Dialog):
 
 
 MILESTONE_HINTS = {
-    "impact_started": "when users were first hurt (TTD = detected − impact_started)",
+    "impact_started": "when users were first hurt (TTD counts from it)",
     "detected": "the first failing poll or alert",
     "acknowledged": "when a responder took it",
     "declared": "when it became an incident",

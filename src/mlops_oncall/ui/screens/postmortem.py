@@ -13,6 +13,7 @@ screen and quitting; both ask first while some field is not recorded.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from pathlib import Path
 
@@ -43,6 +44,20 @@ FIELDS = (
 )
 POSTMORTEM_STATUSES = ("draft", "final")  # what `incident set --postmortem-status` takes
 LESSONS = ("went_well", "went_wrong", "lucky")
+# The document tells its reader which command fills a gap; here the same gap is one key away
+_CLI_HINT = re.compile(r"\(`mlops-oncall incident (\w+)[^`]*`\)")
+TUI_HINTS = {
+    "set": "(write it on the left; ctrl+s records it)",
+    "milestone": "(ctrl+t sets it)",
+    "attach": "(b on the incident screen attaches one)",
+    "action": "(A on the incident screen adds one)",
+}
+
+
+def tui_hints(markdown: str) -> str:
+    return _CLI_HINT.sub(lambda m: TUI_HINTS.get(m.group(1), ""), markdown)
+
+
 HINT = "ctrl+s records the field in the timeline; the preview follows as you type."
 DRAFT_MARK = "  ✎ draft"
 
@@ -269,7 +284,7 @@ class PostmortemScreen(Screen):
             md = render(TEMPLATE, ctx, templates_dir=s.workspace.templates_dir)
         except Exception as exc:  # a broken workspace template: say so in the preview
             md = f"**The template could not be rendered:** {exc}"
-        self.query_one("#postmortem-preview", MarkdownView).update(s.redactor.text(md))
+        self.query_one("#postmortem-preview", MarkdownView).update(tui_hints(s.redactor.text(md)))
 
     def action_save(self) -> None:
         value = self.current_text().strip()
