@@ -187,6 +187,8 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
 
     Headless, time is virtual: it jumps ahead whenever nothing is pending, so a drill runs in
     seconds. The drill incident is declared at the first fault inject, as a game master would.
+    However the drill ends (finished, aborted, failed), its incidents are resolved with a
+    drill_ended event.
     """
     from mlops_oncall.drills.runner import DrillRunner, RunnerStory
     from mlops_oncall.paths import user_data_dir
