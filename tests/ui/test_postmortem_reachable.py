@@ -148,6 +148,8 @@ def test_no_dialog_or_incident_screen_sends_the_user_to_the_cli():
 
     root = Path(ui.__file__).parent
     for rel in ("modals.py", "screens/incident.py", "screens/postmortem.py", "screens/risks.py"):
-        text = (root / rel).read_text()
+        # what is shown, not the pattern that rewrites the document's hints
+        lines = [x for x in (root / rel).read_text().splitlines() if "re.compile" not in x]
+        text = "\n".join(lines)
         assert "`mlops-oncall " not in text, rel
         assert " CLI" not in text, rel
