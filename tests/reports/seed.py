@@ -267,7 +267,7 @@ def seed(store: Store, folder: Path) -> Seeded:
     when(at(27, 5))
     svc.action_add(
         inc, "Alert on canary p99 before full rollout", type="prevent", owner="bob",
-        due=date(2026, 11, 27),
+        due=date(2026, 11, 27), priority="P1", link="https://tracker.example/OPS-481",
     )  # fmt: skip
     svc.action_add(
         inc, "Add p99 to the rollout checklist", type="process", owner="carol",
@@ -287,6 +287,10 @@ def seed(store: Store, folder: Path) -> Seeded:
         "went_well": "- The check paged within 4 minutes\n- The runbook pointed at the deploy",
         "went_wrong": "* kubectl timed out on the first try",
         "lucky": "It was a quiet night for payments\nThe rules fallback held the load",
+        "model_versions": "fraud v42 (the bad one), v41 (rolled back to, serving since 00:10)",
+        "predictions_affected": "About 18,000 payments scored by the rules fallback, 22:40-01:30",
+        "decisions_to_review": "1,240 payments the rules fallback declined",
+        "labels_confirm_by": "Chargeback labels for those payments by 2026-12-27",
     }
     for name, value in narrative.items():
         svc.set_field(inc, name, value)

@@ -65,7 +65,7 @@ def test_json_prints_the_template_variables(week, cli):
     pm = cli("postmortem", "INC-0001", "--json").json()
     assert set(pm) == {
         "generated_at", "incident", "narrative", "detection", "milestones", "metrics",
-        "timeline", "runbook", "action_items", "lessons", "supporting",
+        "timeline", "runbook", "action_items", "lessons", "supporting", "ml_impact",
     }  # fmt: skip
     assert pm["metrics"][0] == {
         "name": "TTD",

@@ -81,6 +81,7 @@ def _assert_safe(doc: str, headings: list[str]):
 POSTMORTEM_HEADINGS = [
     "Summary",
     "Impact",
+    "ML impact",
     "Root causes and contributing factors",
     "Trigger",
     "Detection",

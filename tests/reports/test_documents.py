@@ -20,6 +20,7 @@ from .seed import BEARER, TOKEN
 POSTMORTEM_SECTIONS = [
     "Summary",
     "Impact",
+    "ML impact",
     "Root causes and contributing factors",
     "Trigger",
     "Detection",

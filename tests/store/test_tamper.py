@@ -187,6 +187,8 @@ ACTION_EDITS = {
     "status": "'open'",
     "created_at": "'2026-01-01T00:00:00.000000Z'",
     "done_at": "'2026-01-01T00:00:00.000000Z'",
+    "priority": "'P0'",
+    "link": "'https://tracker.example/forged'",
 }
 
 

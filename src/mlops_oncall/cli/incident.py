@@ -39,6 +39,10 @@ NARRATIVE = (
     ("went_well", "--went-well"),
     ("went_wrong", "--went-wrong"),
     ("lucky", "--lucky"),
+    ("model_versions", "--model-versions"),
+    ("predictions_affected", "--predictions-affected"),
+    ("decisions_to_review", "--decisions-to-review"),
+    ("labels_confirm_by", "--labels-confirm-by"),
 )
 
 
@@ -434,6 +438,12 @@ def milestone(app, ref, name, at, source, as_json):
 @click.option("--went-well", help="Lessons: what went well (one item a line).")
 @click.option("--went-wrong", help="Lessons: what went wrong (one item a line).")
 @click.option("--lucky", help="Lessons: where we got lucky (one item a line).")
+@click.option("--model-versions", help="ML impact: the model versions involved.")
+@click.option("--predictions-affected", help="ML impact: which predictions, how many, when.")
+@click.option(
+    "--decisions-to-review", help="ML impact: decisions made on them that need re-review."
+)
+@click.option("--labels-confirm-by", help="ML impact: when labels will confirm the impact.")
 @at_option
 @json_option
 @pass_app
@@ -539,11 +549,13 @@ def action() -> None:
 @click.option("--type", "type_", required=True, help="mitigate, prevent or process.")
 @click.option("--owner", required=True)
 @click.option("--due", metavar="DATE", help="YYYY-MM-DD.")
+@click.option("--priority", metavar="P0-P3", help="P0 most urgent .. P3.")
+@click.option("--link", metavar="URL", help="The ticket that tracks it (URL or id).")
 @at_option
 @json_option
 @pass_app
 @domain_errors
-def action_add(app, ref, text, type_, owner, due, at, as_json):
+def action_add(app, ref, text, type_, owner, due, priority, link, at, as_json):
     """Add an action item."""
     from mlops_oncall.incidents.service import parse_date
 
@@ -554,6 +566,8 @@ def action_add(app, ref, text, type_, owner, due, at, as_json):
         type=type_,
         owner=owner,
         due=parse_date(due) if due else None,
+        priority=priority,
+        link=link,
         at=svc.time(at),
     )
     if as_json:

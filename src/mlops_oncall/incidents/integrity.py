@@ -144,6 +144,8 @@ class Projection:
                 "type": d["type"],
                 "owner": d["owner"],
                 "due": d.get("due"),
+                "priority": d.get("priority"),
+                "link": d.get("link"),
                 "status": "open",
                 "created_at": ts,
                 "done_at": None,

@@ -22,6 +22,11 @@ NARRATIVE_FIELDS = (
     "went_well",
     "went_wrong",
     "lucky",
+    # the ML impact, added by schema 5
+    "model_versions",  # model versions involved (served, rolled back to)
+    "predictions_affected",  # how many predictions, of which requests, over what time
+    "decisions_to_review",  # decisions made on those predictions that need re-review
+    "labels_confirm_by",  # when ground-truth labels will confirm the impact
 )
 
 

@@ -655,8 +655,13 @@ class Incidents:
         type: str,
         owner: str,
         due: date | None = None,
+        priority: str | None = None,
+        link: str | None = None,
         at: datetime | None = None,
     ) -> dict[str, Any]:
+        """Add an action item: what, its type, owner, due date, priority (P0 most urgent ..
+        P3, as the Google SRE postmortem's) and the link to the ticket that tracks it."""
+        priority, link = _priority(priority), _link(link)
         if type not in lc.ACTION_TYPES:
             raise BadInput(
                 f"unknown action type '{type}'; expected one of {', '.join(lc.ACTION_TYPES)}"
@@ -686,6 +691,9 @@ class Incidents:
                     "due": due.isoformat() if due else None,
                     "text": text,
                 }
+                # only when given: an item without them hashes as it always did
+                | ({"priority": priority} if priority else {})
+                | ({"link": link} if link else {})
             )
             item = {
                 "incident_id": row["id"],
@@ -696,6 +704,8 @@ class Incidents:
                 "due": due,
                 "status": "open",
                 "created_at": when,
+                "priority": priority,
+                "link": added.get("link"),
             }
             conn.execute(insert(ACTION).values(**item))
             app = tl.Appender.for_row(conn, row)
@@ -1055,6 +1065,34 @@ def _short(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+PRIORITIES = ("P0", "P1", "P2", "P3")
+MAX_LINK = 2000
+
+
+def _priority(value: str | None) -> str | None:
+    if value is None:
+        return None
+    p = value.strip().upper()
+    if p not in PRIORITIES:
+        raise BadInput(
+            f"unknown priority '{value}'; expected one of {', '.join(PRIORITIES)} (P0 most urgent)"
+        )
+    return p
+
+
+def _link(value: str | None) -> str | None:
+    """The tracking ticket: a URL or an id such as OPS-123, one token with no spaces."""
+    if value is None:
+        return None
+    link = value.strip()
+    if not link or len(link) > MAX_LINK or any(c.isspace() or not c.isprintable() for c in link):
+        raise BadInput(
+            f"a tracking link is a URL or a ticket id with no spaces, at most {MAX_LINK} "
+            "characters (https://tracker/OPS-123 or OPS-123)"
+        )
+    return link
+
+
 def _action_json(a: dict[str, Any]) -> dict[str, Any]:
     return {
         "number": a["number"],
@@ -1062,6 +1100,8 @@ def _action_json(a: dict[str, Any]) -> dict[str, Any]:
         "type": a["type"],
         "owner": a["owner"],
         "due": a["due"],
+        "priority": a.get("priority"),
+        "link": a.get("link"),
         "status": a["status"],
         "created_at": a["created_at"],
         "done_at": a.get("done_at"),

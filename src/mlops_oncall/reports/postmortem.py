@@ -49,6 +49,7 @@ METRICS = (  # name, label, definition (DESIGN.md)
     ("ttr", "Time to resolve", "resolved − detected"),
 )
 NARRATIVE = ("summary", "impact", "root_cause", "contributing_factors", "trigger", "resolution")
+ML_IMPACT = ("model_versions", "predictions_affected", "decisions_to_review", "labels_confirm_by")
 
 
 def build_context(
@@ -77,6 +78,7 @@ def build_context(
         "generated_at": fmt.ts_utc(now),
         "incident": _header(view, begins, ends, services),
         "narrative": {name: _text(row.get(name)) for name in NARRATIVE},
+        "ml_impact": {name: _text(row.get(name)) for name in ML_IMPACT},
         "detection": _detection(view, events),
         "milestones": _milestones(row),
         "metrics": _metrics(row),
@@ -293,6 +295,8 @@ def _action(a: dict[str, Any], now: datetime) -> dict[str, Any]:
         "type": a["type"],
         "owner": a["owner"],
         "due": due.isoformat() if due else None,
+        "priority": a.get("priority"),
+        "link": a.get("link"),
         "status": a["status"],
         "overdue": bool(due and a["status"] == "open" and due < now.date()),
     }
