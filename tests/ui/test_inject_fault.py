@@ -32,6 +32,13 @@ def _session(tmp_path, fake) -> Session:
     )
 
 
+async def _submit(dialog, pilot) -> None:
+    """Enter in the parameters field submits, as the Inject button does."""
+    dialog.query_one("#params", Input).focus()
+    await pilot.pause()
+    await pilot.press("enter")
+
+
 async def _open_dialog(app, pilot, service: str, fault: str) -> InjectFaultModal:
     await pilot.press("f")
     await wait_for(pilot, lambda: isinstance(app.screen, InjectFaultModal), what="dialog")
@@ -55,7 +62,7 @@ async def test_every_fault_is_injected_with_the_dialogs_own_defaults(tmp_path, f
         for service in SERVICES:
             for fault in faults_for(service):
                 dialog = await _open_dialog(app, pilot, service, fault)
-                await pilot.click("#submit")
+                await _submit(dialog, pilot)
                 await wait_for(
                     pilot,
                     lambda s=service, f=fault: f in fake.state()["services"][s]["faults"],
@@ -79,7 +86,7 @@ async def test_a_bad_value_keeps_the_dialog_open_with_the_reason(tmp_path, fake)
         await wait_for(pilot, lambda: app.ready, what="boot")
         dialog = await _open_dialog(app, pilot, "fraud-scoring", "errors")
         dialog.query_one("#params", Input).value = "rate=1.5"
-        await pilot.click("#submit")
+        await _submit(dialog, pilot)
         await pilot.pause()
         assert app.screen is dialog
         message = str(dialog.query_one("#params-error", Static).render())
@@ -87,7 +94,7 @@ async def test_a_bad_value_keeps_the_dialog_open_with_the_reason(tmp_path, fake)
         assert dialog.query_one("#params", Input).value == "rate=1.5"  # what was typed is kept
         # corrected, it goes through
         dialog.query_one("#params", Input).value = "rate=0.25"
-        await pilot.click("#submit")
+        await _submit(dialog, pilot)
         await wait_for(
             pilot,
             lambda: "errors" in fake.state()["services"]["fraud-scoring"]["faults"],
