@@ -88,14 +88,18 @@ class RiskScreen(Screen):
     def _show(self, rows) -> None:
         self.rows = rows
         key = {
-            "score": lambda r: (-r["score"], r["id"]),
-            "next review": lambda r: (r["next_review"] or "9999", -r["score"]),
+            # the current score: the residual once a review assessed it, else the inherent
+            "score": lambda r: (-r["current"]["score"], r["id"]),
+            "next review": lambda r: (r["next_review"] or "9999", -r["current"]["score"]),
             "id": lambda r: r["id"],
         }[self.sort]
         t = self.query_one("#risks-table", DataTable)
         t.clear()
         for r in sorted(rows, key=key):
-            score = Text(f" {r['score']:>2} {r['band']} ", style=BAND_STYLE.get(r["band"], ""))
+            cur = r["current"]
+            score = Text(
+                f" {cur['score']:>2} {cur['band']} ", style=BAND_STYLE.get(cur["band"], "")
+            )
             review = Text(str(r["next_review"] or "–"), style="bold red" if r["overdue"] else "")
             if r["overdue"]:
                 review.append(" overdue", style="bold red")
@@ -145,11 +149,12 @@ class RiskScreen(Screen):
             if r.get(key):
                 t.append(f"{label}: ", style="bold")
                 t.append(f"{r[key]}\n")
-        t.append(f"\nScore {r['score']} ({r['band']})", style="bold")
+        cur = r["current"]
+        t.append(f"\nScore {cur['score']} ({cur['band']})", style="bold")
         if r.get("change"):
             t.append(f", {r['change']:+d} since the last review")
-        if r.get("residual"):
-            t.append(f"; residual {r['residual']['score']} ({r['residual']['band']})")
+        if r.get("residual"):  # the score shown is the residual; the inherent stays beside it
+            t.append(f"; inherent {r['score']} ({r['band']})")
         t.append(
             f"\nIdentified {r['identified_on']} · last reviewed {r['last_reviewed'] or '–'} · next {r['next_review'] or '–'}\n"
         )
