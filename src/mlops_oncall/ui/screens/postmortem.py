@@ -40,6 +40,10 @@ FIELDS = (
     ("went_well", "What went well (one a line)"),
     ("went_wrong", "What went wrong (one a line)"),
     ("lucky", "Where we got lucky (one a line)"),
+    ("model_versions", "ML impact: model versions involved"),
+    ("predictions_affected", "ML impact: predictions affected"),
+    ("decisions_to_review", "ML impact: decisions to re-review"),
+    ("labels_confirm_by", "ML impact: when labels confirm it"),
     ("authors", "Authors"),
 )
 POSTMORTEM_STATUSES = ("draft", "final")  # what `incident set --postmortem-status` takes
