@@ -123,6 +123,13 @@ def test_no_points_for_the_game_masters_declaration_or_a_bare_mitigate(drill):
         "mitigated with no responder action (command, step or decision) before it",
     ]
     assert result["score"] == 16.7  # 1 of 6
+    # the debrief asks the team to practise what was theirs, with the reason
+    from mlops_oncall.drills.debrief import improvements
+
+    assert [i.text for i in improvements(result, Scenario.model_validate(SCENARIO))] == [
+        "Practise to mitigate within 3m (mitigated with no responder action (command, step or "
+        "decision) before it)"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,11 @@ def improvements(result: dict[str, Any], scenario: Scenario) -> list[Improvement
     for t in result["targets"]:
         if t["passed"]:
             continue
+        if t.get("key") == "declare" and t.get("reason"):
+            continue  # the drill declared it itself: nothing for the responder to practise
         if "limit_seconds" in t:
             took = "not done" if t["seconds"] is None else f"took {format_duration(t['seconds'])}"
+            took = t.get("reason") or took
             items.append(
                 f"Practise to {t['target']} {format_duration(t['limit_seconds'])} ({took})"
             )
@@ -98,6 +101,7 @@ def debrief(session, drill_id: int) -> tuple[str, list[Improvement], str]:
     for t in result["targets"]:
         if "limit_seconds" in t:
             achieved = "not done" if t["seconds"] is None else format_duration(t["seconds"])
+            achieved = f"not counted: {t['reason']}" if t.get("reason") else achieved
             limit = format_duration(t["limit_seconds"])
         elif t["target"] == "correct runbook attached":
             limit, achieved = (
