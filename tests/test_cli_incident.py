@@ -292,7 +292,9 @@ def test_metrics_json_shape(cli):
     ref = declare(cli)
     cli("incident", "ack", ref)
     m = cli("incident", "metrics", "--json").json()
-    assert set(m) == {"since", "until", "incidents", "by_severity", "ttd", "tta", "ttm", "ttr"}
+    assert set(m) == {
+        "since", "until", "incidents", "by_severity", "ttd", "tta", "ttm", "ttr", "duration",
+    }  # fmt: skip
     assert m["tta"]["count"] == 1 and set(m["tta"]) == {"count", "median", "p90"}
 
 

@@ -43,6 +43,8 @@ def test_window_metrics_exclude_drills_and_missing_ends(svc, clock, store):
     assert m["tta"] == {"count": 3, "median": 120.0, "p90": 600.0}
     assert m["ttr"] == {"count": 3, "median": 220.0, "p90": 700.0}
     assert m["ttd"] == {"count": 3, "median": 30.0, "p90": 30.0}
+    # the outage: 30 s before detection to the mitigation (resolving set it): TTR + 30
+    assert m["duration"] == {"count": 3, "median": 250.0, "p90": 730.0}
     with store.read() as conn:
         early = window_metrics(conn, until=T0 + timedelta(seconds=1))
     assert early["incidents"] == 1

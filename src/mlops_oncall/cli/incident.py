@@ -715,7 +715,7 @@ def metrics(app, since, until, as_json):
         f"incidents: {m['incidents']}  "
         + "  ".join(f"{k} {v}" for k, v in m["by_severity"].items())
     )
-    for name in ("ttd", "tta", "ttm", "ttr"):
+    for name in ("ttd", "tta", "ttm", "ttr", "duration"):
         s = m[name]
         med = format_duration(s["median"]) if s["median"] is not None else "–"
         p90 = format_duration(s["p90"]) if s["p90"] is not None else "–"

@@ -13,7 +13,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mlops_oncall.incidents.lifecycle import SEVERITIES
 from mlops_oncall.store.sqlfuncs import epoch_seconds
@@ -101,6 +101,11 @@ def window_metrics(
         (ep["acknowledged"] - ep["detected"]).label("tta"),
         (ep["mitigated"] - ep["detected"]).label("ttm"),
         (ep["resolved"] - ep["detected"]).label("ttr"),
+        # the duration: the outage, from the impact start (else detection) to mitigation
+        (
+            ep["mitigated"]
+            - func.coalesce(ep["impact_started"], ep["detected"], epoch_seconds(INC.c.declared_at))
+        ).label("duration"),
     ]
     q = select(*cols).where(INC.c.is_drill.is_(False), INC.c.status != "declined")
     if since is not None:
@@ -113,7 +118,7 @@ def window_metrics(
         by_sev[r[0]] = by_sev.get(r[0], 0) + 1
     series = {
         name: [round(r[i], 3) for r in rows if r[i] is not None]
-        for i, name in enumerate(("ttd", "tta", "ttm", "ttr"), start=1)
+        for i, name in enumerate(("ttd", "tta", "ttm", "ttr", "duration"), start=1)
     }
     return {
         "since": since,
