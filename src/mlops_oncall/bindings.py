@@ -15,6 +15,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "app.refused_runbooks",
         "app.risks",
         "app.runbooks",
+        "confirm.copy",
         "confirm.yes",
         "dashboard.declare",
         "dashboard.focus_checks",
@@ -77,5 +78,6 @@ BINDING_IDS: frozenset[str] = frozenset(
         "triage.skip",
         "triage.skip_note",
         "triage.status",
+        "values.submit",
     )
 )
