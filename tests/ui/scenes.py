@@ -186,9 +186,15 @@ async def dashboard(app, pilot):
 async def declare(app, pilot):
     from mlops_oncall.ui.modals import DeclareModal
 
+    from mlops_oncall.ui.modals import ConfirmModal
+
     await _ready(app, pilot)
     await pilot.press("d")
-    await _until(pilot, lambda: isinstance(app.screen, DeclareModal))
+    # the seeded failing check already has an open incident: the app asks before a second one
+    await _until(pilot, lambda: isinstance(app.screen, DeclareModal | ConfirmModal))
+    if isinstance(app.screen, ConfirmModal):
+        await pilot.press("y")
+        await _until(pilot, lambda: isinstance(app.screen, DeclareModal))
     await _settle(app, pilot)
 
 
