@@ -375,6 +375,28 @@ async def test_an_alarm_quotes_gatus_placeholders_as_written(fixed_session):
         assert "DEGRADED: [RESPONSE_TIME] = 403ms, expected < 250." in note.message
 
 
+async def test_alarms_of_one_round_are_one_toast(fixed_session):
+    """A model server going down fails its live, ready and model checks at once: three toasts
+    covered half of an 80x24 screen and the Declare dialog opened from it."""
+    from datetime import UTC, datetime
+
+    from mlops_oncall.checks.state import Transition
+
+    app = OncallApp(fixed_session, live=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.ready, what="boot")
+        now = datetime(2026, 11, 28, tzinfo=UTC)
+        alarms = [
+            Transition(cid, "up", "down", now, now, "timeout", "no response", {}, now)
+            for cid in ("fraud.live", "fraud.ready")
+        ]
+        app.apply_views(fixed_views(), alarms)
+        await wait_for(pilot, lambda: app._notifications, what="the alarm")
+        (note,) = list(app._notifications)
+        assert note.message.startswith("2 checks failing: fraud.live DOWN, fraud.ready DOWN.")
+        assert note.severity == "error"
+
+
 async def test_a_note_with_brackets_is_shown_as_written(fixed_session):
     """DataTable read str cells as markup: "[error]" vanished and "[/]" ended the app."""
     app = OncallApp(fixed_session, live=False)

@@ -293,25 +293,40 @@ class OncallApp(App[None]):
             self.views[v.check_id] = v
         if transitions and self.ready and not self.session.drill_id:
             self._link_transitions(list(transitions))
-        for t in transitions:
-            if t.alarm:
-                best = self.suggestions_for(t.check_id)
-                hint = f" Suggested runbook: {best[0].runbook_id}." if best else ""
-                open_inc = self.open_incident_for(t.check_id)
-                what = f" {open_inc['id']} open." if open_inc else " Press d to declare."
-                self.notify(
-                    f"{t.check_id} is {t.to_state.upper()}: {t.message}.{hint}{what}",
-                    title="Check alarm",
-                    severity="error" if t.to_state == "down" else "warning",
-                    timeout=12,
-                )
-            elif t.to_state == "up" and t.from_state in FAILING:
-                self.notify(f"{t.check_id} recovered", severity="information", timeout=6)
+        alarms = [t for t in transitions if t.alarm]
+        if alarms:
+            self._notify_alarms(alarms)
+        recovered = [
+            t.check_id for t in transitions if t.to_state == "up" and t.from_state in FAILING
+        ]
+        if recovered:
+            self.notify(f"{', '.join(recovered)} recovered", severity="information", timeout=6)
         dash = self._dashboard()
         if dash is not None and views:
             dash.update_checks([v.check_id for v in views])
             if len(self.views) == len(self.specs) and not self._all_shown.is_set():
                 self.call_after_refresh(self._shown_all)
+
+    def _notify_alarms(self, alarms) -> None:
+        """One toast per round of alarms, not one per check: a model server going down takes
+        its live, ready and model checks with it, and three toasts covered half of an 80x24
+        screen (and the Declare dialog opened from it)."""
+        first = alarms[0]
+        best = self.suggestions_for(first.check_id)
+        hint = f" Suggested runbook: {best[0].runbook_id}." if best else ""
+        open_inc = self.open_incident_for(first.check_id)
+        what = f" {open_inc['id']} open." if open_inc else " Press d to declare."
+        if len(alarms) == 1:
+            text = f"{first.check_id} is {first.to_state.upper()}: {first.message}."
+        else:
+            states = ", ".join(f"{t.check_id} {t.to_state.upper()}" for t in alarms)
+            text = f"{len(alarms)} checks failing: {states}."
+        self.notify(
+            text + hint + what,
+            title="Check alarm",
+            severity="error" if any(t.to_state == "down" for t in alarms) else "warning",
+            timeout=12 if self.size.width >= 100 else 8,
+        )
 
     @work(thread=True, group="check-links")
     def _link_transitions(self, transitions) -> None:
