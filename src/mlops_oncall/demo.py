@@ -209,6 +209,17 @@ def seed(session: Session, now: datetime) -> None:
     dep.record("feature-store", "online-ttl-24h", "config", "succeeded")
 
 
+# The workspace values the shipped runbooks' commands ask for, as a team would set them in
+# oncall.yaml `vars:`: the demo's triage then shows whole commands instead of asking.
+DEMO_VARS: dict[str, str | int | float] = {
+    "namespace": "ml-serving",
+    "prometheus_url": "http://prometheus.ml-serving:9090",
+    "feature_server_url": "http://feast.ml-serving:6566",
+    "mlflow_tracking_uri": "http://mlflow.ml-platform:5000",
+    "team": "ml-platform",
+}
+
+
 class Story:
     """About ``delay`` seconds in, a rollout is recorded and the model server slows down; when
     the responder does the runbook's rollback step (marks it done or runs its command) on an
@@ -336,7 +347,9 @@ class DemoPlan:
         self.fake = None
         # who acts: --as, $MLOPS_ONCALL_ACTOR, your workspace's me:, else a demo persona (the
         # login name, often root in a container, says nothing about who is responding)
-        ws = Workspace(config=Config(name="demo", me=me or DEMO_PERSONA), as_actor=actor)
+        ws = Workspace(
+            config=Config(name="demo", me=me or DEMO_PERSONA, vars=DEMO_VARS), as_actor=actor
+        )
         self.session = Session(
             ws,
             clock=clock,

@@ -48,6 +48,8 @@ def test_transitions_land_on_the_open_incidents_about_the_check(svc, clock):
         "fraud.live: down → up",
     ]
     assert events[1].data["to"] == "up" and events[1].data["at"].startswith("2026-11-28T03:02")
+    # what a check saw is not put on the responder's name (a blameless timeline)
+    assert {e.actor for e in events} == {"monitor"}
     assert not [e for e in svc.events(other.id) if e.kind == "check_transition"]
     assert not [e for e in svc.events(drill.id) if e.kind == "check_transition"]
     assert svc.verify(inc.id).ok

@@ -14,6 +14,9 @@ from typing import Any
 from mlops_oncall.checks.state import Transition
 
 
+MONITOR = "monitor"  # the actor of what a check saw: not the responder who had the TUI open
+
+
 def concerns(row: dict[str, Any], check_id: str, service: str | None) -> bool:
     """True when the incident ``row`` is about the check (declared from it, or its service)."""
     if row.get("declared_from_check") == check_id:
@@ -65,7 +68,7 @@ def record_transitions(incidents: Any, transitions: Iterable[Transition]) -> lis
             if last[row["id"]].get(t.check_id) == move:
                 continue
             text, data = transition_event(t)
-            incidents.record(row["id"], "check_transition", text, data)
+            incidents.record(row["id"], "check_transition", text, data, actor=MONITOR)
             last[row["id"]][t.check_id] = move
             done.append((public_id(row["id"]), t.check_id))
     return done

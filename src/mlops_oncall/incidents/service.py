@@ -288,12 +288,14 @@ class Incidents:
         data: dict | None = None,
         *,
         redacted: bool = False,
+        actor: str | None = None,
     ):
         """Append one event. ``redacted``: the data has been through ``_redacted`` already
         (the caller stores the same values in summary columns, which ``verify`` compares)."""
         r = self.redactor
         data = (data or {}) if redacted else r.value(data or {})
-        record = app.append(kind, ts=ts, actor=self.actor, text=r.text(text), data=data)
+        who = self.actor if actor is None else actor
+        record = app.append(kind, ts=ts, actor=who, text=r.text(text), data=data)
         touched = getattr(self._tx, "touched", None)
         if touched is not None:
             touched[app.incident_id] = app
@@ -603,8 +605,13 @@ class Incidents:
         data: dict | None = None,
         *,
         at: datetime | None = None,
+        actor: str | None = None,
     ) -> tl.EventRecord:
-        """Append one event of any kind without a state change (notes, check runs, alerts, injects)."""
+        """Append one event of any kind without a state change (notes, check runs, alerts, injects).
+
+        ``actor``: who did it when it was not the responder (``monitor`` for a check's
+        threshold crossing seen by the TUI): a blameless timeline does not put a person's name
+        on what a machine observed."""
         if kind not in tl.KINDS:
             raise BadInput(f"unknown event kind '{kind}'")
         if kind in FLOW_KINDS or kind in (
@@ -620,7 +627,7 @@ class Incidents:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             app = tl.Appender.for_row(conn, row)
-            return self._append(app, kind, when, text, data)
+            return self._append(app, kind, when, text, data, actor=actor)
 
     def set_field(
         self, ref: str | int, name: str, value: str, *, at: datetime | None = None
