@@ -485,3 +485,20 @@ def test_declare_from_an_unknown_check_names_the_known_ones(cli, tmp_path, monke
         "--json",
     )
     assert r.code == 0 and r.json()["declared_from_check"] == "fraud.ready"
+
+
+def test_action_due_dates_take_the_dialog_forms(cli):
+    """The TUI's action dialog takes today/tomorrow/+3d; the CLI took only YYYY-MM-DD."""
+    ref = declare(cli)
+    add = ("incident", "action", "add", ref, "--type", "prevent", "--owner", "bob")
+    r = cli(*add, "--due", "+3d", "--json", "Alert", "on", "p99")
+    assert r.code == 0, r.err
+    from datetime import date, timedelta
+
+    due = date.fromisoformat(str(r.json()["due"])[:10])
+    declared = date.fromisoformat(cli("incident", "show", ref, "--json").json()["created_at"][:10])
+    assert due - declared in (timedelta(days=3), timedelta(days=2), timedelta(days=4))
+    r = cli(*add, "--due", "12/20", "Alert")
+    assert r.code in (1, 2) and "use YYYY-MM-DD, today, tomorrow or +3d" in r.err
+    r = cli(*add, "--due", "2001-01-01", "Alert")
+    assert r.code in (1, 2) and "before the incident" in r.err

@@ -548,7 +548,9 @@ def action() -> None:
 @click.argument("text", nargs=-1, required=True)
 @click.option("--type", "type_", required=True, help="mitigate, prevent or process.")
 @click.option("--owner", required=True)
-@click.option("--due", metavar="DATE", help="YYYY-MM-DD.")
+@click.option(
+    "--due", metavar="DATE", help="YYYY-MM-DD, today, tomorrow, +3d or +2w (the workspace's day)."
+)
 @click.option("--priority", metavar="P0-P3", help="P0 most urgent .. P3.")
 @click.option("--link", metavar="URL", help="The ticket that tracks it (URL or id).")
 @at_option
@@ -557,7 +559,7 @@ def action() -> None:
 @domain_errors
 def action_add(app, ref, text, type_, owner, due, priority, link, at, as_json):
     """Add an action item."""
-    from mlops_oncall.incidents.service import parse_date
+    from mlops_oncall.incidents.dates import local_day, parse_day
 
     svc = incidents(app)
     item = svc.action_add(
@@ -565,7 +567,7 @@ def action_add(app, ref, text, type_, owner, due, priority, link, at, as_json):
         " ".join(text),
         type=type_,
         owner=owner,
-        due=parse_date(due) if due else None,
+        due=parse_day(due, local_day(svc.clock.now(), svc.zone)) if due else None,
         priority=priority,
         link=link,
         at=svc.time(at),
