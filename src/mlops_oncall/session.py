@@ -118,7 +118,14 @@ class Session:
             return None, []
         from mlops_oncall.checks.config import load_checks
 
-        return load_checks(path, partial=True)
+        # a `runbook:` naming none in the library is a warning here (an error in `check
+        # validate`); the library loads only when some check names a runbook
+        return load_checks(
+            path,
+            partial=True,
+            runbooks=lambda: list(self.library.entries),
+            unknown_runbook="warning",
+        )
 
     def use_checks(self, checkset: CheckSet, problems: list[Problem]) -> None:
         """A reload that loaded: from now on ``checks`` is this set (placeholders read it)."""

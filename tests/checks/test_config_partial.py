@@ -85,3 +85,22 @@ def test_partial_duplicate_id_refuses_the_second_only(tmp_path):
     assert checkset is not None
     assert checkset.specs["a"].url == "http://x.test/1"
     assert [(r.id, r.index) for r in checkset.refused] == [("a", 1)]
+
+
+def test_the_tui_session_warns_of_a_runbook_that_does_not_exist(tmp_path):
+    """`check validate` refused an unknown `runbook:`; the TUI's load said nothing."""
+    from mlops_oncall.config import Config, Workspace
+    from mlops_oncall.session import Session
+
+    (tmp_path / "runbooks").mkdir()
+    path = tmp_path / "checks.yaml"
+    path.write_text(
+        "checks:\n  - id: fraud\n    url: http://127.0.0.1:9/ok\n    runbook: model-latency-spke\n"
+    )
+    ws = Workspace(config=Config(name="t", runbooks=["runbooks"]), root=tmp_path)
+    session = Session(ws, checks_file=path, database_url="sqlite:///:memory:")
+    checkset = session.checks
+    assert checkset is not None and "fraud" in checkset.specs  # still polled
+    (problem,) = [p for p in session.check_problems if "runbook" in p.message]
+    assert not problem.is_error and problem.line == 4
+    assert "model-latency-spke" in problem.message
