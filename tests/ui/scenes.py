@@ -184,9 +184,7 @@ async def dashboard(app, pilot):
 
 
 async def declare(app, pilot):
-    from mlops_oncall.ui.modals import DeclareModal
-
-    from mlops_oncall.ui.modals import ConfirmModal
+    from mlops_oncall.ui.modals import ConfirmModal, DeclareModal
 
     await _ready(app, pilot)
     await pilot.press("d")

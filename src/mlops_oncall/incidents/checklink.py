@@ -13,7 +13,6 @@ from typing import Any
 
 from mlops_oncall.checks.state import Transition
 
-
 MONITOR = "monitor"  # the actor of what a check saw: not the responder who had the TUI open
 
 
