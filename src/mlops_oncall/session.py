@@ -90,16 +90,18 @@ class Session:
     def library(self) -> Library:
         import os
 
+        from mlops_oncall.checks.config import label_names
         from mlops_oncall.runbooks.cache import default_cache
         from mlops_oncall.runbooks.library import Library
 
         cache = None if os.environ.get("MLOPS_ONCALL_NO_CACHE") else default_cache()
+        labels = label_names(self.checks_path)  # names the checks' labels: fill
         return Library.load(
             self.workspace.runbook_dirs(),
             stale_after=self.workspace.config.stale_after,
             cache=cache,
             today=self.clock.now().date(),
-            variables=self.workspace.config.vars,
+            variables=[*self.workspace.config.vars, *labels],
         )
 
     @cached_property

@@ -41,6 +41,7 @@ from mlops_oncall.formats.words import join_words
 from mlops_oncall.formats.yamlsrc import Document, load_file
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+LABEL_PATTERN = r"^[a-z_][a-z0-9_]*$"  # a label fills the runbook placeholder of its name
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ENV = re.compile(r"\$\{env:([^}]*)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -254,6 +255,12 @@ class Check(FileModel):
     thresholds: Thresholds | None = None
     slo: Slo | None = None
     runbook: str | None = None
+    labels: dict[str, str | int | float] = Field(
+        default_factory=new_dict,
+        description="Values for runbook command placeholders of the same name, e.g. "
+        "namespace: ml-serving; they win over oncall.yaml vars: for this check's incidents.",
+        json_schema_extra={"propertyNames": {"pattern": LABEL_PATTERN}},
+    )
     depends_on: list[str] = Field(default_factory=new_list)
     insecure: bool = Field(default=False, description="Skip TLS certificate verification.")
     maintenance: list[Maintenance] = Field(default_factory=new_list)
@@ -355,6 +362,7 @@ class CheckSpec:
     slo: Slo | None = None
     runbook: str | None = None
     depends_on: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
     insecure: bool = False
     maintenance: tuple[Maintenance, ...] = ()
     preset: str | None = None
@@ -472,6 +480,21 @@ def load_checks(
     specs = builder.build(model)
     checkset = CheckSet(doc.file, specs, builder.redactor, model.defaults, builder.groups)
     return checkset, problems
+
+
+def label_names(path: Path | str | None) -> set[str]:
+    """The label names the checks file declares, read without building any check: runbook
+    validation accepts them as placeholders (and loading the checks may need the runbooks)."""
+    if path is None or not Path(path).is_file():
+        return set()
+    data = load_file(path).data
+    entries = data.get("checks") if isinstance(data, dict) else None
+    names: set[str] = set()
+    for entry in entries if isinstance(entries, list) else ():
+        labels = entry.get("labels") if isinstance(entry, dict) else None
+        if isinstance(labels, dict):
+            names.update(n for n in labels if isinstance(n, str) and re.match(LABEL_PATTERN, n))
+    return names
 
 
 _ENTRY = re.compile(r"^checks\[(\d+)\]")
@@ -634,6 +657,7 @@ class _Builder:
         self._secrets(loc, entry)
         self._headers(loc, entry.get("headers"))
         self._runbook(loc, entry.get("runbook"))
+        self._labels(loc, entry.get("labels"))
         preset = entry.get("preset")
         kind = entry.get("kind", "http")
         for key in ("url", "base_url", "management_url"):
@@ -787,6 +811,21 @@ class _Builder:
         else:
             self.doc.problems.append(self.doc.warning((*loc, "runbook"), message))
 
+    def _labels(self, loc: tuple, labels: Any) -> None:
+        if not isinstance(labels, dict):
+            return
+        for name in labels:
+            if not (isinstance(name, str) and re.match(LABEL_PATTERN, name)):
+                self.error(
+                    (*loc, "labels", name),
+                    f"label '{name}' cannot be a placeholder name; "
+                    "use lowercase letters, digits and '_', starting with a letter or '_'",
+                    key=True,
+                )
+            elif isinstance(labels[name], bool):  # it would pass as 1: ask for the word meant
+                word = str(labels[name]).lower()
+                self.error((*loc, "labels", name), f"expected text or a number; write '{word}'")
+
     def _headers(self, loc: tuple, headers: Any) -> None:
         """Names are RFC 9110 tokens; values are printable ASCII (a CR or LF would end the
         header and start another one of the value's choosing)."""
@@ -869,6 +908,7 @@ class _Builder:
                 thresholds=thresholds,
                 slo=check.slo,
                 runbook=check.runbook,
+                labels={k: str(v) for k, v in check.labels.items()},
                 insecure=check.insecure,
                 maintenance=tuple(check.maintenance),
                 method=check.method,

@@ -23,6 +23,7 @@ from mlops_oncall.formats.words import plural
 def load_library(app: AppContext, paths: tuple[str, ...] = (), *, report: bool = True):
     """The workspace's library. Each runbook it had to leave out is one line on stderr, so a
     broken file never just disappears from list, show, search, match or declare."""
+    from mlops_oncall.checks.config import label_names
     from mlops_oncall.runbooks.cache import default_cache
     from mlops_oncall.runbooks.library import Library
 
@@ -33,7 +34,7 @@ def load_library(app: AppContext, paths: tuple[str, ...] = (), *, report: bool =
         paths=[Path(p) for p in paths] or None,
         stale_after=ws.config.stale_after,
         cache=cache,
-        variables=ws.config.vars,
+        variables=[*ws.config.vars, *label_names(ws.checks_file)],
     )
     if report:
         for refusal in lib.refused:

@@ -41,6 +41,7 @@ def transition_event(t: Transition) -> tuple[str, dict[str, Any]]:
         "error_class": t.error_class,
         "blocked_by": list(t.blocked_by),
         "message": t.message,
+        "observed": t.observed,  # failing conditions' values: runbook commands' observed_*
     }
     return text, data
 

@@ -231,6 +231,7 @@ def record_check_run(incidents, incident_id: str, step_id: str | None, result) -
             "state": result.state,
             "error_class": result.error_class,
             "latency_ms": result.latency_ms,
+            "status": result.status,
             "conditions": [
                 {
                     "condition": c.condition,
@@ -246,15 +247,48 @@ def record_check_run(incidents, incident_id: str, step_id: str | None, result) -
 
 def command_sources(incidents, deploys, checks, variables, incident_id: str, now):
     """The values a step's command placeholders can take for this incident: the incident, the
-    check it was declared from, its service's deploys (newest first) and the workspace vars."""
+    check it was declared from and what it last saw, the labels of that check (else of its
+    service's checks), its service's deploys (newest first) and the workspace vars."""
     from mlops_oncall.runbooks.placeholders import gather
 
     view = incidents.get(incident_id)
     row = dict(view.row)
     row["public_id"] = view.id
     check = None
-    spec = checks.specs.get(row.get("declared_from_check") or "") if checks else None
+    check_id = row.get("declared_from_check") or ""
+    spec = checks.specs.get(check_id) if checks else None
     if spec is not None:
         check = {"id": spec.id, "url": spec.url, "service": spec.service}
+    labels: dict[str, str] = {}
+    related = [spec] if spec is not None else []
+    if checks and row.get("service"):
+        related += [s for s in checks.specs.values() if s.service == row["service"]]
+    for s in related:  # the declaring check's first, then the service's, in file order
+        for name, value in s.labels.items():
+            labels.setdefault(name, value)
+    observed = _last_seen(incidents, incident_id, check_id) if check_id else None
     history = deploys.list(service=row["service"], limit=50) if row.get("service") else []
-    return gather(incident=row, check=check, deploys=history, variables=variables, now=now)
+    return gather(
+        incident=row,
+        check=check,
+        observed=observed,
+        labels=labels,
+        deploys=history,
+        variables=variables,
+        now=now,
+    )
+
+
+SEEN_WINDOW = 500  # events looked back through for the check's latest result
+
+
+def _last_seen(incidents, incident_id: str, check_id: str) -> dict | None:
+    """The data of the newest check_transition or check_run event of the check, or None."""
+    for e in reversed(incidents.latest(incident_id, SEEN_WINDOW)):
+        if (
+            e.kind in ("check_transition", "check_run")
+            and isinstance(e.data, dict)
+            and e.data.get("check") == check_id
+        ):
+            return e.data
+    return None

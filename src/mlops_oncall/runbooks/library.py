@@ -22,7 +22,7 @@ from mlops_oncall.formats.validate import did_you_mean
 from mlops_oncall.resources import shipped
 from mlops_oncall.runbooks.cache import ParsedCache
 from mlops_oncall.runbooks.loader import LoadedFile, Summary, load_runbook
-from mlops_oncall.runbooks.placeholders import known_names
+from mlops_oncall.runbooks.placeholders import is_known, known_names
 from mlops_oncall.runbooks.schema import Runbook
 
 Source = Literal["shipped", "workspace"]
@@ -133,8 +133,9 @@ class Library:
     ) -> Library:
         """Load explicit ``paths``, or the workspace folders followed by the shipped set.
 
-        ``variables`` are the names oncall.yaml's ``vars:`` fills; a command placeholder that
-        neither they nor a built-in source can fill refuses its runbook."""
+        ``variables`` are the names oncall.yaml's ``vars:`` and the checks' ``labels:`` fill; a
+        command placeholder that neither they nor a built-in source can fill refuses its
+        runbook."""
         lib = cls()
         known = known_names(variables)
         today = today or date.today()
@@ -341,7 +342,7 @@ class Library:
 def _unknown_placeholders(loaded: LoadedFile, known: set[str]) -> list[Problem]:
     out = []
     for name, line, col, path in loaded.placeholders:
-        if name not in known:
+        if not is_known(name, known):
             out.append(
                 Problem(
                     loaded.file,
@@ -350,7 +351,8 @@ def _unknown_placeholders(loaded: LoadedFile, known: set[str]) -> list[Problem]:
                     path,
                     "error",
                     f"unknown placeholder '{{{{ {name} }}}}'{did_you_mean(name, sorted(known))}: "
-                    "no source fills it; add it to oncall.yaml's vars: or use a built-in name "
+                    "no source fills it; add it to oncall.yaml's vars:, a check's labels: or use a "
+                    "built-in name "
                     "(runbook schema lists them)",
                 )
             )

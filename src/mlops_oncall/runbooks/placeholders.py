@@ -10,6 +10,10 @@ Where values come from (a name may be filled by the first source that has it):
 
 - the incident: ``incident``, ``service``, ``severity``, ``detected_at``, ``since``;
 - the check it was declared from: ``check``, ``check_url``, ``base_url``, ``model``;
+- what that check last saw, from the incident's timeline (its latest ``check_transition`` or
+  ``check_run``): ``observed_status``, ``observed_latency_ms``, ``observed_error_class`` and, for
+  each ``[BODY].a.b`` condition, ``observed_body_a_b``;
+- the ``labels:`` of that check in checks.yaml (else of its service's checks): any name;
 - the deploys of its service ("what changed"): ``current_version``, ``previous_version``;
 - the workspace, ``vars:`` in oncall.yaml: any name (``namespace``, ``prometheus_url``…);
 - the responder, asked at the step: the names below whose source is ``responder``.
@@ -17,6 +21,7 @@ Where values come from (a name may be filled by the first source that has it):
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shlex
@@ -40,6 +45,9 @@ NAMES: dict[str, tuple[str, str]] = {
     "check_url": ("check", "the URL that check probes"),
     "base_url": ("check", "scheme://host:port of that URL"),
     "model": ("check", "the model name in an Open Inference Protocol URL"),
+    "observed_status": ("check", "the HTTP status the check last saw ([STATUS])"),
+    "observed_latency_ms": ("check", "the response time the check last saw, ms ([RESPONSE_TIME])"),
+    "observed_error_class": ("check", "the error class of the check's last failure"),
     "current_version": ("deploys", "the service's newest succeeded deploy"),
     "previous_version": ("deploys", "the succeeded deploy before it, of another version"),
     "namespace": ("workspace", "the Kubernetes namespace of the service"),
@@ -89,8 +97,17 @@ NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+OBSERVED_BODY = "observed_body_"  # + a [BODY] path of a check's condition: any such name
+
+
 def known_names(variables: Iterable[str] = ()) -> set[str]:
+    """Built-in names plus ``variables`` (oncall.yaml vars, check labels). ``observed_body_*``
+    names are known too (see ``is_known``): they depend on the checks' conditions."""
     return set(NAMES) | set(variables)
+
+
+def is_known(name: str, known: set[str]) -> bool:
+    return name in known or (name.startswith(OBSERVED_BODY) and len(name) > len(OBSERVED_BODY))
 
 
 @dataclass(frozen=True)
@@ -227,12 +244,17 @@ def gather(
     *,
     incident: Mapping | None = None,
     check: Mapping | None = None,
+    observed: Mapping | None = None,
+    labels: Mapping[str, object] | None = None,
     deploys: Iterable[Mapping] = (),
     variables: Mapping[str, object] | None = None,
     now: datetime | None = None,
 ) -> Sources:
-    """Values from the incident row, the check it came from (id, url, service), the deploys
-    of its service (newest first, as `deploy list` gives them) and oncall.yaml's `vars:`."""
+    """Values from the incident row, the check it came from (id, url, service), what that
+    check last saw (a check_transition or check_run event's data), the check's labels, the
+    deploys of its service (newest first, as `deploy list` gives them) and oncall.yaml's
+    `vars:`. The first source to fill a name wins: labels never replace the incident's own
+    values, and win over the workspace's vars (a check is more specific)."""
     src = Sources()
     if incident is not None:
         src.put("incident", incident.get("public_id"), "incident")
@@ -258,6 +280,12 @@ def gather(
             src.put("model", m.group(1), origin)
         src.put("model", check.get("model"), origin)
         src.put("service", check.get("service"), origin)
+    if observed is not None:
+        origin = f"check {observed.get('check')} (observed)"
+        for name, value in observed_values(observed).items():
+            src.put(name, value, origin)
+    for name, value in (labels or {}).items():
+        src.put(name, value, "checks.yaml labels")
     current = previous = None
     for d in deploys:
         if d.get("outcome") != "succeeded":
@@ -274,6 +302,56 @@ def gather(
     for name, value in (variables or {}).items():
         src.put(name, value, "oncall.yaml vars")
     return src
+
+
+# the left operand of a condition, when it is a bare placeholder: `[BODY].a.b == ...`
+_OPERAND = re.compile(r"^\s*\[(STATUS|RESPONSE_TIME|BODY)\](\S*)\s+(?:==|!=|<=|>=|<|>)\s")
+_NOT_NAME = re.compile(r"[^a-z0-9_]+")
+
+
+def observed_values(data: Mapping) -> dict[str, str]:
+    """``observed_*`` values from a check_run event's data (every condition, its latency and
+    error class) or a check_transition's (the conditions that failed, under ``observed``)."""
+    out: dict[str, str] = {}
+    seen: list[tuple[str, object]] = []
+    conditions = data.get("conditions")
+    if isinstance(conditions, list):
+        seen += [(c.get("condition"), c.get("observed")) for c in conditions if isinstance(c, dict)]
+    if isinstance(data.get("observed"), dict):
+        seen += list(data["observed"].items())
+    for text, value in seen:
+        m = _OPERAND.match(text) if isinstance(text, str) else None
+        if m is None or value is None:
+            continue
+        kind, path = m.groups()
+        if kind == "STATUS":
+            name = "observed_status"
+        elif kind == "RESPONSE_TIME":
+            name = "observed_latency_ms"
+        else:
+            # `.data[0].score` -> observed_body_data_0_score
+            word = _NOT_NAME.sub("_", path.lower()).strip("_")
+            if not word:
+                continue
+            name = OBSERVED_BODY + word
+        out.setdefault(name, _word(value))
+    if isinstance(data.get("latency_ms"), (int, float)):
+        out.setdefault("observed_latency_ms", _word(round(data["latency_ms"])))
+    if data.get("status") is not None:
+        out.setdefault("observed_status", _word(data["status"]))
+    if data.get("error_class"):
+        out.setdefault("observed_error_class", _word(data["error_class"]))
+    return out
+
+
+def _word(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return str(value)
 
 
 def _rfc3339(ts: datetime) -> str:
