@@ -55,9 +55,9 @@ class Tmux:
             "new-session", "-d", "-s", self.target, "-x", str(self.width), "-y",
             str(self.height), "-c", str(cwd),
             "env", "-i", *(f"{k}={v}" for k, v in env.items()), *command,
+            # in the same command queue, so even an app that dies at once leaves its pane
+            ";", "set-option", "-g", "remain-on-exit", "on",
         )  # fmt: skip
-        # keep the pane after the app exits, to read what it printed on the way out
-        self._tmux("set-option", "-t", self.target, "remain-on-exit", "on")
         self._tmux(
             "resize-window", "-t", self.target, "-x", str(self.width), "-y", str(self.height)
         )
