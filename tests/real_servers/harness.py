@@ -86,18 +86,77 @@ class Running:
         """SIGTERM the whole process group and wait until every member is gone (servers fork
         workers that outlive their parent), SIGKILL whatever lingers."""
         group = self.process.pid  # start_new_session: the leader's pid is the group id
+        # Ray's raylet starts its workers and HTTP proxy in sessions of their own: they are
+        # outside the group but still descendants, so they are listed before anything dies
+        strays = [p for p in _descendants(group) if _pgid(p) != group]
         with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGTERM)
+        _signal_all(strays, signal.SIGTERM)
         for _after in ("SIGTERM", "SIGKILL"):
             end = time.monotonic() + 20
             while time.monotonic() < end:
                 self.process.poll()  # reap the leader, or the group never empties
-                if not _group_alive(group):
+                if not _group_alive(group) and not any(_alive(p) for p in strays):
                     return
                 time.sleep(POLL_EVERY)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
+            _signal_all(strays, signal.SIGKILL)
         self.process.wait(timeout=15)
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # the command name is in parentheses and may hold spaces: fields follow the last ')'
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _descendants(pid: int) -> list[int]:
+    if not Path("/proc").is_dir():
+        return []
+    children = _children_map()
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie is gone for our purpose (it no longer listens); its parent reaps it
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
 
 
 def _group_alive(group: int) -> bool:
