@@ -17,6 +17,13 @@ def run_tui(session, **kwargs) -> None:
         app.run()
     finally:
         session.close()
+    _exit_like(app)
+
+
+def _exit_like(app) -> None:
+    """A TUI that ended on an error exits non-zero (Textual has printed the error)."""
+    if app.return_code:
+        raise SystemExit(app.return_code)
 
 
 def open_workspace(app: AppContext) -> None:
@@ -76,6 +83,7 @@ def demo(app: AppContext, calm: bool, delay: float, keep: bool) -> None:
                 f"demo database: {plan.database} (the next demo resets it; --keep keeps it)",
                 err=True,
             )
+    _exit_like(tui)
 
 
 STARTER_CONFIG = """\

@@ -7,8 +7,11 @@ waits on the database; errors from the core come back as notifications.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -32,6 +35,13 @@ def _missing(path) -> Any:
     from mlops_oncall.formats.problems import Problem
 
     return Problem(str(path), 1, 1, "", "error", "the checks file is gone")
+
+
+class _ContextExecutor(ThreadPoolExecutor):
+    """Runs each job in a copy of the submitter's context (so Textual's active app)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 class OncallApp(App[None]):
@@ -112,6 +122,10 @@ class OncallApp(App[None]):
         return DashboardScreen()
 
     def on_mount(self) -> None:
+        # Textual runs thread workers with loop.run_in_executor, which does not carry context
+        # variables: a worker whose screen was popped meanwhile (esc right after ctrl+e) could
+        # not find the app through `self.app` and ended it with NoActiveAppError
+        asyncio.get_running_loop().set_default_executor(_ContextExecutor())
         self.show_identity()
         mark("mounted")
         # after the first frame is on screen: the boot worker's imports hold the GIL
