@@ -10,6 +10,7 @@ filesystem) against a generous deadline: the machine may be loaded, and nothing 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -180,8 +181,18 @@ def answer_unfinished(tmux: Tmux, key: str, verb: str, status: str) -> None:
         f"{verb}: the question or the status",
         lambda s: f"{verb} anyway" in s or re.search(status_is(status), s) is not None,
     )
-    if f"{verb} anyway" in tmux.screen():
+    # a key sent while the dialog is still mounting can be lost on a loaded machine: answer
+    # again while the question is still on screen (bounded: three tries)
+    for _ in range(3):
+        if f"{verb} anyway" not in tmux.screen():
+            break
         tmux.keys("y")
+        with contextlib.suppress(AssertionError):
+            tmux.wait(
+                f"{verb}: the answer taken",
+                lambda s: f"{verb} anyway" not in s,
+                timeout=15,
+            )
     tmux.wait_re(status_is(status))
 
 
