@@ -277,3 +277,23 @@ async def test_mitigate_asks_when_something_is_unfinished_and_records_the_answer
     assert "check fraud.ready is down" in note and "action item 1 open" in note
     calm_changes = [e for e in svc.events(calm) if e.kind == "status_changed"]
     assert [(e.data["to"], e.data["note"]) for e in calm_changes][-1] == ("mitigated", None)
+
+
+async def test_mitigate_in_triage_is_refused_before_any_question(tmp_path):
+    """`m` on a triage incident asked about unfinished work, then the answer met a refusal."""
+    session = _session(tmp_path)
+    svc = session.incidents
+    rb = session.library.get("fraud-latency").runbook
+    inc = svc.declare("Latency", "SEV2", service="fraud-scoring", runbook=rb).id
+    app = OncallApp(session, live=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await _incident_screen(app, pilot, inc)
+            await pilot.press("m")
+            await wait_for(pilot, lambda: app._notifications, what="the refusal")
+            (note,) = list(app._notifications)
+            assert note.message == f"{inc} is triage: acknowledge it first (a), then mitigate"
+            assert app.screen is screen  # no question was asked
+            assert svc.get(inc).row["status"] == "triage"
+    finally:
+        session.close()

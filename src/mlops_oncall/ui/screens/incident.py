@@ -304,7 +304,26 @@ class IncidentScreen(Screen):
 
     # -- mitigate and resolve: one question when something is unfinished -----------------------
     def finish(self, status: str) -> None:
-        """Mitigate or resolve; first, on a thread, ask the core what is unfinished."""
+        """Mitigate or resolve; first, on a thread, ask the core what is unfinished.
+
+        A move the incident cannot make is refused before anything is asked: the question
+        about unfinished work used to come first, and the answer then met the refusal."""
+        from mlops_oncall.incidents.lifecycle import MOVES
+
+        current = self.view.row["status"] if self.view else None
+        if current is not None and status not in MOVES.get(current, ()):
+            verb = {"mitigated": "mitigate", "resolved": "resolve"}[status]
+            if current == "triage":
+                hint = f"acknowledge it first (a), then {verb}"
+            else:
+                allowed = ", ".join(MOVES.get(current, ())) or "nothing"
+                hint = f"from {current} it can move to: {allowed}"
+            self.notify(
+                f"{self.incident_id} is {current}: {hint}",
+                title=f"Cannot {verb} yet",
+                severity="warning",
+            )
+            return
         self._unfinished(status, self._live_checks())
 
     def _live_checks(self) -> dict | None:
