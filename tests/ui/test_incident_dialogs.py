@@ -297,3 +297,29 @@ async def test_mitigate_in_triage_is_refused_before_any_question(tmp_path):
             assert svc.get(inc).row["status"] == "triage"
     finally:
         session.close()
+
+
+async def test_recent_deploys_follow_a_rollback_recorded_meanwhile(tmp_path, monkeypatch):
+    """The panel loaded once: v43 still read "succeeded" after the rollback was recorded."""
+    from textual.widgets import DataTable
+
+    import mlops_oncall.ui.screens.incident as incident_screen
+
+    monkeypatch.setattr(incident_screen, "DEPLOYS_EVERY", 1)
+    session = _session(tmp_path)
+    session.deploys.record("fraud-scoring", "v43", "model", "succeeded")
+    inc = session.incidents.declare("Latency", "SEV2", service="fraud-scoring").id
+    app = OncallApp(session, live=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await _incident_screen(app, pilot, inc)
+            deps = screen.query_one("#incident-deploys", DataTable)
+
+            def outcome() -> str:
+                return str(deps.get_row_at(0)[3]) if deps.row_count else ""
+
+            await wait_for(pilot, lambda: outcome() == "succeeded", what="the deploy")
+            session.deploys.record("fraud-scoring", "v43", "model", "rolled_back", incident=inc)
+            await wait_for(pilot, lambda: outcome() == "rolled_back", what="the rollback shown")
+    finally:
+        session.close()

@@ -39,6 +39,9 @@ KIND_STYLE = {
 STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed", "declined")
 
 
+DEPLOYS_EVERY = 5  # polls (seconds) between re-reads of the service's recent deploys
+
+
 def milestone_dialog(app, incident_id: str, row: dict, after=None):
     """The milestone correction dialog for an incident (from its screen and its postmortem)."""
     from mlops_oncall.incidents.dates import parse_when
@@ -144,6 +147,13 @@ class IncidentScreen(Screen):
         s = self.app.session  # type: ignore[attr-defined]
         if self.view is None:
             return
+        self._polls = getattr(self, "_polls", 0) + 1
+        service = self.view.row["service"]
+        if service and self._polls % DEPLOYS_EVERY == 0:
+            # a deploy recorded or marked rolled back meanwhile (no event on this timeline)
+            deploys = s.deploys.list(service=service, limit=10)
+            if deploys != getattr(self, "_deploys", None):
+                self.app.call_from_thread(self._show_deploys, deploys)
         seq, _ = s.incidents.head(self.incident_id)
         if seq == self.last_seq:
             return
@@ -167,6 +177,11 @@ class IncidentScreen(Screen):
                 ),
             )
         self._append(events)
+        self._show_deploys(deploys)
+        self._show_view()
+
+    def _show_deploys(self, deploys) -> None:
+        self._deploys = deploys
         zone = self.app.session.workspace.zone()  # type: ignore[attr-defined]
         deps = self.query_one("#incident-deploys", DataTable)
         deps.clear()
@@ -178,7 +193,6 @@ class IncidentScreen(Screen):
                 d["kind"],
                 Text(d["outcome"], style=style),
             )
-        self._show_view()
 
     def _more(self, view, events) -> None:
         self.view = view
