@@ -312,7 +312,8 @@ class Story:
         self.rolled_back = incident
         tell(
             f"{self.SERVICE} rolled back to {self.GOOD}: the model server is fast again. "
-            "Watch its checks recover, then mitigate (m) and resolve (R)."
+            "Watch its checks recover, then acknowledge (a) if you have not, mitigate (m) "
+            "and resolve (R)."
         )
 
     def _resolved(self, incident: str) -> bool:
