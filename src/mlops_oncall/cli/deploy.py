@@ -15,6 +15,30 @@ def _deploys(app):
     return svc, Deploys(svc.store, clock=svc.clock, actor=svc.actor, redactor=svc.redactor)
 
 
+def what_followed(f):
+    """The options `record` and `update` share: what a deploy led to, and its notes."""
+    for option in reversed(
+        (
+            click.option(
+                "--incident",
+                metavar="ID",
+                help="The incident this deploy caused (it counts as a change failure).",
+            ),
+            click.option(
+                "--rolled-back-to",
+                metavar="VERSION",
+                help="With --outcome rolled_back: the version restored.",
+            ),
+            click.option(
+                "--hotfix-for", metavar="DEPLOY", help="The earlier deploy this one fixes."
+            ),
+            click.option("--notes"),
+        )
+    ):
+        f = option(f)
+    return f
+
+
 @click.group()
 def deploy() -> None:
     """Record and list deployments (they feed change failure rate and "what changed")."""
@@ -25,16 +49,7 @@ def deploy() -> None:
 @click.option("--version", "version_", required=True, help="The version deployed.")
 @click.option("--kind", required=True, type=click.Choice(["model", "config", "code"]))
 @click.option("--outcome", required=True, type=click.Choice(["succeeded", "failed", "rolled_back"]))
-@click.option(
-    "--incident",
-    metavar="ID",
-    help="The incident this deploy caused (it counts as a change failure).",
-)
-@click.option(
-    "--rolled-back-to", metavar="VERSION", help="With --outcome rolled_back: the version restored."
-)
-@click.option("--hotfix-for", metavar="DEPLOY", help="The earlier deploy this one fixes.")
-@click.option("--notes")
+@what_followed
 @at_option
 @json_option
 @pass_app
@@ -77,12 +92,7 @@ def _print(d, as_json) -> None:
 @deploy.command()
 @click.argument("deploy_id", metavar="ID")
 @click.option("--outcome", type=click.Choice(["succeeded", "failed", "rolled_back"]))
-@click.option("--incident", metavar="ID", help="The incident this deploy caused.")
-@click.option(
-    "--rolled-back-to", metavar="VERSION", help="With --outcome rolled_back: the version restored."
-)
-@click.option("--hotfix-for", metavar="DEPLOY", help="The earlier deploy this one fixes.")
-@click.option("--notes")
+@what_followed
 @at_option
 @json_option
 @pass_app
