@@ -1,4 +1,5 @@
-"""The `mlops-oncall` command line: noun-verb commands over the core (DESIGN.md, CLI contract).
+"""The `mlops-oncall` command line: noun-verb commands over the core; exit codes
+and --json shapes are public interfaces (README, CLI reference).
 
 Nothing here imports Textual; the TUI is imported only when a command opens it.
 """

@@ -1,4 +1,4 @@
-"""The postmortem of one incident, after the Google SRE example (DOMAIN.md, Postmortems).
+"""The postmortem of one incident, after the Google SRE book's example postmortem.
 
 Everything the timeline recorded is filled in: milestones and TTx, detection, the timeline,
 the runbook path, action items, linked deploys and the checks' history around the incident.
@@ -42,7 +42,7 @@ MILESTONE_LABELS = {
     "mitigated": "Mitigated",
     "resolved": "Resolved",
 }
-METRICS = (  # name, label, definition (DESIGN.md)
+METRICS = (  # name, label, definition (README, metric definitions)
     ("ttd", "Time to detect", "detected − impact started"),
     ("tta", "Time to acknowledge", "acknowledged − detected"),
     ("ttm", "Time to mitigate", "mitigated − detected"),
