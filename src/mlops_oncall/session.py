@@ -121,13 +121,21 @@ class Session:
         from mlops_oncall.checks.config import load_checks
 
         # a `runbook:` naming none in the library is a warning here (an error in `check
-        # validate`); the library loads only when some check names a runbook
-        return load_checks(
-            path,
-            partial=True,
-            runbooks=lambda: list(self.library.entries),
-            unknown_runbook="warning",
-        )
+        # validate`); it is checked once the library is loaded, never by loading it: at boot
+        # the checks come first so polling starts sooner (see note_unknown_runbooks)
+        known = (lambda: list(self.library.entries)) if "library" in self.__dict__ else None
+        return load_checks(path, partial=True, runbooks=known, unknown_runbook="warning")
+
+    def note_unknown_runbooks(self) -> None:
+        """Once the library has loaded: a check whose `runbook:` names none in it becomes a
+        located warning. The file is read again only when there is such a check."""
+        checks = self.__dict__.get("checks")
+        if checks is None:
+            return
+        ids = self.library.entries
+        if all(spec.runbook in (None, *ids) for spec in checks.specs.values()):
+            return
+        _, self.check_problems = self.load_checks()
 
     def use_checks(self, checkset: CheckSet, problems: list[Problem]) -> None:
         """A reload that loaded: from now on ``checks`` is this set (placeholders read it)."""

@@ -175,6 +175,7 @@ class OncallApp(App[None]):
                 self.monitor.store = s.store  # from now on transitions and roll-ups are kept
             s.library  # noqa: B018
             mark("library loaded")
+            s.note_unknown_runbooks()
             self._start_watching()
         except Exception as exc:
             self.call_from_thread(
