@@ -117,6 +117,7 @@ class DrillRunner:
         self.incident: str | None = None
         self.transitions: list[Any] = []
         self._stop = threading.Event()
+        self._interrupted = False  # Ctrl-C: stop at the next safe point (interrupt())
         self._warned: set[int] = set()
 
     # -- the record ----------------------------------------------------------------------
@@ -356,7 +357,7 @@ class DrillRunner:
         self._stop.set()
 
     def _raise_if_interrupted(self) -> None:
-        if getattr(self, "_interrupted", False):
+        if self._interrupted:
             raise KeyboardInterrupt
 
     def pending(self) -> list[tuple[int, Inject]]:

@@ -87,6 +87,8 @@ class IncidentScreen(Screen):
         self.incident_id = incident_id
         self.view = None
         self.last_seq = 0
+        self._polls = 0
+        self._deploys: list | None = None  # as last shown in the recent-deploys panel
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -147,12 +149,12 @@ class IncidentScreen(Screen):
         s = self.app.session  # type: ignore[attr-defined]
         if self.view is None:
             return
-        self._polls = getattr(self, "_polls", 0) + 1
+        self._polls += 1
         service = self.view.row["service"]
         if service and self._polls % DEPLOYS_EVERY == 0:
             # a deploy recorded or marked rolled back meanwhile (no event on this timeline)
             deploys = s.deploys.list(service=service, limit=10)
-            if deploys != getattr(self, "_deploys", None):
+            if deploys != self._deploys:
                 self.app.call_from_thread(self._show_deploys, deploys)
         seq, _ = s.incidents.head(self.incident_id)
         if seq == self.last_seq:
