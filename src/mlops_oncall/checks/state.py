@@ -1,6 +1,6 @@
 """Check states with thresholds, maintenance windows and ``blocked_by``; pure and clock-driven.
 
-A check moves only when consecutive raw results cross its thresholds (README, Health checks):
+A check moves only when consecutive raw results cross its thresholds (docs/checks.md):
 - ``down_after`` results ``down`` in a row make it down;
 - ``degraded_after`` results degraded-or-worse in a row make an up (or unknown) check degraded;
 - ``recover_after`` results ``up`` in a row bring it back up; from down, that many results that

@@ -1,5 +1,5 @@
 """The `mlops-oncall` command line: noun-verb commands over the core; exit codes
-and --json shapes are public interfaces (README, CLI reference).
+and --json shapes are public interfaces (docs/cli.md).
 
 Nothing here imports Textual; the TUI is imported only when a command opens it.
 """

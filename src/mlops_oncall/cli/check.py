@@ -136,7 +136,7 @@ class _Out:
 
 
 def run_json(result: Result, blocked_by: list[str]) -> dict[str, Any]:
-    """The stable shape of `check run --json` (README, CLI reference)."""
+    """The stable shape of `check run --json` (docs/cli.md)."""
     return {
         "id": result.check_id,
         "service": result.service,

@@ -373,7 +373,7 @@ _status_command("close", "closed", "Close a resolved incident.")
 @pass_app
 @domain_errors
 def status(app, ref, status, note, at, as_json):
-    """Move to STATUS (the allowed moves are in the README)."""
+    """Move to STATUS (the allowed moves are in docs/incidents.md)."""
     svc = incidents(app)
     _print_view(svc.set_status(ref, status, at=svc.time(at), note=note), svc.zone, as_json)
 

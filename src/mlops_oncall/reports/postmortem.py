@@ -42,7 +42,7 @@ MILESTONE_LABELS = {
     "mitigated": "Mitigated",
     "resolved": "Resolved",
 }
-METRICS = (  # name, label, definition (README, metric definitions)
+METRICS = (  # name, label, definition (docs/metrics.md)
     ("ttd", "Time to detect", "detected − impact started"),
     ("tta", "Time to acknowledge", "acknowledged − detected"),
     ("ttm", "Time to mitigate", "mitigated − detected"),

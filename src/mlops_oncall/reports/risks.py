@@ -1,4 +1,4 @@
-"""The risk register (README, the risk log): risks, their score history and their links.
+"""The risk register (docs/reports.md): risks, their score history and their links.
 
 Score = likelihood × impact (each 1-5), in bands 1-4 low, 5-9 medium, 10-15 high, 16-25
 critical (ISO 31000 / the UK Orange Book's inherent and residual risk). The inherent score is

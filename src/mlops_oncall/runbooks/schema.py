@@ -1,4 +1,4 @@
-"""The runbook file format (README, Runbooks): pydantic models and their JSON Schema."""
+"""The runbook file format (docs/runbooks.md): pydantic models and their JSON Schema."""
 
 from __future__ import annotations
 
