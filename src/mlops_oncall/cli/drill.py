@@ -38,16 +38,12 @@ def _drill_id(ref: str) -> int:
 
 
 def _drill_row(session, ref: str) -> dict:
-    from sqlalchemy import select
+    from mlops_oncall.drills.records import drill_row
 
-    from mlops_oncall.store.tables import Drill
-
-    dr = Drill
-    with session.store.read() as conn:
-        row = conn.execute(select(dr).where(dr.c.id == _drill_id(ref))).mappings().first()
+    row = drill_row(session, _drill_id(ref))
     if row is None:
         fail(f"unknown drill '{ref}'")
-    return dict(row)
+    return row
 
 
 def _scenario(app: AppContext, name: str):
@@ -282,20 +278,14 @@ def control(app, drill_ref, action, args, as_json):
       drill control DRILL-0001 fault SERVICE FAULT [key=value...]
       drill control DRILL-0001 clear [SERVICE]
     """
-    from sqlalchemy import insert, select
-
     from mlops_oncall.drills.fake.client import FakeControl
+    from mlops_oncall.drills.records import delivered_injects, record_inject
     from mlops_oncall.drills.scenario import Inject, Scenario
-    from mlops_oncall.store.tables import DrillInject
 
     session = _session(app)
     row = _drill_row(session, drill_ref)
     scenario = Scenario.model_validate_json(row["scenario"])
-    di = DrillInject
-    with session.store.read() as conn:
-        delivered = list(
-            conn.execute(select(di).where(di.c.drill_id == row["id"]).order_by(di.c.id)).mappings()
-        )
+    delivered = delivered_injects(session, row["id"])
     if action == "list":
         fired = {d["number"]: d for d in delivered if d["number"] is not None}
         out = []
@@ -405,8 +395,7 @@ def control(app, drill_ref, action, args, as_json):
     elif action == "clear":
         control_.clear(args[0] if args else None)
         values.update(number=None, type="clear", target=args[0] if args else None)
-    with session.store.write() as conn:
-        conn.execute(insert(di).values(**values))
+    record_inject(session, values)
     click.echo(f"{drill_ref.upper()}: {action} delivered")
 
 
@@ -486,14 +475,10 @@ def from_incident(app, ref, output, target, runbook_id):
 @pass_app
 def history(app, as_json):
     """Drills run and their scores, newest first: readiness over time (apart from incident metrics)."""
-    from sqlalchemy import select
+    from mlops_oncall.drills.records import drill_rows
 
-    from mlops_oncall.store.tables import Drill
-
-    dr = Drill
     session = _session(app)
-    with session.store.read() as conn:
-        rows = list(conn.execute(select(dr).order_by(dr.c.id.desc())).mappings())
+    rows = drill_rows(session)
     out = [
         {
             "id": f"DRILL-{r['id']:04d}",

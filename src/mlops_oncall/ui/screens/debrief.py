@@ -18,13 +18,9 @@ from mlops_oncall.ui.widgets.markdown_view import MarkdownView
 
 
 def latest_drill(session) -> int | None:
-    from sqlalchemy import func, select
+    from mlops_oncall.drills.records import latest_drill_id
 
-    from mlops_oncall.store.tables import Drill
-
-    dr = Drill
-    with session.store.read() as conn:
-        return conn.execute(select(func.max(dr.c.id))).scalar()
+    return latest_drill_id(session)
 
 
 class DebriefScreen(Screen):
