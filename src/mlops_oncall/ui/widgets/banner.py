@@ -20,11 +20,11 @@ class DrillBanner(Static):
             self.add_class("-on")
 
 
-class ChecksBanner(Static):
-    """How many checks the checks file refused, or that the file was refused as a whole."""
+class ErrorLine(Static):
+    """One bold line on an error background, shown while it has something to say (-on)."""
 
     DEFAULT_CSS = """
-    ChecksBanner {
+    ErrorLine {
         height: 1;
         width: 100%;
         background: $error 30%;
@@ -33,8 +33,12 @@ class ChecksBanner(Static):
         padding: 0 1;
         display: none;
     }
-    ChecksBanner.-on { display: block; }
+    ErrorLine.-on { display: block; }
     """
+
+
+class ChecksBanner(ErrorLine):
+    """How many checks the checks file refused, or that the file was refused as a whole."""
 
     def __init__(self) -> None:
         super().__init__("", id="checks-banner")

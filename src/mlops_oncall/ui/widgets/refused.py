@@ -7,22 +7,13 @@ ctrl+r (app.refused_runbooks) lists each refusal with its file, line and column.
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+
+from mlops_oncall.ui.widgets.banner import ErrorLine
 
 
-class RefusedBanner(Static):
+class RefusedBanner(ErrorLine):
     DEFAULT_CSS = """
-    RefusedBanner {
-        dock: top;
-        height: 1;
-        width: 100%;
-        background: $error 30%;
-        color: $text;
-        text-style: bold;
-        padding: 0 1;
-        display: none;
-    }
-    RefusedBanner.-on { display: block; }
+    RefusedBanner { dock: top; }
     """
 
     def __init__(self) -> None:
