@@ -9,14 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from mlops_oncall.drills.scenario import Scenario
 from mlops_oncall.drills.scoring import score_drill
 from mlops_oncall.formats.durations import format_duration
-from mlops_oncall.store.tables import Drill
-
-DR = Drill
 
 
 @dataclass
@@ -74,8 +69,9 @@ def debrief_markdown(session, drill_id: int) -> tuple[str, list[Improvement]]:
 
 def debrief(session, drill_id: int) -> tuple[str, list[Improvement], str]:
     """The debrief's Markdown, its improvement items, and the line shown when there are none."""
-    with session.store.read() as conn:
-        row = conn.execute(select(DR).where(DR.c.id == drill_id)).mappings().first()
+    from mlops_oncall.drills.records import drill_row
+
+    row = drill_row(session, drill_id)
     scenario = Scenario.model_validate_json(row["scenario"])
     result = score_drill(session, drill_id)
     items = improvements(result, scenario)
