@@ -11,7 +11,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
-from mlops_oncall.reports.text import terminal_text
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
@@ -315,6 +314,9 @@ class DashboardScreen(Screen):
             text.append("   (press d to declare)\n" if open_inc is None else "\n", style="dim")
         if open_inc is not None:
             text.append(f"{open_inc['id']} open", style="bold magenta")
+            # here, not at the top: reports.text pulls in pydantic before the first frame
+            from mlops_oncall.reports.text import terminal_text
+
             text.append(f": {terminal_text(open_inc['title'])}  (i: open incidents)\n", style="dim")
         if view is not None and view.last is not None:
             for c in view.last.conditions[:4]:
