@@ -81,6 +81,7 @@ class Monitor:
         transport: str = "auto",
         first_spread: float | None = None,
         ring_size: int = 20,
+        on_error: Callable[[str], None] | None = None,
     ):
         self.checks = checks
         self.store = store
@@ -107,6 +108,7 @@ class Monitor:
         self._started = threading.Event()
         self._stop: asyncio.Event | None = None
         self.errors: deque[str] = deque(maxlen=20)  # the latest store failures, for display
+        self.on_error = on_error  # told of each store failure (`check watch` prints a warning)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> Monitor:
@@ -159,7 +161,7 @@ class Monitor:
     async def _flush(self) -> None:
         views, transitions = self._collector.take()
         if transitions and self.store is not None:
-            await self._in_thread(self._record, transitions)
+            await self._in_thread("a transition", self._record, transitions)
         if (views or transitions) and self.on_update is not None:
             try:
                 self.on_update(views, transitions)
@@ -172,14 +174,16 @@ class Monitor:
         with self._collector.lock:
             hours = self._collector.rollup.drain(None)
         if hours:
-            await self._in_thread(self._merge, hours)
+            await self._in_thread("roll-ups", self._merge, hours)
 
-    async def _in_thread(self, fn, *args) -> None:
+    async def _in_thread(self, what: str, fn, *args) -> None:
         try:
             await asyncio.get_running_loop().run_in_executor(None, fn, *args)
         except Exception as exc:  # a locked or read-only database must not stop the polling
             self.errors.append(str(exc))
-            log.warning("could not record check history: %s", exc)
+            log.warning("could not record %s: %s", what, exc)
+            if self.on_error is not None:
+                self.on_error(f"could not record {what}: {exc}")
 
     def _record(self, transitions: list[Transition]) -> None:
         from mlops_oncall.store.checks_history import record_transitions

@@ -286,85 +286,32 @@ def import_gatus_cmd(file: str) -> None:
 # --------------------------------------------------------------------------- watch
 
 
-_STORES: dict[int, object] = {}
+def _history_store(app: AppContext):
+    """The workspace's store, from the command's Session; None (and a warning) if it cannot be
+    opened: the checks are still watched."""
+    from mlops_oncall.session import Session
+    from mlops_oncall.store.engine import StoreError
+
+    try:
+        return Session(app.workspace).store
+    except StoreError as exc:
+        click.echo(f"warning: not recording check history: {exc}", err=True)
+        return None
 
 
-def _store(app: AppContext):
-    """The workspace's store, opened once per `check watch`; None (and a warning) if it cannot be."""
-    key = id(app)
-    if key not in _STORES:
-        from mlops_oncall.store.db import open_store
-        from mlops_oncall.store.engine import StoreError
+def _print_transition(out: _Out, t: Transition, width: int, as_json: bool) -> None:
+    if as_json:
+        out.json(t.to_json(), pretty=False)
+        return
+    from mlops_oncall.jsonout import rfc3339
 
-        try:
-            _STORES[key] = open_store(app.workspace.database_url())
-        except StoreError as exc:
-            click.echo(f"warning: not recording check history: {exc}", err=True)
-            _STORES[key] = None
-    return _STORES[key]
-
-
-def on_transition(app: AppContext, transition: Transition) -> None:
-    """Record a threshold crossing in the store, so a box without a terminal keeps the history
-    (postmortems, the weekly report and drill replays read it)."""
-    from mlops_oncall.store.checks_history import record_transitions
-
-    store = _store(app)
-    if store is not None:
-        try:
-            record_transitions(store, [transition])
-        except Exception as exc:  # a locked or read-only database must not stop the polling
-            click.echo(f"warning: could not record a transition: {exc}", err=True)
-
-
-def on_rollup(app: AppContext, rollups: list) -> None:
-    """Merge finished hourly roll-ups into the store (the weekly report's uptime and latency)."""
-    from mlops_oncall.store.checks_history import merge_rollups
-
-    store = _store(app)
-    if store is not None:
-        try:
-            merge_rollups(store, rollups)
-        except Exception as exc:
-            click.echo(f"warning: could not record roll-ups: {exc}", err=True)
-
-
-class _WatchSink:
-    def __init__(self, app: AppContext, out: _Out, width: int, as_json: bool):
-        from mlops_oncall.checks.rollup import Rollup
-
-        self.app = app
-        self.out = out
-        self.width = width
-        self.as_json = as_json
-        self.rollup = Rollup()
-
-    def on_result(self, result: Result, view: CheckView) -> None:
-        self.rollup.add(result)  # stored by flush_rollups, at least every --rollup-every
-
-    def flush_rollups(self) -> None:
-        """Merge every hour's counts so far into the store (rows add up, so the current hour
-        goes too): a killed process loses at most one period of roll-ups."""
-        done = self.rollup.drain()
-        if done:
-            on_rollup(self.app, done)
-
-    def on_transition(self, transition: Transition) -> None:
-        from mlops_oncall.jsonout import rfc3339
-
-        if self.as_json:
-            self.out.json(transition.to_json(), pretty=False)
-        else:
-            t = transition
-            when = rfc3339(t.at)
-            cls = f"{t.error_class}: " if t.error_class and t.to_state != "up" else ""
-            note = f" [blocked by {', '.join(t.blocked_by)}]" if t.blocked_by else ""
-            alarm = " ALARM" if t.alarm else ""
-            self.out.line(
-                f"{when}  {t.check_id:<{self.width}}  {t.from_state} → {t.to_state}{alarm}  "
-                f"{cls}{t.message}{note}"
-            )
-        on_transition(self.app, transition)
+    cls = f"{t.error_class}: " if t.error_class and t.to_state != "up" else ""
+    note = f" [blocked by {', '.join(t.blocked_by)}]" if t.blocked_by else ""
+    alarm = " ALARM" if t.alarm else ""
+    out.line(
+        f"{rfc3339(t.at)}  {t.check_id:<{width}}  {t.from_state} → {t.to_state}{alarm}  "
+        f"{cls}{t.message}{note}"
+    )
 
 
 @check.command()
@@ -401,7 +348,11 @@ def watch(
     Each check runs on its own interval. Only threshold crossings are printed (and recorded);
     --json prints one JSON object per line. Ctrl-C stops cleanly.
     """
-    from mlops_oncall.checks.poller import Poller, tune_gc
+    import dataclasses
+    import threading
+
+    from mlops_oncall.checks.monitor import Monitor
+    from mlops_oncall.checks.poller import tune_gc
     from mlops_oncall.formats.durations import parse_duration
 
     limit = None
@@ -411,52 +362,46 @@ def watch(
         except ValueError as exc:
             raise Failure(f"--for: {exc}", EXIT_USAGE) from None
     try:
-        flush_every = parse_duration(rollup_every).total_seconds()
+        rollup_seconds = parse_duration(rollup_every).total_seconds()
     except ValueError as exc:
         raise Failure(f"--rollup-every: {exc}", EXIT_USAGE) from None
-    if flush_every <= 0:
+    if rollup_seconds <= 0:
         raise Failure("--rollup-every: expected a duration longer than 0s", EXIT_USAGE)
     checkset = load_for_use(app, checks_path)
     specs = _select(checkset, only)
     out = _Out(checkset.redactor)
     width = max((len(s.id) for s in specs), default=2)
-    sink = _WatchSink(app, out, width, as_json)
+    # opened before the first poll: the first transitions (unknown → up) are history too
+    store = _history_store(app)
     tune_gc()  # this process now only polls
 
-    async def go() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        handled = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.add_signal_handler(sig, stop.set)
-                handled.append(sig)
-            except (NotImplementedError, RuntimeError, ValueError):
-                pass  # not the main thread, or no signals here: Ctrl-C still interrupts
-        poller = Poller(
-            specs,
-            sinks=[sink],
-            redactor=checkset.redactor,
-            transport=transport,  # type: ignore[arg-type]
-            first_spread=min(2.0, min((s.interval.total_seconds() for s in specs), default=1)),
-        )
+    def on_update(views: list[CheckView], transitions: list[Transition]) -> None:
+        for t in transitions:  # on the monitor's thread; the store already has them
+            _print_transition(out, t, width, as_json)
 
-        async def flush_periodically() -> None:
-            while True:
-                await asyncio.sleep(flush_every)
-                sink.flush_rollups()  # on the loop, as transitions are: one writer, no races
-
-        out.line(f"watching {plural(len(specs), 'check')} (Ctrl-C to stop)", err=True)
-        flusher = asyncio.create_task(flush_periodically())
-        try:
-            async with poller:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), limit)
-        finally:
-            flusher.cancel()
-            for sig in handled:
-                loop.remove_signal_handler(sig)
-            sink.flush_rollups()
-        out.line(f"stopped after {poller.polls} polls", err=True)
-
-    asyncio.run(go())
+    # the TUI's pipeline: poller → state → transitions and roll-ups → store (on a worker
+    # thread, so a slow disk never holds up a poll)
+    monitor = Monitor(
+        dataclasses.replace(checkset, specs={s.id: s for s in specs}),
+        store=store,
+        on_update=on_update,
+        flush_every=min(0.1, rollup_seconds),  # a transition is printed within 0.1 s
+        rollup_every=rollup_seconds,  # a kill -9 loses at most this much of the roll-ups
+        transport=transport,
+        first_spread=min(2.0, min((s.interval.total_seconds() for s in specs), default=1)),
+        on_error=lambda message: click.echo(f"warning: {message}", err=True),
+    )
+    stop = threading.Event()
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: Ctrl-C still interrupts
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    out.line(f"watching {plural(len(specs), 'check')} (Ctrl-C to stop)", err=True)
+    try:
+        monitor.start()
+        stop.wait(None if limit is None else min(limit, threading.TIMEOUT_MAX))
+    finally:
+        monitor.stop(timeout=60)  # the last flush writes what is left to the store
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    out.line(f"stopped after {monitor.poller.polls} polls", err=True)
