@@ -16,7 +16,13 @@ from mlops_oncall import (
     __version__,
     boottrace,  # noqa: F401 - first, so its clock starts with the process
 )
-from mlops_oncall.cli.common import AppContext, Failure
+from mlops_oncall.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    AppContext,
+    Failure,
+)
 from mlops_oncall.store.errors import StoreError  # light: no SQLAlchemy import
 
 _COMMANDS = {
@@ -125,7 +131,6 @@ def cli(ctx: click.Context, config_path: str | None, as_actor: str | None) -> No
 
 def _check_actor(as_actor: str | None) -> None:
     """A name that would be stored on every event is checked before anything runs."""
-    from mlops_oncall.cli.common import EXIT_USAGE
     from mlops_oncall.config import ENV_ACTOR, actor_problem
 
     for where, name in (("--as", as_actor), (ENV_ACTOR, os.environ.get(ENV_ACTOR) or None)):
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     problem = _not_utf8(sys.argv[1:] if argv is None else list(argv))
     if problem:
         click.echo(f"error: {problem}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     try:
         rv = cli.main(args=argv, prog_name="mlops-oncall", standalone_mode=False)
     except Failure as exc:
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except click.UsageError as exc:
         # one line, like every other failure (click's own is usage, hint, blank, message)
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(0)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: say so in one line unless asked for the traceback
         if os.environ.get("MLOPS_ONCALL_DEBUG"):
             raise
@@ -199,5 +204,5 @@ def main(argv: list[str] | None = None) -> None:
             "(set MLOPS_ONCALL_DEBUG=1 for details)",
             err=True,
         )
-        sys.exit(3)
+        sys.exit(EXIT_INTERNAL)
     sys.exit(rv if isinstance(rv, int) else 0)

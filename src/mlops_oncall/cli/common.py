@@ -19,6 +19,18 @@ EXIT_USAGE = 2  # usage or config error
 class Failure(click.ClickException):
     """One clear line on stderr and a chosen exit code; never a traceback."""
 
+EXIT_INTERNAL = 3  # a bug
+EXIT_INTERRUPTED = 130  # Ctrl-C, or a prompt aborted
+
+# What each exit code means; docs/cli.md is generated from this (scripts/gen_docs.py).
+EXIT_CODES = {
+    EXIT_OK: "fine",
+    EXIT_NO: 'the answer is "no": validation errors, no match, an unknown id, an invalid move',
+    EXIT_USAGE: "usage or config error: a bad option or value, an invalid `oncall.yaml`, "
+    "an unopenable database",
+    EXIT_INTERNAL: "internal error (a bug; `MLOPS_ONCALL_DEBUG=1` shows the traceback)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C) or aborted at a prompt",
+}
     def __init__(self, message: str, code: int = EXIT_NO):
         super().__init__(message)
         self.exit_code = code
