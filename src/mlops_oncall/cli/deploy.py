@@ -32,7 +32,7 @@ def what_followed(f):
             click.option(
                 "--hotfix-for", metavar="DEPLOY", help="The earlier deploy this one fixes."
             ),
-            click.option("--notes"),
+            click.option("--notes", help="Free text: what went out, or what went wrong."),
         )
     ):
         f = option(f)
@@ -45,10 +45,20 @@ def deploy() -> None:
 
 
 @deploy.command()
-@click.option("--service", required=True)
+@click.option("--service", required=True, help="The service deployed.")
 @click.option("--version", "version_", required=True, help="The version deployed.")
-@click.option("--kind", required=True, type=click.Choice(["model", "config", "code"]))
-@click.option("--outcome", required=True, type=click.Choice(["succeeded", "failed", "rolled_back"]))
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["model", "config", "code"]),
+    help="What changed: the model, its config, or the serving code.",
+)
+@click.option(
+    "--outcome",
+    required=True,
+    type=click.Choice(["succeeded", "failed", "rolled_back"]),
+    help="How it went; a rollback is recorded on the version rolled back.",
+)
 @what_followed
 @at_option
 @json_option
@@ -91,7 +101,11 @@ def _print(d, as_json) -> None:
 
 @deploy.command()
 @click.argument("deploy_id", metavar="ID")
-@click.option("--outcome", type=click.Choice(["succeeded", "failed", "rolled_back"]))
+@click.option(
+    "--outcome",
+    type=click.Choice(["succeeded", "failed", "rolled_back"]),
+    help="How it turned out (--at: when).",
+)
 @what_followed
 @at_option
 @json_option
@@ -113,10 +127,10 @@ def update(app, deploy_id, outcome, incident, rolled_back_to, hotfix_for, notes,
 
 
 @deploy.command("list")
-@click.option("--service")
+@click.option("--service", help="Only this service's deploys.")
 @click.option("--since", metavar="WHEN", help="A date, a timestamp, or a duration ago (2h, 7d).")
-@click.option("--until", metavar="WHEN")
-@click.option("--limit", type=click.IntRange(1))
+@click.option("--until", metavar="WHEN", help="End, exclusive; default now.")
+@click.option("--limit", type=click.IntRange(1), metavar="N", help="Only the newest N.")
 @json_option
 @pass_app
 @domain_errors

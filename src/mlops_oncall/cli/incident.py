@@ -427,13 +427,17 @@ def milestone(app, ref, name, at, source, as_json):
 
 @incident.command("set")
 @click.argument("ref", metavar="ID")
-@click.option("--summary")
-@click.option("--impact")
-@click.option("--root-cause")
-@click.option("--trigger")
-@click.option("--resolution")
-@click.option("--authors")
-@click.option("--postmortem-status", type=click.Choice(["draft", "final"]))
+@click.option("--summary", help="What happened, in a few lines (Markdown).")
+@click.option("--impact", help="Who or what was affected, and how much.")
+@click.option("--root-cause", help="Why it happened.")
+@click.option("--trigger", help="What set it off (a deploy, a load spike, ...).")
+@click.option("--resolution", help="What ended it.")
+@click.option("--authors", help="Who wrote the postmortem.")
+@click.option(
+    "--postmortem-status",
+    type=click.Choice(["draft", "final"]),
+    help="The postmortem's state.",
+)
 @click.option("--contributing-factors", help="What made it worse or more likely.")
 @click.option("--went-well", help="Lessons: what went well (one item a line).")
 @click.option("--went-wrong", help="Lessons: what went wrong (one item a line).")
@@ -547,7 +551,7 @@ def action() -> None:
 @click.argument("ref", metavar="ID")
 @click.argument("text", nargs=-1, required=True)
 @click.option("--type", "type_", required=True, help="mitigate, prevent or process.")
-@click.option("--owner", required=True)
+@click.option("--owner", required=True, help="Who will do it.")
 @click.option(
     "--due", metavar="DATE", help="YYYY-MM-DD, today, tomorrow, +3d or +2w (the workspace's day)."
 )

@@ -102,13 +102,13 @@ def risk() -> None:
 
 @risk.command()
 @click.option("--title", required=True, help="The risk, in a line.")
-@click.option("--likelihood", required=True, type=int, metavar="1-5")
-@click.option("--impact", required=True, type=int, metavar="1-5")
-@click.option("--owner", required=True)
+@click.option("--likelihood", required=True, type=int, metavar="1-5", help="How likely, 5 most.")
+@click.option("--impact", required=True, type=int, metavar="1-5", help="How bad, 5 worst.")
+@click.option("--owner", required=True, help="Who watches and treats it.")
 @click.option("--category", default="other", show_default=True, help="e.g. data-dependency.")
 @click.option("--description", help="Cause → event → effect.")
 @click.option("--treatment", default="treat", show_default=True, help="treat, tolerate, ...")
-@click.option("--mitigation")
+@click.option("--mitigation", help="What lowers its likelihood or impact.")
 @click.option("--contingency", help="What to do if it happens.")
 @click.option("--early-warning", help="The trigger that says it is about to happen.")
 @next_review_option
@@ -172,7 +172,7 @@ def add(
 
 @risk.command("list")
 @click.option("--status", help="open, monitoring or closed (default: all).")
-@click.option("--category")
+@click.option("--category", help="Only this category.")
 @json_option
 @pass_app
 @domain_errors
@@ -251,14 +251,14 @@ def show(app, ref, as_json):
 
 @risk.command()
 @click.argument("ref", metavar="ID")
-@click.option("--title")
-@click.option("--description")
-@click.option("--category")
-@click.option("--owner")
-@click.option("--treatment")
-@click.option("--mitigation")
-@click.option("--contingency")
-@click.option("--early-warning")
+@click.option("--title", help="The risk, in a line.")
+@click.option("--description", help="Cause → event → effect.")
+@click.option("--category", help="e.g. data-dependency.")
+@click.option("--owner", help="Who watches and treats it.")
+@click.option("--treatment", help="treat, tolerate, ...")
+@click.option("--mitigation", help="What lowers its likelihood or impact.")
+@click.option("--contingency", help="What to do if it happens.")
+@click.option("--early-warning", help="The trigger that says it is about to happen.")
 @click.option("--status", help="open, monitoring or closed.")
 @next_review_option
 @_options(residual_options)
@@ -310,8 +310,12 @@ def update(
 
 @risk.command()
 @click.argument("ref", metavar="ID")
-@click.option("--likelihood", required=True, type=int, metavar="1-5")
-@click.option("--impact", required=True, type=int, metavar="1-5")
+@click.option(
+    "--likelihood", required=True, type=int, metavar="1-5", help="With the controls in place."
+)
+@click.option(
+    "--impact", required=True, type=int, metavar="1-5", help="With the controls in place."
+)
 @click.option("--note", help="What changed, or why it did not.")
 @next_review_option
 @at_option

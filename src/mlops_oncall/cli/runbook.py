@@ -76,7 +76,9 @@ def validate(app: AppContext, paths: tuple[str, ...], as_json: bool) -> None:
 
 @runbook.command("list")
 @click.option(
-    "--category", type=click.Choice(["serving", "data", "pipeline", "quality", "release", "cost"])
+    "--category",
+    type=click.Choice(["serving", "data", "pipeline", "quality", "release", "cost"]),
+    help="Only this category.",
 )
 @json_option
 @pass_app
@@ -142,7 +144,9 @@ def show(app: AppContext, runbook_id: str, as_json: bool) -> None:
 
 @runbook.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", type=click.IntRange(1), default=10, show_default=True)
+@click.option(
+    "--limit", type=click.IntRange(1), default=10, show_default=True, metavar="N", help="At most N."
+)
 @json_option
 @pass_app
 def search(app: AppContext, query: tuple[str, ...], limit: int, as_json: bool) -> None:
