@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
-from mlops_oncall.reports import postmortem, register, weekly
+from mlops_oncall.reports import postmortem, register, variables, weekly
 from mlops_oncall.reports.render import SHIPPED, TEMPLATES, TemplateProblem, render
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.reports.text import code, items, md_cell, percent
 
 from . import mdcheck
 
-VARIABLES = Path(postmortem.__file__).with_name("VARIABLES.md")
+VARIABLES = variables.SOURCE
 
 
 def test_the_three_templates_ship_inside_the_package():
@@ -168,19 +165,6 @@ def _leaves(paths: set[str]) -> set[str]:
     return {p for p in paths if not any(q.startswith((p + ".", p + "[]")) for q in paths)}
 
 
-def _documented() -> dict[str, set[str]]:
-    sections: dict[str, set[str]] = {}
-    current = None
-    for line in VARIABLES.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"^### (\S+\.md\.j2)$", line)
-        if m:
-            current = sections.setdefault(m.group(1), set())
-        m = re.match(r"^\| `([^`]+)` \|", line)
-        if m and current is not None:
-            current.add(m.group(1))
-    return sections
-
-
 def test_variables_md_lists_every_variable(week, empty):
     src, clock = week.sources(), week.clock
     contexts = {
@@ -196,7 +180,7 @@ def test_variables_md_lists_every_variable(week, empty):
             register.build_context(empty.store, clock=clock),
         ],
     }
-    documented = _documented()
+    documented = {name: set(names) for name, names in variables.documented().items()}
     assert set(documented) == set(TEMPLATES)
     for name, ctxs in contexts.items():
         given = _leaves(set().union(*(_paths(c) for c in ctxs)))
