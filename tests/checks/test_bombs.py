@@ -21,7 +21,7 @@ import pytest
 
 from mlops_oncall.checks.decode import SUPPORTED
 from tests.checks.servers import HTTPTestServer, Reply
-from tests.checks.test_probe import TRANSPORTS, run
+from tests.checks.test_probe import run
 
 LIMIT = "body is larger than the 1 MiB limit once decoded"
 MIB = 1 << 20
@@ -121,7 +121,7 @@ PROBE_SCRIPT = textwrap.dedent(
     from mlops_oncall.checks.config import load_checks
     from mlops_oncall.checks.probe import Prober
 
-    path, kind = sys.argv[1], sys.argv[2]
+    path = sys.argv[1]
     checkset, problems = load_checks(path, display="checks.yaml", env={})
     assert checkset is not None, [str(p) for p in problems]
 
@@ -130,7 +130,7 @@ PROBE_SCRIPT = textwrap.dedent(
             return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
 
     async def main():
-        async with Prober(transport=kind) as prober:
+        async with Prober() as prober:
             specs = list(checkset)
             for spec in specs[:2]:  # warm-up: imports, pools, resolver threads
                 await prober.probe(spec)
@@ -149,13 +149,13 @@ PROBE_SCRIPT = textwrap.dedent(
 )
 
 
-def probe_in_subprocess(tmp_path, kind: str, url: str, routes: list[str]) -> dict[str, dict]:
+def probe_in_subprocess(tmp_path, url: str, routes: list[str]) -> dict[str, dict]:
     lines = ["defaults: {timeout: 20s}", "checks:"]
     lines += [f"  - {{id: '{r.strip('/')}', url: '{url}{r}'}}" for r in routes]
     path = tmp_path / "checks.yaml"
     path.write_text("\n".join(lines) + "\n")
     done = subprocess.run(
-        [sys.executable, "-c", PROBE_SCRIPT, str(path), kind],
+        [sys.executable, "-c", PROBE_SCRIPT, str(path)],
         capture_output=True,
         text=True,
         timeout=90,
@@ -165,10 +165,9 @@ def probe_in_subprocess(tmp_path, kind: str, url: str, routes: list[str]) -> dic
     return {row["id"]: row for row in map(json.loads, done.stdout.splitlines())}
 
 
-@pytest.mark.parametrize("kind", TRANSPORTS)
-def test_bombs_go_down_as_body_too_large_in_bounded_memory(tmp_path, kind, bomb_server):
+def test_bombs_go_down_as_body_too_large_in_bounded_memory(tmp_path, bomb_server):
     routes = ["/small", "/small-gzip", *bombs(), "/chunked"]
-    rows = probe_in_subprocess(tmp_path, kind, bomb_server.url, routes)
+    rows = probe_in_subprocess(tmp_path, bomb_server.url, routes)
     assert (rows["small"]["state"], rows["small-gzip"]["state"]) == ("up", "up")
     baseline = rows["small-gzip"]["peak_kib"]
     for route in [*bombs(), "/chunked"]:
@@ -203,12 +202,7 @@ ENCODED = {
 }
 
 
-@pytest.fixture(params=TRANSPORTS)
-def transport(request):
-    return request.param
-
-
-async def test_compressed_bodies_are_decoded(tmp_path, transport, serve):
+async def test_compressed_bodies_are_decoded(tmp_path, serve):
     routes = {
         f"/{k}": Reply(200, body, {"Content-Encoding": enc}) for k, (enc, body) in ENCODED.items()
     }
@@ -217,13 +211,13 @@ async def test_compressed_bodies_are_decoded(tmp_path, transport, serve):
         f"  - {{id: {k}, url: '{srv.url}/{k}', conditions: ['[BODY].ok == true']}}\n"
         for k in ENCODED
     )
-    results = await run(tmp_path, transport, checks)
+    results = await run(tmp_path, checks)
     assert {k: (r.state, r.message) for k, r in results.items()} == {
         k: ("up", "ok") for k in ENCODED
     }
 
 
-async def test_a_body_just_over_the_limit_once_decoded(tmp_path, transport, serve):
+async def test_a_body_just_over_the_limit_once_decoded(tmp_path, serve):
     srv = serve(
         {
             "/at": Reply(200, gzip.compress(b"a" * MIB), {"Content-Encoding": "gzip"}),
@@ -232,7 +226,6 @@ async def test_a_body_just_over_the_limit_once_decoded(tmp_path, transport, serv
     )
     results = await run(
         tmp_path,
-        transport,
         f"  - {{id: at, url: '{srv.url}/at'}}\n  - {{id: over, url: '{srv.url}/over'}}\n",
     )
     assert results["at"].state == "up"
@@ -252,12 +245,12 @@ BROKEN = {
 }
 
 
-async def test_broken_encodings_are_body_parse(tmp_path, transport, serve):
+async def test_broken_encodings_are_body_parse(tmp_path, serve):
     srv = serve(
         {f"/{k}": Reply(200, body, {"Content-Encoding": enc}) for k, (enc, body) in BROKEN.items()}
     )
     checks = "".join(f"  - {{id: {k}, url: '{srv.url}/{k}'}}\n" for k in BROKEN)
-    results = await run(tmp_path, transport, checks)
+    results = await run(tmp_path, checks)
     got = {k: (r.state, r.error_class, r.message) for k, r in results.items()}
     supported = ", ".join(SUPPORTED)
     assert got["corrupt"][:2] == ("down", "body_parse")
@@ -285,22 +278,21 @@ async def test_broken_encodings_are_body_parse(tmp_path, transport, serve):
     )
 
 
-async def test_only_bounded_decoders_are_advertised(tmp_path, transport, serve):
+async def test_only_bounded_decoders_are_advertised(tmp_path, serve):
     srv = serve({"/h": Reply(200, b"ok")})
-    await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/h'}}\n")
+    await run(tmp_path, f"  - {{id: a, url: '{srv.url}/h'}}\n")
     sent = {k.lower(): v for k, v in srv.requests[-1][2].items()}
     assert sent["accept-encoding"] == ", ".join(SUPPORTED)
 
 
 @pytest.mark.skipif("br" not in SUPPORTED, reason="brotli >= 1.2 is not installed")
-async def test_brotli_bodies_are_decoded(tmp_path, transport, serve):
+async def test_brotli_bodies_are_decoded(tmp_path, serve):
     import brotli
 
     srv = serve({"/br": Reply(200, brotli.compress(BODY), {"Content-Encoding": "br"})})
     r = (
         await run(
             tmp_path,
-            transport,
             f"  - {{id: a, url: '{srv.url}/br', conditions: ['[BODY].ok == true']}}\n",
         )
     )["a"]
@@ -308,19 +300,18 @@ async def test_brotli_bodies_are_decoded(tmp_path, transport, serve):
 
 
 @pytest.mark.skipif("zstd" not in SUPPORTED, reason="no zstd decoder")
-async def test_zstd_bodies_are_decoded(tmp_path, transport, serve):
+async def test_zstd_bodies_are_decoded(tmp_path, serve):
     srv = serve({"/z": Reply(200, _zstd().compress(BODY), {"Content-Encoding": "zstd"})})
     r = (
         await run(
             tmp_path,
-            transport,
             f"  - {{id: a, url: '{srv.url}/z', conditions: ['[BODY].ok == true']}}\n",
         )
     )["a"]
     assert (r.state, r.message) == ("up", "ok")
 
 
-async def test_a_bomb_in_a_redirect_body_is_bounded_too(tmp_path, transport, serve):
+async def test_a_bomb_in_a_redirect_body_is_bounded_too(tmp_path, serve):
     # httpx reads (and would decode) the body of each redirect it follows
     bomb = gzip.compress(gzip_zeros(64), 9)
     srv = serve(
@@ -329,7 +320,7 @@ async def test_a_bomb_in_a_redirect_body_is_bounded_too(tmp_path, transport, ser
             "/new": Reply(200, b"ok"),
         }
     )
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/old'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/old'}}\n"))["a"]
     assert (r.state, r.error_class, r.message) == (
         "down",
         "body_too_large",

@@ -68,7 +68,6 @@ class Recorder:
 
 def poller(cs, *sinks, **kw):
     kw.setdefault("first_spread", 0)
-    kw.setdefault("transport", "httpx")
     return Poller(cs, sinks=sinks, redactor=cs.redactor, **kw)
 
 
@@ -226,7 +225,7 @@ async def test_run_once_keeps_order_and_applies_limits(tmp_path, serve):
     srv = serve({"/g": gauge})
     checks = "\n".join(f'  - {{id: c{i}, url: "{srv.url}/g"}}' for i in range(6))
     cs = load_ok(tmp_path, f"checks:\n{checks}\n")
-    async with Prober(transport="httpx") as prober:
+    async with Prober() as prober:
         results = await run_once(list(cs), prober, concurrency=3, per_host=2)
     assert [r.check_id for r in results] == [f"c{i}" for i in range(6)]
     assert all(r.state == "up" for r in results)

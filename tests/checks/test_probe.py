@@ -1,4 +1,4 @@
-"""Probes against real servers on 127.0.0.1, through each available transport. No mocks."""
+"""Probes against real servers on 127.0.0.1, through the probe transport. No mocks."""
 
 from __future__ import annotations
 
@@ -6,29 +6,17 @@ import socket
 import time
 from datetime import UTC, datetime
 
-import pytest
-
 from mlops_oncall.checks.probe import Prober, classify
-from mlops_oncall.checks.transport import aiohttp_available
 from mlops_oncall.clock import FixedClock
 from tests.checks.helpers import load_ok
 from tests.checks.servers import Reply
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-TRANSPORTS = ["httpx", "lean", pytest.param("aiohttp", marks=pytest.mark.skipif(
-    not aiohttp_available(), reason="aiohttp is not installed"))]  # fmt: skip
 
 
-@pytest.fixture(params=TRANSPORTS)
-def transport(request):
-    return request.param
-
-
-async def run(tmp_path, transport, checks_yaml: str, env=None, **prober_kw):
+async def run(tmp_path, checks_yaml: str, env=None, **prober_kw):
     cs = load_ok(tmp_path, "defaults: {timeout: 0.4s}\nchecks:\n" + checks_yaml, env=env)
-    async with Prober(
-        redactor=cs.redactor, clock=FixedClock(T0), transport=transport, **prober_kw
-    ) as prober:
+    async with Prober(redactor=cs.redactor, clock=FixedClock(T0), **prober_kw) as prober:
         return {spec.id: await prober.probe(spec) for spec in cs}
 
 
@@ -58,11 +46,10 @@ def endless_chunks(handler):
         pass
 
 
-async def test_up_with_status_body_and_latency(tmp_path, transport, serve):
+async def test_up_with_status_body_and_latency(tmp_path, serve):
     srv = serve({"/ready": Reply(200, {"ready": True, "drift_score": 0.12})})
     results = await run(
         tmp_path,
-        transport,
         f"""  - id: ok
     service: fraud-scoring
     url: {srv.url}/ready
@@ -81,8 +68,8 @@ async def test_up_with_status_body_and_latency(tmp_path, transport, serve):
     ]
 
 
-async def test_connection_refused(tmp_path, transport, refused_url):
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{refused_url}/'}}\n"))["a"]
+async def test_connection_refused(tmp_path, refused_url):
+    r = (await run(tmp_path, f"  - {{id: a, url: '{refused_url}/'}}\n"))["a"]
     port = refused_url.rsplit(":", 1)[1]
     assert (r.state, r.error_class, r.message) == (
         "down",
@@ -101,9 +88,9 @@ async def test_connection_refused(tmp_path, transport, refused_url):
     ]
 
 
-async def test_a_server_that_never_answers_times_out(tmp_path, transport, blackhole):
+async def test_a_server_that_never_answers_times_out(tmp_path, blackhole):
     started = time.monotonic()
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{blackhole.url}/'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{blackhole.url}/'}}\n"))["a"]
     assert (r.state, r.error_class, r.message) == (
         "down",
         "timeout",
@@ -112,12 +99,11 @@ async def test_a_server_that_never_answers_times_out(tmp_path, transport, blackh
     assert time.monotonic() - started < 1.5
 
 
-async def test_connect_timeout_is_its_own_limit(tmp_path, transport, full_backlog):
+async def test_connect_timeout_is_its_own_limit(tmp_path, full_backlog):
     started = time.monotonic()
     r = (
         await run(
             tmp_path,
-            transport,
             f"  - {{id: a, url: '{full_backlog.url}/', timeout: {{connect: 0.2s, total: 0.6s}}}}\n",
         )
     )["a"]
@@ -128,10 +114,10 @@ async def test_connect_timeout_is_its_own_limit(tmp_path, transport, full_backlo
     assert time.monotonic() - started < 0.55
 
 
-async def test_a_body_that_trickles_in_hits_the_total_timeout(tmp_path, transport, serve):
+async def test_a_body_that_trickles_in_hits_the_total_timeout(tmp_path, serve):
     srv = serve({"/slow": trickle})
     started = time.monotonic()
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/slow'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/slow'}}\n"))["a"]
     assert (r.state, r.error_class, r.message) == (
         "down",
         "timeout",
@@ -140,8 +126,8 @@ async def test_a_body_that_trickles_in_hits_the_total_timeout(tmp_path, transpor
     assert time.monotonic() - started < 1.5
 
 
-async def test_unresolvable_name_is_dns(tmp_path, transport):
-    r = (await run(tmp_path, transport, "  - {id: a, url: 'http://x.invalid/health'}\n"))["a"]
+async def test_unresolvable_name_is_dns(tmp_path):
+    r = (await run(tmp_path, "  - {id: a, url: 'http://x.invalid/health'}\n"))["a"]
     assert r.error_class == "dns"
     # with a resolver the name is unknown; in a sandbox without network it is EAI_AGAIN
     assert r.message in (
@@ -162,13 +148,10 @@ def test_eai_again_counts_as_dns():
         )
 
 
-async def test_self_signed_certificate_is_tls_unless_insecure(
-    tmp_path, transport, serve, tls_server_context
-):
+async def test_self_signed_certificate_is_tls_unless_insecure(tmp_path, serve, tls_server_context):
     srv = serve({"/ok": Reply(200, "fine")}, tls=tls_server_context)
     results = await run(
         tmp_path,
-        transport,
         f"""  - {{id: strict, url: '{srv.url}/ok'}}
   - {{id: lax, url: '{srv.url}/ok', insecure: true}}
   - {{id: cert, url: '{srv.url}/ok', insecure: true, conditions: ["[CERTIFICATE_EXPIRATION] > 48h"]}}
@@ -187,12 +170,11 @@ async def test_self_signed_certificate_is_tls_unless_insecure(
 
 
 async def test_an_insecure_check_polled_first_does_not_relax_the_others(
-    tmp_path, transport, serve, tls_server_context
+    tmp_path, serve, tls_server_context
 ):
     srv = serve({"/ok": Reply(200, "fine")}, tls=tls_server_context)
     results = await run(
         tmp_path,
-        transport,
         f"""  - {{id: lax, url: '{srv.url}/ok', insecure: true}}
   - {{id: strict, url: '{srv.url}/ok'}}
 """,
@@ -202,22 +184,21 @@ async def test_an_insecure_check_polled_first_does_not_relax_the_others(
 
 
 async def test_trusted_ca_from_ssl_cert_file(
-    tmp_path, transport, serve, tls_server_context, tls_ca, monkeypatch
+    tmp_path, serve, tls_server_context, tls_ca, monkeypatch
 ):
     srv = serve({"/ok": Reply(200, "fine")}, tls=tls_server_context)
     ca_file = tmp_path / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(ca_file))
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/ok'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/ok'}}\n"))["a"]
     assert (r.state, r.error_class) == ("up", None), r.message
 
 
-async def test_500_is_http_status_with_the_reason_from_the_body(tmp_path, transport, serve):
+async def test_500_is_http_status_with_the_reason_from_the_body(tmp_path, serve):
     srv = serve({"/ready": Reply(500, "model runner crashed")})
     r = (
         await run(
             tmp_path,
-            transport,
             f"  - {{id: a, url: '{srv.url}/ready', conditions: ['[STATUS] == 200']}}\n",
         )
     )["a"]
@@ -230,20 +211,19 @@ async def test_500_is_http_status_with_the_reason_from_the_body(tmp_path, transp
     assert r.latency_ms is not None
 
 
-async def test_default_condition_fails_on_5xx(tmp_path, transport, serve):
+async def test_default_condition_fails_on_5xx(tmp_path, serve):
     srv = serve({"/x": Reply(503, "")})
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/x'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/x'}}\n"))["a"]
     assert (r.error_class, r.message) == ("http_status", "[STATUS] = 503, expected < 400")
 
 
-async def test_invalid_json_under_body_is_body_parse(tmp_path, transport, serve):
+async def test_invalid_json_under_body_is_body_parse(tmp_path, serve):
     srv = serve(
         {"/q": Reply(200, "<html>maintenance</html>", {"Content-Type": "application/json"})}
     )
     r = (
         await run(
             tmp_path,
-            transport,
             f"  - {{id: a, url: '{srv.url}/q', conditions: ['[STATUS] == 200', '[BODY].ok == true']}}\n",
         )
     )["a"]
@@ -255,11 +235,10 @@ async def test_invalid_json_under_body_is_body_parse(tmp_path, transport, serve)
     assert r.conditions[0].success and not r.conditions[1].success
 
 
-async def test_a_5_mib_body_is_refused(tmp_path, transport, serve):
+async def test_a_5_mib_body_is_refused(tmp_path, serve):
     srv = serve({"/big": Reply(200, b"z" * (5 * 1024 * 1024)), "/chunked": endless_chunks})
     results = await run(
         tmp_path,
-        transport,
         f"  - {{id: big, url: '{srv.url}/big'}}\n  - {{id: chunked, url: '{srv.url}/chunked'}}\n",
     )
     assert (results["big"].error_class, results["big"].message) == (
@@ -272,9 +251,9 @@ async def test_a_5_mib_body_is_refused(tmp_path, transport, serve):
     )
 
 
-async def test_a_redirect_loop_is_redirects(tmp_path, transport, serve):
+async def test_a_redirect_loop_is_redirects(tmp_path, serve):
     srv = serve({"/loop": Reply(302, b"", {"Location": "/loop"})})
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/loop'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/loop'}}\n"))["a"]
     assert (r.state, r.error_class, r.message) == (
         "down",
         "redirects",
@@ -285,12 +264,12 @@ async def test_a_redirect_loop_is_redirects(tmp_path, transport, serve):
     assert srv.count("/loop") == 7
 
 
-async def test_redirects_are_followed(tmp_path, transport, serve):
+async def test_redirects_are_followed(tmp_path, serve):
     srv = serve({"/old": Reply(301, b"", {"Location": "/new"}), "/new": Reply(200, {"ok": True})})
     cs = load_ok(
         tmp_path, f"checks: [{{id: a, url: '{srv.url}/old', conditions: ['[BODY].ok == true']}}]\n"
     )
-    async with Prober(transport=transport) as prober:
+    async with Prober() as prober:
         first = await prober.probe(cs.specs["a"])
         second = await prober.probe(cs.specs["a"])
     assert (first.state, first.status, second.state, second.status) == ("up", 200, "up", 200)
@@ -298,11 +277,10 @@ async def test_redirects_are_followed(tmp_path, transport, serve):
     assert (srv.count("/old"), srv.count("/new")) == (3, 2)
 
 
-async def test_decimals_and_warn_make_degraded(tmp_path, transport, serve):
+async def test_decimals_and_warn_make_degraded(tmp_path, serve):
     srv = serve({"/dq": Reply(200, {"drift_score": 0.42, "null_rate": 0.004})})
     results = await run(
         tmp_path,
-        transport,
         f"""  - id: drift
     url: {srv.url}/dq
     conditions: ["[BODY].null_rate < 0.01"]
@@ -324,7 +302,7 @@ async def test_decimals_and_warn_make_degraded(tmp_path, transport, serve):
     }
 
 
-async def test_method_headers_and_body_are_sent(tmp_path, transport, serve):
+async def test_method_headers_and_body_are_sent(tmp_path, serve):
     seen = {}
 
     def echo(handler):
@@ -336,7 +314,6 @@ async def test_method_headers_and_body_are_sent(tmp_path, transport, serve):
     r = (
         await run(
             tmp_path,
-            transport,
             f"""  - id: a
     url: {srv.url}/score
     method: post
@@ -350,7 +327,7 @@ async def test_method_headers_and_body_are_sent(tmp_path, transport, serve):
     assert seen == {"method": "POST", "auth": "Bearer tok-7c1e2d"}
 
 
-async def test_secrets_echoed_by_a_server_are_redacted(tmp_path, transport, serve):
+async def test_secrets_echoed_by_a_server_are_redacted(tmp_path, serve):
     def reject(handler):
         return Reply(401, f"bad token {handler.headers.get('Authorization')}")
 
@@ -358,7 +335,6 @@ async def test_secrets_echoed_by_a_server_are_redacted(tmp_path, transport, serv
     r = (
         await run(
             tmp_path,
-            transport,
             f"""  - id: a
     url: {srv.url}/secure
     headers: {{Authorization: "Bearer ${{env:MODEL_TOKEN}}"}}
@@ -374,12 +350,11 @@ async def test_secrets_echoed_by_a_server_are_redacted(tmp_path, transport, serv
     assert r.conditions[1].observed == "bad token Bearer ***"
 
 
-async def test_tcp_checks_connect_only(tmp_path, transport, serve, refused_url):
+async def test_tcp_checks_connect_only(tmp_path, serve, refused_url):
     srv = serve({})
     port = refused_url.rsplit(":", 1)[1]
     results = await run(
         tmp_path,
-        transport,
         f"""  - {{id: open, kind: tcp, url: 'tcp://127.0.0.1:{srv.port}'}}
   - {{id: closed, kind: tcp, url: 'tcp://127.0.0.1:{port}'}}
 """,
@@ -392,12 +367,11 @@ async def test_tcp_checks_connect_only(tmp_path, transport, serve, refused_url):
     )
 
 
-async def test_tcp_connect_timeout(tmp_path, transport, full_backlog):
+async def test_tcp_connect_timeout(tmp_path, full_backlog):
     started = time.monotonic()
     r = (
         await run(
             tmp_path,
-            transport,
             f"  - {{id: a, kind: tcp, url: 'tcp://127.0.0.1:{full_backlog.port}', "
             "timeout: {connect: 0.2s, total: 0.4s}}\n",
         )
@@ -409,7 +383,7 @@ async def test_tcp_connect_timeout(tmp_path, transport, full_backlog):
     )
 
 
-async def test_url_credentials_are_sent_as_basic_auth_and_never_shown(tmp_path, transport, serve):
+async def test_url_credentials_are_sent_as_basic_auth_and_never_shown(tmp_path, serve):
     seen = {}
 
     def guarded(handler):
@@ -418,14 +392,12 @@ async def test_url_credentials_are_sent_as_basic_auth_and_never_shown(tmp_path, 
 
     srv = serve({"/m": guarded})
     url = srv.url.replace("http://", "http://svc:${env:PASSWORD}@")
-    results = await run(
-        tmp_path, transport, f"  - {{id: a, url: '{url}/m'}}\n", env={"PASSWORD": "pa55-w0rd"}
-    )
+    results = await run(tmp_path, f"  - {{id: a, url: '{url}/m'}}\n", env={"PASSWORD": "pa55-w0rd"})
     assert seen["auth"] == "Basic c3ZjOnBhNTUtdzByZA=="  # svc:pa55-w0rd
     assert results["a"].message == "[STATUS] = 401, expected < 400 (body: 'denied')"
 
 
-async def test_plain_http_checks_load_no_ca_bundle(tmp_path, transport, serve, monkeypatch):
+async def test_plain_http_checks_load_no_ca_bundle(tmp_path, serve, monkeypatch):
     """Loading the CA bundle costs tens of milliseconds before the first poll; plain http
     never uses it, so only an https check (or none) makes a verifying context."""
     from mlops_oncall.checks._httpx import httpx
@@ -439,6 +411,6 @@ async def test_plain_http_checks_load_no_ca_bundle(tmp_path, transport, serve, m
 
     monkeypatch.setattr(httpx, "create_ssl_context", spy)
     srv = serve({"/ok": Reply(200, "fine")})
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/ok'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/ok'}}\n"))["a"]
     assert r.state == "up"
     assert True not in made, made

@@ -1,4 +1,4 @@
-"""Misbehaving servers on raw sockets: what a probe says happened, through each transport.
+"""Misbehaving servers on raw sockets: what a probe says happened, through the probe transport.
 
 A response that breaks HTTP/1.1 (oversized headers, a bad status line, header or chunk,
 conflicting lengths) is ``protocol``; a server that hangs up is ``connect``; a failure after a
@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from tests.checks.servers import Reply, free_port
-from tests.checks.test_probe import TRANSPORTS, run
+from tests.checks.test_probe import run
 
 
 class CannedServer:
@@ -61,7 +61,7 @@ class CannedServer:
 
 OK_END = b"Content-Length: 2\r\n\r\nok"
 MALFORMED = {
-    # headers over every transport's limit (64 KiB lean, 8190-byte lines aiohttp, 100 KiB h11)
+    # headers over aiohttp's limits (8190-byte lines, 32,768 bytes of fields)
     "huge_header": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200_000 + b"\r\n" + OK_END,
     "many_headers": b"HTTP/1.1 200 OK\r\n"
     + b"".join(b"X-H%d: v\r\n" % i for i in range(20_000))
@@ -73,11 +73,6 @@ MALFORMED = {
     "bad_chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n",
     "chunk_overrun": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX\r\n0\r\n\r\n",
 }
-
-
-@pytest.fixture(params=TRANSPORTS)
-def transport(request):
-    return request.param
 
 
 @pytest.fixture
@@ -94,22 +89,21 @@ def canned():
         srv.stop()
 
 
-async def test_framing_violations_and_oversized_headers_are_protocol(tmp_path, transport, canned):
+async def test_framing_violations_and_oversized_headers_are_protocol(tmp_path, canned):
     servers = {name: canned(reply) for name, reply in MALFORMED.items()}
     checks = "".join(f"  - {{id: {n}, url: '{s.url}/health'}}\n" for n, s in servers.items())
-    results = await run(tmp_path, transport, checks)
+    results = await run(tmp_path, checks)
     for name, srv in servers.items():
         r = results[name]
         assert (r.state, r.error_class) == ("down", "protocol"), (name, r.message)
         assert r.message.startswith(f"{srv.where} sent a malformed HTTP response: "), r.message
 
 
-async def test_hanging_up_is_still_connect(tmp_path, transport, canned):
+async def test_hanging_up_is_still_connect(tmp_path, canned):
     nothing = canned(b"")
     cut = canned(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nok")
     results = await run(
         tmp_path,
-        transport,
         f"  - {{id: nothing, url: '{nothing.url}/'}}\n  - {{id: cut, url: '{cut.url}/'}}\n",
     )
     assert (results["nothing"].error_class, results["nothing"].message) == (
@@ -120,10 +114,10 @@ async def test_hanging_up_is_still_connect(tmp_path, transport, canned):
     assert cut.where in results["cut"].message
 
 
-async def test_a_redirect_to_a_refusing_host_names_that_host(tmp_path, transport, serve):
+async def test_a_redirect_to_a_refusing_host_names_that_host(tmp_path, serve):
     port = free_port()
     srv = serve({"/old": Reply(302, b"", {"Location": f"http://127.0.0.1:{port}/new"})})
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/old'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/old'}}\n"))["a"]
     assert (r.state, r.error_class, r.message) == (
         "down",
         "connect",
@@ -131,12 +125,10 @@ async def test_a_redirect_to_a_refusing_host_names_that_host(tmp_path, transport
     )
 
 
-async def test_a_redirect_to_a_malformed_server_is_protocol_there(
-    tmp_path, transport, serve, canned
-):
+async def test_a_redirect_to_a_malformed_server_is_protocol_there(tmp_path, serve, canned):
     bad = canned(MALFORMED["bad_status"])
     srv = serve({"/old": Reply(302, b"", {"Location": f"{bad.url}/new"})})
-    r = (await run(tmp_path, transport, f"  - {{id: a, url: '{srv.url}/old'}}\n"))["a"]
+    r = (await run(tmp_path, f"  - {{id: a, url: '{srv.url}/old'}}\n"))["a"]
     assert r.error_class == "protocol"
     assert r.message.startswith(f"{bad.where} sent a malformed HTTP response: ")
     assert r.message.endswith(f"(redirected from 127.0.0.1:{srv.port})")

@@ -1,11 +1,12 @@
-"""An httpx transport over one aiohttp session, made for health probes.
+"""The probes' one httpx transport: over one aiohttp session, for plain http and https.
 
 Compared with the general-purpose ``httpx-aiohttp`` transport it reads the body inside the
-transport, capped, and hands httpx a finished response: httpx then skips its chain of async
-generators per body, which was a fifth of a poll's CPU. It also verifies TLS per request
-(``insecure`` checks share the pool), keeps no cookies, never sends an empty GET as chunked,
-and re-raises aiohttp's errors as httpx's with the original error as the cause, so the probe
-classifies both transports' failures the same way.
+transport, capped, and hands httpx a finished response decoded with a bound: httpx then skips
+its chain of async generators per body, which was a fifth of a poll's CPU. It also verifies
+TLS per request (``insecure`` checks share the pool), reads the peer certificate's expiry
+while the connection is still the response's, keeps no cookies, never sends an empty GET as
+chunked, and re-raises aiohttp's errors as httpx's with the original error as the cause, so
+the probe classifies them (``protocol`` for a response aiohttp's parser refused).
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.decode import BodyDecodeError
+from mlops_oncall.checks.tlsinfo import ssl_object_expiry
 from mlops_oncall.checks.transport import (
+    CERTIFICATE,
+    EXPIRY,
     INSECURE,
     PREPARED,
     BodyTooLarge,
@@ -45,7 +49,7 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:  # created on first use, inside the running loop
-            import aiohttp  # an optional dependency: imported only when this transport runs
+            import aiohttp  # imported at the first poll, not before the first frame
 
             connector = aiohttp.TCPConnector(
                 limit=self.limits.max_connections or 0,
@@ -117,6 +121,9 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
                 ssl=self._ssl_for(request),
                 timeout=timeout,
             ) as resp:
+                extensions = None
+                if request.extensions.get(CERTIFICATE):  # before the body releases the socket
+                    extensions = {EXPIRY: _expiry(resp)}
                 declared = resp.content_length
                 if declared is not None and declared > self.max_body:
                     raise BodyTooLarge(declared, self.max_body)
@@ -129,6 +136,7 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
                     request,
                     (resp.reason or "").encode("latin-1", "replace"),
                     self.max_body,
+                    extensions,
                 )
         except (BodyTooLarge, BodyDecodeError, httpx.HTTPError):
             raise
@@ -151,6 +159,12 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _expiry(resp: aiohttp.ClientResponse):
+    conn = resp.connection
+    transport = conn.transport if conn is not None else None
+    return ssl_object_expiry(transport.get_extra_info("ssl_object") if transport else None)
 
 
 def _as_httpx(exc: Exception, request: httpx.Request) -> Exception:

@@ -78,7 +78,6 @@ class Monitor:
         on_update: Update | None = None,
         flush_every: float = 0.25,
         rollup_every: float = 60.0,
-        transport: str = "auto",
         first_spread: float | None = None,
         ring_size: int = 20,
         on_error: Callable[[str], None] | None = None,
@@ -99,7 +98,6 @@ class Monitor:
             sinks=[self._collector],
             redactor=checks.redactor,
             clock=clock,
-            transport=transport,  # type: ignore[arg-type]
             ring_size=ring_size,  # the dashboard draws the last 10; an hour for 1,000 checks is 2 MB
             **kw,
         )

@@ -20,7 +20,6 @@ from mlops_oncall.checks.config import CheckSpec
 from mlops_oncall.checks.probe import Prober, Result
 from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.state import RING_SIZE, Board, CheckView, Transition
-from mlops_oncall.checks.transport import TransportKind, kind_for
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.jsonout import rfc3339
 
@@ -138,7 +137,6 @@ class Poller:
         prober: Prober | None = None,
         redactor: Redactor = NULL,
         clock: Clock = SYSTEM,
-        transport: TransportKind = "auto",
         concurrency: int = CONCURRENCY,
         per_host: int = PER_HOST,
         jitter: float = JITTER,
@@ -156,7 +154,6 @@ class Poller:
         self.prober = prober or Prober(
             redactor=redactor,
             clock=clock,
-            transport=kind_for(transport, len(self.specs)),
             max_connections=concurrency,
         )
         self.concurrency = concurrency

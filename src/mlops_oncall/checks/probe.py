@@ -32,9 +32,8 @@ from mlops_oncall.checks.transport import (
     PREPARED,
     BodyTooLarge,
     ProtocolViolation,
-    TransportKind,
-    _Dispatch,
     build_client,
+    build_transport,
     unsafe_head,
 )
 from mlops_oncall.clock import SYSTEM, Clock
@@ -108,7 +107,6 @@ class Prober:
         *,
         redactor: Redactor = NULL,
         clock: Clock = SYSTEM,
-        transport: TransportKind = "auto",
         max_connections: int = 64,
         max_body: int = MAX_BODY,
         max_redirects: int = 5,
@@ -118,20 +116,19 @@ class Prober:
         self.clock = clock
         self.max_body = max_body
         self.max_redirects = max_redirects
-        self._transport = transport
         self._max_connections = max_connections
         self._client = client
+        # the transport this prober built, called directly; None with a caller's ``client=``
+        self._transport: httpx.AsyncBaseTransport | None = None
         self._prepared: dict[str, tuple[CheckSpec, _Prepared]] = {}
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:  # built lazily: it must be created inside the running loop
-            self._client = build_client(
-                self._transport,
-                max_connections=self._max_connections,
-                max_redirects=self.max_redirects,
-                max_body=self.max_body,
+            self._transport = build_transport(
+                max_connections=self._max_connections, max_body=self.max_body
             )
+            self._client = build_client(self._transport, max_redirects=self.max_redirects)
         return self._client
 
     async def __aenter__(self) -> Prober:
@@ -142,8 +139,9 @@ class Prober:
 
     async def aclose(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.aclose()  # and the transport under it
             self._client = None
+            self._transport = None
 
     async def probe(self, spec: CheckSpec) -> Result:
         """Probe once; never raises (except cancellation)."""
@@ -208,8 +206,8 @@ class Prober:
         from then on, so only its first poll sends the first hop twice.
         """
         if prepared.direct:
-            transport = self.client._transport  # the _Dispatch that build_client installed
-            response = await transport.handle_async_request(prepared.request)
+            assert self._transport is not None  # direct only over the transport built here
+            response = await self._transport.handle_async_request(prepared.request)
             if not (response.is_redirect and "location" in response.headers):
                 return response
             await response.aclose()
@@ -246,7 +244,7 @@ class Prober:
         extensions[INSECURE] = spec.insecure
         extensions[CERTIFICATE] = spec.needs_certificate
         extensions[PREPARED] = {}
-        direct = isinstance(self.client._transport, _Dispatch) and not template.url.userinfo
+        direct = self._transport is not None and not template.url.userinfo
         request = httpx.Request(
             req.method,
             template.url,
@@ -518,8 +516,9 @@ def _last_url(exc: httpx.TooManyRedirects) -> str:
 
 
 def _certificate_expiry(response: httpx.Response) -> datetime | None:
-    """From httpx's own transport, which serves every check that reads the certificate."""
-    if EXPIRY in response.extensions:  # read by the transport before the body
+    """Read by the transport before the body released the connection; with a caller's own
+    ``client=`` over httpx's transport, from its network stream."""
+    if EXPIRY in response.extensions:
         return response.extensions[EXPIRY]
     stream = response.extensions.get("network_stream")
     if stream is None:

@@ -37,14 +37,6 @@ only_option = click.option(
     metavar="ID",
     help="Only this check, or every check of a preset; repeatable.",
 )
-transport_option = click.option(
-    "--transport",
-    type=click.Choice(["auto", "aiohttp", "httpx", "lean"]),
-    default="auto",
-    show_default=True,
-    hidden=True,
-    help="HTTP transport under the httpx client.",
-)
 
 
 @click.group()
@@ -154,7 +146,6 @@ def run_json(result: Result, blocked_by: list[str]) -> dict[str, Any]:
 @only_option
 @click.option("--once", is_flag=True, help="One round (the default; accepted for scripts).")
 @json_option
-@transport_option
 @pass_app
 def run(
     app: AppContext,
@@ -162,7 +153,6 @@ def run(
     only: tuple[str, ...],
     once: bool,
     as_json: bool,
-    transport: str,
 ) -> None:
     """Run one round of every check, without thresholds.
 
@@ -171,15 +161,13 @@ def run(
     """
     from mlops_oncall.checks.poller import round_blocked_by, run_once
     from mlops_oncall.checks.probe import Prober
-    from mlops_oncall.checks.transport import kind_for
 
     checkset = load_for_use(app, checks_path)
     specs = _select(checkset, only)
     out = _Out(checkset.redactor)
-    kind = kind_for(transport, len(specs))  # type: ignore[arg-type]
 
     async def go() -> list[Result]:
-        async with Prober(redactor=checkset.redactor, transport=kind) as prober:
+        async with Prober(redactor=checkset.redactor) as prober:
             return await run_once(specs, prober)
 
     results = asyncio.run(go())
@@ -324,7 +312,6 @@ def _print_transition(out: _Out, t: Transition, width: int, as_json: bool) -> No
     metavar="DURATION",
     help="Stop after this long (e.g. 10m); default: until Ctrl-C.",
 )
-@transport_option
 @click.option(
     "--rollup-every",
     default="1m",
@@ -340,7 +327,6 @@ def watch(
     only: tuple[str, ...],
     as_json: bool,
     duration: str | None,
-    transport: str,
     rollup_every: str,
 ) -> None:
     """Poll continuously with thresholds and print transitions as they happen.
@@ -387,7 +373,6 @@ def watch(
         on_update=on_update,
         flush_every=min(0.1, rollup_seconds),  # a transition is printed within 0.1 s
         rollup_every=rollup_seconds,  # a kill -9 loses at most this much of the roll-ups
-        transport=transport,
         first_spread=min(2.0, min((s.interval.total_seconds() for s in specs), default=1)),
         on_error=lambda message: click.echo(f"warning: {message}", err=True),
     )
