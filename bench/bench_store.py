@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.incidents.metrics import window_metrics
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.store import timeline as tl
@@ -45,7 +46,7 @@ def raw_append(con: sqlite3.Connection, incident_id: int, text: str) -> int:
     seq += 1
     ts = ts_text(datetime.now(UTC))
     digest = tl.event_hash(
-        tl.public_id(incident_id), seq, ts, "raw", "note", text, "{}", prev or tl.GENESIS
+        public_id(incident_id), seq, ts, "raw", "note", text, "{}", prev or tl.GENESIS
     )
     cur = con.execute(
         "INSERT INTO event (incident_id, seq, ts, actor, kind, text, data, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -67,7 +68,7 @@ def fill_events(path: Path, incident_id: int, n: int) -> None:
     ).fetchone()
     prev = prev or tl.GENESIS
     rows = []
-    pid = tl.public_id(incident_id)
+    pid = public_id(incident_id)
     for i in range(n):
         seq += 1
         ts = ts_text(T0 + timedelta(seconds=seq))

@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_runbooks import make_runbook
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.db import open_store
@@ -54,7 +55,7 @@ def main(
         seq += 1
         ts = ts_text(t0 + timedelta(seconds=i))
         text = f"note {i}"
-        digest = tl.event_hash(tl.public_id(iid), seq, ts, "bench", "note", text, "{}", prev)
+        digest = tl.event_hash(public_id(iid), seq, ts, "bench", "note", text, "{}", prev)
         rows.append((iid, seq, ts, "bench", "note", text, "{}", prev, digest))
         prev = digest
     con.executemany(

@@ -284,7 +284,7 @@ class Story:
 
     def _rollback_done(self, since: datetime) -> str | None:
         """The open incident of the model server whose rollback step was done or run."""
-        from mlops_oncall.store.timeline import public_id
+        from mlops_oncall.formats.refs import public_id
 
         incidents = self.session.incidents
         for row in incidents.list(status="open", service=self.SERVICE):

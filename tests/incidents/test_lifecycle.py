@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from mlops_oncall.incidents.service import BadInput, IncidentError, parse_ref, parse_time
+from mlops_oncall.formats.refs import parse_ref
+from mlops_oncall.incidents.dates import parse_time
+from mlops_oncall.incidents.service import BadInput, IncidentError
 
 from .conftest import T0
 

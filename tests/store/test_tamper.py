@@ -15,6 +15,7 @@ import sqlite3
 
 import pytest
 
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.incidents.integrity import Projection
 from mlops_oncall.store import tables
 from mlops_oncall.store import timeline as tl
@@ -271,7 +272,7 @@ def _rewrite_chain(db, incident_id: int, edits: dict[int, dict], drop_from: int 
         (incident_id,),
     ).fetchall()
     prev = tl.GENESIS
-    pid = tl.public_id(incident_id)
+    pid = public_id(incident_id)
     for seq, ts, actor, kind, text, data in evs:
         e = {"ts": ts, "actor": actor, "kind": kind, "text": text, "data": data} | edits.get(
             seq, {}

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.store import timeline as tl
 
 
@@ -85,7 +86,7 @@ def test_rehashed_edit_is_caught_by_the_next_link(svc, inc, db_url, store):
     with store.read() as conn:
         ev = tl.events(conn, inc)[3]
     forged = tl.event_hash(
-        tl.public_id(inc),
+        public_id(inc),
         ev.seq,
         tl.ts_text(ev.ts),
         ev.actor,
@@ -133,7 +134,7 @@ def test_changed_last_event_is_named(svc, inc, db_url, store):
     with store.read() as conn:
         ev = tl.events(conn, inc)[-1]
     forged = tl.event_hash(
-        tl.public_id(inc),
+        public_id(inc),
         ev.seq,
         tl.ts_text(ev.ts),
         ev.actor,

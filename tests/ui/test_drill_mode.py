@@ -150,7 +150,7 @@ async def test_debrief_screen_accepts_an_improvement(tmp_path):
             assert "acknowledge within" in app.screen.query_one("#debrief-markdown").source
             await pilot.press("enter")
             incident = session.incidents.list(drills=True)[0]
-            from mlops_oncall.store.timeline import public_id
+            from mlops_oncall.formats.refs import public_id
 
             ref = public_id(incident["id"])
             await wait_for(

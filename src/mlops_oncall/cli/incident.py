@@ -129,7 +129,7 @@ def _fmt_ts(ts: datetime | None, zone) -> str:
 
 
 def _summary(row: dict) -> dict:
-    from mlops_oncall.store.timeline import public_id
+    from mlops_oncall.formats.refs import public_id
 
     return {
         "id": public_id(row["id"]),

@@ -91,7 +91,8 @@ def utc_window(clock, since: str | None, until: str | None):
     from zoneinfo import ZoneInfo
 
     from mlops_oncall.formats.durations import parse_duration
-    from mlops_oncall.incidents.service import BadInput, parse_time
+    from mlops_oncall.incidents.dates import parse_time
+    from mlops_oncall.incidents.service import BadInput
     from mlops_oncall.reports.weekly import PERIOD
 
     now = clock.now()

@@ -71,7 +71,7 @@ def _residual(likelihood, impact):
 
 
 def _date(text):
-    from mlops_oncall.incidents.service import parse_date
+    from mlops_oncall.incidents.dates import parse_date
 
     return parse_date(text) if text else None
 

@@ -51,7 +51,7 @@ def record_transitions(incidents: Any, transitions: Iterable[Transition]) -> lis
 
     Returns (incident id, check id) pairs recorded. The event is stamped when it is written;
     the crossing's own time is in its data (``at``), which the postmortem timeline uses."""
-    from mlops_oncall.store.timeline import public_id
+    from mlops_oncall.formats.refs import public_id
 
     transitions = list(transitions)
     if not transitions:

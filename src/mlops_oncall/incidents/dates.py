@@ -1,4 +1,4 @@
-"""Calendar days typed by people: due dates of action items.
+"""Days and times typed by people: due dates of action items, `--at` moments.
 
 `YYYY-MM-DD`, `today`, `tomorrow` and `+3d` (days from today; `+2w` weeks). "Today" is the
 workspace's day, not UTC's: at 23:30 in Berlin `tomorrow` is the day after, whatever UTC says.
@@ -7,10 +7,11 @@ workspace's day, not UTC's: at 23:30 in Berlin `tomorrow` is the day after, what
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mlops_oncall.incidents.service import BadInput
+from mlops_oncall.formats.durations import parse_duration
+from mlops_oncall.formats.errors import BadInput
 
 FORMS = "YYYY-MM-DD, today, tomorrow or +3d"
 _RELATIVE = re.compile(r"\+\s*(\d{1,4})\s*([dw])", re.ASCII)
@@ -64,8 +65,6 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})", re.ASCII)
 def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     """A moment typed in a dialog: what `--at` takes (ISO 8601, 'now', '-10m', '10m ago'), or
     a clock time such as 02:41, the latest such moment not after now, in the workspace's zone."""
-    from mlops_oncall.incidents.service import parse_time
-
     m = _CLOCK.fullmatch(text.strip())
     if m is None:
         return parse_time(text, zone, now)
@@ -77,3 +76,36 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     if at > local:
         at -= timedelta(days=1)
     return at.astimezone(now.tzinfo or zone)
+
+
+_AGO = re.compile(r"^(?:-\s*(?P<a>.+)|(?P<b>.+?)\s+ago)$")
+
+
+def parse_time(text: str, zone: ZoneInfo | None = None, now: datetime | None = None) -> datetime:
+    """ISO 8601 (naive means the workspace's zone), 'now', or relative: '-10m', '10m ago'."""
+    s = text.strip()
+    now = now or datetime.now(UTC)
+    if s.lower() == "now":
+        return now
+    m = _AGO.match(s)
+    if m:
+        try:
+            return now - parse_duration((m.group("a") or m.group("b")).replace(" ", ""))
+        except ValueError:
+            pass
+    try:
+        ts = datetime.fromisoformat(s.replace(" ", "T", 1) if " " in s and "T" not in s else s)
+    except ValueError:
+        raise BadInput(
+            f"cannot read the time '{text}'; use ISO 8601 such as 2026-11-28T03:12:00Z, or '-10m'"
+        ) from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=zone or UTC)
+    return ts.astimezone(UTC)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"cannot read the date '{text}'; use YYYY-MM-DD") from None

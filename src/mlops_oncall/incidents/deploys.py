@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.formats.errors import BadInput, IncidentError
+from mlops_oncall.formats.refs import parse_ref, public_id
 from mlops_oncall.incidents.metrics import summarise
-from mlops_oncall.incidents.service import BadInput, IncidentError, parse_ref
 from mlops_oncall.redact import Redactor
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Deployment, Incident
-from mlops_oncall.store.timeline import public_id
 
 DEP = Deployment
 INC = Incident

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
 
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.incidents import lifecycle as lc
 from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.timeline import Verdict
@@ -199,95 +201,92 @@ def compare(p: Projection, stored: dict[str, Any]) -> list[Mismatch]:
 
 
 def _compare_roles(p: Projection, rows: list[dict]) -> list[Mismatch]:
-    out = []
-    seen = set()
-    for r in sorted(rows, key=lambda r: str(r["role"])):
-        role = r["role"]
-        seen.add(role)
-        want = p.roles.get(role)
-        name = f"role_assignment[{role}]"
-        if want is None:
-            out.append(
-                Mismatch(name, r["who"], None, "is not in the timeline (added outside the app)")
-            )
-            continue
-        for col in ("who", "assigned_at"):
-            if r[col] != want[col]:
-                out.append(Mismatch(f"{name}.{col}", r[col], want[col]))
-    for role in sorted(set(p.roles) - seen):
-        out.append(
-            Mismatch(
-                f"role_assignment[{role}]",
-                None,
-                p.roles[role]["who"],
-                f"is missing but the timeline assigns it to {_show(p.roles[role]['who'])} (deleted)",
-            )
-        )
-    return out
+    return _compare_rows(
+        rows,
+        p.roles,
+        table="role_assignment",
+        key="role",
+        order=lambda r: str(r["role"]),
+        shown="who",
+        cols=lambda want: ((c, want[c]) for c in ("who", "assigned_at")),
+        deleted=lambda role, want: (
+            f"is missing but the timeline assigns it to {_show(want['who'])} (deleted)"
+        ),
+    )
 
 
 def _compare_actions(p: Projection, rows: list[dict]) -> list[Mismatch]:
-    out = []
-    seen = set()
-    for a in sorted(rows, key=lambda a: (a["number"] is None, a["number"] or 0)):
-        number = a["number"]
-        seen.add(number)
-        want = p.actions.get(number)
-        name = f"action_item[{number}]"
-        if want is None:
-            out.append(
-                Mismatch(name, a["text"], None, "is not in the timeline (added outside the app)")
-            )
-            continue
-        for col, expected in want.items():
-            if a[col] != expected:
-                out.append(Mismatch(f"{name}.{col}", a[col], expected))
-    for number in sorted(set(p.actions) - seen):
-        out.append(
-            Mismatch(
-                f"action_item[{number}]",
-                None,
-                p.actions[number]["text"],
-                "is missing but the timeline added it (deleted)",
-            )
-        )
-    return out
+    return _compare_rows(
+        rows,
+        p.actions,
+        table="action_item",
+        key="number",
+        shown="text",
+        cols=lambda want: want.items(),
+        deleted=lambda number, want: "is missing but the timeline added it (deleted)",
+    )
 
 
 def _compare_runbooks(p: Projection, rows: list[dict]) -> list[Mismatch]:
+    def snapshot(name: str, t: dict, want: dict) -> list[Mismatch]:
+        problem = snapshot_problem(snapshot_sha256(t["snapshot"] or ""), want)
+        return [Mismatch(f"{name}.snapshot", None, None, problem + " (edited)")] if problem else []
+
+    return _compare_rows(
+        rows,
+        p.runbooks,
+        table="triage_runbook",
+        key="attached_seq",
+        shown="runbook_id",
+        # an older attach event recorded no version: nothing to compare it with
+        cols=lambda want: (
+            (c, want[c]) for c in ("runbook_id", "version", "attached_at") if want[c] is not None
+        ),
+        extra=lambda t: (
+            f"({t['runbook_id']}) has no runbook_attached event at seq {t['attached_seq']} "
+            "(added outside the app)"
+        ),
+        deleted=lambda seq, want: (
+            f"is missing but event {seq} attached {want['runbook_id']} (deleted)"
+        ),
+        also=snapshot,
+    )
+
+
+def _compare_rows(
+    rows: list[dict],
+    wanted: dict[Any, dict[str, Any]],
+    *,
+    table: str,
+    key: str,
+    shown: str,
+    cols: Callable[[dict], Iterable[tuple[str, Any]]],
+    order: Callable[[dict], Any] | None = None,
+    extra: Callable[[dict], str] = lambda r: "is not in the timeline (added outside the app)",
+    deleted: Callable[[Any, dict], str],
+    also: Callable[[str, dict, dict], list[Mismatch]] | None = None,
+) -> list[Mismatch]:
+    """One summary table against the rows the timeline implies, keyed by ``key``: a stored row
+    the timeline lacks (``extra``), a differing column, then a row the timeline has but the
+    table lacks (``deleted``). ``shown`` is the column a missing or extra row is named by."""
     out = []
     seen = set()
-    for t in sorted(rows, key=lambda t: (t["attached_seq"] is None, t["attached_seq"] or 0)):
-        seq = t["attached_seq"]
-        seen.add(seq)
-        want = p.runbooks.get(seq)
-        name = f"triage_runbook[{seq}]"
+    # numbered rows in order, a row without a key (edited in) last
+    for r in sorted(rows, key=order or (lambda r: (r[key] is None, r[key] or 0))):
+        k = r[key]
+        seen.add(k)
+        want = wanted.get(k)
+        name = f"{table}[{k}]"
         if want is None:
-            out.append(
-                Mismatch(
-                    name,
-                    t["runbook_id"],
-                    None,
-                    f"({t['runbook_id']}) has no runbook_attached event at seq {seq} "
-                    "(added outside the app)",
-                )
-            )
+            out.append(Mismatch(name, r[shown], None, extra(r)))
             continue
-        for col in ("runbook_id", "version", "attached_at"):
-            if want[col] is not None and t[col] != want[col]:
-                out.append(Mismatch(f"{name}.{col}", t[col], want[col]))
-        problem = snapshot_problem(snapshot_sha256(t["snapshot"] or ""), want)
-        if problem:
-            out.append(Mismatch(f"{name}.snapshot", None, None, problem + " (edited)"))
-    for seq in sorted(set(p.runbooks) - seen):
-        out.append(
-            Mismatch(
-                f"triage_runbook[{seq}]",
-                None,
-                p.runbooks[seq]["runbook_id"],
-                f"is missing but event {seq} attached {p.runbooks[seq]['runbook_id']} (deleted)",
-            )
-        )
+        for col, expected in cols(want):
+            if r[col] != expected:
+                out.append(Mismatch(f"{name}.{col}", r[col], expected))
+        if also is not None:
+            out += also(name, r, want)
+    for k in sorted(set(wanted) - seen):
+        out.append(Mismatch(f"{table}[{k}]", None, wanted[k][shown], deleted(k, wanted[k])))
     return out
 
 
@@ -499,6 +498,6 @@ def check(
     wit.finish(chain)
     if not chain.ok:
         # the replay stopped at the bad event: a comparison would only add noise
-        return Integrity(tl.public_id(incident_id), chain, [], wit, proj.unreadable, False)
+        return Integrity(public_id(incident_id), chain, [], wit, proj.unreadable, False)
     mismatches = compare(proj, tl.stored_summary(conn, incident_id))
-    return Integrity(tl.public_id(incident_id), chain, mismatches, wit, proj.unreadable)
+    return Integrity(public_id(incident_id), chain, mismatches, wit, proj.unreadable)

@@ -2,122 +2,37 @@
 row, updates it, and appends the matching timeline events, so the record and the state agree.
 
 The CLI, the TUI and drills all go through this class; none of them writes tables directly.
+It is the facade: the write path is writer.py, action items actions.py and triage
+operations triageops.py; the lifecycle, the reads and the export are here.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
-from mlops_oncall.clock import SYSTEM, Clock
-from mlops_oncall.formats.durations import parse_duration
+from mlops_oncall.formats.errors import BadInput, IncidentError
+from mlops_oncall.formats.refs import parse_ref, public_id
 from mlops_oncall.incidents import integrity
 from mlops_oncall.incidents import lifecycle as lc
-from mlops_oncall.incidents.integrity import Integrity, snapshot_sha256
-from mlops_oncall.incidents.triage import (
-    FLOW_KINDS,
-    OUTCOME_KINDS,
-    TriageError,
-    TriageState,
-    replay,
-)
-from mlops_oncall.redact import Redactor
+from mlops_oncall.incidents.actions import ActionItems, _action_json
+from mlops_oncall.incidents.integrity import Integrity
+from mlops_oncall.incidents.triage import FLOW_KINDS, TriageState
+from mlops_oncall.incidents.triageops import TamperedError as TamperedError  # raised here too
+from mlops_oncall.incidents.triageops import TriageOps
 from mlops_oncall.runbooks.schema import Runbook
 from mlops_oncall.store import timeline as tl
-from mlops_oncall.store.db import Store
-from mlops_oncall.store.tables import ActionItem, Incident, RoleAssignment, TriageRunbook
+from mlops_oncall.store.tables import ActionItem as ACTION
+from mlops_oncall.store.tables import Incident as INC
+from mlops_oncall.store.tables import RoleAssignment as ROLE
 from mlops_oncall.store.types import ts_text
-from mlops_oncall.store.witness import Head, Witness, WitnessError, open_witness
-
-DEFAULT_WITNESS = object()  # Incidents(witness=...) not given: the store's default witness
-
-INC = Incident
-ROLE = RoleAssignment
-ACTION = ActionItem
-TRIAGE = TriageRunbook
 
 NARRATIVE_FIELDS = lc.NARRATIVE_FIELDS
-# Clock skew between two terminals should not turn "now" into "the future".
-FUTURE_SLACK = timedelta(seconds=5)
-
-
-class IncidentError(Exception):
-    """The answer is no: unknown incident, invalid move, a time out of range. Exit 1."""
-
-    exit_code = 1
-
-
-class TamperedError(IncidentError):
-    """Stored data disagrees with the timeline, so acting on it is refused. Exit 1."""
-
-
-class BadInput(IncidentError):
-    """A value that cannot mean anything (bad severity, unparseable time). Exit 2."""
-
-    exit_code = 2
-
-
-_REF = re.compile(r"^(?:inc-?)?0*(\d+)$", re.IGNORECASE)
-
-
-# the largest id a database can hold: a bigger number is no incident, not an overflow in SQL
-MAX_ID = 2**63 - 1
-
-
-def parse_ref(ref: str | int) -> int:
-    if isinstance(ref, int):
-        if not 0 < ref <= MAX_ID:
-            raise IncidentError(f"unknown incident '{ref}'")
-        return ref
-    m = _REF.match(ref.strip())
-    if not m or int(m.group(1)) == 0:
-        raise IncidentError(f"unknown incident '{ref}' (ids look like INC-0001)")
-    if int(m.group(1)) > MAX_ID:
-        raise IncidentError(f"unknown incident '{ref}'")
-    return int(m.group(1))
-
-
-_AGO = re.compile(r"^(?:-\s*(?P<a>.+)|(?P<b>.+?)\s+ago)$")
-
-
-def parse_time(text: str, zone: ZoneInfo | None = None, now: datetime | None = None) -> datetime:
-    """ISO 8601 (naive means the workspace's zone), 'now', or relative: '-10m', '10m ago'."""
-    s = text.strip()
-    now = now or datetime.now(UTC)
-    if s.lower() == "now":
-        return now
-    m = _AGO.match(s)
-    if m:
-        try:
-            return now - parse_duration((m.group("a") or m.group("b")).replace(" ", ""))
-        except ValueError:
-            pass
-    try:
-        ts = datetime.fromisoformat(s.replace(" ", "T", 1) if " " in s and "T" not in s else s)
-    except ValueError:
-        raise BadInput(
-            f"cannot read the time '{text}'; use ISO 8601 such as 2026-11-28T03:12:00Z, or '-10m'"
-        ) from None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=zone or UTC)
-    return ts.astimezone(UTC)
-
-
-def parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise BadInput(f"cannot read the date '{text}'; use YYYY-MM-DD") from None
 
 
 @dataclass
@@ -131,7 +46,7 @@ class IncidentView:
 
     @property
     def id(self) -> str:
-        return tl.public_id(self.row["id"])
+        return public_id(self.row["id"])
 
     def milestone(self, name: str) -> datetime | None:
         return self.row[f"{name}_at"]
@@ -181,165 +96,7 @@ class IncidentView:
         return out
 
 
-class Incidents:
-    def __init__(
-        self,
-        store: Store,
-        *,
-        clock: Clock = SYSTEM,
-        actor: str = "unknown",
-        zone: ZoneInfo | None = None,
-        redactor: Redactor | None = None,
-        witness: Witness | object | None = DEFAULT_WITNESS,
-        on_warning: Callable[[str], None] | None = None,
-    ):
-        self.store = store
-        self.clock = clock
-        self.actor = actor
-        self.zone = zone or ZoneInfo("UTC")
-        self.redactor = redactor or Redactor()
-        # where each new head is also written (None: nowhere); default beside a SQLite file
-        self.witness: Witness | None = (
-            open_witness(store.url) if witness is DEFAULT_WITNESS else witness  # type: ignore[assignment]
-        )
-        self.on_warning = on_warning
-        self._tx = threading.local()  # the appenders of the current write, per thread
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A write transaction; once it has committed, each incident it appended to has its new
-        head witnessed. The event is durable first: a witness that fails only warns."""
-        touched: dict[int, tl.Appender] = {}
-        self._tx.touched = touched
-        try:
-            with self.store.write() as conn:
-                yield conn
-        finally:
-            self._tx.touched = None
-        if self.witness is not None:
-            for app in touched.values():
-                self._witness(app)
-
-    def _witness(self, app: tl.Appender) -> None:
-        head = Head(
-            tl.public_id(app.incident_id), app.head_seq, app.head_hash, ts_text(datetime.now(UTC))
-        )
-        try:
-            self.witness.record(head)  # type: ignore[union-attr]
-        except WitnessError as exc:
-            msg = f"warning: {head.incident} event {head.seq} is recorded, but {exc}"
-            if self.on_warning is not None:
-                self.on_warning(msg)
-            else:
-                logging.getLogger(__name__).warning(msg)
-
-    # -- helpers ---------------------------------------------------------------------------
-    def time(self, text: str | None) -> datetime | None:
-        """Parse a --at value against this service's clock and zone."""
-        if text is None:
-            return None
-        return parse_time(text, self.zone, self.clock.now())
-
-    def _row(self, conn: Connection, ref: str | int, *, lock: bool = False) -> dict[str, Any]:
-        iid = parse_ref(ref)
-        if lock:
-            row = tl.lock_incident(conn, iid)
-        else:
-            found = conn.execute(select(INC).where(INC.c.id == iid)).mappings().first()
-            row = dict(found) if found else None
-        if row is None:
-            raise IncidentError(f"unknown incident '{ref}'")
-        return row
-
-    def _when(
-        self, row: dict | None, at: datetime | None, *, allow_before_start: bool = False
-    ) -> datetime:
-        now = self.clock.now()
-        if at is None:
-            return now
-        if at.tzinfo is None:
-            raise BadInput("times must be timezone-aware")
-        at = at.astimezone(UTC)
-        if at > now + FUTURE_SLACK:
-            raise IncidentError(f"{ts_text(at)} is in the future (now is {ts_text(now)})")
-        if row is not None and not allow_before_start:
-            began = min(
-                t
-                for t in (
-                    row["impact_started_at"],
-                    row["detected_at"],
-                    row["declared_at"],
-                    row["created_at"],
-                )
-                if t
-            )
-            if at < began:
-                raise IncidentError(
-                    f"{ts_text(at)} is before {tl.public_id(row['id'])} began ({ts_text(began)})"
-                )
-        return at
-
-    def _append(
-        self,
-        app: tl.Appender,
-        kind: str,
-        ts: datetime,
-        text: str = "",
-        data: dict | None = None,
-        *,
-        redacted: bool = False,
-        actor: str | None = None,
-    ):
-        """Append one event. ``redacted``: the data has been through ``_redacted`` already
-        (the caller stores the same values in summary columns, which ``verify`` compares)."""
-        r = self.redactor
-        data = (data or {}) if redacted else r.value(data or {})
-        who = self.actor if actor is None else actor
-        record = app.append(kind, ts=ts, actor=who, text=r.text(text), data=data)
-        touched = getattr(self._tx, "touched", None)
-        if touched is not None:
-            touched[app.incident_id] = app
-        return record
-
-    def _redacted(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.redactor.value(data)
-
-    def _milestone(
-        self,
-        conn: Connection,
-        app: tl.Appender,
-        row: dict,
-        name: str,
-        at: datetime,
-        source: str,
-        *,
-        correction: bool = False,
-        ts: datetime | None = None,
-    ) -> bool:
-        """Set a milestone. The first setting counts unless this is an explicit correction."""
-        previous, previous_source = row[f"{name}_at"], row[f"{name}_source"]
-        if previous is not None and not correction:
-            return False
-        conn.execute(
-            update(INC)
-            .where(INC.c.id == row["id"])
-            .values({f"{name}_at": at, f"{name}_source": source})
-        )
-        row[f"{name}_at"], row[f"{name}_source"] = at, source
-        data: dict[str, Any] = {"name": name, "at": ts_text(at), "source": source}
-        if correction:
-            data["correction"] = True
-            data["previous"] = (
-                {"at": ts_text(previous), "source": previous_source} if previous else None
-            )
-            text = f"{name} corrected to {_short(at)}" + (
-                f" (was {_short(previous)})" if previous else ""
-            )
-        else:
-            text = f"{name} at {_short(at)} ({source})"
-        self._append(app, "milestone", ts or at, text, data)
-        return True
-
+class Incidents(ActionItems, TriageOps):
     # -- lifecycle -------------------------------------------------------------------------
     def declare(
         self,
@@ -413,7 +170,7 @@ class Incidents:
                 app,
                 "declared",
                 when,
-                f"{tl.public_id(iid)} declared: {title}",
+                f"{public_id(iid)} declared: {title}",
                 declared,
                 redacted=True,
             )
@@ -436,7 +193,7 @@ class Incidents:
         with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
-            pid = tl.public_id(row["id"])
+            pid = public_id(row["id"])
             if row["acknowledged_at"] is not None:
                 raise IncidentError(
                     f"{pid} was already acknowledged at {ts_text(row['acknowledged_at'])}"
@@ -462,7 +219,7 @@ class Incidents:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             try:
-                lc.check_move(tl.public_id(row["id"]), row["status"], status)
+                lc.check_move(public_id(row["id"]), row["status"], status)
             except lc.LifecycleError as exc:
                 raise IncidentError(str(exc)) from None
             app = tl.Appender.for_row(conn, row)
@@ -515,7 +272,7 @@ class Incidents:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             if row["severity"] == sev:
-                raise IncidentError(f"{tl.public_id(row['id'])} is already {sev}")
+                raise IncidentError(f"{public_id(row['id'])} is already {sev}")
             conn.execute(update(INC).where(INC.c.id == row["id"]).values(severity=sev))
             app = tl.Appender.for_row(conn, row)
             self._append(
@@ -654,242 +411,6 @@ class Incidents:
         return self.get(row["id"])
 
     # -- action items ----------------------------------------------------------------------
-    def action_add(
-        self,
-        ref: str | int,
-        text: str,
-        *,
-        type: str,
-        owner: str,
-        due: date | None = None,
-        priority: str | None = None,
-        link: str | None = None,
-        at: datetime | None = None,
-    ) -> dict[str, Any]:
-        """Add an action item: what, its type, owner, due date, priority (P0 most urgent ..
-        P3, as the Google SRE postmortem's) and the link to the ticket that tracks it."""
-        priority, link = _priority(priority), _link(link)
-        if type not in lc.ACTION_TYPES:
-            raise BadInput(
-                f"unknown action type '{type}'; expected one of {', '.join(lc.ACTION_TYPES)}"
-            )
-        text = text.strip()
-        if not text:
-            raise BadInput("an action item needs text")
-        with self._write() as conn:
-            row = self._row(conn, ref, lock=True)
-            when = self._when(row, at)
-            if due is not None:  # before the incident: a typo, such as 12/20 read as last year
-                from mlops_oncall.incidents.dates import check_due, local_day
-
-                check_due(due, local_day(row["declared_at"] or row["created_at"], self.zone))
-            number = (
-                conn.execute(
-                    select(func.max(ACTION.c.number)).where(ACTION.c.incident_id == row["id"])
-                ).scalar()
-                or 0
-            ) + 1
-            added = self._redacted(
-                {
-                    "op": "added",
-                    "number": number,
-                    "type": type,
-                    "owner": owner,
-                    "due": due.isoformat() if due else None,
-                    "text": text,
-                }
-                # only when given: an item without them hashes as it always did
-                | ({"priority": priority} if priority else {})
-                | ({"link": link} if link else {})
-            )
-            item = {
-                "incident_id": row["id"],
-                "number": number,
-                "text": added["text"],
-                "type": type,
-                "owner": added["owner"],
-                "due": due,
-                "status": "open",
-                "created_at": when,
-                "priority": priority,
-                "link": added.get("link"),
-            }
-            conn.execute(insert(ACTION).values(**item))
-            app = tl.Appender.for_row(conn, row)
-            self._append(
-                app,
-                "action_item",
-                when,
-                f"action {number} ({type}, {owner}): {text}",
-                added,
-                redacted=True,
-            )
-        return _action_json(item | {"done_at": None})
-
-    def action_done(
-        self, ref: str | int, number: int, *, at: datetime | None = None
-    ) -> dict[str, Any]:
-        with self._write() as conn:
-            row = self._row(conn, ref, lock=True)
-            when = self._when(row, at)
-            if not 0 < number <= MAX_ID:
-                raise IncidentError(f"{tl.public_id(row['id'])} has no action item {number}")
-            item = (
-                conn.execute(
-                    select(ACTION).where(
-                        ACTION.c.incident_id == row["id"], ACTION.c.number == number
-                    )
-                )
-                .mappings()
-                .first()
-            )
-            pid = tl.public_id(row["id"])
-            if item is None:
-                raise IncidentError(f"{pid} has no action item {number}")
-            if item["status"] == "done":
-                raise IncidentError(f"action item {number} of {pid} is already done")
-            conn.execute(
-                update(ACTION).where(ACTION.c.id == item["id"]).values(status="done", done_at=when)
-            )
-            app = tl.Appender.for_row(conn, row)
-            self._append(
-                app, "action_item", when, f"action {number} done", {"op": "done", "number": number}
-            )
-            return _action_json(dict(item) | {"status": "done", "done_at": when})
-
-    # -- triage ----------------------------------------------------------------------------
-    def attach(
-        self, ref: str | int, runbook: Runbook, *, at: datetime | None = None
-    ) -> IncidentView:
-        with self._write() as conn:
-            row = self._row(conn, ref, lock=True)
-            when = self._when(row, at)
-            app = tl.Appender.for_row(conn, row)
-            self._attach(conn, app, row, runbook, when)
-        return self.get(row["id"])
-
-    def _attach(self, conn, app, row, runbook: Runbook, when: datetime) -> None:
-        snapshot = runbook.model_dump_json()
-        sha = snapshot_sha256(snapshot)
-        version = sha[:12]
-        data = self._redacted(
-            {"runbook": runbook.id, "title": runbook.title, "steps": len(runbook.steps)}
-        )
-        # the full hash puts the frozen snapshot in the chain (checked before a command runs);
-        # added after redaction, so no secret detector can mask a hash as "high entropy"
-        data |= {"version": version, "sha256": sha}
-        ev = self._append(
-            app,
-            "runbook_attached",
-            when,
-            f"runbook {runbook.id}: {runbook.title}",
-            data,
-            redacted=True,
-        )
-        conn.execute(
-            insert(TRIAGE).values(
-                incident_id=row["id"],
-                runbook_id=runbook.id,
-                version=version,
-                snapshot=snapshot,
-                attached_seq=ev.seq,
-                attached_at=when,
-            )
-        )
-
-    def _triage(self, conn: Connection, incident_id: int) -> TriageState | None:
-        att = conn.execute(
-            select(TRIAGE.c.runbook_id, TRIAGE.c.version, TRIAGE.c.snapshot, TRIAGE.c.attached_seq)
-            .where(TRIAGE.c.incident_id == incident_id)
-            .order_by(TRIAGE.c.attached_seq.desc())
-            .limit(1)
-        ).first()
-        if att is None:
-            return None
-        runbook = Runbook.model_validate_json(att[2])
-        flow = tl.events(conn, incident_id, after_seq=att[3], kinds=FLOW_KINDS)
-        return replay(runbook, att[1], att[3], flow)
-
-    def triage(self, ref: str | int) -> TriageState | None:
-        with self.store.read() as conn:
-            row = self._row(conn, ref)
-            return self._triage(conn, row["id"])
-
-    def step(
-        self,
-        ref: str | int,
-        step_id: str,
-        outcome: str,
-        *,
-        note: str | None = None,
-        at: datetime | None = None,
-    ) -> TriageState:
-        note = self.redactor.text(note) if note else note  # stored, and returned in the state
-        with self._write() as conn:
-            row = self._row(conn, ref, lock=True)
-            when = self._when(row, at)
-            state = self._require_triage(conn, row)
-            try:
-                state.check_outcome(step_id, outcome)
-            except TriageError as exc:
-                raise IncidentError(str(exc)) from None
-            step = state.runbook.step(step_id)
-            app = tl.Appender.for_row(conn, row)
-            data = {"runbook": state.runbook.id, "step": step_id, "title": step.title}
-            if note:
-                data["note"] = note
-            text = f"{step_id} {outcome}: {step.title}" + (f" — {note}" if note else "")
-            ev = self._append(app, OUTCOME_KINDS[outcome], when, text, data)
-            state.apply_outcome(
-                step_id, outcome, seq=ev.seq, ts=when, actor=self.actor, note=note or ""
-            )
-            return state
-
-    def decide(
-        self,
-        ref: str | int,
-        step_id: str,
-        choice: str,
-        *,
-        note: str | None = None,
-        at: datetime | None = None,
-    ) -> TriageState:
-        note = self.redactor.text(note) if note else note  # stored, and returned in the state
-        with self._write() as conn:
-            row = self._row(conn, ref, lock=True)
-            when = self._when(row, at)
-            state = self._require_triage(conn, row)
-            try:
-                c = state.resolve_choice(step_id, choice)
-            except TriageError as exc:
-                raise IncidentError(str(exc)) from None
-            step = state.runbook.step(step_id)
-            app = tl.Appender.for_row(conn, row)
-            data = {
-                "runbook": state.runbook.id,
-                "step": step_id,
-                "choice": c.label,
-                "next": c.next,
-                "question": step.question,
-            }
-            if note:
-                data["note"] = note
-            text = f"{step_id}: {step.question} → {c.label}" + (f" — {note}" if note else "")
-            ev = self._append(app, "decision", when, text, data)
-            state.apply_decision(
-                step_id, c.label, seq=ev.seq, ts=when, actor=self.actor, note=note or ""
-            )
-            return state
-
-    def _require_triage(self, conn, row) -> TriageState:
-        state = self._triage(conn, row["id"])
-        if state is None:
-            pid = tl.public_id(row["id"])
-            raise IncidentError(
-                f"{pid} has no runbook attached; attach one with `incident attach {pid} RUNBOOK`"
-            )
-        return state
-
     # -- reads -----------------------------------------------------------------------------
     def get(self, ref: str | int) -> IncidentView:
         with self.store.read() as conn:
@@ -963,40 +484,11 @@ class Incidents:
         iid = parse_ref(ref)
         w = self.witness
         # read before the transaction: every head witnessed by then is in what it will see
-        reading = w.read(tl.public_id(iid)) if w is not None else None
+        reading = w.read(public_id(iid)) if w is not None else None
         with self.store.read() as conn:
             if conn.execute(select(INC.c.id).where(INC.c.id == iid)).first() is None:
                 raise IncidentError(f"unknown incident '{ref}'")
             return integrity.check(conn, iid, reading, w.key if w is not None else None)
-
-    def verified_triage(self, ref: str | int) -> TriageState | None:
-        """The attached runbook (None if there is none), after checking its frozen snapshot
-        against the chain: the sha256 its attach event recorded (or, for older records, the
-        12-hex version), and that event's own hash. Call before running any of its commands;
-        raises TamperedError if they disagree."""
-        with self.store.read() as conn:
-            row = self._row(conn, ref)
-            pid = tl.public_id(row["id"])
-            stored = tl.stored_summary(conn, row["id"])["runbooks"]
-            if not stored:
-                return None
-            # checked before the snapshot is parsed: an edited one need not even be valid
-            att = max(stored, key=lambda t: t["attached_seq"])
-            ev = tl.event_at(conn, row["id"], att["attached_seq"])
-            problem = None
-            if ev is None or ev.kind != "runbook_attached" or not tl.intact(ev, pid):
-                problem = f"its attach event {att['attached_seq']} is missing or was edited"
-            else:
-                found = integrity.snapshot_problem(snapshot_sha256(att["snapshot"] or ""), ev.data)
-                if found:
-                    problem = f"the stored snapshot {found}"
-            if problem:
-                raise TamperedError(
-                    f"{pid}: the runbook {att['runbook_id']} does not match the timeline "
-                    f"({problem}); its commands will not run. See `mlops-oncall incident "
-                    f"verify {pid}`"
-                )
-            return self._triage(conn, row["id"])
 
     def export(self, ref: str | int, verdict: Integrity | None = None) -> Iterator[str]:
         """The full record as one JSON document, streamed, read in one transaction.
@@ -1065,51 +557,3 @@ _ORDERED = (
     ("impact_started", "resolved"),
     ("mitigated", "resolved"),
 )
-
-
-def _short(ts: datetime) -> str:
-    """A timestamp for event text: to the second, UTC. The data keeps full precision."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-PRIORITIES = ("P0", "P1", "P2", "P3")
-MAX_LINK = 2000
-
-
-def _priority(value: str | None) -> str | None:
-    if value is None:
-        return None
-    p = value.strip().upper()
-    if p not in PRIORITIES:
-        raise BadInput(
-            f"unknown priority '{value}'; expected one of {', '.join(PRIORITIES)} (P0 most urgent)"
-        )
-    return p
-
-
-def _link(value: str | None) -> str | None:
-    """The tracking ticket: a URL or an id such as OPS-123, one token with no spaces."""
-    if value is None:
-        return None
-    link = value.strip()
-    if not link or len(link) > MAX_LINK or any(c.isspace() or not c.isprintable() for c in link):
-        raise BadInput(
-            f"a tracking link is a URL or a ticket id with no spaces, at most {MAX_LINK} "
-            "characters (https://tracker/OPS-123 or OPS-123)"
-        )
-    return link
-
-
-def _action_json(a: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "number": a["number"],
-        "text": a["text"],
-        "type": a["type"],
-        "owner": a["owner"],
-        "due": a["due"],
-        "priority": a.get("priority"),
-        "link": a.get("link"),
-        "status": a["status"],
-        "created_at": a["created_at"],
-        "done_at": a.get("done_at"),
-    }

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.store.tables import Incident, TriageRunbook
-from mlops_oncall.store.timeline import public_id
 
 DEFAULT_SEVERITY = "SEV3"
 

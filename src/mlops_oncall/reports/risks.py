@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.formats.errors import BadInput, IncidentError
+from mlops_oncall.formats.refs import parse_ref
+from mlops_oncall.formats.refs import public_id as incident_id_text
 from mlops_oncall.formats.validate import did_you_mean
-from mlops_oncall.incidents.service import BadInput, IncidentError, parse_ref
 from mlops_oncall.redact import Redactor
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Incident, Risk, RiskLink, RiskReview
-from mlops_oncall.store.timeline import public_id as incident_id_text
 
 RISK = Risk
 REVIEW = RiskReview

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from mlops_oncall.checks.rollup import BUCKETS_MS, percentile
 from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.formats.words import plural
 from mlops_oncall.incidents.deploys import Deploys
 from mlops_oncall.incidents.lifecycle import SEVERITIES
@@ -30,7 +31,6 @@ from mlops_oncall.reports.sources import Sources
 from mlops_oncall.store import checks_history
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import ActionItem, Incident
-from mlops_oncall.store.timeline import public_id
 
 INC = Incident
 ACTION = ActionItem

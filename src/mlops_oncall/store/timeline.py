@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, String, bindparam, select, type_coerce, update
 
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.store.compiled import run
 from mlops_oncall.store.tables import ActionItem, Event, Incident, RoleAssignment, TriageRunbook
 from mlops_oncall.store.types import UTCTimestamp, parse_ts, ts_text
@@ -52,10 +53,6 @@ KINDS = frozenset(
 
 EV = Event
 INC = Incident
-
-
-def public_id(incident_id: int) -> str:
-    return f"INC-{incident_id:04d}"
 
 
 def canonical_data(data: dict[str, Any] | None) -> str:

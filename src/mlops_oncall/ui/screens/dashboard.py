@@ -359,7 +359,7 @@ class DashboardScreen(Screen):
             or not self.query_one("#deploys-table", DataTable).columns
         ):
             return  # not mounted yet; the next refresh fills it
-        from mlops_oncall.store.timeline import public_id
+        from mlops_oncall.formats.refs import public_id
 
         before = self.app.open_incidents  # type: ignore[attr-defined]
         self.app.open_incidents = [  # type: ignore[attr-defined]

@@ -21,8 +21,8 @@ TITLE_WIDTH = 44  # the whole title is on the incident screen
 
 
 def matches(row: dict, flt: str, words: list[str]) -> bool:
+    from mlops_oncall.formats.refs import public_id
     from mlops_oncall.incidents.lifecycle import OPEN_STATUSES
-    from mlops_oncall.store.timeline import public_id
 
     if flt == "open" and row["status"] not in OPEN_STATUSES:
         return False
@@ -105,8 +105,8 @@ class IncidentsScreen(Screen):
 
     # -- the list --------------------------------------------------------------------------------
     def refresh_list(self) -> None:
+        from mlops_oncall.formats.refs import public_id
         from mlops_oncall.reports.text import terminal_text
-        from mlops_oncall.store.timeline import public_id
 
         s = self.app.session  # type: ignore[attr-defined]
         zone, now = s.workspace.zone(), s.clock.now()
