@@ -7,6 +7,7 @@ the runbook library are imported, then a worker calls the properties here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,12 +17,14 @@ from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.config import Workspace
 
 if TYPE_CHECKING:
-    from mlops_oncall.checks.config import CheckSet
+    from mlops_oncall.checks.spec import CheckSet
+    from mlops_oncall.drills.records import DrillRecords
     from mlops_oncall.formats.problems import Problem
     from mlops_oncall.incidents.deploys import Deploys
     from mlops_oncall.incidents.service import Incidents
     from mlops_oncall.redact import Redactor
     from mlops_oncall.reports.drafts import Drafts
+    from mlops_oncall.reports.risks import Risks
     from mlops_oncall.runbooks.library import Library
     from mlops_oncall.store.db import Store
 
@@ -36,6 +39,7 @@ class Session:
     drill_id: str | None = None  # set in drill mode: incidents are declared as drills
     fake_control_url: str | None = None  # "Inject fault" is offered when set
     check_problems: list[Problem] = field(default_factory=list)
+    on_warning: Callable[[str], None] | None = None  # where the services' warnings go (CLI: stderr)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -67,6 +71,10 @@ class Session:
 
     @cached_property
     def incidents(self) -> Incidents:
+        return self.incidents_as(self.actor)
+
+    def incidents_as(self, actor: str) -> Incidents:
+        """The incident service acting as someone else (the demo's story: priya, the CI)."""
         from mlops_oncall.incidents.service import Incidents
         from mlops_oncall.store.witness import open_witness
 
@@ -74,20 +82,42 @@ class Session:
         return Incidents(
             self.store,
             clock=self.clock,
-            actor=self.actor,
+            actor=actor,
             zone=ws.zone(),
             redactor=self.redactor,
             witness=open_witness(self.store.url, ws.config.witness, ws.root),
+            on_warning=self.on_warning,
         )
 
     @cached_property
+    def drills(self) -> DrillRecords:
+        """The drill records; a drill's Session is built with the drill's clock."""
+        from mlops_oncall.drills.records import DrillRecords
+
+        return DrillRecords(self.store, self.clock, self.redactor, self.actor)
+
+    @cached_property
     def deploys(self) -> Deploys:
+        return self.deploys_as(self.actor)
+
+    def deploys_as(self, actor: str) -> Deploys:
         from mlops_oncall.incidents.deploys import Deploys
 
-        return Deploys(self.store, clock=self.clock, actor=self.actor, redactor=self.redactor)
+        return Deploys(self.store, clock=self.clock, actor=actor, redactor=self.redactor)
+
+    @cached_property
+    def risks(self) -> Risks:
+        from mlops_oncall.reports.risks import Risks
+
+        return Risks(self.store, clock=self.clock, actor=self.actor, redactor=self.redactor)
 
     @cached_property
     def library(self) -> Library:
+        return self.load_library()
+
+    def load_library(self, paths: list[Path] | None = None) -> Library:
+        """The runbook library read afresh (``paths``: these files or folders instead of the
+        workspace's); ``library`` is this, loaded once."""
         import os
 
         from mlops_oncall.checks.config import label_names
@@ -98,6 +128,7 @@ class Session:
         labels = label_names(self.checks_path)  # names the checks' labels: fill
         return Library.load(
             self.workspace.runbook_dirs(),
+            paths=paths,
             stale_after=self.workspace.config.stale_after,
             cache=cache,
             today=self.clock.now().date(),

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import click
 
-from mlops_oncall.cli.common import echo_json, json_option, pass_app
-from mlops_oncall.cli.incident import _fmt_ts, at_option, domain_errors, incidents, window
+from mlops_oncall.cli.common import (
+    at_option,
+    domain_errors,
+    echo_json,
+    fmt_ts,
+    json_option,
+    opened,
+    pass_app,
+    window,
+)
 
 
 def _deploys(app):
-    from mlops_oncall.incidents.deploys import Deploys
-
-    svc = incidents(app)
-    return svc, Deploys(svc.store, clock=svc.clock, actor=svc.actor, redactor=svc.redactor)
+    session = opened(app)
+    return session.incidents, session.deploys
 
 
 def what_followed(f):
@@ -151,6 +157,6 @@ def list_(app, service, since, until, limit, as_json):
         inc = f"  {d['incident']}" if d["incident"] else ""
         click.echo(  # stored text: escape sequences shown, never sent to the terminal
             terminal_text(
-                f"{_fmt_ts(d['at'], svc.zone)}  {d['service']:<20} {d['version']:<16} {d['kind']:<6} {d['outcome']}{inc}"
+                f"{fmt_ts(d['at'], svc.zone)}  {d['service']:<20} {d['version']:<16} {d['kind']:<6} {d['outcome']}{inc}"
             )
         )

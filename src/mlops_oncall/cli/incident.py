@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 import time
-from datetime import datetime
 
 import click
 
 from mlops_oncall.cli.common import (
+    COUNT,
     EXIT_NO,
     EXIT_USAGE,
     AppContext,
+    at_option,
+    domain_errors,
     echo_json,
+    echo_stored,
     fail,
+    fmt_ts,
+    incidents,
     json_option,
     pass_app,
-    warn,
+    runbook_entry,
+    strict_option,
+    verified,
+    window,
 )
 from mlops_oncall.formats.words import plural
 
-# a count larger than any table can hold means "all": clamped, so SQL never sees an integer
-# it cannot bind (SQLite and PostgreSQL stop at 2**63 - 1)
-COUNT = click.IntRange(1, 2**62, clamp=True)
-at_option = click.option(
-    "--at", "at", metavar="TS", help="When it happened (ISO 8601, or -10m); default now."
-)
 NARRATIVE = (
     ("summary", "--summary"),
     ("impact", "--impact"),
@@ -46,88 +47,6 @@ NARRATIVE = (
 )
 
 
-def incidents(app: AppContext):
-    """The incident service for this workspace (opens and migrates the store)."""
-    from mlops_oncall.incidents.service import Incidents
-    from mlops_oncall.store.db import open_store
-    from mlops_oncall.store.engine import StoreError
-
-    ws = app.workspace
-    try:
-        store = open_store(ws.database_url())
-    except StoreError as exc:
-        fail(str(exc), EXIT_USAGE)
-    return Incidents(
-        store,
-        actor=ws.actor(),
-        zone=ws.zone(),
-        redactor=workspace_redactor(app),
-        witness=workspace_witness(app, store),
-        on_warning=warn,
-    )
-
-
-def workspace_redactor(app: AppContext):
-    """Credential patterns, plus every secret the workspace's checks file resolves, so a token
-    pasted into a note is masked before it is stored."""
-    from mlops_oncall.reports.sources import workspace_redactor as for_checks
-
-    return for_checks(app.workspace.checks_file)
-
-
-def workspace_witness(app: AppContext, store):
-    """The witness oncall.yaml names for this store (default: beside a SQLite file)."""
-    from mlops_oncall.store.witness import open_witness
-
-    ws = app.workspace
-    return open_witness(store.url, ws.config.witness, ws.root)
-
-
-strict_option = click.option(
-    "--strict", is_flag=True, help="Refuse (exit 1) if the incident fails `incident verify`."
-)
-
-
-def verified(svc, ref, strict: bool):
-    """Verify before writing a document: a failure is a warning on stderr (the document gets
-    a banner), or with --strict an error (exit 1)."""
-    verdict = svc.verify(ref)
-    if not verdict.ok:
-        problems = verdict.problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        what = f"{verdict.id} fails `incident verify`: {problems[0]}{more}"
-        if strict:
-            fail(f"{what}; not writing the document (--strict)", EXIT_NO)
-        warn(f"warning: {what}; the document is marked")
-    return verdict
-
-
-def domain_errors(fn):
-    """Turn the core's one-line errors into exit codes: 1 for "no", 2 for unusable input."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from mlops_oncall.incidents.service import IncidentError
-
-        try:
-            return fn(*args, **kwargs)
-        except IncidentError as exc:
-            message = str(exc)  # it may quote the input: mask the workspace's secrets too
-            if args and isinstance(args[0], AppContext):
-                message = workspace_redactor(args[0]).text(message)
-            fail(message, exc.exit_code)
-
-    return wrapper
-
-
-def _fmt_ts(ts: datetime | None, zone) -> str:
-    if ts is None:
-        return "–"
-    local = ts.astimezone(zone)
-    suffix = "Z" if local.utcoffset().total_seconds() == 0 else local.strftime("%z")
-    return local.strftime("%Y-%m-%d %H:%M:%S") + suffix
-
-
 def _summary(row: dict) -> dict:
     from mlops_oncall.formats.refs import public_id
 
@@ -145,19 +64,12 @@ def _summary(row: dict) -> dict:
     }
 
 
-def _echo(text: str, **kw) -> None:
-    """Stored text to the terminal: escape sequences shown, never sent."""
-    from mlops_oncall.reports.text import terminal_text
-
-    click.echo(terminal_text(text), **kw)
-
-
 def _print_view(view, zone, as_json: bool, line: str | None = None) -> None:
     if as_json:
         echo_json(view.to_json())
         return
     r = view.row
-    _echo(line or f"{view.id} {r['severity']} {r['status']}: {r['title']}")
+    echo_stored(line or f"{view.id} {r['severity']} {r['status']}: {r['title']}")
 
 
 @click.group()
@@ -195,7 +107,7 @@ def declare(
     if from_check:
         _known_check(app, from_check)
     svc = incidents(app)
-    rb = _runbook(app, runbook_id) if runbook_id else None
+    rb = runbook_entry(app, runbook_id) if runbook_id else None
     view = svc.declare(
         title,
         severity,
@@ -233,17 +145,6 @@ def _known_check(app: AppContext, check_id: str) -> None:
         )
 
 
-def _runbook(app: AppContext, runbook_id: str):
-    from mlops_oncall.cli.runbook import load_library
-    from mlops_oncall.formats.validate import did_you_mean
-
-    lib = load_library(app)
-    entry = lib.get(runbook_id)
-    if entry is None:
-        fail(f"unknown runbook '{runbook_id}'{did_you_mean(runbook_id, list(lib.entries))}")
-    return entry.runbook
-
-
 @incident.command("list")
 @click.option("--status", metavar="S", help="open, or one status (triage, investigating, ...).")
 @click.option("--service", help="Only this service.")
@@ -268,8 +169,8 @@ def list_(app, status, service, drills, limit, as_json):
         s = _summary(r)
         drill = " [drill]" if s["is_drill"] and not s["title"].startswith("[drill]") else ""
         svc_name = f" ({s['service']})" if s["service"] else ""
-        _echo(
-            f"{s['id']}  {s['severity']}  {s['status']:<13} {_fmt_ts(r['declared_at'], svc.zone)}  "
+        echo_stored(
+            f"{s['id']}  {s['severity']}  {s['status']:<13} {fmt_ts(r['declared_at'], svc.zone)}  "
             f"{s['title']}{svc_name}{drill}"
         )
 
@@ -293,20 +194,20 @@ def show(app, ref, as_json):
     data = view.to_json()
     drill = "  [DRILL]" if r["is_drill"] else ""
     click.echo(f"{view.id}  {r['severity']}  {r['status']}{drill}")
-    _echo(f"  {r['title']}")
+    echo_stored(f"  {r['title']}")
     if r["service"]:
-        _echo(f"  service: {r['service']}")
+        echo_stored(f"  service: {r['service']}")
     click.echo("milestones:")
     for m in in_time_order(r):
         if r[f"{m}_at"]:
-            click.echo(f"  {m:<15} {_fmt_ts(r[f'{m}_at'], z)}  ({r[f'{m}_source']})")
+            click.echo(f"  {m:<15} {fmt_ts(r[f'{m}_at'], z)}  ({r[f'{m}_source']})")
     metrics = "  ".join(
         f"{k.upper()} {format_duration(v) if v is not None else '–'}"
         for k, v in data["metrics"].items()
     )
     click.echo(f"  {metrics}")
     if view.roles:
-        _echo("roles: " + ", ".join(f"{k}={v}" for k, v in sorted(view.roles.items())))
+        echo_stored("roles: " + ", ".join(f"{k}={v}" for k, v in sorted(view.roles.items())))
     if view.triage:
         t = view.triage
         num, total = t.position()
@@ -316,7 +217,9 @@ def show(app, ref, as_json):
         click.echo("action items:")
         for a in view.actions:
             due = f" due {a['due']}" if a["due"] else ""
-            _echo(f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}")
+            echo_stored(
+                f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}"
+            )
     click.echo(f"timeline: {plural(r['head_seq'], 'event')}, head {r['head_hash'][:16]}")
 
 
@@ -334,7 +237,7 @@ def note(app, ref, text, at, as_json):
     if as_json:
         echo_json(ev.to_json())
     else:
-        click.echo(f"{_fmt_ts(ev.ts, svc.zone)}  note #{ev.seq}")
+        click.echo(f"{fmt_ts(ev.ts, svc.zone)}  note #{ev.seq}")
 
 
 def _status_command(name: str, target: str | None, doc: str):
@@ -421,7 +324,7 @@ def milestone(app, ref, name, at, source, as_json):
     svc = incidents(app)
     view = svc.milestone(ref, name, svc.time(at), source=source)
     _print_view(
-        view, svc.zone, as_json, f"{view.id} {name} {_fmt_ts(view.milestone(name), svc.zone)}"
+        view, svc.zone, as_json, f"{view.id} {name} {fmt_ts(view.milestone(name), svc.zone)}"
     )
 
 
@@ -474,7 +377,7 @@ def set_(app, ref, at, as_json, **fields):
 def attach(app, ref, runbook_id, at, as_json):
     """Attach a runbook (frozen as it is now) and start at its first step."""
     svc = incidents(app)
-    rb = _runbook(app, runbook_id)
+    rb = runbook_entry(app, runbook_id)
     view = svc.attach(ref, rb, at=svc.time(at))
     _print_view(
         view,
@@ -629,7 +532,7 @@ def timeline(app, ref, follow, last, as_json):
 
 
 def _echo_event(e, zone) -> None:
-    _echo(f"{_fmt_ts(e.ts, zone)}  #{e.seq:<4} {e.actor:<12} {e.kind:<17} {e.text}")
+    echo_stored(f"{fmt_ts(e.ts, zone)}  #{e.seq:<4} {e.actor:<12} {e.kind:<17} {e.text}")
 
 
 @incident.command()
@@ -726,30 +629,3 @@ def metrics(app, since, until, as_json):
         med = format_duration(s["median"]) if s["median"] is not None else "–"
         p90 = format_duration(s["p90"]) if s["p90"] is not None else "–"
         click.echo(f"{name.upper()}  n={s['count']:<4} median {med:<8} p90 {p90}")
-
-
-def window(svc, since: str | None, until: str | None):
-    """Parse --since/--until: a date, a timestamp, or a duration meaning that long ago."""
-    from mlops_oncall.formats.durations import parse_duration
-    from mlops_oncall.incidents.service import BadInput
-
-    now = svc.clock.now()
-
-    def one(text):
-        if text is None:
-            return None
-        try:
-            return now - parse_duration(text)
-        except ValueError:
-            pass
-        try:
-            return svc.time(text)
-        except BadInput:
-            raise BadInput(
-                f"cannot read '{text}'; use a date (2026-11-01), a timestamp, or a duration such as 7d"
-            ) from None
-
-    lo, hi = one(since), one(until) or now
-    if lo is not None and lo >= hi:
-        raise BadInput("--since must be before --until")
-    return lo, hi

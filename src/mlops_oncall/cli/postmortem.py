@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import click
 
-from mlops_oncall.cli.common import echo_json, json_option, pass_app
-from mlops_oncall.cli.incident import domain_errors, strict_option, verified, workspace_witness
+from mlops_oncall.cli.common import (
+    domain_errors,
+    echo_json,
+    json_option,
+    pass_app,
+    strict_option,
+    verified,
+)
 from mlops_oncall.cli.report import (
     document_env,
     emit,
@@ -32,12 +38,11 @@ def postmortem(app, ref, output, force, template_file, strict, as_json):
     `incident verify` gets a warning on stderr and a banner line at the top of the document,
     or with --strict no document (exit 1).
     """
-    from mlops_oncall.incidents.service import Incidents, verification_banner
+    from mlops_oncall.incidents.service import verification_banner
     from mlops_oncall.reports import postmortem as pm
 
     env = document_env(app)
-    svc = Incidents(env.store, witness=workspace_witness(app, env.store))
-    banner = verification_banner(verified(svc, ref, strict))
+    banner = verification_banner(verified(env.session.incidents, ref, strict))
     if as_json:
         echo_json(pm.build_context(env.store, ref, sources=env.sources, clock=env.clock))
         return

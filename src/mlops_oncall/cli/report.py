@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlops_oncall.cli.common import AppContext, echo_json, json_option, pass_app, warn
-from mlops_oncall.cli.incident import domain_errors, incidents, workspace_redactor
+from mlops_oncall.cli.common import (
+    AppContext,
+    domain_errors,
+    echo_json,
+    json_option,
+    opened,
+    pass_app,
+    warn,
+)
 from mlops_oncall.formats.words import plural
+
+if TYPE_CHECKING:
+    from mlops_oncall.session import Session
 
 output_option = click.option(
     "-o",
@@ -39,6 +49,7 @@ template_option = click.option(
 
 @dataclass
 class DocumentEnv:
+    session: Session
     store: Any
     clock: Any
     sources: Any
@@ -49,9 +60,9 @@ def document_env(app: AppContext) -> DocumentEnv:
     """What every document needs; a checks file with errors costs only its SLOs (a warning)."""
     from mlops_oncall.reports.sources import load_sources
 
-    svc = incidents(app)
+    session = opened(app)
     ws = app.workspace
-    sources = load_sources(ws.checks_file, workspace_redactor(app))
+    sources = load_sources(ws.checks_file, session.redactor)
     bands = ws.config.weekly.change_failure_rate
     sources.cfr_amber_above, sources.cfr_red_above = bands.amber_above, bands.red_above
     if sources.problems:
@@ -60,7 +71,7 @@ def document_env(app: AppContext) -> DocumentEnv:
             "check names "
             f"and SLOs are left out (first: {sources.problems[0]})"
         )
-    return DocumentEnv(svc.store, svc.clock, sources, ws.templates_dir)
+    return DocumentEnv(session, session.store, session.clock, sources, ws.templates_dir)
 
 
 def emit(app: AppContext, text: str, output: str | None, force: bool = False) -> None:

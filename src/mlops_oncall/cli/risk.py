@@ -6,8 +6,16 @@ import shlex
 
 import click
 
-from mlops_oncall.cli.common import EXIT_USAGE, echo_json, fail, json_option, pass_app
-from mlops_oncall.cli.incident import at_option, domain_errors, incidents, workspace_redactor
+from mlops_oncall.cli.common import (
+    EXIT_USAGE,
+    at_option,
+    domain_errors,
+    echo_json,
+    fail,
+    json_option,
+    opened,
+    pass_app,
+)
 from mlops_oncall.cli.report import (
     document_env,
     emit,
@@ -55,11 +63,8 @@ def _options(options):
 
 
 def _risks(app):
-    from mlops_oncall.reports.risks import Risks
-
-    svc = incidents(app)
-    risks = Risks(svc.store, clock=svc.clock, actor=svc.actor, redactor=workspace_redactor(app))
-    return svc, risks
+    session = opened(app)
+    return session.incidents, session.risks
 
 
 def _residual(likelihood, impact):
@@ -77,10 +82,10 @@ def _date(text):
 
 
 def _check_runbooks(app, ids):
-    from mlops_oncall.cli.incident import _runbook
+    from mlops_oncall.cli.common import runbook_entry
 
     for rb in ids:
-        _runbook(app, rb)  # an unknown id fails here, with a did-you-mean
+        runbook_entry(app, rb)  # an unknown id fails here, with a did-you-mean
 
 
 def _line(r) -> str:

@@ -22,20 +22,10 @@ from mlops_oncall.formats.words import plural
 
 def load_library(app: AppContext, paths: tuple[str, ...] = (), *, report: bool = True):
     """The workspace's library. Each runbook it had to leave out is one line on stderr, so a
-    broken file never just disappears from list, show, search, match or declare."""
-    from mlops_oncall.checks.config import label_names
-    from mlops_oncall.runbooks.cache import default_cache
-    from mlops_oncall.runbooks.library import Library
-
-    ws = app.workspace
-    cache = None if os.environ.get("MLOPS_ONCALL_NO_CACHE") else default_cache()
-    lib = Library.load(
-        ws.runbook_dirs(),
-        paths=[Path(p) for p in paths] or None,
-        stale_after=ws.config.stale_after,
-        cache=cache,
-        variables=[*ws.config.vars, *label_names(ws.checks_file)],
-    )
+    broken file never just disappears from list, show, search, match or declare.
+    ``paths``: these files or folders instead (`runbook validate PATH`)."""
+    session = app.session
+    lib = session.load_library([Path(p) for p in paths]) if paths else session.library
     if report:
         for refusal in lib.refused:
             warn(str(refusal))
