@@ -1,0 +1,97 @@
+"""A throwaway PostgreSQL cluster on 127.0.0.1, for the team-mode tests.
+
+`.ci/run` starts one before pytest and stops it afterwards, also on failure:
+
+    python -m tests.pgcluster start DIR   # prints the server's URL on stdout
+    python -m tests.pgcluster stop DIR
+
+The cluster lives in DIR (a temporary folder), listens on a free port on 127.0.0.1 only, trusts
+local connections (nobody else can reach it) and runs as the ``postgres`` user when started by
+root (initdb refuses root). The tests read its URL from ``MLOPS_ONCALL_TEST_PG``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+URL_FILE = "url"
+
+
+def bindir() -> Path | None:
+    """The server's binaries: pg_config's answer, else Debian's versioned folder."""
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        candidate = Path(out.stdout.strip())
+        if (candidate / "initdb").exists():
+            return candidate
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_owner(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    return ["runuser", "-u", "postgres", "--", *argv]
+
+
+def _run(argv: list[str]) -> None:
+    done = subprocess.run(_as_owner(argv), capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"pgcluster: {' '.join(argv[:2])} failed:\n{done.stdout}{done.stderr}")
+
+
+def start(root: Path) -> str:
+    bins = bindir()
+    if bins is None:
+        sys.exit("pgcluster: no PostgreSQL server found (apt-get install postgresql)")
+    data = root / "data"
+    root.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        # the postgres user must be able to reach the folder (mktemp makes its parent 0700)
+        for parent in root.resolve().parents:
+            if parent.stat().st_uid == 0 and not parent.stat().st_mode & 0o001:
+                parent.chmod(parent.stat().st_mode | 0o011)
+    port = _free_port()
+    _run([str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
+    log = str(root / "log")
+    _run([str(bins / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start"])
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    (root / URL_FILE).write_text(url)
+    return url
+
+
+def stop(root: Path) -> None:
+    bins = bindir()
+    data = root / "data"
+    if bins is None or not (data / "postmaster.pid").exists():
+        return
+    _run([str(bins / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2 or argv[0] not in ("start", "stop"):
+        sys.exit("usage: python -m tests.pgcluster start|stop DIR")
+    root = Path(argv[1])
+    if argv[0] == "start":
+        print(start(root))
+    else:
+        stop(root)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
