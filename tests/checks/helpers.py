@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from mlops_oncall.checks.config import CheckSet, load_checks
+from mlops_oncall.checks.config import load_checks
+from mlops_oncall.checks.spec import CheckSet
 
 
 def write(tmp_path: Path, text: str, name: str = "checks.yaml") -> Path:

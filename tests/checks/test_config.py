@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mlops_oncall.checks.config import ChecksFile, Maintenance, Slo
+from mlops_oncall.checks.spec import ChecksFile, Maintenance, Slo
 from mlops_oncall.formats.jsonschema import schema_for
 from tests.checks.helpers import load_errors, load_ok
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 MODULES = (
     "mlops_oncall.config",
-    "mlops_oncall.checks.config",
+    "mlops_oncall.checks.spec",
     "mlops_oncall.runbooks.schema",
     "mlops_oncall.drills.scenario",
 )

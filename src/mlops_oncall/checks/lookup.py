@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from mlops_oncall.checks.config import CheckSet, load_checks
+from mlops_oncall.checks.config import load_checks
+from mlops_oncall.checks.spec import CheckSet
 
 
 class _AnyEnv(dict):

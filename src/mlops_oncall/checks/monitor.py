@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from mlops_oncall.checks.config import CheckSet, CheckSpec
+from mlops_oncall.checks.spec import CheckSet, CheckSpec
 from mlops_oncall.checks.poller import Poller
 from mlops_oncall.checks.probe import Result
 from mlops_oncall.checks.rollup import Rollup

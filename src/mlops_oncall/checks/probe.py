@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.conditions import ConditionResult, Observation, evaluate
-from mlops_oncall.checks.config import CheckSpec
+from mlops_oncall.checks.spec import CheckSpec
 from mlops_oncall.checks.decode import BodyDecodeError, decode
 from mlops_oncall.checks.presets import preset_results
 from mlops_oncall.checks.redact import NULL, Redactor

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from mlops_oncall.checks.config import CheckSpec, Maintenance, Thresholds
+from mlops_oncall.checks.spec import CheckSpec, Maintenance, Thresholds
 from mlops_oncall.checks.probe import ERROR_CLASSES, Result
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.jsonout import rfc3339

@@ -12,7 +12,7 @@ SCHEMAS: dict[str, tuple[str, str, str]] = {
     "runbook": ("mlops_oncall.runbooks.schema", "Runbook", "mlops-oncall runbook"),
     "config": ("mlops_oncall.config", "Config", "mlops-oncall workspace (oncall.yaml)"),
     "checks": (
-        "mlops_oncall.checks.config",
+        "mlops_oncall.checks.spec",
         "ChecksFile",
         "mlops-oncall health checks (checks.yaml)",
     ),
