@@ -131,12 +131,9 @@ def reset_database(path: Path) -> None:
 
 def seed(session: Session, now: datetime) -> None:
     """A few days of history, so every screen has something real to show."""
-    from mlops_oncall.incidents.deploys import Deploys
-    from mlops_oncall.incidents.service import Incidents
-
     clock = FixedClock(now - timedelta(days=6))
-    inc = Incidents(session.store, clock=clock, actor="priya")
-    dep = Deploys(session.store, clock=clock, actor="ci")
+    inc = session.incidents_as("priya", clock=clock)
+    dep = session.deploys_as("ci", clock=clock)
     lib = session.library
 
     def at(days: float, hours: float = 0) -> None:

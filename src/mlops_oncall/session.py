@@ -73,15 +73,16 @@ class Session:
     def incidents(self) -> Incidents:
         return self.incidents_as(self.actor)
 
-    def incidents_as(self, actor: str) -> Incidents:
-        """The incident service acting as someone else (the demo's story: priya, the CI)."""
+    def incidents_as(self, actor: str, *, clock: Clock | None = None) -> Incidents:
+        """The incident service acting as someone else, on its own clock if given (the demo's
+        seeded history: priya, days ago)."""
         from mlops_oncall.incidents.service import Incidents
         from mlops_oncall.store.witness import open_witness
 
         ws = self.workspace
         return Incidents(
             self.store,
-            clock=self.clock,
+            clock=clock or self.clock,
             actor=actor,
             zone=ws.zone(),
             redactor=self.redactor,
@@ -100,10 +101,10 @@ class Session:
     def deploys(self) -> Deploys:
         return self.deploys_as(self.actor)
 
-    def deploys_as(self, actor: str) -> Deploys:
+    def deploys_as(self, actor: str, *, clock: Clock | None = None) -> Deploys:
         from mlops_oncall.incidents.deploys import Deploys
 
-        return Deploys(self.store, clock=self.clock, actor=actor, redactor=self.redactor)
+        return Deploys(self.store, clock=clock or self.clock, actor=actor, redactor=self.redactor)
 
     @cached_property
     def risks(self) -> Risks:

@@ -103,10 +103,10 @@ def _now(risk: dict) -> tuple[int, int]:
 
 
 async def test_a_risk_is_reviewed_from_the_register(tmp_path):
-    from mlops_oncall.ui.screens.risks import RiskScreen, risks_service
+    from mlops_oncall.ui.screens.risks import RiskScreen
 
     session = _session(tmp_path)
-    risks = risks_service(session)
+    risks = session.risks
     risks.add("Promotions skip the canary", 4, 4, "ml-platform")
     app = OncallApp(session, live=False)
     try:

@@ -34,12 +34,6 @@ def register_title(count: int, overdue: int, sort: str) -> str:
     )
 
 
-def risks_service(session):
-    from mlops_oncall.reports.risks import Risks
-
-    return Risks(session.store, clock=session.clock, actor=session.actor, redactor=session.redactor)
-
-
 class RiskScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="risks.back"),
@@ -82,7 +76,7 @@ class RiskScreen(Screen):
 
     @work(thread=True, exclusive=True, group="risks-load")
     def load(self) -> None:
-        rows = risks_service(self.app.session).list()  # type: ignore[attr-defined]
+        rows = self.app.session.risks.list()  # type: ignore[attr-defined]
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows) -> None:
@@ -211,9 +205,7 @@ class RiskScreen(Screen):
         s = self.app.session  # type: ignore[attr-defined]
 
         def submit(likelihood, impact, note, next_review):
-            return risks_service(s).review(
-                rid, likelihood, impact, note=note, next_review=next_review
-            )
+            return s.risks.review(rid, likelihood, impact, note=note, next_review=next_review)
 
         def done(result) -> None:
             if result:
@@ -252,7 +244,7 @@ class CandidateRisksModal(Dialog):
 
         s = self.app.session  # type: ignore[attr-defined]
         view = s.incidents.get(self.incident_id)
-        items = candidates(view, risks_service(s).linked_to(view.id))
+        items = candidates(view, s.risks.linked_to(view.id))
         self.app.call_from_thread(self._show, items)
 
     def _show(self, items) -> None:
@@ -293,7 +285,7 @@ class CandidateRisksModal(Dialog):
             from mlops_oncall.reports.candidates import accept as accept_candidate
 
             return accept_candidate(
-                risks_service(s),
+                s.risks,
                 s.incidents.get(self.incident_id),
                 key,
                 owner=cand["owner"] or s.actor,
