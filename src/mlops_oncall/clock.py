@@ -1,4 +1,4 @@
-"""Clocks: the real one and a fixed one for tests (drills have theirs in drills/runner.py).
+"""Clocks: the real one and a fixed one for tests (drills have theirs in drills/clock.py).
 
 Every timestamp the app records comes from a Clock, so tests and drills control time.
 """

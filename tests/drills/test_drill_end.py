@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from mlops_oncall.config import Config, Workspace
+from mlops_oncall.drills.clock import DrillClock
 from mlops_oncall.drills.fake.client import ControlError, FakeControl
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.drills.runner import DrillRunner
@@ -42,8 +43,8 @@ def _write(tmp_path, data=SCENARIO):
     return path
 
 
-def _session(db) -> Session:
-    return Session(Workspace(config=Config(name="t")), database_url=f"sqlite:///{db}")
+def _session(db, **kw) -> Session:
+    return Session(Workspace(config=Config(name="t")), database_url=f"sqlite:///{db}", **kw)
 
 
 def _ended(session, ref: str):
@@ -72,9 +73,9 @@ def test_a_headless_drill_resolves_its_incident(tmp_path, cli, monkeypatch):
     ]
     ended = next(e for e in session.incidents.events("INC-0001") if e.kind == "drill_ended")
     assert ended.data == {"drill": "DRILL-0001", "status": "finished", "reason": None}
-    assert view.row["resolved_source"] == "drill"
+    assert view.row.resolved_source == "drill"
     # the end does not count as the responder mitigating: the target stays missed
-    (target,) = score_drill(session, 1)["targets"]
+    (target,) = score_drill(session.drills, session.incidents, 1)["targets"]
     assert target["target"] == "mitigate within" and target["passed"] is False
     session.close()
     verify = cli("incident", "verify", "INC-0001")
@@ -86,17 +87,17 @@ def test_a_failed_drill_resolves_its_incident_with_the_reason(tmp_path):
     assert sc is not None, problems
     fake = FakeSystem().start()
     control = FakeControl(fake.control_url, timeout=5)
-    session = _session(tmp_path / "f.db")
+    session = _session(tmp_path / "f.db", clock=DrillClock.for_mode("headless"))
 
     def vanish(offset, runner):  # the fake system dies after the first fault
         if runner.incident and fake.running:
             fake.stop()
 
-    runner = DrillRunner(sc, session, control, mode="headless", responder=vanish)
+    runner = DrillRunner.from_session(session, sc, control, mode="headless", responder=vanish)
     with pytest.raises(ControlError, match="not reachable"):
         runner.run()
     view = session.incidents.get("INC-0001")
-    assert view.row["status"] == "resolved"
+    assert view.row.status == "resolved"
     ended = next(e for e in session.incidents.events("INC-0001") if e.kind == "drill_ended")
     assert ended.data["status"] == "failed" and ended.data["reason"]
     assert session.incidents.verify("INC-0001").ok
@@ -127,7 +128,7 @@ def test_an_interrupted_live_drill_resolves_its_incident(tmp_path):
     assert proc.returncode == 130, err
     session = _session(tmp_path / "live.db")
     view = session.incidents.get("INC-0001")
-    assert view.row["status"] == "resolved"
+    assert view.row.status == "resolved"
     ended = next(e for e in session.incidents.events("INC-0001") if e.kind == "drill_ended")
     assert ended.data == {"drill": "DRILL-0001", "status": "aborted", "reason": "interrupted"}
     assert session.incidents.verify("INC-0001").ok

@@ -10,15 +10,14 @@ import subprocess
 
 import pytest
 import yaml
-from sqlalchemy import select
 
 from mlops_oncall.config import Config, Workspace
+from mlops_oncall.drills.clock import DrillClock
 from mlops_oncall.drills.fake.client import ControlError, FakeControl
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.drills.runner import DrillRunner
 from mlops_oncall.drills.scenario import load_scenario
 from mlops_oncall.session import Session
-from mlops_oncall.store.tables import Drill
 from tests.conftest import console_script
 
 pytestmark = pytest.mark.timeout(60)
@@ -121,8 +120,7 @@ def test_contingency_past_a_day_is_refused(tmp_path):
 
 
 def _drill_rows(session):
-    with session.store.read() as conn:
-        return [dict(r) for r in conn.execute(select(Drill)).mappings()]
+    return [d.model_dump() for d in session.drills.list()]
 
 
 def test_a_drill_whose_fake_system_is_gone_is_marked_failed(tmp_path):
@@ -133,9 +131,11 @@ def test_a_drill_whose_fake_system_is_gone_is_marked_failed(tmp_path):
     control = FakeControl(fake.control_url, timeout=5)
     fake.stop()  # its control endpoint now refuses connections: a real failure mid-drill
     session = Session(
-        Workspace(config=Config(name="t")), database_url=f"sqlite:///{tmp_path / 'd.db'}"
+        Workspace(config=Config(name="t")),
+        database_url=f"sqlite:///{tmp_path / 'd.db'}",
+        clock=DrillClock.for_mode("headless"),
     )
-    runner = DrillRunner(sc, session, control, mode="headless")
+    runner = DrillRunner.from_session(session, sc, control, mode="headless")
     ref = runner.begin()
     with pytest.raises(ControlError, match="not reachable"):
         runner.run()
@@ -204,9 +204,11 @@ def test_a_drill_recorded_before_the_param_checks_still_loads(tmp_path, cli, mon
     data["injects"][1]["params"] = {"ms": "banana"}
     old = Scenario.model_validate(data)
     session = Session(
-        Workspace(config=Config(name="t")), database_url=f"sqlite:///{tmp_path / 'old.db'}"
+        Workspace(config=Config(name="t")),
+        database_url=f"sqlite:///{tmp_path / 'old.db'}",
+        clock=DrillClock.for_mode("headless"),
     )
-    DrillRunner(old, session, None, mode="headless").begin()
+    DrillRunner.from_session(session, old, None, mode="headless").begin()
     session.close()
     monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(tmp_path / "old.db"))
     r = cli("drill", "debrief", "DRILL-0001")

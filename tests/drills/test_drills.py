@@ -15,6 +15,7 @@ import yaml
 from mlops_oncall.checks.config import load_checks
 from mlops_oncall.config import Config, Workspace
 from mlops_oncall.demo import write_checks
+from mlops_oncall.drills.clock import DrillClock
 from mlops_oncall.drills.fake.catalog import SERVICES
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.drills.library import list_scenarios, shipped_dir
@@ -74,7 +75,9 @@ def drill_env(tmp_path, fake):
     checks, problems = load_checks(checks_path)
     assert checks is not None, problems
     ws = Workspace(config=Config(name="drills"))
-    session = Session(ws, database_url=f"sqlite:///{tmp_path / 'drill.db'}")
+    session = Session(
+        ws, database_url=f"sqlite:///{tmp_path / 'drill.db'}", clock=DrillClock.for_mode("headless")
+    )
     yield session, checks
     session.close()
 
@@ -89,9 +92,9 @@ def _scenario(tmp_path, data=QUICK):
 
 def _runner(tmp_path, drill_env, fake, responder=None, data=QUICK, tell=None):
     session, checks = drill_env
-    return DrillRunner(
-        _scenario(tmp_path, data),
+    return DrillRunner.from_session(
         session,
+        _scenario(tmp_path, data),
         fake,
         mode="headless",
         checks=checks,
@@ -109,8 +112,8 @@ def test_headless_run_breaks_and_heals_the_checks_in_order(tmp_path, drill_env, 
     session, _ = drill_env
     moves = transitions(session.store, check_id="fraud.live")
     started = runner.clock.start
-    offset = [(t["at"] - started).total_seconds() for t in moves]
-    states = [t["to_state"] for t in moves]
+    offset = [(t.at - started).total_seconds() for t in moves]
+    states = [t.to_state for t in moves]
     # it goes bad only after the fault (20s), reaches down, and recovers only after the clear (3m)
     first_bad = next(i for i, s in enumerate(states) if s in ("degraded", "down"))
     assert offset[first_bad] >= 20
@@ -119,7 +122,7 @@ def test_headless_run_breaks_and_heals_the_checks_in_order(tmp_path, drill_env, 
     assert all(s != "up" for s in states[first_bad:-1])
     # the incident was declared at the first fault, flagged as a drill
     view = session.incidents.get(result["incidents"][0])
-    assert view.row["is_drill"] is True and view.row["drill_id"] == "DRILL-0001"
+    assert view.row.is_drill is True and view.row.drill_id == "DRILL-0001"
     kinds = [e.kind for e in session.incidents.events(view.id)]
     assert "inject" in kinds and "check_transition" in kinds
     # the contingency came, because nobody acknowledged
@@ -135,7 +138,7 @@ def _responder(plan):
         inc = runner.incident
         if inc is None:
             return
-        svc = runner.session.incidents
+        svc = runner.incidents
         lib = Library.load([])
         for i, (when, what) in enumerate(plan):
             if i in done or offset < when:
@@ -215,14 +218,14 @@ def test_debrief_and_accepting_an_improvement(tmp_path, drill_env, fake):
     from mlops_oncall.drills.debrief import accept, debrief_markdown
 
     session, _ = drill_env
-    text, items = debrief_markdown(session, runner.drill_id)
+    text, items = debrief_markdown(session.drills, session.incidents, runner.drill_id)
     assert (
         "| acknowledge within | 1m | 2m 20s | FAIL |" in text
     )  # the fault at 20s, the ack at 160s
     assert "| correct runbook attached | `model-latency-spike` | `gpu-oom` | FAIL |" in text
     assert "## Hot wash" in text and "## Runbook steps skipped" in text
     assert items[0].text == "Practise to acknowledge within 1m (took 2m 20s)"
-    item = accept(session, runner.drill_id, 1)
+    item = accept(session.drills, session.incidents, runner.drill_id, 1)
     assert item["text"] == items[0].text and item["type"] == "process"
 
 
@@ -244,9 +247,15 @@ def test_game_master_fires_a_fault_early(tmp_path, drill_env, fake, cli, monkeyp
 
     from mlops_oncall.checks.probe import Prober
 
-    session, checks = drill_env
+    _, checks = drill_env
+    # a live drill paces in real time: its session is built with a paced clock
+    session = Session(
+        Workspace(config=Config(name="live")),
+        database_url=f"sqlite:///{tmp_path / 'live.db'}",
+        clock=DrillClock.for_mode("live"),
+    )
     monkeypatch.setenv("MLOPS_ONCALL_DATABASE", session.store.url.removeprefix("sqlite:///"))
-    runner = DrillRunner(_scenario(tmp_path), session, fake, mode="live", speed=1.0)
+    runner = DrillRunner.from_session(session, _scenario(tmp_path), fake, mode="live", speed=1.0)
     ref = runner.begin()
     t = threading.Thread(target=runner.run, daemon=True)
     t.start()
@@ -279,6 +288,7 @@ def test_game_master_fires_a_fault_early(tmp_path, drill_env, fake, cli, monkeyp
     finally:
         runner.stop()
         t.join(10)
+        session.close()
     assert not t.is_alive()
 
 
@@ -338,23 +348,25 @@ def test_replay_from_a_real_incident(tmp_path, drill_env, fake):
     # it validates and, replayed, reproduces the order of the transitions
     sc = _scenario(tmp_path, data | {"duration": "6m"})
     replay_session = Session(
-        Workspace(config=Config(name="replay")), database_url=f"sqlite:///{tmp_path / 'replay.db'}"
+        Workspace(config=Config(name="replay")),
+        database_url=f"sqlite:///{tmp_path / 'replay.db'}",
+        clock=DrillClock.for_mode("headless"),
     )
-    DrillRunner(sc, replay_session, fake, mode="headless", checks=checks).run()
+    DrillRunner.from_session(replay_session, sc, fake, mode="headless", checks=checks).run()
     moves = [
         t
         for t in transitions(replay_session.store, check_id="fraud.live")
-        if t["from_state"] != "unknown"
+        if t.from_state != "unknown"
     ]
-    states = [t["to_state"] for t in moves]
+    states = [t.to_state for t in moves]
     # bad, recovered, bad again, recovered: the order of the real incident
     collapsed = [
         s for i, s in enumerate(states) if i == 0 or (s == "up") != (states[i - 1] == "up")
     ]
     assert [s == "up" for s in collapsed] == [False, True, False, True], states
     # and the spacing: the second failure starts a minute after the first recovery, as it did
-    first_up = next(t["at"] for t in moves if t["to_state"] == "up")
-    second_bad = next(t["at"] for t in moves if t["to_state"] != "up" and t["at"] > first_up)
+    first_up = next(t.at for t in moves if t.to_state == "up")
+    second_bad = next(t.at for t in moves if t.to_state != "up" and t.at > first_up)
     assert 40 <= (second_bad - first_up).total_seconds() <= 100
     replay_session.close()
 

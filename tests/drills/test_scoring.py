@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
-from sqlalchemy import insert
 
 from mlops_oncall.clock import FixedClock
+from mlops_oncall.drills.records import Delivery, DrillRecords
 from mlops_oncall.drills.scenario import Scenario, load_scenario
 from mlops_oncall.drills.scoring import score_drill
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.store.db import open_store
-from mlops_oncall.store.tables import Drill, DrillInject
 
 T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 SCENARIO = {
@@ -43,36 +42,22 @@ def drill(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'd.db'}")
     clock = FixedClock(T0)
     incidents = Incidents(store, clock=clock, actor="responder")
-    session = types.SimpleNamespace(store=store, incidents=incidents)
+    records = DrillRecords(store, clock, actor="gm")
 
     def start(mode: str) -> int:
-        with store.write() as conn:
-            drill_id = conn.execute(
-                insert(Drill).values(
-                    scenario_id="weighted",
-                    title="w",
-                    scenario=Scenario.model_validate(SCENARIO).model_dump_json(),
-                    mode=mode,
-                    speed=1.0,
-                    status="running",
-                    result="{}",
-                    started_at=T0,
-                    actor="gm",
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                insert(DrillInject).values(
-                    drill_id=drill_id, number=0, type="fault", target="fraud-scoring",
-                    fault="latency", params="{}", source="schedule", offset_s=20.0,
-                    at=T0 + timedelta(seconds=20),
-                )
-            )  # fmt: skip
+        scenario = Scenario.model_validate(SCENARIO)
+        drill_id = records.begin(scenario, mode=mode, speed=1.0, started_at=T0)
+        fault = Delivery(
+            "fault", 20.0, T0 + timedelta(seconds=20), number=0, target="fraud-scoring",
+            fault="latency",
+        )  # fmt: skip
+        assert records.deliver(drill_id, fault)
         return drill_id
 
     def at(seconds: float) -> None:
         clock.set(T0 + timedelta(seconds=seconds))
 
-    yield types.SimpleNamespace(session=session, svc=incidents, start=start, at=at)
+    yield types.SimpleNamespace(records=records, svc=incidents, start=start, at=at)
     store.close()
 
 
@@ -94,7 +79,7 @@ def test_every_target_met_in_the_tui(drill):
     drill.svc.record(inc, "command_run", "kubectl rollout undo", {"exit_code": 0})
     drill.at(120)
     drill.svc.mitigate(inc)  # the scenario clears the fault only at 180
-    result = score_drill(drill.session, drill_id)
+    result = score_drill(drill.records, drill.svc, drill_id)
     assert _targets(result) == [
         ("acknowledge", 1.0, 20.0, True),
         ("declare", 2.0, 10.0, True),
@@ -110,7 +95,7 @@ def test_no_points_for_the_game_masters_declaration_or_a_bare_mitigate(drill):
     drill.svc.ack(inc)
     drill.at(100)
     drill.svc.mitigate(inc)  # nothing was done before it
-    result = score_drill(drill.session, drill_id)
+    result = score_drill(drill.records, drill.svc, drill_id)
     assert _targets(result) == [
         ("acknowledge", 1.0, 20.0, True),
         ("declare", 2.0, None, False),
@@ -158,7 +143,7 @@ def test_a_mitigation_after_the_scenario_cleared_the_fault(
     drill.svc.ack(inc)  # 70 s after the fault: late
     drill.at(120)
     drill.svc.mitigate(inc)
-    result = score_drill(drill.session, drill_id)
+    result = score_drill(drill.records, drill.svc, drill_id)
     assert [(t["key"], t["passed"]) for t in result["targets"]] == [
         ("acknowledge", False),
         ("declare", True),

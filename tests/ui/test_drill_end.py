@@ -6,6 +6,7 @@ from __future__ import annotations
 import yaml
 
 from mlops_oncall.config import Config, Workspace
+from mlops_oncall.drills.clock import DrillClock
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.drills.runner import DrillRunner, RunnerStory
 from mlops_oncall.drills.scenario import load_scenario
@@ -35,10 +36,12 @@ async def test_the_tui_says_when_the_drill_ended_and_drops_its_banner(tmp_path):
         Workspace(config=Config(name="drill")),
         database_url=f"sqlite:///{tmp_path / 'd.db'}",
         fake_control_url=fake.control_url,
+        clock=DrillClock.for_mode("tui", 20.0),
     )
     try:
-        runner = DrillRunner(scenario, session, fake, mode="tui", speed=20.0)
+        runner = DrillRunner.from_session(session, scenario, fake, mode="tui", speed=20.0)
         ref = runner.begin()
+        session.drill_id = ref
         # declared as the TUI declares in drill mode
         view = session.incidents.declare(
             "fraud slow", "SEV2", service="fraud-scoring", drill=True, drill_id=ref
@@ -63,7 +66,7 @@ async def test_the_tui_says_when_the_drill_ended_and_drops_its_banner(tmp_path):
             told = [n.message for n in app._notifications]
             assert f"{view.id} resolved: {ref} ended (finished)" in told
             await wait_for(pilot, lambda: app.open_incidents == [], what="no open incident")
-        assert session.incidents.get(view.id).row["status"] == "resolved"
+        assert session.incidents.get(view.id).row.status == "resolved"
         assert session.incidents.verify(view.id).ok
     finally:
         session.close()

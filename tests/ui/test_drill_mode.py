@@ -11,6 +11,7 @@ from textual.widgets import DataTable
 from mlops_oncall.checks.config import load_checks
 from mlops_oncall.config import Config, Workspace
 from mlops_oncall.demo import write_checks
+from mlops_oncall.drills.clock import DrillClock
 from mlops_oncall.drills.fake.catalog import SERVICES
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.drills.runner import DrillRunner, RunnerStory
@@ -66,9 +67,11 @@ async def test_drill_in_the_tui(tmp_path):
             database_url=f"sqlite:///{tmp_path / 'd.db'}",
             checks_file=checks_path,
             fake_control_url=fake.control_url,
+            clock=DrillClock.for_mode("tui", 4.0),
         )
-        runner = DrillRunner(scenario, session, fake, mode="tui", speed=4.0)
+        runner = DrillRunner.from_session(session, scenario, fake, mode="tui", speed=4.0)
         ref = runner.begin()
+        session.drill_id = ref  # incidents declared in this TUI are the drill's
         app = OncallApp(
             session,
             story=RunnerStory(runner),
@@ -114,7 +117,7 @@ async def test_drill_in_the_tui(tmp_path):
             # the banner is on every screen
             assert app.screen.query_one(DrillBanner).has_class("-on")
         incident = session.incidents.list(drills=True)[0]
-        assert incident["is_drill"] is True and incident["drill_id"] == ref
+        assert incident.is_drill is True and incident.drill_id == ref
         assert session.incidents.list(drills=False) == []
         session.close()
     finally:
@@ -134,9 +137,11 @@ async def test_debrief_screen_accepts_an_improvement(tmp_path):
         )
         checks, _ = load_checks(checks_path)
         session = Session(
-            Workspace(config=Config(name="drill")), database_url=f"sqlite:///{tmp_path / 'd.db'}"
+            Workspace(config=Config(name="drill")),
+            database_url=f"sqlite:///{tmp_path / 'd.db'}",
+            clock=DrillClock.for_mode("headless"),
         )
-        runner = DrillRunner(scenario, session, fake, mode="headless", checks=checks)
+        runner = DrillRunner.from_session(session, scenario, fake, mode="headless", checks=checks)
         await asyncio.to_thread(runner.run)  # nobody acknowledges
         app = OncallApp(session, live=False)
         async with app.run_test(size=(150, 42)) as pilot:
@@ -152,7 +157,7 @@ async def test_debrief_screen_accepts_an_improvement(tmp_path):
             incident = session.incidents.list(drills=True)[0]
             from mlops_oncall.formats.refs import public_id
 
-            ref = public_id(incident["id"])
+            ref = public_id(incident.id)
             await wait_for(
                 pilot, lambda: session.incidents.get(ref).actions, what="the action item"
             )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -14,12 +12,12 @@ from mlops_oncall.cli.common import (
     EXIT_NO,
     EXIT_USAGE,
     AppContext,
+    domain_errors,
     echo_json,
     fail,
     json_option,
     pass_app,
 )
-from mlops_oncall.cli.incident import domain_errors
 
 
 def _session(app: AppContext, **kw):
@@ -29,7 +27,7 @@ def _session(app: AppContext, **kw):
 
 
 def _drill_id(ref: str) -> int:
-    from mlops_oncall.drills.runner import parse_drill_ref
+    from mlops_oncall.formats.refs import parse_drill_ref
 
     n = parse_drill_ref(ref)
     if n is None:
@@ -37,10 +35,8 @@ def _drill_id(ref: str) -> int:
     return n
 
 
-def _drill_row(session, ref: str) -> dict:
-    from mlops_oncall.drills.records import drill_row
-
-    row = drill_row(session, _drill_id(ref))
+def _drill_row(session, ref: str):
+    row = session.drills.get(_drill_id(ref))
     if row is None:
         fail(f"unknown drill '{ref}'")
     return row
@@ -186,6 +182,7 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
     However the drill ends (finished, aborted, failed), its incidents are resolved with a
     drill_ended event.
     """
+    from mlops_oncall.drills.clock import DrillClock
     from mlops_oncall.drills.runner import DrillRunner, RunnerStory
     from mlops_oncall.paths import user_data_dir
 
@@ -196,19 +193,15 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
         folder = (app.workspace.root or user_data_dir()) / ".drills"
         checks_path, checks = _drill_checks(fake, folder)
         if no_ui:
-            session = _session(app)
+            mode = "live" if live else "headless"
+            # everything the drill records is stamped in drill time, from the start
+            session = _session(app, clock=DrillClock.for_mode(mode, speed))
 
             def tell(text, severity="information"):
                 return click.echo(f"[{severity}] {text}", err=True)
 
-            runner = DrillRunner(
-                entry.scenario,
-                session,
-                fake,
-                speed=speed,
-                mode="live" if live else "headless",
-                tell=tell,
-                checks=checks,
+            runner = DrillRunner.from_session(
+                session, entry.scenario, fake, speed=speed, mode=mode, tell=tell, checks=checks
             )
             ref = runner.begin()
 
@@ -241,9 +234,15 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
             return
         from mlops_oncall.cli.tui import run_tui
 
-        session = _session(app, checks_file=checks_path, fake_control_url=fake.control_url)
-        runner = DrillRunner(entry.scenario, session, fake, speed=speed, mode="tui")
+        session = _session(
+            app,
+            checks_file=checks_path,
+            fake_control_url=fake.control_url,
+            clock=DrillClock.for_mode("tui", speed),
+        )
+        runner = DrillRunner.from_session(session, entry.scenario, fake, speed=speed, mode="tui")
         ref = runner.begin()
+        session.drill_id = ref  # incidents declared in this TUI are the drill's
         banner = (
             f"DRILL {ref} · {entry.scenario.title} · ×{speed:g} · incidents you declare are drills"
         )
@@ -278,125 +277,36 @@ def control(app, drill_ref, action, args, as_json):
       drill control DRILL-0001 fault SERVICE FAULT [key=value...]
       drill control DRILL-0001 clear [SERVICE]
     """
-    from mlops_oncall.drills.fake.client import FakeControl
-    from mlops_oncall.drills.records import delivered_injects, record_inject
-    from mlops_oncall.drills.scenario import Inject, Scenario
+    from mlops_oncall.drills.control import ControlRefused, listing, send
 
     session = _session(app)
     row = _drill_row(session, drill_ref)
-    scenario = Scenario.model_validate_json(row["scenario"])
-    delivered = delivered_injects(session, row["id"])
-    if action == "list":
-        fired = {d["number"]: d for d in delivered if d["number"] is not None}
-        out = []
-        for n, inj in enumerate(scenario.injects):
-            d = fired.get(n)
-            out.append(
-                {
-                    "number": n,
-                    "at": inj.at,
-                    "type": inj.type,
-                    "target": inj.target,
-                    "fault": inj.fault,
-                    "text": inj.text,
-                    "delivered": d["at"] if d else None,
-                    "source": d["source"] if d else None,
-                }
-            )
-        extra = [
-            {
-                "type": d["type"],
-                "text": d["text"],
-                "target": d["target"],
-                "fault": d["fault"],
-                "at": d["at"],
-                "source": d["source"],
-            }
-            for d in delivered
-            if d["number"] is None
-        ]
-        if as_json:
-            echo_json(
-                {
-                    "drill": drill_ref.upper(),
-                    "status": row["status"],
-                    "injects": out,
-                    "other": extra,
-                }
-            )
-            return
-        from mlops_oncall.formats.durations import format_duration
-
-        click.echo(f"{drill_ref.upper()} {row['status']}: {scenario.title}")
-        for o in out:
-            mark = "✓" if o["delivered"] else " "
-            what = o["text"] or f"{o['fault'] or ''} {o['target'] or ''}".strip()
-            click.echo(
-                f" {mark} {o['number']:>2}  +{format_duration(o['at']):<7} {o['type']:<8} {what}"
-            )
-        for e in extra:
-            click.echo(
-                f"   --  {e['source']:<8} {e['type']:<8} {e['text'] or (e['fault'] or '') + ' ' + (e['target'] or '')}"
-            )
-        return
-    if row["status"] != "running":
-        fail(f"{drill_ref.upper()} is {row['status']}; only a running drill takes injects")
-    if not row["control_url"]:
-        fail(f"{drill_ref.upper()} has no fake system to control")
-    control_ = FakeControl(row["control_url"])
-    # drill time: wall time since the start, times the speed (as the running drill counts it)
-    elapsed = max(0.0, (session.clock.now() - row["started_at"]).total_seconds())
-    offset = elapsed * row["speed"]
-    values = {
-        "drill_id": row["id"],
-        "source": "game_master",
-        "offset_s": offset,
-        "at": row["started_at"] + timedelta(seconds=offset),
-        "params": "{}",
-    }
-    if action == "fire":
-        number = args[0] if len(args) == 1 else ""
-        # ASCII digits, and few: int() rejects '²' and numbers of over 4300 digits
-        valid = number.isascii() and number.isdigit() and len(number) < 10
-        if not valid or int(number) >= len(scenario.injects):
-            fail(f"fire takes an inject number from 0 to {len(scenario.injects) - 1}", EXIT_USAGE)
-        n = int(args[0])
-        if any(d["number"] == n for d in delivered):
-            fail(f"inject {n} was already delivered")
-        inj: Inject = scenario.injects[n]
-        if inj.type == "fault":
-            control_.inject(inj.target, inj.fault, **inj.params)
-        elif inj.type == "clear":
-            control_.clear(inj.target)
-        values.update(
-            number=n,
-            type=inj.type,
-            target=inj.target,
-            fault=inj.fault,
-            text=inj.text,
-            params=json.dumps(inj.params),
-        )
-    elif action == "message":
-        if not args:
-            fail("message needs text", EXIT_USAGE)
-        # stored and listed back: a pasted token must not be
-        values.update(number=None, type="message", text=session.redactor.text(" ".join(args)))
-    elif action == "fault":
-        if len(args) < 2:
-            fail("fault takes SERVICE FAULT [key=value...]", EXIT_USAGE)
-        params = dict(a.split("=", 1) for a in args[2:] if "=" in a)
+    name = drill_ref.upper()
+    if action != "list":
         try:
-            control_.inject(args[0], args[1], **params)
-        except Exception as exc:
-            fail(str(exc))
-        values.update(
-            number=None, type="fault", target=args[0], fault=args[1], params=json.dumps(params)
+            send(session.drills, row, name, action, args, now=session.clock.now())
+        except ControlRefused as exc:
+            fail(str(exc), EXIT_USAGE if exc.usage else EXIT_NO)
+        click.echo(f"{name}: {action} delivered")
+        return
+    injects, other = listing(session.drills, row)
+    if as_json:
+        echo_json({"drill": name, "status": row.status, "injects": injects, "other": other})
+        return
+    from mlops_oncall.drills.scenario import Scenario
+    from mlops_oncall.formats.durations import format_duration
+
+    click.echo(f"{name} {row.status}: {Scenario.model_validate_json(row.scenario).title}")
+    for o in injects:
+        mark = "✓" if o["delivered"] else " "
+        what = o["text"] or f"{o['fault'] or ''} {o['target'] or ''}".strip()
+        click.echo(
+            f" {mark} {o['number']:>2}  +{format_duration(o['at']):<7} {o['type']:<8} {what}"
         )
-    elif action == "clear":
-        control_.clear(args[0] if args else None)
-        values.update(number=None, type="clear", target=args[0] if args else None)
-    record_inject(session, values)
-    click.echo(f"{drill_ref.upper()}: {action} delivered")
+    for e in other:
+        click.echo(
+            f"   --  {e['source']:<8} {e['type']:<8} {e['text'] or (e['fault'] or '') + ' ' + (e['target'] or '')}"
+        )
 
 
 @drill.command()
@@ -420,13 +330,13 @@ def debrief(app, drill_ref, output, accept_n, as_json):
     session = _session(app)
     row = _drill_row(session, drill_ref)
     if accept_n is not None:
-        item = accept(session, row["id"], accept_n)
-        click.echo(f"action item {item['number']} added: {item['text']}")
+        item = accept(session.drills, session.incidents, row.id, accept_n)
+        click.echo(f"action item {item.number} added: {item.text}")
         return
     if as_json:
-        echo_json(score_drill(session, row["id"]))
+        echo_json(score_drill(session.drills, session.incidents, row.id))
         return
-    text, _ = debrief_markdown(session, row["id"])
+    text, _ = debrief_markdown(session.drills, session.incidents, row.id)
     if output:
         Path(output).write_text(text)
         click.echo(f"wrote {output}", err=True)
@@ -450,7 +360,7 @@ def debrief(app, drill_ref, output, accept_n, as_json):
 @domain_errors
 def from_incident(app, ref, output, target, runbook_id):
     """Write a scenario that replays a real incident's check transitions, in order and spacing."""
-    from mlops_oncall.cli.incident import incidents
+    from mlops_oncall.cli.common import incidents
     from mlops_oncall.drills.replay import dump_scenario, scenario_from_incident
     from mlops_oncall.drills.scenario import TOO_LATE, Scenario, too_late
 
@@ -475,23 +385,22 @@ def from_incident(app, ref, output, target, runbook_id):
 @pass_app
 def history(app, as_json):
     """Drills run and their scores, newest first: readiness over time (apart from incident metrics)."""
-    from mlops_oncall.drills.records import drill_rows
+    from mlops_oncall.formats.refs import drill_ref
 
     session = _session(app)
-    rows = drill_rows(session)
     out = [
         {
-            "id": f"DRILL-{r['id']:04d}",
-            "scenario": r["scenario_id"],
-            "title": r["title"],
-            "mode": r["mode"],
-            "speed": r["speed"],
-            "status": r["status"],
-            "started_at": r["started_at"],
-            "finished_at": r["finished_at"],
-            "score": r["score"],
+            "id": drill_ref(r.id),
+            "scenario": r.scenario_id,
+            "title": r.title,
+            "mode": r.mode,
+            "speed": r.speed,
+            "status": r.status,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "score": r.score,
         }
-        for r in rows
+        for r in session.drills.list()
     ]
     if as_json:
         echo_json(out)

@@ -7,11 +7,15 @@ turns it into a real action item on the drill's incident.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.drills.scenario import Scenario
 from mlops_oncall.drills.scoring import score_drill
 from mlops_oncall.formats.durations import format_duration
+from mlops_oncall.formats.refs import drill_ref
+
+if TYPE_CHECKING:
+    from mlops_oncall.store.models import ActionItem
 
 
 @dataclass
@@ -62,26 +66,24 @@ def no_items_line(result: dict[str, Any]) -> str:
     return "None: every target was met."
 
 
-def debrief_markdown(session, drill_id: int) -> tuple[str, list[Improvement]]:
-    text, items, _ = debrief(session, drill_id)
+def debrief_markdown(records, incidents, drill_id: int) -> tuple[str, list[Improvement]]:
+    text, items, _ = debrief(records, incidents, drill_id)
     return text, items
 
 
-def debrief(session, drill_id: int) -> tuple[str, list[Improvement], str]:
+def debrief(records, incidents, drill_id: int) -> tuple[str, list[Improvement], str]:
     """The debrief's Markdown, its improvement items, and the line shown when there are none."""
-    from mlops_oncall.drills.records import drill_row
-
-    row = drill_row(session, drill_id)
-    scenario = Scenario.model_validate_json(row["scenario"])
-    result = score_drill(session, drill_id)
+    row = records.get(drill_id)
+    scenario = Scenario.model_validate_json(row.scenario)
+    result = score_drill(records, incidents, drill_id)
     items = improvements(result, scenario)
-    ref = f"DRILL-{drill_id:04d}"
+    ref = drill_ref(drill_id)
     lines = [
         f"# Drill debrief: {scenario.title}",
         "",
-        f"- **Drill:** {ref} ({row['mode']}, speed ×{row['speed']:g}), scenario `{scenario.id}` ({scenario.difficulty})",
-        f"- **Started:** {row['started_at'].strftime('%Y-%m-%d %H:%M:%S')} UTC"
-        + (f", status {row['status']}" if row["status"] != "finished" else ""),
+        f"- **Drill:** {ref} ({row.mode}, speed ×{row.speed:g}), scenario `{scenario.id}` ({scenario.difficulty})",
+        f"- **Started:** {row.started_at.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+        + (f", status {row.status}" if row.status != "finished" else ""),
         f"- **Incidents:** {', '.join(result['incidents']) or 'none declared'}",
         f"- **Score:** {result['score']:g}%"
         if result["score"] is not None
@@ -141,19 +143,16 @@ def debrief(session, drill_id: int) -> tuple[str, list[Improvement], str]:
     return "\n".join(lines) + "\n", items, no_items_line(result)
 
 
-def accept(session, drill_id: int, number: int) -> dict[str, Any]:
-    from mlops_oncall.drills.runner import incident_of
+def accept(records, incidents, drill_id: int, number: int) -> ActionItem:
+    """Improvement item ``number`` becomes an action item on the drill's incident."""
     from mlops_oncall.incidents.service import IncidentError
 
-    _, items = debrief_markdown(session, drill_id)
+    _, items = debrief_markdown(records, incidents, drill_id)
+    ref = drill_ref(drill_id)
     match = next((i for i in items if i.number == number), None)
     if match is None:
-        raise IncidentError(
-            f"DRILL-{drill_id:04d} has no improvement item {number} (it has {len(items)})"
-        )
-    incident = incident_of(session, f"DRILL-{drill_id:04d}")
+        raise IncidentError(f"{ref} has no improvement item {number} (it has {len(items)})")
+    incident = records.incident_of(ref)
     if incident is None:
-        raise IncidentError(
-            f"DRILL-{drill_id:04d} declared no incident to attach the action item to"
-        )
-    return session.incidents.action_add(incident, match.text, type=match.type, owner=match.owner)
+        raise IncidentError(f"{ref} declared no incident to attach the action item to")
+    return incidents.action_add(incident, match.text, type=match.type, owner=match.owner)

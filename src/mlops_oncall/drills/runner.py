@@ -14,83 +14,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
+from mlops_oncall.drills.clock import DrillClock
+from mlops_oncall.drills.records import Delivery, DrillRecords
 from mlops_oncall.drills.scenario import Inject, Scenario
-from mlops_oncall.store.tables import Drill, DrillInject
-from mlops_oncall.store.timeline import public_id
+from mlops_oncall.formats.refs import drill_ref
 
-DR = Drill
-DI = DrillInject
 POLL = timedelta(seconds=20)  # drill time between probe rounds in virtual mode
 
 
-def drill_ref(drill_id: int) -> str:
-    return f"DRILL-{drill_id:04d}"
-
-
-def parse_drill_ref(ref: str) -> int | None:
-    ref = ref.strip().upper()
-    for prefix in ("DRILL-", "DRILL"):
-        if ref.startswith(prefix):
-            ref = ref[len(prefix) :]
-    # ASCII digits only ('²'.isdigit() is true), and within SQLite's 64-bit INTEGER
-    if not (ref.isascii() and ref.isdigit()) or len(ref) > 19:
-        return None
-    n = int(ref)
-    return n if 0 < n < 2**63 else None
-
-
-class DrillClock:
-    """Drill time: wall time since the start times ``speed``, plus jumps over idle stretches.
-
-    A virtual clock (headless drills) moves only by jumps, so a slow probe on a busy machine
-    cannot shift when anything happens: a headless drill replays to the second.
-    """
-
-    def __init__(self, speed: float = 1.0, start: datetime | None = None, *, virtual: bool = False):
-        self.speed = 0.0 if virtual else speed
-        self.start = start or datetime.now(UTC)
-        self._mono = time.monotonic()
-        self._jumped = 0.0
-        self._lock = threading.Lock()
-
-    def offset(self) -> float:
-        with self._lock:
-            return (time.monotonic() - self._mono) * self.speed + self._jumped
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.offset())
-
-    def jump_to(self, offset: float) -> None:
-        with self._lock:
-            current = (time.monotonic() - self._mono) * self.speed + self._jumped
-            if offset > current:
-                self._jumped += offset - current
-
-
-@dataclass
-class Delivered:
-    number: int | None
-    inject: Inject
-    offset: float
-
-
 class DrillRunner:
+    """Runs one scenario against the fake system, with the services it is handed.
+
+    ``clock`` is the drill's own (``DrillClock.for_mode``); the ``incidents`` it records into
+    must stamp with that same clock (a drill's Session is built with it), so scores are in
+    drill time."""
+
     def __init__(
         self,
         scenario: Scenario,
-        session: Any,
         control: Any,
         *,
+        incidents: Any,
+        records: DrillRecords,
+        clock: DrillClock,
         speed: float = 1.0,
         mode: str = "headless",
         tell: Callable[[str, str], None] | None = None,
@@ -99,20 +50,16 @@ class DrillRunner:
         poll: timedelta = POLL,
     ):
         self.scenario = scenario
-        self.session = session
         self.control = control
+        self.incidents = incidents
+        self.records = records
+        self.clock = clock
         self.speed = speed
         self.mode = mode
         self.tell = tell or (lambda text, severity="information": None)
         self.responder = responder
         self.checks = checks
         self.poll = poll.total_seconds()
-        self.clock = DrillClock(speed, virtual=mode == "headless")
-        # everything the drill records is stamped in drill time, so scores do not depend on speed
-        session.clock = self.clock
-        for name in ("incidents", "deploys"):
-            if name in session.__dict__:
-                session.__dict__[name].clock = self.clock
         self.drill_id: int | None = None
         self.incident: str | None = None
         self.transitions: list[Any] = []
@@ -120,46 +67,45 @@ class DrillRunner:
         self._interrupted = False  # Ctrl-C: stop at the next safe point (interrupt())
         self._warned: set[int] = set()
 
+    @classmethod
+    def from_session(cls, session: Any, scenario: Scenario, control: Any, **kw: Any) -> DrillRunner:
+        """A runner on a Session's services. The Session was built with the drill's clock
+        (``DrillClock.for_mode``), so its incidents stamp drill time from the start."""
+        clock = session.clock
+        mode = kw.get("mode", "headless")
+        if not isinstance(clock, DrillClock) or clock.virtual != (mode == "headless"):
+            raise TypeError(f"a {mode} drill's Session is built with DrillClock.for_mode({mode!r})")
+        return cls(
+            scenario,
+            control,
+            incidents=session.incidents,
+            records=session.drills,
+            clock=clock,
+            **kw,
+        )
+
     # -- the record ----------------------------------------------------------------------
     @property
     def ref(self) -> str:
         return drill_ref(self.drill_id) if self.drill_id else "DRILL-?"
 
     def begin(self) -> str:
-        with self.session.store.write() as conn:
-            self.drill_id = conn.execute(
-                insert(DR).values(
-                    scenario_id=self.scenario.id,
-                    title=self.scenario.title,
-                    scenario=self.scenario.model_dump_json(),
-                    mode=self.mode,
-                    speed=self.speed,
-                    status="running",
-                    result="{}",
-                    started_at=self.clock.start,
-                    control_url=getattr(self.control, "control_url", None)
-                    or getattr(self.control, "url", None),
-                    actor=self.session.actor,
-                )
-            ).inserted_primary_key[0]
-        self.session.drill_id = self.ref
+        """Record the drill as running; its public id (DRILL-0001)."""
+        self.drill_id = self.records.begin(
+            self.scenario,
+            mode=self.mode,
+            speed=self.speed,
+            started_at=self.clock.start,
+            control_url=getattr(self.control, "control_url", None)
+            or getattr(self.control, "url", None),
+        )
         return self.ref
 
     def finish(self, status: str = "finished") -> dict[str, Any]:
         from mlops_oncall.drills.scoring import score_drill
 
-        result = score_drill(self.session, self.drill_id)
-        with self.session.store.write() as conn:
-            conn.execute(
-                update(DR)
-                .where(DR.c.id == self.drill_id)
-                .values(
-                    status=status,
-                    finished_at=self.clock.now(),
-                    score=result["score"],
-                    result=json.dumps(result, default=str),
-                )
-            )
+        result = score_drill(self.records, self.incidents, self.drill_id)
+        self.records.finish(self.drill_id, result, status=status)
         self.end_incidents(status)
         return result
 
@@ -170,14 +116,14 @@ class DrillRunner:
         Scoring reads each timeline only up to that event. Returns the incidents resolved."""
         from mlops_oncall.incidents.lifecycle import MOVES
 
-        incidents = self.session.incidents
+        incidents = self.incidents
         text = f"{self.ref} ended ({status})" + (f": {reason}" if reason else "")
         resolved = []
-        for ref in incidents_of(self.session, self.ref):
+        for ref in self.records.incidents_of(self.ref):
             incidents.record(
                 ref, "drill_ended", text, {"drill": self.ref, "status": status, "reason": reason}
             )
-            current = incidents.get(ref).row["status"]
+            current = incidents.get(ref).row.status
             if current == "triage":
                 incidents.set_status(ref, "investigating", source="drill", note="drill ended")
                 current = "investigating"
@@ -200,38 +146,20 @@ class DrillRunner:
         params: dict | None = None,
     ) -> bool:
         """Record a delivery; False when the game master already fired this inject."""
-        values = {
-            "drill_id": self.drill_id,
-            "number": number,
-            "type": type_ or inj.type,
-            "target": inj.target if inj else None,
-            "fault": inj.fault if inj else None,
-            "params": json.dumps(
-                params if params is not None else (inj.params if inj else {}), default=str
+        return self.records.deliver(
+            self.drill_id,
+            Delivery(
+                type_ or inj.type,
+                offset,
+                self.clock.now(),
+                number=number,
+                target=inj.target if inj else None,
+                fault=inj.fault if inj else None,
+                params=params if params is not None else (inj.params if inj else {}),
+                text=text if text is not None else (inj.text if inj else None),
+                source=source,
             ),
-            "text": text if text is not None else (inj.text if inj else None),
-            "source": source,
-            "offset_s": offset,
-            "at": self.clock.now(),
-        }
-        with self.session.store.write() as conn:
-            if (
-                number is not None
-                and conn.execute(
-                    select(DI.c.id).where(DI.c.drill_id == self.drill_id, DI.c.number == number)
-                ).first()
-            ):
-                return False
-            conn.execute(insert(DI).values(**values))
-        return True
-
-    def _redact(self, text: str) -> str:
-        try:
-            return self.session.redactor.text(text)
-        except Exception:  # the workspace's secrets may be what is broken
-            from mlops_oncall.redact import redact
-
-            return redact(text)
+        )
 
     # -- delivering -------------------------------------------------------------------------
     def deliver(self, number: int, inj: Inject, offset: float, *, source: str = "schedule") -> bool:
@@ -252,7 +180,7 @@ class DrillRunner:
         elif inj.type == "alert":
             self.tell(f"ALERT {inj.target}: {inj.text or 'firing'}", "error")
             if self.incident:
-                self.session.incidents.record(
+                self.incidents.record(
                     self.incident,
                     "alert",
                     f"alert {inj.target} firing",
@@ -268,7 +196,7 @@ class DrillRunner:
                 if inj.type == "fault"
                 else f"cleared {inj.target or 'all'}"
             )
-            self.session.incidents.record(
+            self.incidents.record(
                 self.incident,
                 "inject",
                 f"drill inject: {what}",
@@ -283,7 +211,7 @@ class DrillRunner:
 
     def _declare(self) -> None:
         sc = self.scenario
-        view = self.session.incidents.declare(
+        view = self.incidents.declare(
             f"[drill] {sc.title}",
             sc.severity,
             service=sc.service,
@@ -304,8 +232,8 @@ class DrillRunner:
                 continue
             self._warned.add(number)
             done = actions_done(
-                self.session,
-                self.ref,
+                self.incidents,
+                self.records.incidents_of(self.ref),
                 inj.expected_actions,
                 since_offset=delivered,
                 started=self.clock.start,
@@ -323,23 +251,11 @@ class DrillRunner:
             self.tell(inj.contingency.message, "warning")
 
     def _delivered_at(self, number: int) -> float | None:
-        with self.session.store.read() as conn:
-            row = conn.execute(
-                select(DI.c.offset_s).where(DI.c.drill_id == self.drill_id, DI.c.number == number)
-            ).first()
-        return row[0] if row else None
+        return self.records.delivered(self.drill_id).get(number)
 
     def _game_master_messages(self, shown: set[int]) -> None:
         """Free-form messages a game master added from another terminal (`drill control`)."""
-        with self.session.store.read() as conn:
-            rows = conn.execute(
-                select(DI.c.id, DI.c.type, DI.c.text).where(
-                    DI.c.drill_id == self.drill_id,
-                    DI.c.source == "game_master",
-                    DI.c.number.is_(None),
-                )
-            ).all()
-        for rid, type_, text in rows:
+        for rid, type_, text in self.records.game_master_messages(self.drill_id):
             if rid not in shown:
                 shown.add(rid)
                 if type_ == "message" and text:
@@ -361,15 +277,7 @@ class DrillRunner:
             raise KeyboardInterrupt
 
     def pending(self) -> list[tuple[int, Inject]]:
-        with self.session.store.read() as conn:
-            fired = {
-                r[0]
-                for r in conn.execute(
-                    select(DI.c.number).where(
-                        DI.c.drill_id == self.drill_id, DI.c.number.is_not(None)
-                    )
-                )
-            }
+        fired = self.records.delivered(self.drill_id)
         return [(n, i) for n, i in enumerate(self.scenario.injects) if n not in fired]
 
     def run(self) -> dict[str, Any]:
@@ -397,30 +305,12 @@ class DrillRunner:
         Best effort: when the store itself is what failed, the record cannot say so."""
         if self.drill_id is None:
             return False
-        # An interrupt can land inside a write and leave that connection unusable: try again
-        # on fresh connections before giving up, so the drill is not left "running".
-        for attempt in range(3):
-            try:
-                with self.session.store.write() as conn:
-                    done = conn.execute(
-                        update(DR)
-                        .where(DR.c.id == self.drill_id, DR.c.status == "running")
-                        .values(
-                            status=status,
-                            finished_at=self.clock.now(),
-                            result=json.dumps({"error": self._redact(reason)}),
-                        )
-                    )
-                break
-            except Exception:
-                if attempt == 2:
-                    return False
-                self.session.store.engine.dispose()
-        if done.rowcount == 1:
+        marked = self.records.fail(self.drill_id, reason, status=status)
+        if marked:
             # the drill's own record says how it ended; its incident may stay as it was
             with contextlib.suppress(Exception):
-                self.end_incidents(status, self._redact(reason))
-        return done.rowcount == 1
+                self.end_incidents(status, self.records.redact(reason))
+        return marked
 
     def _run_paced(self) -> dict[str, Any]:
         end = self.scenario.end.total_seconds()
@@ -489,8 +379,6 @@ class DrillRunner:
         return out
 
     async def _probe_round(self, prober, board, specs) -> None:
-        from mlops_oncall.store.checks_history import record_transitions
-
         # the prober stamps results with the drill clock, so thresholds and history follow it
         results = await asyncio.gather(*(prober.probe(s) for s in specs))
         moved = []
@@ -498,10 +386,10 @@ class DrillRunner:
             moved.extend(board.observe(r))
         if moved:
             self.transitions.extend(moved)
-            record_transitions(self.session.store, moved)
+            self.records.record_transitions(moved)
             if self.incident:
                 for t in moved:
-                    self.session.incidents.record(
+                    self.incidents.record(
                         self.incident,
                         "check_transition",
                         f"{t.check_id}: {t.from_state} → {t.to_state}"
@@ -556,25 +444,3 @@ class _Null:
 
     async def __aexit__(self, *exc):
         return None
-
-
-def incidents_of(session, ref: str) -> list[str]:
-    """Every incident declared with this drill id, oldest first."""
-    from mlops_oncall.store.tables import Incident
-
-    inc = Incident
-    with session.store.read() as conn:
-        rows = conn.execute(select(inc.c.id).where(inc.c.drill_id == ref).order_by(inc.c.id))
-        return [public_id(r[0]) for r in rows]
-
-
-def incident_of(session, ref: str) -> str | None:
-    """The drill's incident (the first declared with this drill id)."""
-    from mlops_oncall.store.tables import Incident
-
-    inc = Incident
-    with session.store.read() as conn:
-        row = conn.execute(
-            select(inc.c.id).where(inc.c.drill_id == ref).order_by(inc.c.id).limit(1)
-        ).first()
-    return public_id(row[0]) if row else None

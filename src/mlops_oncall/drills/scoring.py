@@ -14,33 +14,19 @@ cleared the fault itself.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
+from mlops_oncall.drills.records import DrillRecords
 from mlops_oncall.drills.scenario import Scenario
-from mlops_oncall.store.tables import Drill, DrillInject, Incident
-from mlops_oncall.store.timeline import public_id
-
-DR = Drill
-DI = DrillInject
-INC = Incident
+from mlops_oncall.formats.refs import drill_ref
 
 
-def _incident_ids(conn, ref: str) -> list[int]:
-    return [
-        r[0] for r in conn.execute(select(INC.c.id).where(INC.c.drill_id == ref).order_by(INC.c.id))
-    ]
-
-
-def _events(session, ref: str) -> list[Any]:
-    with session.store.read() as conn:
-        ids = _incident_ids(conn, ref)
+def _events(incidents, refs: list[str]) -> list[Any]:
+    """The drill incidents' events, each timeline up to the drill closing it, in time order."""
     out = []
-    for iid in ids:
-        for e in session.incidents.events(public_id(iid)):
+    for ref in refs:
+        for e in incidents.events(ref):
             if e.kind == "drill_ended":  # what follows is the drill closing it, not the responder
                 break
             out.append(e)
@@ -130,10 +116,11 @@ def _mitigation(events, started, fault_at: float) -> tuple[float | None, str | N
 
 
 def actions_done(
-    session, ref: str, actions: list[str], *, since_offset: float, started: datetime
+    incidents, refs: list[str], actions: list[str], *, since_offset: float, started: datetime
 ) -> dict[str, bool]:
-    """Which expected actions have happened since an inject (for contingency messages)."""
-    events = _events(session, ref)
+    """Which expected actions have happened on the drill's incidents (``refs``) since an
+    inject (for contingency messages)."""
+    events = _events(incidents, refs)
     out = {}
     for a in actions:
         out[a] = any(
@@ -142,21 +129,15 @@ def actions_done(
     return out
 
 
-def score_drill(session, drill_id: int) -> dict[str, Any]:
-    with session.store.read() as conn:
-        row = conn.execute(select(DR).where(DR.c.id == drill_id)).mappings().first()
-        delivered = {
-            r["number"]: r["offset_s"]
-            for r in conn.execute(
-                select(DI.c.number, DI.c.offset_s).where(
-                    DI.c.drill_id == drill_id, DI.c.number.is_not(None)
-                )
-            ).mappings()
-        }
-    ref = f"DRILL-{drill_id:04d}"
-    scenario = Scenario.model_validate_json(row["scenario"])
-    started = row["started_at"]
-    events = _events(session, ref)
+def score_drill(records: DrillRecords, incidents, drill_id: int) -> dict[str, Any]:
+    """The drill's score from its records and its incidents' timelines (drill time)."""
+    row = records.get(drill_id)
+    delivered = records.delivered(drill_id)
+    ref = drill_ref(drill_id)
+    scenario = Scenario.model_validate_json(row.scenario)
+    started = row.started_at
+    refs = records.incidents_of(ref)
+    events = _events(incidents, refs)
 
     def first(action: str, since: float = 0.0) -> float | None:
         for e in events:
@@ -172,7 +153,7 @@ def score_drill(session, drill_id: int) -> dict[str, Any]:
     targets = []
     sc = scenario.scoring
     weights = getattr(sc, "weights", None) or {}
-    mode = row["mode"]
+    mode = row.mode
     for name, within in (
         ("acknowledge", sc.acknowledge_within),
         ("declare", sc.declare_within),
@@ -273,18 +254,9 @@ def score_drill(session, drill_id: int) -> dict[str, Any]:
     return {
         "drill": ref,
         "scenario": scenario.id,
-        "incidents": sorted({e_inc for e_inc in _incidents(session, ref)}),
+        "incidents": sorted(set(refs)),
         "score": score,
         "targets": targets,
         "actions": actions,
         "steps_skipped": skipped,
     }
-
-
-def _incidents(session, ref: str) -> list[str]:
-    with session.store.read() as conn:
-        return [public_id(i) for i in _incident_ids(conn, ref)]
-
-
-def load_result(row) -> dict[str, Any]:
-    return json.loads(row["result"] or "{}")

@@ -12,15 +12,10 @@ from textual.screen import Screen
 from textual.widgets import Header, OptionList
 from textual.widgets.option_list import Option
 
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
-
-
-def latest_drill(session) -> int | None:
-    from mlops_oncall.drills.records import latest_drill_id
-
-    return latest_drill_id(session)
 
 
 class DebriefScreen(Screen):
@@ -50,9 +45,9 @@ class DebriefScreen(Screen):
     def load(self) -> None:
         from mlops_oncall.drills.debrief import debrief
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         if self.drill_id is None:
-            self.drill_id = latest_drill(s)
+            self.drill_id = s.drills.latest_id()
         if self.drill_id is None:
             self.app.call_from_thread(
                 self._show,
@@ -61,7 +56,7 @@ class DebriefScreen(Screen):
                 "None: no drill to debrief yet.",
             )
             return
-        self.app.call_from_thread(self._show, *debrief(s, self.drill_id))
+        self.app.call_from_thread(self._show, *debrief(s.drills, s.incidents, self.drill_id))
 
     def _show(self, text: str, items: list, none_line: str) -> None:
         self.items = items
@@ -87,9 +82,17 @@ class DebriefScreen(Screen):
         def done() -> None:
             self.notify(f"Improvement {number} is now an action item on the drill's incident")
 
-        self.app.run_core(
-            f"accept improvement {number}", accept, self.app.session, drill_id, number, after=done
-        )  # type: ignore[attr-defined]
+        app = oncall(self)
+        s = app.session
+        app.run_core(
+            f"accept improvement {number}",
+            accept,
+            s.drills,
+            s.incidents,
+            drill_id,
+            number,
+            after=done,
+        )
 
     def action_back(self) -> None:
         self.app.pop_screen()
