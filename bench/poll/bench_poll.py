@@ -9,7 +9,8 @@ response with asyncio streams. Runs alternate (raw, engine, raw, engine, …) so
 both alike; medians are reported.
 
     python bench/poll/bench_poll.py [--checks 1000 5000] [--seconds 8] [--repeat 3]
-        [--concurrency 64] [--transport auto|aiohttp|httpx] [--ports 32]
+        [--concurrency 64] [--ports 32] [--published]
+    --published: also the engine over the published httpx-aiohttp transport, interleaved
     python bench/poll/bench_poll.py --soak 10   # check watch on 1,000 checks, RSS over 10 min
 
 Without nginx installed (`apt-get install -y nginx-light`), a small asyncio server is used and
@@ -206,21 +207,43 @@ class Counter:
         pass
 
 
+def published_transport(concurrency: int):
+    """The published ``httpx-aiohttp`` transport, with the same pool limits as ours."""
+    import httpx
+    from httpx_aiohttp import AiohttpTransport
+
+    from mlops_oncall.checks.transport import KEEPALIVE_EXPIRY
+
+    return AiohttpTransport(
+        limits=httpx.Limits(
+            max_connections=concurrency,
+            max_keepalive_connections=concurrency,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        )
+    )
+
+
 async def engine(
-    checks_file: Path, concurrency: int, transport: str, seconds: float, warmup: float
+    checks_file: Path, concurrency: int, published: bool, seconds: float, warmup: float
 ):
     from mlops_oncall.checks.config import load_checks
     from mlops_oncall.checks.poller import Poller, tune_gc
+    from mlops_oncall.checks.probe import Prober
 
     checkset, problems = load_checks(checks_file)
     assert checkset is not None, problems
     tune_gc()  # as `check watch` does
     counter = Counter()
+    # the same prober either way: only the transport under the shared client differs
+    prober = Prober(
+        redactor=checkset.redactor,
+        max_connections=concurrency,
+        transport=published_transport(concurrency) if published else None,
+    )
     poller = Poller(
         checkset,
         sinks=[counter],
-        redactor=checkset.redactor,
-        transport=transport,
+        prober=prober,
         concurrency=concurrency,
         per_host=max(8, concurrency),  # one nginx: do not let the per-host limit decide
         first_spread=0.5,
@@ -232,6 +255,7 @@ async def engine(
         await asyncio.sleep(seconds)
         counter.counting = False
         cpu = time.process_time() - cpu0
+    await prober.aclose()
     import gc
 
     gc.unfreeze()  # the raw client runs with the interpreter's defaults
@@ -296,7 +320,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--concurrency", type=int, default=64, help="the engine's")
     ap.add_argument("--raw-concurrency", type=int, default=64, help="the raw client's")
-    ap.add_argument("--transport", default="auto", choices=["auto", "aiohttp", "httpx"])
+    ap.add_argument(
+        "--published", action="store_true", help="also the published httpx-aiohttp transport"
+    )
     ap.add_argument("--ports", type=int, default=32)
     ap.add_argument("--soak", type=float, metavar="MINUTES", help="run the memory soak instead")
     ap.add_argument("--soak-interval", default="1s")
@@ -324,11 +350,9 @@ def main() -> None:
                 write_checks(path, 1000, ports, args.soak_interval)
                 soak(path, args.soak, f"interval {args.soak_interval}")
                 return
-            from mlops_oncall.checks.transport import resolve_kind
-
             print(
                 f"server: {server}, {len(ports)} ports; one client process; engine: concurrency "
-                f"{args.concurrency}, transport {resolve_kind(args.transport)}; raw: concurrency "
+                f"{args.concurrency}; raw: concurrency "
                 f"{args.raw_concurrency}; {args.seconds:g}s per run, {args.repeat} runs each "
                 "(alternating), medians"
             )
@@ -337,10 +361,12 @@ def main() -> None:
                 "| engine CPU s/1k polls | CPU ratio |"
             )
             print("| --- | --- | --- | --- | --- | --- | --- |")
+            published: list[tuple] = []
             for n in args.checks:
                 path = work / f"checks-{n}.yaml"
                 write_checks(path, n, ports, "10ms")
                 raw_rates, raw_cpu, eng_rates, eng_cpu = [], [], [], []
+                pub_rates, pub_cpu = [], []
                 for _ in range(args.repeat):  # alternate, so noise hits both sides alike
                     polls, cpu = loop.run_until_complete(
                         raw_client(ports, args.raw_concurrency, args.seconds, args.warmup)
@@ -348,10 +374,16 @@ def main() -> None:
                     raw_rates.append(polls / args.seconds)
                     raw_cpu.append(cpu / polls * 1000)
                     polls, cpu = loop.run_until_complete(
-                        engine(path, args.concurrency, args.transport, args.seconds, args.warmup)
+                        engine(path, args.concurrency, False, args.seconds, args.warmup)
                     )
                     eng_rates.append(polls / args.seconds)
                     eng_cpu.append(cpu / polls * 1000)
+                    if args.published:  # the same run, right after ours
+                        polls, cpu = loop.run_until_complete(
+                            engine(path, args.concurrency, True, args.seconds, args.warmup)
+                        )
+                        pub_rates.append(polls / args.seconds)
+                        pub_cpu.append(cpu / polls * 1000)
                 # each engine run against the raw run just before it: median (min–max)
                 thr = [e / r for e, r in zip(eng_rates, raw_rates, strict=True)]
                 cpu_ratio = [e / r for e, r in zip(eng_cpu, raw_cpu, strict=True)]
@@ -360,6 +392,19 @@ def main() -> None:
                     f"{statistics.median(eng_rates):,.0f} | {_spread(thr, '.2f')} | "
                     f"{statistics.median(raw_cpu):.3f} | {statistics.median(eng_cpu):.3f} | "
                     f"{_spread(cpu_ratio, '.1f')} |"
+                )
+                if args.published:
+                    published.append((n, eng_rates, eng_cpu, pub_rates, pub_cpu))
+            for n, eng_rates, eng_cpu, pub_rates, pub_cpu in published:
+                # each published run against our run just before it
+                thr = [p / e for p, e in zip(pub_rates, eng_rates, strict=True)]
+                cpu_ratio = [p / e for p, e in zip(pub_cpu, eng_cpu, strict=True)]
+                print(
+                    f"\n{n:,} checks, engine over aiotransport vs over httpx-aiohttp: polls/s "
+                    f"{statistics.median(eng_rates):,.0f} vs {statistics.median(pub_rates):,.0f} "
+                    f"(published/ours {_spread(thr, '.2f')}); CPU ms/poll "
+                    f"{statistics.median(eng_cpu):.3f} vs {statistics.median(pub_cpu):.3f} "
+                    f"(published/ours {_spread(cpu_ratio, '.2f')})"
                 )
         finally:
             if fallback:
