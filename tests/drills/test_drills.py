@@ -226,7 +226,7 @@ def test_debrief_and_accepting_an_improvement(tmp_path, drill_env, fake):
     assert "## Hot wash" in text and "## Runbook steps skipped" in text
     assert items[0].text == "Practise to acknowledge within 1m (took 2m 20s)"
     item = accept(session.drills, session.incidents, runner.drill_id, 1)
-    assert item["text"] == items[0].text and item["type"] == "process"
+    assert item.text == items[0].text and item.type == "process"
 
 
 def test_drills_stay_out_of_metrics(tmp_path, drill_env, fake):

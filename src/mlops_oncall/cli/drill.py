@@ -17,13 +17,17 @@ from mlops_oncall.cli.common import (
     fail,
     json_option,
     pass_app,
+    warn,
 )
 
 
-def _session(app: AppContext, **kw):
+def _drill_session(app: AppContext, mode: str, speed: float, **kw):
+    """A drill's own Session, built with the drill clock from the start: everything the drill
+    records (incident events, check history) is stamped in drill time."""
+    from mlops_oncall.drills.clock import DrillClock
     from mlops_oncall.session import Session
 
-    return Session(app.workspace, **kw)
+    return Session(app.workspace, clock=DrillClock.for_mode(mode, speed), on_warning=warn, **kw)
 
 
 def _drill_id(ref: str) -> int:
@@ -182,7 +186,6 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
     However the drill ends (finished, aborted, failed), its incidents are resolved with a
     drill_ended event.
     """
-    from mlops_oncall.drills.clock import DrillClock
     from mlops_oncall.drills.runner import DrillRunner, RunnerStory
     from mlops_oncall.paths import user_data_dir
 
@@ -194,8 +197,7 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
         checks_path, checks = _drill_checks(fake, folder)
         if no_ui:
             mode = "live" if live else "headless"
-            # everything the drill records is stamped in drill time, from the start
-            session = _session(app, clock=DrillClock.for_mode(mode, speed))
+            session = _drill_session(app, mode, speed)
 
             def tell(text, severity="information"):
                 return click.echo(f"[{severity}] {text}", err=True)
@@ -234,11 +236,8 @@ def run(app, scenario_name, speed, no_ui, live, as_json):
             return
         from mlops_oncall.cli.tui import run_tui
 
-        session = _session(
-            app,
-            checks_file=checks_path,
-            fake_control_url=fake.control_url,
-            clock=DrillClock.for_mode("tui", speed),
+        session = _drill_session(
+            app, "tui", speed, checks_file=checks_path, fake_control_url=fake.control_url
         )
         runner = DrillRunner.from_session(session, entry.scenario, fake, speed=speed, mode="tui")
         ref = runner.begin()
@@ -279,7 +278,7 @@ def control(app, drill_ref, action, args, as_json):
     """
     from mlops_oncall.drills.control import ControlRefused, listing, send
 
-    session = _session(app)
+    session = app.session
     row = _drill_row(session, drill_ref)
     name = drill_ref.upper()
     if action != "list":
@@ -327,7 +326,7 @@ def debrief(app, drill_ref, output, accept_n, as_json):
     from mlops_oncall.drills.debrief import accept, debrief_markdown
     from mlops_oncall.drills.scoring import score_drill
 
-    session = _session(app)
+    session = app.session
     row = _drill_row(session, drill_ref)
     if accept_n is not None:
         item = accept(session.drills, session.incidents, row.id, accept_n)
@@ -387,7 +386,7 @@ def history(app, as_json):
     """Drills run and their scores, newest first: readiness over time (apart from incident metrics)."""
     from mlops_oncall.formats.refs import drill_ref
 
-    session = _session(app)
+    session = app.session
     out = [
         {
             "id": drill_ref(r.id),
