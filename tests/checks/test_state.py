@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from mlops_oncall.checks.conditions import ConditionResult
-from mlops_oncall.checks.spec import Maintenance, Thresholds
 from mlops_oncall.checks.probe import Result
+from mlops_oncall.checks.spec import Maintenance, Thresholds
 from mlops_oncall.checks.state import Board, CheckState, RingEntry
 from mlops_oncall.clock import FixedClock
 from tests.checks.helpers import load_ok

@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from mlops_oncall.checks.spec import CheckSet, CheckSpec
 from mlops_oncall.checks.poller import Poller
 from mlops_oncall.checks.probe import Result
 from mlops_oncall.checks.rollup import Rollup
+from mlops_oncall.checks.spec import CheckSet, CheckSpec
 from mlops_oncall.checks.state import CheckView, Transition
 from mlops_oncall.clock import SYSTEM, Clock
 

@@ -16,9 +16,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from mlops_oncall.checks.spec import CheckSpec
 from mlops_oncall.checks.probe import Prober, Result
 from mlops_oncall.checks.redact import NULL, Redactor
+from mlops_oncall.checks.spec import CheckSpec
 from mlops_oncall.checks.state import RING_SIZE, Board, CheckView, Transition
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.jsonout import rfc3339

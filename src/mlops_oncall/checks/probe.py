@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.conditions import ConditionResult, Observation, evaluate
-from mlops_oncall.checks.spec import CheckSpec
 from mlops_oncall.checks.decode import BodyDecodeError, decode
 from mlops_oncall.checks.presets import preset_results
 from mlops_oncall.checks.redact import NULL, Redactor
+from mlops_oncall.checks.spec import CheckSpec
 from mlops_oncall.checks.tlsinfo import ssl_object_expiry
 from mlops_oncall.checks.transport import (
     CERTIFICATE,
@@ -40,19 +40,6 @@ from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.jsonout import rfc3339
 
 MAX_BODY = 1024 * 1024
-ERROR_CLASSES = (
-    "dns",
-    "connect",
-    "tls",
-    "timeout",
-    "http_status",
-    "body_too_large",
-    "redirects",
-    "body_parse",
-    "condition",
-    "protocol",  # last: a check's ring stores the index
-)
-STATES = ("unknown", "up", "degraded", "down", "maintenance")
 
 
 @dataclass(slots=True)
@@ -111,7 +98,6 @@ class Prober:
         max_body: int = MAX_BODY,
         max_redirects: int = 5,
         client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ):
         self.redactor = redactor
         self.clock = clock
@@ -119,16 +105,14 @@ class Prober:
         self.max_redirects = max_redirects
         self._max_connections = max_connections
         self._client = client
-        # ``transport``: another transport under the client built here (bench/poll compares
-        # one); the probe transport by default. Called directly; None with ``client=``.
-        self._given_transport = transport
+        # the transport this prober built, called directly; None with a caller's ``client=``
         self._transport: httpx.AsyncBaseTransport | None = None
         self._prepared: dict[str, tuple[CheckSpec, _Prepared]] = {}
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:  # built lazily: it must be created inside the running loop
-            self._transport = self._given_transport or build_transport(
+            self._transport = build_transport(
                 max_connections=self._max_connections, max_body=self.max_body
             )
             self._client = build_client(self._transport, max_redirects=self.max_redirects)
@@ -261,10 +245,10 @@ class Prober:
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         try:
-            return response.content  # the probe transport hands over a finished body
+            return response.content  # the probe transports hand over a finished body
         except httpx.ResponseNotRead:
             pass
-        # a caller's own client or transport: read raw, capped, and decoded with a bound
+        # a client of the caller's own (``client=``): read raw, capped, and decode bounded
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise BodyTooLarge(int(declared), self.max_body)

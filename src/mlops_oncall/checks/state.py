@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from mlops_oncall.checks.probe import Result
 from mlops_oncall.checks.spec import CheckSpec, Maintenance, Thresholds
-from mlops_oncall.checks.probe import ERROR_CLASSES, Result
 from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.formats.vocabulary import ERROR_CLASSES, FAILING, STATES
 from mlops_oncall.jsonout import rfc3339
 
 RING_SIZE = 120  # one hour of sparkline at a 30 s interval
-ALARMING = ("degraded", "down")
 
 
 class RingEntry(NamedTuple):
@@ -43,9 +43,8 @@ class RingEntry(NamedTuple):
     error_class: str | None
 
 
-_STATES = ("unknown", "up", "degraded", "down", "maintenance")
 _ERRORS = (None, *ERROR_CLASSES)
-_STATE_CODE = {s: i for i, s in enumerate(_STATES)}
+_STATE_CODE = {s: i for i, s in enumerate(STATES)}
 _ERROR_CODE = {e: i for i, e in enumerate(_ERRORS)}
 _NAN = float("nan")
 
@@ -102,7 +101,7 @@ class Ring:
             out.append(
                 RingEntry(
                     datetime.fromtimestamp(self._at[i], UTC),
-                    _STATES[code % 8],
+                    STATES[code % 8],
                     None if latency != latency else latency,  # NaN marks "no response"
                     _ERRORS[code // 8],
                 )
@@ -135,7 +134,7 @@ class Transition:
     @property
     def alarm(self) -> bool:
         """True when this crossing should alert someone: worse, and not explained by a dependency."""
-        return self.to_state in ALARMING and not self.blocked_by
+        return self.to_state in FAILING and not self.blocked_by
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -256,7 +255,7 @@ class CheckState:
         self._up = self._up + 1 if s == "up" else 0
         self._down = self._down + 1 if s == "down" else 0
         self._notdown = self._notdown + 1 if s != "down" else 0
-        if s in ALARMING:
+        if s in FAILING:
             if self._bad == 0:
                 self._streak_start = result.observed_at
             self._bad += 1
@@ -287,7 +286,7 @@ class CheckState:
         *,
         message: str | None = None,
     ) -> Transition:
-        if target in ALARMING and self.first_failure_at is None:
+        if target in FAILING and self.first_failure_at is None:
             self.first_failure_at = self._streak_start or at
         transition = Transition(
             check_id=self.check_id,
@@ -299,7 +298,7 @@ class CheckState:
             message=message if message is not None else (result.message if result else ""),
             observed=result.observed() if result is not None else {},
             first_failure_at=self.first_failure_at,
-            blocked_by=blocked_by if target in ALARMING else (),
+            blocked_by=blocked_by if target in FAILING else (),
             service=self.service,
         )
         self.state = target

@@ -18,9 +18,9 @@ from mlops_oncall.cli.common import EXIT_NO, EXIT_USAGE, AppContext, Failure, js
 from mlops_oncall.formats.words import plural
 
 if TYPE_CHECKING:
-    from mlops_oncall.checks.spec import CheckSet, CheckSpec
     from mlops_oncall.checks.probe import Result
     from mlops_oncall.checks.redact import Redactor
+    from mlops_oncall.checks.spec import CheckSet, CheckSpec
     from mlops_oncall.checks.state import CheckView, Transition
 
 checks_option = click.option(

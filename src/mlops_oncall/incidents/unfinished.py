@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FAILING = ("degraded", "down")
+from mlops_oncall.formats.vocabulary import FAILING
 
 
 @dataclass(frozen=True)

@@ -10,24 +10,13 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema, mod
 
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.validate import FileModel, new_list
+from mlops_oncall.formats.vocabulary import ErrorClass
 
 Category = Literal["serving", "data", "pipeline", "quality", "release", "cost"]
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 StepKind = Literal["diagnose", "decide", "mitigate", "verify", "communicate", "escalate"]
 Risk = Literal["read", "change", "destructive"]
 RISKS: tuple[str, ...] = Risk.__args__  # type: ignore[attr-defined]
-ErrorClass = Literal[
-    "dns",
-    "connect",
-    "tls",
-    "timeout",
-    "http_status",
-    "body_too_large",
-    "redirects",
-    "body_parse",
-    "condition",
-    "protocol",
-]
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 STEP_KINDS: tuple[str, ...] = StepKind.__args__  # type: ignore[attr-defined]
 

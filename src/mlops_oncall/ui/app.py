@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from mlops_oncall.boottrace import mark
+from mlops_oncall.formats.vocabulary import FAILING
 from mlops_oncall.ui.commands import OncallCommands
 from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, DrillEnded, StoryEvent
 from mlops_oncall.ui.widgets.refused import RefusedBanner
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from mlops_oncall.session import Session
-
-FAILING = ("degraded", "down")
 
 
 def _missing(path) -> Any:

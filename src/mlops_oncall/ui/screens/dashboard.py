@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
+from mlops_oncall.formats.vocabulary import FAILING
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
@@ -18,7 +19,6 @@ from mlops_oncall.ui.widgets.lean_table import LeanTable
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
-FAILING = ("degraded", "down")
 CONFIG_ERROR = Text("✗ config", style="bold red")  # a refused entry; the detail panel says why
 
 
