@@ -98,6 +98,7 @@ class Prober:
         max_body: int = MAX_BODY,
         max_redirects: int = 5,
         client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ):
         self.redactor = redactor
         self.clock = clock
@@ -105,14 +106,16 @@ class Prober:
         self.max_redirects = max_redirects
         self._max_connections = max_connections
         self._client = client
-        # the transport this prober built, called directly; None with a caller's ``client=``
+        # ``transport``: another transport under the client built here (bench/poll compares
+        # one); the probe transport by default. Called directly; None with ``client=``.
+        self._given_transport = transport
         self._transport: httpx.AsyncBaseTransport | None = None
         self._prepared: dict[str, tuple[CheckSpec, _Prepared]] = {}
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:  # built lazily: it must be created inside the running loop
-            self._transport = build_transport(
+            self._transport = self._given_transport or build_transport(
                 max_connections=self._max_connections, max_body=self.max_body
             )
             self._client = build_client(self._transport, max_redirects=self.max_redirects)
@@ -245,10 +248,10 @@ class Prober:
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         try:
-            return response.content  # the probe transports hand over a finished body
+            return response.content  # the probe transport hands over a finished body
         except httpx.ResponseNotRead:
             pass
-        # a client of the caller's own (``client=``): read raw, capped, and decode bounded
+        # a caller's own client or transport: read raw, capped, and decoded with a bound
         declared = response.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body:
             raise BodyTooLarge(int(declared), self.max_body)
