@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mlops_oncall.redact import Redactor
     from mlops_oncall.reports.drafts import Drafts
     from mlops_oncall.reports.risks import Risks
+    from mlops_oncall.reports.sources import Sources
     from mlops_oncall.runbooks.library import Library
     from mlops_oncall.store.db import Store
 
@@ -65,9 +66,27 @@ class Session:
 
     @cached_property
     def redactor(self) -> Redactor:
-        from mlops_oncall.reports.sources import workspace_redactor
+        """The workspace's one redactor, built here only: credential shapes, plus every secret
+        the checks file resolves (an unset variable does not stop it learning the others).
+        Every service and document masks through it."""
+        from mlops_oncall.redact import Redactor
 
-        return workspace_redactor(self.checks_file or self.workspace.checks_file)
+        redactor = Redactor()
+        self._read_sources(redactor)
+        return redactor
+
+    def sources(self) -> Sources:
+        """What a document needs besides the store, read afresh (the checks file may have
+        changed): the checks' names and SLOs, the weekly bands, and ``redactor``."""
+        return self._read_sources(self.redactor)
+
+    def _read_sources(self, redactor: Redactor) -> Sources:
+        from mlops_oncall.reports.sources import load_sources
+
+        sources = load_sources(self.checks_path, redactor)
+        bands = self.workspace.config.weekly.change_failure_rate
+        sources.cfr_amber_above, sources.cfr_red_above = bands.amber_above, bands.red_above
+        return sources
 
     @cached_property
     def incidents(self) -> Incidents:

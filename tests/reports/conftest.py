@@ -11,6 +11,7 @@ import pytest
 
 from mlops_oncall import clock as clock_module
 from mlops_oncall.clock import FixedClock
+from mlops_oncall.redact import Redactor
 from mlops_oncall.reports.sources import load_sources
 from mlops_oncall.store.db import open_store
 from tests.conftest import FIXTURES
@@ -59,7 +60,7 @@ class Week:
         self.checks_file = root / "checks.yaml"
 
     def sources(self):
-        return load_sources(self.checks_file)
+        return load_sources(self.checks_file, Redactor())
 
 
 @pytest.fixture

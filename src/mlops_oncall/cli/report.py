@@ -58,13 +58,9 @@ class DocumentEnv:
 
 def document_env(app: AppContext) -> DocumentEnv:
     """What every document needs; a checks file with errors costs only its SLOs (a warning)."""
-    from mlops_oncall.reports.sources import load_sources
-
     session = opened(app)
     ws = app.workspace
-    sources = load_sources(ws.checks_file, session.redactor)
-    bands = ws.config.weekly.change_failure_rate
-    sources.cfr_amber_above, sources.cfr_red_above = bands.amber_above, bands.red_above
+    sources = session.sources()
     if sources.problems:
         warn(
             f"warning: {ws.checks_file} has {plural(len(sources.problems), 'error')}, so "

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from mlops_oncall.redact import Redactor
+from mlops_oncall.redact import DEFAULT, Redactor
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,11 @@ class CheckInfo:
 
 @dataclass
 class Sources:
-    """The checks (by id) and the redactor every document passes through."""
+    """The checks (by id) and the redactor every document passes through (without a workspace:
+    credential shapes only)."""
 
     checks: dict[str, CheckInfo] = field(default_factory=dict)
-    redactor: Any = field(default_factory=Redactor)
+    redactor: Redactor = DEFAULT
     problems: list[str] = field(default_factory=list)  # why the checks file was not used
     # the weekly report's change failure rate RAG thresholds (oncall.yaml weekly:)
     cfr_amber_above: float = 0.20
@@ -53,17 +54,19 @@ class _EnvOrEmpty(dict):
         return os.environ.get(key, "")
 
 
-def load_sources(checks_file: Path | None, redactor: Any | None = None) -> Sources:
-    """Read ``checks_file`` if it exists; a file with errors is reported, not fatal."""
-    base = redactor or Redactor()
+def load_sources(checks_file: Path | None, redactor: Redactor) -> Sources:
+    """Read ``checks_file`` if it exists; a file with errors is reported, not fatal.
+
+    ``redactor`` is the workspace's one redactor (``Session.redactor``): it learns every secret
+    the file resolves, so a secret added since it was built is masked too."""
     if checks_file is None or not Path(checks_file).is_file():
-        return Sources(redactor=base)
+        return Sources(redactor=redactor)
     from mlops_oncall.checks.config import load_checks
 
     checkset, problems = load_checks(checks_file, env=_EnvOrEmpty())
     if checkset is None:
         errors = [str(p) for p in problems if p.is_error]
-        return Sources(redactor=base, problems=errors)
+        return Sources(redactor=redactor, problems=errors)
     checks = {}
     for spec in checkset:
         slo = spec.slo
@@ -76,13 +79,5 @@ def load_sources(checks_file: Path | None, redactor: Any | None = None) -> Sourc
             latency,
             *((slo.window, slo.degraded) if slo else ()),
         )
-    combined = Redactor()
-    combined.include(base)  # credential patterns and known values
-    combined.include(checkset.redactor)  # the checks file's resolved secrets
-    return Sources(checks, combined)
-
-
-def workspace_redactor(checks_file: Path | None) -> Redactor:
-    """The redactor for a workspace: credential patterns plus every secret its checks file
-    resolves (an unset variable does not stop it learning the others)."""
-    return load_sources(checks_file).redactor
+    redactor.include(checkset.redactor)  # the checks file's resolved secrets
+    return Sources(checks, redactor)

@@ -116,10 +116,9 @@ class PostmortemScreen(Screen):
     def load(self) -> None:
         from mlops_oncall.reports.drafts import draft_key
         from mlops_oncall.reports.postmortem import build_context
-        from mlops_oncall.reports.sources import load_sources
 
         s = self.app.session  # type: ignore[attr-defined]
-        sources = load_sources(s.checks_file or s.workspace.checks_file, s.redactor)
+        sources = s.sources()
         ctx = build_context(s.store, self.incident_id, sources=sources, clock=s.clock)
         row = s.incidents.get(self.incident_id).row
         key = draft_key(self.incident_id, row["declared_at"])
@@ -324,11 +323,10 @@ class PostmortemScreen(Screen):
     def _export(self, path: Path) -> None:
         from mlops_oncall.incidents.service import IncidentError
         from mlops_oncall.reports.postmortem import render_postmortem
-        from mlops_oncall.reports.sources import load_sources
         from mlops_oncall.ui.exports import export_document
 
         s = self.app.session  # type: ignore[attr-defined]
-        sources = load_sources(s.checks_file or s.workspace.checks_file, s.redactor)
+        sources = s.sources()
         try:
             text = render_postmortem(
                 s.store,

@@ -171,7 +171,6 @@ class RiskScreen(Screen):
         from mlops_oncall.incidents.service import IncidentError
         from mlops_oncall.paths import user_data_dir
         from mlops_oncall.reports.register import render_register
-        from mlops_oncall.reports.sources import Sources
         from mlops_oncall.ui.exports import export_document
 
         s = self.app.session  # type: ignore[attr-defined]
@@ -181,7 +180,7 @@ class RiskScreen(Screen):
         try:
             text = render_register(
                 s.store,
-                sources=Sources(redactor=s.redactor),
+                sources=s.sources(),
                 clock=s.clock,
                 templates_dir=ws.templates_dir,
             )
