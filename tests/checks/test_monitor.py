@@ -54,8 +54,8 @@ def test_updates_arrive_in_batches_and_history_is_kept(tmp_path, serve):
     finally:
         mon.stop()
     kept = transitions(store, check_id="b")
-    assert [(t["from_state"], t["to_state"]) for t in kept] == [("unknown", "down")]
-    assert kept[0]["service"] == "api"
-    hours = {r["check_id"]: r for r in rollups(store)}
-    assert hours["a"]["polls"] >= 1 and hours["b"]["down"] >= 1
+    assert [(t.from_state, t.to_state) for t in kept] == [("unknown", "down")]
+    assert kept[0].service == "api"
+    hours = {r.check_id: r for r in rollups(store)}
+    assert hours["a"].polls >= 1 and hours["b"].down >= 1
     store.close()

@@ -12,6 +12,7 @@ from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.reports import timeline as tlm
 from mlops_oncall.store import checks_history
 from mlops_oncall.store.db import open_store
+from mlops_oncall.store.models import CheckTransition
 
 T0 = datetime(2026, 11, 28, 23, 50, tzinfo=UTC)
 
@@ -33,7 +34,7 @@ def _lines(svc, ref, transitions=(), flap_min=tlm.FLAP_MIN):
 
 
 def _tr(check, frm, to, at):
-    return {"check_id": check, "from_state": frm, "to_state": to, "at": at, "message": ""}
+    return CheckTransition(check_id=check, from_state=frm, to_state=to, at=at, message="")
 
 
 def test_each_event_kind_reads_as_one_line(setup):

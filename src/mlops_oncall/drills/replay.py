@@ -53,12 +53,12 @@ def scenario_from_incident(
     end = (r["resolved_at"] or incidents.clock.now()) + timedelta(minutes=30)
     moves = transitions(store, since=start, until=end)
     checks = {
-        t["check_id"]
+        t.check_id
         for t in moves
-        if (r["declared_from_check"] and t["check_id"] == r["declared_from_check"])
-        or (service and t["service"] == service)
+        if (r["declared_from_check"] and t.check_id == r["declared_from_check"])
+        or (service and t.service == service)
     }
-    moves = [t for t in moves if t["check_id"] in checks]
+    moves = [t for t in moves if t.check_id in checks]
     rb = runbook or (view.triage.runbook.id if view.triage else None)
     if rb is None:
         raise ValueError(f"{view.id} has no runbook attached; pass --runbook ID")
@@ -69,14 +69,14 @@ def scenario_from_incident(
             "text": f"Replay of {view.id}: {r['title']}. You are on call for {service or fake}.",
         }
     ]
-    t0 = moves[0]["at"] if moves else r["detected_at"]
+    t0 = moves[0].at if moves else r["detected_at"]
     bad = False
     for t in moves:
-        offset = (t["at"] - t0).total_seconds() + 30
-        if t["to_state"] in ("degraded", "down"):
-            if bad and t["to_state"] == "degraded":
+        offset = (t.at - t0).total_seconds() + 30
+        if t.to_state in ("degraded", "down"):
+            if bad and t.to_state == "degraded":
                 continue  # already failing; only a worsening needs a stronger fault
-            fault, params = _fault(fake, t["error_class"], t["to_state"])
+            fault, params = _fault(fake, t.error_class, t.to_state)
             inj = {"at": _at(offset), "type": "fault", "target": fake, "fault": fault}
             if params:
                 inj["params"] = params
@@ -84,7 +84,7 @@ def scenario_from_incident(
                 inj["expected_actions"] = ["acknowledge", "declare", f"attach_runbook:{rb}"]
             injects.append(inj)
             bad = True
-        elif t["to_state"] == "up" and bad:
+        elif t.to_state == "up" and bad:
             injects.append(
                 {
                     "at": _at(offset),

@@ -67,12 +67,10 @@ def despite_note(items: list[Unfinished]) -> str:
     return "proceeded despite: " + "; ".join(i.text for i in items)
 
 
-def last_recorded_states(transitions: list[dict[str, Any]]) -> dict[str, CheckState]:
+def last_recorded_states(transitions: list[Any]) -> dict[str, CheckState]:
     """Each check's state as its latest recorded threshold crossing left it (no live poller,
     as in the CLI)."""
     out: dict[str, CheckState] = {}
     for t in transitions:  # oldest first: the last one wins
-        out[t["check_id"]] = CheckState(
-            t["to_state"], t.get("service"), tuple(t.get("blocked_by") or ())
-        )
+        out[t.check_id] = CheckState(t.to_state, t.service, tuple(t.blocked_by or ()))
     return out

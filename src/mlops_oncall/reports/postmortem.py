@@ -24,6 +24,7 @@ from mlops_oncall.reports.render import render
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.store import checks_history
 from mlops_oncall.store.db import Store
+from mlops_oncall.store.models import CheckTransition
 from mlops_oncall.store.tables import Deployment
 
 DEP = Deployment
@@ -68,8 +69,8 @@ def build_context(
     around = checks_history.transitions(
         store, since=begins - HISTORY_MARGIN, until=end + HISTORY_MARGIN
     )
-    around = [t for t in around if t["check_id"] in related or _same_service(t, row)]
-    near = [t for t in around if begins - TIMELINE_MARGIN <= t["at"] <= end + TIMELINE_MARGIN]
+    around = [t for t in around if t.check_id in related or _same_service(t, row)]
+    near = [t for t in around if begins - TIMELINE_MARGIN <= t.at <= end + TIMELINE_MARGIN]
     deploys = _deploys(store, row, begins, end)
     services = sorted(
         {s for s in [row["service"], *(d["service"] for d in deploys if d["linked"])] if s}
@@ -310,8 +311,8 @@ def _related_checks(view: IncidentView, sources: Sources) -> set[str]:
     return ids
 
 
-def _same_service(t: dict[str, Any], row: dict[str, Any]) -> bool:
-    return bool(row["service"]) and t.get("service") == row["service"]
+def _same_service(t: CheckTransition, row: dict[str, Any]) -> bool:
+    return bool(row["service"]) and t.service == row["service"]
 
 
 def _deploys(store: Store, row: dict[str, Any], begins, end) -> list[dict[str, Any]]:
@@ -342,22 +343,22 @@ def _deploys(store: Store, row: dict[str, Any], begins, end) -> list[dict[str, A
 
 
 def _check_history(
-    transitions: list[dict[str, Any]], related: set[str], sources: Sources, begins, end
+    transitions: list[CheckTransition], related: set[str], sources: Sources, begins, end
 ) -> list[dict[str, Any]]:
-    by_check: dict[str, list[dict[str, Any]]] = {c: [] for c in related}
+    by_check: dict[str, list[CheckTransition]] = {c: [] for c in related}
     for t in transitions:
-        by_check.setdefault(t["check_id"], []).append(t)
+        by_check.setdefault(t.check_id, []).append(t)
     out = []
     for check_id in sorted(by_check):
         ts = by_check[check_id]
         spent = _time_in_states(ts, begins, end) if ts else None
-        failures = [t["first_failure_at"] for t in ts if t["first_failure_at"]]
+        failures = [t.first_failure_at for t in ts if t.first_failure_at]
         info = sources.checks.get(check_id)
         out.append(
             {
                 "id": check_id,
                 "name": info.name if info else check_id,
-                "service": (info.service if info else None) or (ts[0]["service"] if ts else None),
+                "service": (info.service if info else None) or (ts[0].service if ts else None),
                 "transitions": len(ts),
                 # no crossing recorded: the time in each state is unknown, not zero
                 "down_for": fmt.duration(spent.get("down", 0.0)) if spent is not None else fmt.NONE,
@@ -367,23 +368,23 @@ def _check_history(
                 "down_seconds": spent.get("down", 0.0) if spent is not None else None,
                 "degraded_seconds": spent.get("degraded", 0.0) if spent is not None else None,
                 "first_failure": fmt.ts_utc(min(failures)) if failures else fmt.NONE,
-                "last_state": ts[-1]["to_state"] if ts else fmt.NONE,
+                "last_state": ts[-1].to_state if ts else fmt.NONE,
             }
         )
     return out
 
 
-def _time_in_states(ts: list[dict[str, Any]], begins, end) -> dict[str, float]:
+def _time_in_states(ts: list[CheckTransition], begins, end) -> dict[str, float]:
     """Seconds spent in each state between ``begins`` and ``end``, walking the crossings."""
     spent: dict[str, float] = {}
     if not ts:
         return spent
-    state, since = ts[0]["from_state"], begins
+    state, since = ts[0].from_state, begins
     for t in ts:
-        at = min(max(t["at"], begins), end)
+        at = min(max(t.at, begins), end)
         if at > since:
             spent[state] = spent.get(state, 0.0) + (at - since).total_seconds()
-        state, since = t["to_state"], max(at, since)
+        state, since = t.to_state, max(at, since)
     if end > since:
         spent[state] = spent.get(state, 0.0) + (end - since).total_seconds()
     return spent

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.formats.words import plural
 from mlops_oncall.incidents.metrics import outage
@@ -21,6 +21,9 @@ from mlops_oncall.incidents.service import IncidentView
 from mlops_oncall.jsonout import rfc3339
 from mlops_oncall.reports import text as fmt
 from mlops_oncall.store.timeline import EventRecord
+
+if TYPE_CHECKING:
+    from mlops_oncall.store.models import CheckTransition
 
 FLAP_MIN = 5  # this many crossings of one check in a day are folded into a summary line
 SKIPPED_KINDS = ("field_set",)  # writing the postmortem is not part of the incident
@@ -142,14 +145,14 @@ def event_entry(ev: EventRecord) -> Entry | None:
     return Entry(ev.ts, text, ev.actor, seq=ev.seq)
 
 
-def transition_entry(t: dict[str, Any]) -> Entry:
-    message = fmt.one_line(t.get("message") or "")
-    text = f"check {fmt.code(t['check_id'])} {t['from_state']} → {t['to_state']}"
+def transition_entry(t: CheckTransition) -> Entry:
+    message = fmt.one_line(t.message or "")
+    text = f"check {fmt.code(t.check_id)} {t.from_state} → {t.to_state}"
     return Entry(
-        t["at"],
+        t.at,
         text + (f": {message}" if message else ""),
-        check=t["check_id"],
-        to_state=t["to_state"],
+        check=t.check_id,
+        to_state=t.to_state,
     )
 
 
@@ -191,7 +194,7 @@ def _order(e: Entry) -> tuple:
 def build(
     view: IncidentView,
     events: list[EventRecord],
-    transitions: list[dict[str, Any]],
+    transitions: list[CheckTransition],
     *,
     flap_min: int = FLAP_MIN,
 ) -> dict[str, Any]:
@@ -207,7 +210,7 @@ def build(
         entries.append(e)
     for t in transitions:
         # the same crossing may be both in the check history and on the timeline
-        key = (t["check_id"], t["to_state"], t["at"].replace(microsecond=0))
+        key = (t.check_id, t.to_state, t.at.replace(microsecond=0))
         if key not in seen:
             entries.append(transition_entry(t))
     entries.sort(key=_order)

@@ -30,6 +30,7 @@ from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.store import checks_history
 from mlops_oncall.store.db import Store
+from mlops_oncall.store.models import CheckRollup
 from mlops_oncall.store.tables import ActionItem, Incident
 
 INC = Incident
@@ -121,15 +122,15 @@ def _ms(value: float | None) -> str:
     return f"{value:g} ms"
 
 
-def _sums(hours: list[dict[str, Any]]) -> dict[str, Any]:
+def _sums(hours: list[CheckRollup]) -> dict[str, Any]:
     t = {"polls": 0, "up": 0, "degraded": 0, "down": 0, "counts": [0] * (len(BUCKETS_MS) + 1)}
     for h in hours:
-        t["polls"] += h["polls"]
-        t["up"] += h["successes"]
-        t["degraded"] += h["degraded"]
-        t["down"] += h["down"]
-        if h["latency_counts"]:
-            t["counts"] = [a + b for a, b in zip(t["counts"], h["latency_counts"], strict=True)]
+        t["polls"] += h.polls
+        t["up"] += h.successes
+        t["degraded"] += h.degraded
+        t["down"] += h.down
+        if h.latency_counts:
+            t["counts"] = [a + b for a, b in zip(t["counts"], h.latency_counts, strict=True)]
     return t
 
 
@@ -144,10 +145,10 @@ def _uptime(t: dict[str, Any], degraded: str) -> float | None:
 def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]]:
     windows = [info.slo_window for info in sources.checks.values()]
     earliest = min([since, *(until - w for w in windows)])
-    by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_check: dict[str, list[CheckRollup]] = defaultdict(list)
     for h in checks_history.rollups(store, since=earliest, until=until):
-        by_check[h["check_id"]].append(h)
-    week_ids = {c for c, hours in by_check.items() if any(h["hour"] >= since for h in hours)}
+        by_check[h.check_id].append(h)
+    week_ids = {c for c, hours in by_check.items() if any(h.hour >= since for h in hours)}
     out = []
     for check_id in sorted(week_ids | set(sources.checks)):
         hours = by_check.get(check_id, [])
@@ -156,8 +157,8 @@ def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]
         slo_l = info.slo_latency_ms if info else None
         degraded_as = info.slo_degraded if info else "up"
         window = info.slo_window if info else PERIOD
-        t = _sums([h for h in hours if h["hour"] >= since])
-        w = _sums([h for h in hours if h["hour"] >= until - window])
+        t = _sums([h for h in hours if h.hour >= since])
+        w = _sums([h for h in hours if h.hour >= until - window])
         polls = t["polls"]
         uptime = _uptime(t, degraded_as)
         window_uptime = _uptime(w, degraded_as)

@@ -1,12 +1,12 @@
 """Check history in the store: threshold crossings and hourly roll-ups.
 
 Roll-ups are merged into the stored hour (add the counts), so a restart or two pollers on one
-database never lose or double-count an hour's polls.
+database never lose or double-count an hour's polls. Reads return the typed records
+(``CheckTransition``, ``CheckRollup``), their JSON columns parsed.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -15,10 +15,9 @@ from sqlalchemy import insert, select, update
 
 from mlops_oncall.redact import DEFAULT as SHAPES
 from mlops_oncall.store.db import Store
-from mlops_oncall.store.tables import CheckRollup, CheckTransition
-
-TR = CheckTransition
-RU = CheckRollup
+from mlops_oncall.store.models import CheckRollup, CheckTransition
+from mlops_oncall.store.tables import CheckRollup as RU
+from mlops_oncall.store.tables import CheckTransition as TR
 
 
 def record_transitions(store: Store, transitions: Iterable[Any]) -> int:
@@ -36,8 +35,8 @@ def record_transitions(store: Store, transitions: Iterable[Any]) -> int:
             "first_failure_at": t.first_failure_at,
             "error_class": t.error_class,
             "message": SHAPES.text(t.message or ""),
-            "observed": json.dumps(SHAPES.value(t.observed or {}), sort_keys=True, default=str),
-            "blocked_by": json.dumps(list(t.blocked_by or ())),
+            "observed": SHAPES.value(t.observed or {}),
+            "blocked_by": list(t.blocked_by or ()),
         }
         for t in transitions
     ]
@@ -68,11 +67,11 @@ def merge_rollups(store: Store, hours: Iterable[Any]) -> int:
                         degraded=h.degraded,
                         down=h.down,
                         latency_sum_ms=h.latency_sum_ms,
-                        latency_counts=json.dumps(list(h.latency_counts)),
+                        latency_counts=list(h.latency_counts),
                     )
                 )
                 continue
-            counts = json.loads(row["latency_counts"]) or [0] * len(h.latency_counts)
+            counts = row["latency_counts"] or [0] * len(h.latency_counts)
             merged = [a + b for a, b in zip(counts, h.latency_counts, strict=True)]
             conn.execute(
                 update(RU)
@@ -83,7 +82,7 @@ def merge_rollups(store: Store, hours: Iterable[Any]) -> int:
                     degraded=row["degraded"] + h.degraded,
                     down=row["down"] + h.down,
                     latency_sum_ms=row["latency_sum_ms"] + h.latency_sum_ms,
-                    latency_counts=json.dumps(merged),
+                    latency_counts=merged,
                 )
             )
     return n
@@ -96,7 +95,8 @@ def transitions(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CheckTransition]:
+    """Threshold crossings, oldest first."""
     q = select(TR).order_by(TR.c.at, TR.c.id)
     if check_id:
         q = q.where(TR.c.check_id == check_id)
@@ -107,13 +107,7 @@ def transitions(
     if limit:
         q = q.limit(limit)
     with store.read() as conn:
-        out = []
-        for r in conn.execute(q).mappings():
-            d = dict(r)
-            d["observed"] = json.loads(d["observed"])
-            d["blocked_by"] = json.loads(d["blocked_by"])
-            out.append(d)
-        return out
+        return [CheckTransition.model_validate(r) for r in conn.execute(q).mappings()]
 
 
 def rollups(
@@ -122,7 +116,8 @@ def rollups(
     since: datetime | None = None,
     until: datetime | None = None,
     check_id: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CheckRollup]:
+    """Hourly roll-ups, by check then hour."""
     q = select(RU).order_by(RU.c.check_id, RU.c.hour)
     if check_id:
         q = q.where(RU.c.check_id == check_id)
@@ -131,9 +126,4 @@ def rollups(
     if until:
         q = q.where(RU.c.hour < until)
     with store.read() as conn:
-        out = []
-        for r in conn.execute(q).mappings():
-            d = dict(r)
-            d["latency_counts"] = json.loads(d["latency_counts"])
-            out.append(d)
-        return out
+        return [CheckRollup.model_validate(r) for r in conn.execute(q).mappings()]

@@ -24,7 +24,7 @@ from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from mlops_oncall.store.types import UTCTimestamp
+from mlops_oncall.store.types import JSONText, UTCTimestamp
 
 
 class Record(SQLModel, registry=registry()):
@@ -57,6 +57,17 @@ def _ts(*, null: bool = True, index: bool = False) -> Any:
 
 def _fk(target: str, *, null: bool = False, index: bool = False) -> Any:
     return Field(default=None if null else ..., foreign_key=target, nullable=null, index=index)
+
+
+def _json(empty: type) -> Any:
+    """A JSON value in a TEXT column (``JSONText``); the record holds it parsed. The empty
+    value is the record's default only: the column keeps no INSERT default, as before."""
+    return Field(
+        default_factory=empty,
+        sa_type=JSONText,
+        nullable=False,
+        sa_column_kwargs={"default": None},
+    )
 
 
 class Meta(Record, table=True):
@@ -206,8 +217,8 @@ class CheckTransition(Record, table=True):
     first_failure_at: datetime | None = _ts()
     error_class: str | None = _str(null=True)
     message: str = _text()
-    observed: str = _text()  # JSON object
-    blocked_by: str = _text()  # JSON array
+    observed: dict[str, Any] = _json(dict)  # the failing conditions' values
+    blocked_by: list[str] = _json(list)  # the dependencies that were failing
 
 
 class CheckRollup(Record, table=True):
@@ -223,7 +234,7 @@ class CheckRollup(Record, table=True):
     degraded: int = 0
     down: int = 0
     latency_sum_ms: float = 0.0
-    latency_counts: str = _text()  # JSON array, one count per bucket
+    latency_counts: list[int] = _json(list)  # one count per latency bucket
 
 
 class Risk(Record, table=True):

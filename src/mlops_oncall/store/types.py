@@ -7,9 +7,10 @@ A naive datetime is refused at write time rather than guessed at.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.types import TypeDecorator
 
 TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -40,3 +41,17 @@ class UTCTimestamp(TypeDecorator):
         if value is None:
             return None
         return datetime.fromisoformat(value)
+
+
+class JSONText(TypeDecorator):
+    """A JSON value stored as TEXT (portable; no JSON column type needed), keys sorted so the
+    same value is always the same text. Read back parsed."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else json.loads(value)
