@@ -265,6 +265,11 @@ class DrillRunner:
     def stop(self) -> None:
         self._stop.set()
 
+    @property
+    def stopped(self) -> bool:
+        """Stopped (or interrupted) before the scenario's end."""
+        return self._stop.is_set()
+
     def interrupt(self) -> None:
         """Ctrl-C, from a signal handler: the loop stops at its next safe point and raises
         KeyboardInterrupt there, never inside a database write (an interrupted write leaves
@@ -426,7 +431,7 @@ class RunnerStory:
             text = f"{runner.ref} failed: {exc}".splitlines()[0]
         else:
             score = result.get("score")
-            how = "stopped early" if self.runner._stop.is_set() else "ended"
+            how = "stopped early" if runner.stopped else "ended"
             text = f"{runner.ref} {how}" + (f": score {score:g}%" if score is not None else "")
             text += ". Its debrief: palette, Drill debrief."
         if self.on_end is not None:
