@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-
-def rfc3339(ts: datetime | None) -> str | None:
-    if ts is None:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    ts = ts.astimezone(UTC)
-    text = ts.isoformat(timespec="milliseconds" if ts.microsecond else "seconds")
-    return text.replace("+00:00", "Z")
+from mlops_oncall.formats.timestamps import rfc3339
 
 
 def _default(obj: Any) -> Any:

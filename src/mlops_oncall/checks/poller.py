@@ -21,7 +21,7 @@ from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.spec import CheckSpec
 from mlops_oncall.checks.state import RING_SIZE, Board, CheckView, Transition
 from mlops_oncall.clock import SYSTEM, Clock
-from mlops_oncall.jsonout import rfc3339
+from mlops_oncall.formats.timestamps import rfc3339
 
 log = logging.getLogger(__name__)
 

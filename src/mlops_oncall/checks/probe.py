@@ -37,7 +37,7 @@ from mlops_oncall.checks.transport import (
     unsafe_head,
 )
 from mlops_oncall.clock import SYSTEM, Clock
-from mlops_oncall.jsonout import rfc3339
+from mlops_oncall.formats.timestamps import rfc3339
 
 MAX_BODY = 1024 * 1024
 

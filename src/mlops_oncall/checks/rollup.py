@@ -14,7 +14,7 @@ from math import ceil
 from typing import Any
 
 from mlops_oncall.checks.probe import Result
-from mlops_oncall.jsonout import rfc3339
+from mlops_oncall.formats.timestamps import rfc3339
 
 # upper edges in ms; one more bucket counts everything above the last edge
 BUCKETS_MS: tuple[int, ...] = (

@@ -28,8 +28,8 @@ from typing import Any, NamedTuple
 from mlops_oncall.checks.probe import Result
 from mlops_oncall.checks.spec import CheckSpec, Maintenance, Thresholds
 from mlops_oncall.clock import SYSTEM, Clock
+from mlops_oncall.formats.timestamps import rfc3339
 from mlops_oncall.formats.vocabulary import ERROR_CLASSES, FAILING, STATES
-from mlops_oncall.jsonout import rfc3339
 
 RING_SIZE = 120  # one hour of sparkline at a 30 s interval
 

@@ -291,7 +291,7 @@ def _print_transition(out: _Out, t: Transition, width: int, as_json: bool) -> No
     if as_json:
         out.json(t.to_json(), pretty=False)
         return
-    from mlops_oncall.jsonout import rfc3339
+    from mlops_oncall.formats.timestamps import rfc3339
 
     cls = f"{t.error_class}: " if t.error_class and t.to_state != "up" else ""
     note = f" [blocked by {', '.join(t.blocked_by)}]" if t.blocked_by else ""

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from mlops_oncall.formats.timestamps import rfc3339
 from mlops_oncall.formats.words import plural
 from mlops_oncall.incidents.metrics import outage
 from mlops_oncall.incidents.service import IncidentView
-from mlops_oncall.jsonout import rfc3339
 from mlops_oncall.reports import text as fmt
 from mlops_oncall.store.timeline import EventRecord
 
