@@ -7,6 +7,9 @@ the controls in place, and a review re-assesses it (the inherent score stays). B
 history, so "the change since the last review" is always known, and the register ranks by the
 current score (the residual once assessed). A tolerated risk is accepted by a named approver
 until an expiry date. Every text is redacted before it is stored, like the incident narrative.
+
+The statements are in ``reports/risk_records.py``; this module decides and builds the JSON view
+(``risk --json``) from the records it returns.
 """
 
 from __future__ import annotations
@@ -15,21 +18,15 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
-
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref
 from mlops_oncall.formats.refs import public_id as incident_id_text
 from mlops_oncall.formats.validate import did_you_mean
 from mlops_oncall.redact import Redactor
+from mlops_oncall.reports.risk_records import RiskRecords, RiskTx
 from mlops_oncall.store.db import Store
-from mlops_oncall.store.tables import Incident, Risk, RiskLink, RiskReview
-
-RISK = Risk
-REVIEW = RiskReview
-LINK = RiskLink
-INC = Incident
+from mlops_oncall.store.models import Risk, RiskReview
 
 ML_CATEGORIES = (
     "data-dependency",
@@ -102,21 +99,9 @@ def _choice(name: str, value: str, options: tuple[str, ...]) -> str:
     return v
 
 
-def _aware(value: datetime | str) -> datetime:
-    # max() over the timestamp column comes back as the stored text on SQLite
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
 def _scored(likelihood: int, impact: int) -> dict[str, Any]:
     score = likelihood * impact
     return {"likelihood": likelihood, "impact": impact, "score": score, "band": band(score)}
-
-
-def _current_score():
-    """The score a risk ranks by: the residual once assessed, else the inherent."""
-    return func.coalesce(
-        RISK.c.residual_likelihood * RISK.c.residual_impact, RISK.c.likelihood * RISK.c.impact
-    )
 
 
 class Risks:
@@ -129,6 +114,7 @@ class Risks:
         redactor: Redactor | None = None,
     ):
         self.store = store
+        self.records = RiskRecords(store)
         self.clock = clock
         self.actor = actor
         self.redactor = redactor or Redactor()
@@ -153,41 +139,31 @@ class Risks:
         value = value.strip()
         return self.redactor.text(value) if value else None
 
-    def _row(self, conn: Connection, ref: str | int) -> dict[str, Any]:
-        rid = parse_risk_ref(ref)
-        row = conn.execute(select(RISK).where(RISK.c.id == rid)).mappings().first()
+    def _row(self, tx: RiskTx, ref: str | int) -> Risk:
+        row = tx.risk(parse_risk_ref(ref))
         if row is None:
             raise RiskError(f"unknown risk '{ref}'")
-        return dict(row)
+        return row
 
-    def _incident_ids(self, conn: Connection, refs) -> list[int]:
+    def _incident_ids(self, tx: RiskTx, refs) -> list[int]:
         out = []
         for ref in refs or ():
             iid = parse_ref(ref)
-            if conn.execute(select(INC.c.id).where(INC.c.id == iid)).first() is None:
+            if not tx.incident_exists(iid):
                 raise IncidentError(f"unknown incident '{ref}'")
             if iid not in out:
                 out.append(iid)
         return out
 
-    def _link(self, conn, rid: int, incidents: list[int], runbooks, when: datetime) -> None:
-        have = conn.execute(
-            select(LINK.c.incident_id, LINK.c.runbook_id).where(LINK.c.risk_id == rid)
-        ).all()
-        for iid in incidents:
-            if (iid, None) not in have:
-                conn.execute(insert(LINK).values(risk_id=rid, incident_id=iid, created_at=when))
-        for rb in runbooks or ():
-            rb = rb.strip()
-            if rb and (None, rb) not in have:
-                conn.execute(insert(LINK).values(risk_id=rid, runbook_id=rb, created_at=when))
+    def _link(self, tx: RiskTx, rid: int, incidents: list[int], runbooks, when: datetime) -> None:
+        tx.link(rid, incidents, [rb.strip() for rb in runbooks or () if rb.strip()], when)
 
     def _acceptance(self, treatment: str, approver, expires, row) -> dict[str, Any]:
         """A tolerated risk is accepted by someone, until a date (then it is looked at again)."""
         approver = self._text(approver) if approver is not None else None
         if row is not None:  # an update keeps what it does not change
-            approver = approver or row["approver"]
-            expires = expires or row["accepted_until"]
+            approver = approver or row.approver
+            expires = expires or row.accepted_until
         if treatment != "tolerate":
             if approver or expires:
                 raise RiskInput(
@@ -263,11 +239,11 @@ class Risks:
             "created_at": when,
             "updated_at": when,
         }
-        with self.store.write() as conn:
-            linked = self._incident_ids(conn, incidents)
-            rid = conn.execute(insert(RISK).values(**values)).inserted_primary_key[0]
-            conn.execute(
-                insert(REVIEW).values(
+        with self.records.write() as tx:
+            linked = self._incident_ids(tx, incidents)
+            rid = tx.insert_risk(values)
+            tx.insert_review(
+                RiskReview(
                     risk_id=rid,
                     kind="identified",
                     at=when,
@@ -277,8 +253,8 @@ class Risks:
                     actor=self.actor,
                 )
             )
-            self._link(conn, rid, linked, runbooks, when)
-            return self._json(conn, self._row(conn, rid), history=True)
+            self._link(tx, rid, linked, runbooks, when)
+            return self._json(tx, self._row(tx, rid), history=True)
 
     def update(
         self,
@@ -318,17 +294,15 @@ class Risks:
         if not values and not incidents and not runbooks and approver is None and expires is None:
             raise RiskInput("nothing to update")
         now = self.clock.now()
-        with self.store.write() as conn:
-            row = self._row(conn, ref)
-            treatment = values.get("treatment", row["treatment"])
+        with self.records.write() as tx:
+            row = self._row(tx, ref)
+            treatment = values.get("treatment", row.treatment)
             if treatment == "tolerate" or approver is not None or expires is not None:
                 values |= self._acceptance(treatment, approver, expires, row)
-            linked = self._incident_ids(conn, incidents)
-            conn.execute(
-                update(RISK).where(RISK.c.id == row["id"]).values(**values, updated_at=now)
-            )
-            self._link(conn, row["id"], linked, runbooks, now)
-            return self._json(conn, self._row(conn, row["id"]), history=True)
+            linked = self._incident_ids(tx, incidents)
+            tx.update_risk(row.id, values | {"updated_at": now})
+            self._link(tx, row.id, linked, runbooks, now)
+            return self._json(tx, self._row(tx, row.id), history=True)
 
     def review(
         self,
@@ -342,25 +316,23 @@ class Risks:
     ) -> dict[str, Any]:
         likelihood, impact = _level("likelihood", likelihood), _level("impact", impact)
         when = self._when(at)
-        with self.store.write() as conn:
-            row = self._row(conn, ref)
-            rid = public_id(row["id"])
-            if row["status"] == "closed":
+        with self.records.write() as tx:
+            row = self._row(tx, ref)
+            rid = public_id(row.id)
+            if row.status == "closed":
                 raise RiskError(
                     f"{rid} is closed; reopen it first with `risk update {rid} --status open`"
                 )
-            last = conn.execute(
-                select(func.max(REVIEW.c.at)).where(REVIEW.c.risk_id == row["id"])
-            ).scalar()
-            if last is not None and when < _aware(last):
+            last = tx.last_review_at(row.id)
+            if last is not None and when < last:
                 # the history is ordered by time; an earlier review would not be the current one
                 raise RiskError(
-                    f"{rid} was last scored at {_aware(last):%Y-%m-%dT%H:%M:%SZ}; "
+                    f"{rid} was last scored at {last:%Y-%m-%dT%H:%M:%SZ}; "
                     "a review cannot be earlier"
                 )
-            conn.execute(
-                insert(REVIEW).values(
-                    risk_id=row["id"],
+            tx.insert_review(
+                RiskReview(
+                    risk_id=row.id,
                     kind="review",
                     at=when,
                     likelihood=likelihood,
@@ -370,23 +342,23 @@ class Risks:
                 )
             )
             reviewed = when.date()
-            conn.execute(  # a review re-assesses the residual risk; the inherent one stays
-                update(RISK)
-                .where(RISK.c.id == row["id"])
-                .values(
-                    residual_likelihood=likelihood,
-                    residual_impact=impact,
-                    last_reviewed=reviewed,
-                    next_review=next_review or self._review_due(reviewed, likelihood * impact),
-                    updated_at=self.clock.now(),
-                )
+            # a review re-assesses the residual risk; the inherent one stays
+            tx.update_risk(
+                row.id,
+                {
+                    "residual_likelihood": likelihood,
+                    "residual_impact": impact,
+                    "last_reviewed": reviewed,
+                    "next_review": next_review or self._review_due(reviewed, likelihood * impact),
+                    "updated_at": self.clock.now(),
+                },
             )
-            return self._json(conn, self._row(conn, row["id"]), history=True)
+            return self._json(tx, self._row(tx, row.id), history=True)
 
     # -- reads -----------------------------------------------------------------------------
     def get(self, ref: str | int) -> dict[str, Any]:
-        with self.store.read() as conn:
-            return self._json(conn, self._row(conn, ref), history=True)
+        with self.records.read() as tx:
+            return self._json(tx, self._row(tx, ref), history=True)
 
     def list(
         self,
@@ -397,43 +369,30 @@ class Risks:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Risks by score, highest first (ties: the oldest first)."""
-        q = select(RISK).order_by(_current_score().desc(), RISK.c.id)
-        if status:
-            q = q.where(RISK.c.status == _choice("status", status, STATUSES))
-        elif not include_closed:
-            q = q.where(RISK.c.status != "closed")
-        if category:
-            q = q.where(RISK.c.category == _choice("category", category, CATEGORIES))
-        if limit:
-            q = q.limit(limit)
-        with self.store.read() as conn:
-            return [self._json(conn, dict(r)) for r in conn.execute(q).mappings()]
+        status = _choice("status", status, STATUSES) if status else None
+        category = _choice("category", category, CATEGORIES) if category else None
+        with self.records.read() as tx:
+            rows = tx.ranked(
+                status=status, category=category, include_closed=include_closed, limit=limit
+            )
+            return [self._json(tx, r) for r in rows]
 
     def linked_to(self, incident_ref: str | int) -> list[dict[str, Any]]:
         iid = parse_ref(incident_ref)
-        with self.store.read() as conn:
-            ids = conn.execute(
-                select(LINK.c.risk_id).where(LINK.c.incident_id == iid).distinct()
-            ).scalars()
-            return [self._json(conn, self._row(conn, rid)) for rid in sorted(ids)]
+        with self.records.read() as tx:
+            return [self._json(tx, self._row(tx, rid)) for rid in tx.risk_ids_linked_to(iid)]
 
-    def _json(self, conn: Connection, row: dict[str, Any], *, history: bool = False) -> dict:
+    def _json(self, tx: RiskTx, risk: Risk, *, history: bool = False) -> dict:
+        """The JSON view (`risk --json`): the record's fields in this order, with the scores,
+        bands, links and (for one risk) the history worked out."""
+        row = risk.model_dump()
         rid = row["id"]
-        reviews = [
-            dict(r)
-            for r in conn.execute(
-                select(REVIEW).where(REVIEW.c.risk_id == rid).order_by(REVIEW.c.at, REVIEW.c.id)
-            ).mappings()
-        ]
-        links = conn.execute(
-            select(LINK.c.incident_id, LINK.c.runbook_id)
-            .where(LINK.c.risk_id == rid)
-            .order_by(LINK.c.id)
-        ).all()
+        reviews = tx.reviews(rid)
+        links = tx.links(rid)
         previous = None
-        if len(reviews) >= 2 and reviews[-1]["kind"] == "review":
+        if len(reviews) >= 2 and reviews[-1].kind == "review":
             before = reviews[-2]  # the inherent score before the first review
-            previous = before["likelihood"] * before["impact"]
+            previous = before.likelihood * before.impact
         inherent = _scored(row["likelihood"], row["impact"])
         residual = None
         if row["residual_likelihood"] is not None and row["residual_impact"] is not None:
@@ -472,8 +431,10 @@ class Risks:
             "previous_score": previous,
             "change": None if previous is None else current["score"] - previous,
             "links": {
-                "incidents": [incident_id_text(i) for i, _ in links if i is not None],
-                "runbooks": [rb for _, rb in links if rb is not None],
+                "incidents": [
+                    incident_id_text(k.incident_id) for k in links if k.incident_id is not None
+                ],
+                "runbooks": [k.runbook_id for k in links if k.runbook_id is not None],
             },
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
@@ -481,12 +442,12 @@ class Risks:
         if history:
             out["history"] = [
                 {
-                    "kind": r["kind"],
-                    "score_kind": "inherent" if r["kind"] == "identified" else "residual",
-                    "at": r["at"],
-                    **_scored(r["likelihood"], r["impact"]),
-                    "note": r["note"],
-                    "actor": r["actor"],
+                    "kind": r.kind,
+                    "score_kind": "inherent" if r.kind == "identified" else "residual",
+                    "at": r.at,
+                    **_scored(r.likelihood, r.impact),
+                    "note": r.note,
+                    "actor": r.actor,
                 }
                 for r in reviews
             ]
