@@ -6,18 +6,31 @@ Nothing is copied or run while a placeholder is unresolved."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual import work
 
 from mlops_oncall.runbooks.commandtext import interactive_reason
 from mlops_oncall.runbooks.placeholders import NAMES, Sources, resolve
 from mlops_oncall.ui.modals import CommandValuesModal, ConfirmCommandModal
+from mlops_oncall.ui.oncall import oncall
+
+if TYPE_CHECKING:  # the screen it is mixed into, so its members type-check here
+    from textual.screen import Screen as _Host
+else:
+    _Host = object
 
 
-class CommandFlow:
+class CommandFlow(_Host):
     """Mixed into TriageScreen: it has ``incident_id``, ``render_step`` and ``run_command``."""
 
     command_sources: Sources | None = None
+    if TYPE_CHECKING:
+        incident_id: str
+
+        def render_step(self) -> None: ...
+
+        def run_command(self, step_id: str, command: str, timeout: float) -> None: ...
 
     def shown_command(self, step) -> str | None:
         """The step's command as it would run, with the values known so far."""
@@ -32,16 +45,16 @@ class CommandFlow:
     def load_command_sources(self, then: Callable[[Sources], None] | None = None) -> None:
         from mlops_oncall.incidents.commands import command_sources
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         sources = command_sources(
             s.incidents,
             s.deploys,
             s.checks,
             s.workspace.config.vars,
-            self.incident_id,  # type: ignore[attr-defined]
+            self.incident_id,
             s.clock.now(),
         )
-        self.app.call_from_thread(self._sources_loaded, sources, then)  # type: ignore[attr-defined]
+        oncall(self).call_from_thread(self._sources_loaded, sources, then)
 
     def _sources_loaded(self, sources: Sources, then) -> None:
         changed = self.command_sources is None or sources.values != self.command_sources.values
@@ -49,7 +62,7 @@ class CommandFlow:
         if then is not None:
             then(sources)
         elif changed:
-            self.render_step()  # type: ignore[attr-defined]
+            self.render_step()
 
     def with_resolved(self, step, then: Callable[[str], None]) -> None:
         """Resolve the step's command afresh; ask for what is missing; then call ``then``."""
@@ -63,13 +76,13 @@ class CommandFlow:
 
             def given(values: dict | None) -> None:
                 if values is None:
-                    self.notify("Not copied or run: it needs every value")  # type: ignore[attr-defined]
+                    self.notify("Not copied or run: it needs every value")
                     return
                 self.command_sources = sources.with_values(values)
-                self.render_step()  # type: ignore[attr-defined]
+                self.render_step()
                 then(resolve(step.command, self.command_sources).text)
 
-            self.app.push_screen(  # type: ignore[attr-defined]
+            oncall(self).push_screen(
                 CommandValuesModal(r.text, r.missing, sources.hints, about), given
             )
 
@@ -86,24 +99,24 @@ class CommandFlow:
 
     def copy_command(self, step, notice: str) -> None:
         def copy(text: str) -> None:
-            self.app.copy_to_clipboard(text)  # type: ignore[attr-defined]
-            self.notify(notice)  # type: ignore[attr-defined]
+            oncall(self).copy_to_clipboard(text)
+            self.notify(notice)
 
         self.with_resolved(step, copy)
 
     def confirm_command(self, step, timeout: float, notice: str) -> None:
         def ask(text: str) -> None:
             sources = self.command_sources
-            target = (sources.values.get("service") if sources else None) or self.incident_id  # type: ignore[attr-defined]
+            target = (sources.values.get("service") if sources else None) or self.incident_id
 
             def answered(choice) -> None:
                 if choice == "copy":
-                    self.app.copy_to_clipboard(text)  # type: ignore[attr-defined]
-                    self.notify(notice)  # type: ignore[attr-defined]
+                    oncall(self).copy_to_clipboard(text)
+                    self.notify(notice)
                 elif choice:
-                    self.run_command(step.id, text, timeout)  # type: ignore[attr-defined]
+                    self.run_command(step.id, text, timeout)
 
-            self.app.push_screen(  # type: ignore[attr-defined]
+            oncall(self).push_screen(
                 ConfirmCommandModal(
                     text,
                     timeout,

@@ -6,10 +6,12 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from mlops_oncall.ui.oncall import oncall
+
 
 class OncallCommands(Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
-        app = self.app
+        app = oncall(self)
         cmds: list[tuple[str, str, object]] = [
             (
                 "Declare incident",
@@ -30,7 +32,7 @@ class OncallCommands(Provider):
                 app.action_debrief,
             ),
         ]
-        if app.session is not None and app.session.fake_control_url:  # type: ignore[attr-defined]
+        if app.session is not None and app.session.fake_control_url:
             cmds.append(
                 ("Inject fault", "Break a service of the fake ML system", app.action_inject_fault)
             )

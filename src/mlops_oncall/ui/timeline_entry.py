@@ -16,6 +16,7 @@ from textual.widgets import Label, Static
 
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.modals import Dialog
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 
 
@@ -68,7 +69,7 @@ class TimelineEntryModal(Dialog):
 
     @work(thread=True, exclusive=True, group="timeline-entry")
     def load(self) -> None:
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         # the timeline shows the newest events, so this reads a few hundred at most
         found = [
             e

@@ -13,6 +13,7 @@ from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from mlops_oncall.formats.vocabulary import FAILING
 from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
@@ -74,9 +75,9 @@ class DashboardScreen(Screen):
         for key, label in (("at", "Ago"), ("service", "Service"), ("change", "Change")):
             dep.add_column(label, key=key)
         t.focus()
-        if self.app.checks_loaded:  # type: ignore[attr-defined]
+        if oncall(self).checks_loaded:
             self.build_checks()
-        if self.app.ready:  # type: ignore[attr-defined]
+        if oncall(self).ready:
             self.refresh_lists()
         self.set_interval(2.0, self.refresh_lists)
         self.set_interval(1.0, self.tick)
@@ -84,16 +85,16 @@ class DashboardScreen(Screen):
     # -- checks ----------------------------------------------------------------------------
     def build_checks(self) -> None:
         """Add one row per check, grouped; rows are updated in place afterwards."""
-        app = self.app
+        app = oncall(self)
         t = self._checks_table()
         if t is None:  # not mounted yet: on_mount builds the rows
             return
         keep = self.selected_key()
         t.clear()
         self.query_one(ChecksBanner).show(app)
-        specs = app.specs  # type: ignore[attr-defined]
-        refused = app.refused_checks  # type: ignore[attr-defined]
-        if not app.checks_loaded:  # type: ignore[attr-defined]
+        specs = app.specs
+        refused = app.refused_checks
+        if not app.checks_loaded:
             self.query_one("#check-detail-body", Static).update("Loading checks…")
             return
         if not specs and not refused:
@@ -123,9 +124,9 @@ class DashboardScreen(Screen):
         self.update_detail()
 
     def _empty_message(self) -> str:
-        app = self.app
-        s = app.session  # type: ignore[attr-defined]
-        error = app.checks_error  # type: ignore[attr-defined]
+        app = oncall(self)
+        s = app.session
+        error = app.checks_error
         if error:
             lines = "\n".join(str(p) for p in error[:6])
             return f"{s.checks_path} was refused, so no check is polled:\n{lines}"
@@ -142,18 +143,18 @@ class DashboardScreen(Screen):
 
     def _refused(self, key: str):
         index = int(key.removeprefix("refused:"))
-        return next((r for r in self.app.refused_checks if r.index == index), None)  # type: ignore[attr-defined]
+        return next((r for r in oncall(self).refused_checks if r.index == index), None)
 
     def _cells(self, check_id: str) -> tuple:
-        app = self.app
+        app = oncall(self)
         if check_id.startswith("refused:"):
             r = self._refused(check_id)
             err = r.problems[0].message if r is not None and r.problems else ""
             err = err if len(err) <= 34 else err[:33] + "…"
             name = Text("  " + (r.id if r is not None else check_id))
             return (CONFIG_ERROR, name, "–", "", "", "", Text(err, style="red"))
-        view = app.views.get(check_id)  # type: ignore[attr-defined]
-        now = app.session.clock.now()  # type: ignore[attr-defined]
+        view = app.views.get(check_id)
+        now = app.session.clock.now()
         name = self._check_name(check_id)
         if view is None:
             return (fmt.state_text("unknown"), name, "–", "", "", "", "")  # state .. error
@@ -234,15 +235,15 @@ class DashboardScreen(Screen):
 
     def tick(self) -> None:
         """Refresh the "for" column so ages keep counting between polls."""
-        app = self.app
+        app = oncall(self)
         t = self._checks_table()
-        if not app.views or t is None:  # type: ignore[attr-defined]
+        if not app.views or t is None:
             return
         self._scrolled()  # a safety net: whatever is on screen is at most a second old
-        now = app.session.clock.now()  # type: ignore[attr-defined]
+        now = app.session.clock.now()
         with app.batch_update():
             for cid in self._visible_rows(t):
-                view = app.views.get(cid)  # type: ignore[attr-defined]
+                view = app.views.get(cid)
                 if view is not None:
                     t.update_cell(cid, "for", fmt.since(view.since, now))
 
@@ -278,7 +279,7 @@ class DashboardScreen(Screen):
         self.update_detail()
 
     def update_detail(self) -> None:
-        app = self.app
+        app = oncall(self)
         body = self.query_one("#check-detail-body", Static)
         key = self.selected_key()
         if key is not None and key.startswith("refused:"):
@@ -287,8 +288,8 @@ class DashboardScreen(Screen):
         cid = self.selected_check()
         if cid is None:
             return
-        spec = app.specs.get(cid)  # type: ignore[attr-defined]
-        view = app.views.get(cid)  # type: ignore[attr-defined]
+        spec = app.specs.get(cid)
+        view = app.views.get(cid)
         text = Text()
         text.append(f"{cid}", style="bold")
         if spec is not None:
@@ -304,8 +305,8 @@ class DashboardScreen(Screen):
             text.append(f"  {fmt.latency(last.latency_ms)}  {last.message}\n")
         # the suggestion before the conditions: in a panel of fixed height it must not be cut
         failing = view is not None and view.state in FAILING and not view.blocked_by
-        suggestions = app.suggestions_for(cid) if failing else []  # type: ignore[attr-defined]
-        open_inc = app.open_incident_for(cid)  # type: ignore[attr-defined]
+        suggestions = app.suggestions_for(cid) if failing else []
+        open_inc = app.open_incident_for(cid)
         if suggestions:
             best = suggestions[0]
             text.append("Suggested runbook: ", style="bold")
@@ -345,10 +346,10 @@ class DashboardScreen(Screen):
     # -- incidents and deploys (read in a thread, applied on the UI loop) --------------------
     @work(thread=True, exclusive=True, group="dashboard-lists")
     def refresh_lists(self) -> None:
-        app = self.app
-        if not app.ready:  # type: ignore[attr-defined]
+        app = oncall(self)
+        if not app.ready:
             return
-        s = app.session  # type: ignore[attr-defined]
+        s = app.session
         incidents = s.incidents.list(status="open", limit=50)
         deploys = s.deploys.list(limit=30)
         app.call_from_thread(self._show_lists, incidents, deploys)
@@ -361,8 +362,8 @@ class DashboardScreen(Screen):
             return  # not mounted yet; the next refresh fills it
         from mlops_oncall.formats.refs import public_id
 
-        before = self.app.open_incidents  # type: ignore[attr-defined]
-        self.app.open_incidents = [  # type: ignore[attr-defined]
+        before = oncall(self).open_incidents
+        oncall(self).open_incidents = [
             {
                 "id": public_id(r["id"]),
                 "title": r["title"],
@@ -370,12 +371,12 @@ class DashboardScreen(Screen):
                 "declared_from_check": r["declared_from_check"],
             }
             for r in incidents
-            if not r["is_drill"] or self.app.session.drill_id  # type: ignore[attr-defined]
+            if not r["is_drill"] or oncall(self).session.drill_id
         ]
-        if self.app.open_incidents != before:  # type: ignore[attr-defined]
+        if oncall(self).open_incidents != before:
             self.update_detail()  # "INC-0007 open" for the selected check
 
-        now = self.app.session.clock.now()  # type: ignore[attr-defined]
+        now = oncall(self).session.clock.now()
         deploy_rows = [
             (fmt.since(d["at"], now), d["service"], d["version"], d["kind"], d["outcome"])
             for d in deploys
@@ -424,7 +425,7 @@ class DashboardScreen(Screen):
         self.query_one("#deploys-table").focus()
 
     def action_declare(self) -> None:
-        self.app.declare_from_check(self.selected_check())  # type: ignore[attr-defined]
+        oncall(self).declare_from_check(self.selected_check())
 
     def action_open(self) -> None:
         focused = self.focused
@@ -432,16 +433,16 @@ class DashboardScreen(Screen):
             t = self.query_one("#incidents-table", DataTable)
             if t.row_count:
                 key = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
-                self.app.open_incident(key)  # type: ignore[attr-defined]
+                oncall(self).open_incident(key)
 
     @on(DataTable.RowSelected, "#incidents-table")
     def _incident_selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_incident(event.row_key.value)  # type: ignore[attr-defined]
+        oncall(self).open_incident(event.row_key.value)
 
     @on(DataTable.RowSelected, "#checks-table")
     def _check_selected(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value
         if key and not key.startswith("group:"):
-            view = self.app.views.get(key)  # type: ignore[attr-defined]
+            view = oncall(self).views.get(key)
             if view is not None and view.state in FAILING:
-                self.app.declare_from_check(key)  # type: ignore[attr-defined]
+                oncall(self).declare_from_check(key)

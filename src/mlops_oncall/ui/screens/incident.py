@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Header, Input, Static
 from mlops_oncall.incidents.lifecycle import in_time_order
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.modals import ActionItemModal, ChoiceModal, ConfirmModal, RoleModal
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.checkstate import IncidentChecks
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
@@ -135,7 +136,7 @@ class IncidentScreen(Screen):
     # -- loading (thread) and applying (UI loop) ----------------------------------------------
     @work(thread=True, exclusive=True, group="incident-load")
     def load(self) -> None:
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         view = s.incidents.get(self.incident_id)
         events = s.incidents.latest(self.incident_id, FIRST_PAGE)
         deploys = (
@@ -146,7 +147,7 @@ class IncidentScreen(Screen):
     @work(thread=True, exclusive=True, group="incident-poll")
     def poll(self) -> None:
         """New events from any process (a second terminal's `incident note`) within a second."""
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         if self.view is None:
             return
         self._polls += 1
@@ -184,7 +185,7 @@ class IncidentScreen(Screen):
 
     def _show_deploys(self, deploys) -> None:
         self._deploys = deploys
-        zone = self.app.session.workspace.zone()  # type: ignore[attr-defined]
+        zone = oncall(self).session.workspace.zone()
         deps = self.query_one("#incident-deploys", DataTable)
         deps.clear()
         for d in deploys:
@@ -203,7 +204,7 @@ class IncidentScreen(Screen):
 
     def _append(self, events) -> None:
         tl = self.query_one("#timeline", DataTable)
-        zone = self.app.session.workspace.zone()  # type: ignore[attr-defined]
+        zone = oncall(self).session.workspace.zone()
         following = tl.row_count == 0 or tl.cursor_row >= tl.row_count - 1
         for e in events:
             if e.seq <= self.last_seq:
@@ -261,7 +262,7 @@ class IncidentScreen(Screen):
         v = self.view
         if v is None:
             return
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         r = v.row
         zone = s.workspace.zone()
         now = s.clock.now()
@@ -292,7 +293,7 @@ class IncidentScreen(Screen):
 
     # -- actions (each runs the core call in a thread, then refreshes) ------------------------
     def _do(self, label: str, fn, *args, **kwargs) -> None:
-        self.app.run_core(label, fn, *args, after=self.poll, **kwargs)  # type: ignore[attr-defined]
+        oncall(self).run_core(label, fn, *args, after=self.poll, **kwargs)
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -306,11 +307,11 @@ class IncidentScreen(Screen):
         if not text:
             return
         event.input.value = ""
-        self._do("note", self.app.session.incidents.note, self.incident_id, text)  # type: ignore[attr-defined]
+        self._do("note", oncall(self).session.incidents.note, self.incident_id, text)
         self.query_one("#timeline").focus()
 
     def action_ack(self) -> None:
-        self._do("acknowledge", self.app.session.incidents.ack, self.incident_id)  # type: ignore[attr-defined]
+        self._do("acknowledge", oncall(self).session.incidents.ack, self.incident_id)
 
     def action_mitigate(self) -> None:
         self.finish("mitigated")
@@ -361,7 +362,7 @@ class IncidentScreen(Screen):
 
     @work(thread=True, group="incident-unfinished")
     def _unfinished(self, status: str, checks: dict | None) -> None:
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         try:
             items = s.incidents.unfinished(self.incident_id, checks)
         except Exception as exc:  # a locked database: say so, change nothing
@@ -376,7 +377,7 @@ class IncidentScreen(Screen):
         from mlops_oncall.ui.modals import ConfirmModal
 
         verb = {"mitigated": "mitigate", "resolved": "resolve"}[status]
-        set_status = self.app.session.incidents.set_status  # type: ignore[attr-defined]
+        set_status = oncall(self).session.incidents.set_status
         if not items:
             self._do(verb, set_status, self.incident_id, status)
             return
@@ -412,10 +413,10 @@ class IncidentScreen(Screen):
             elif status:
                 self._do(
                     f"set the status to {status}",
-                    self.app.session.incidents.set_status,
+                    oncall(self).session.incidents.set_status,
                     self.incident_id,
                     status,
-                )  # type: ignore[attr-defined]
+                )
 
         self.app.push_screen(
             ChoiceModal(f"Move {self.incident_id} from {current} to", [(s, s) for s in allowed]),
@@ -428,12 +429,12 @@ class IncidentScreen(Screen):
         if self.view is None:
             return
         current = self.view.row["severity"]
-        meanings = self.app.session.workspace.severities()  # type: ignore[attr-defined]
+        meanings = oncall(self).session.workspace.severities()
 
         def record(sev: str) -> None:
             self._do(
                 f"set the severity to {sev}",
-                self.app.session.incidents.set_severity,  # type: ignore[attr-defined]
+                oncall(self).session.incidents.set_severity,
                 self.incident_id,
                 sev,
             )
@@ -466,15 +467,19 @@ class IncidentScreen(Screen):
             if result:
                 role, who = result
                 self._do(
-                    f"assign {role}", self.app.session.incidents.assign, self.incident_id, role, who
-                )  # type: ignore[attr-defined]
+                    f"assign {role}",
+                    oncall(self).session.incidents.assign,
+                    self.incident_id,
+                    role,
+                    who,
+                )
 
         self.app.push_screen(RoleModal(self.view.roles if self.view else {}), done)
 
     def action_add_action(self) -> None:
         from mlops_oncall.incidents.dates import local_day
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         zone = s.workspace.zone()
         declared = self.view.row["declared_at"] if self.view else None
 
@@ -520,7 +525,7 @@ class IncidentScreen(Screen):
             if yes:
                 self._do(
                     f"mark action item {number} done",
-                    self.app.session.incidents.action_done,  # type: ignore[attr-defined]
+                    oncall(self).session.incidents.action_done,
                     self.incident_id,
                     number,
                 )
@@ -543,7 +548,7 @@ class IncidentScreen(Screen):
             milestone_dialog(self.app, self.incident_id, self.view.row, lambda _v: self.poll())
 
     def action_postmortem(self) -> None:
-        self.app.open_postmortem(self.incident_id)  # type: ignore[attr-defined]
+        oncall(self).open_postmortem(self.incident_id)
 
     def action_runbooks(self) -> None:
         from mlops_oncall.ui.screens.runbooks import RunbooksScreen

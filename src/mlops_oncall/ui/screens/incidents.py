@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
@@ -95,7 +96,7 @@ class IncidentsScreen(Screen):
 
     @work(thread=True, exclusive=True, group="incidents-load")
     def load(self) -> None:
-        rows = self.app.session.incidents.list(limit=LOADED)  # type: ignore[attr-defined]
+        rows = oncall(self).session.incidents.list(limit=LOADED)
         self.app.call_from_thread(self._loaded, rows)
 
     def _loaded(self, rows: list[dict]) -> None:
@@ -108,7 +109,7 @@ class IncidentsScreen(Screen):
         from mlops_oncall.formats.refs import public_id
         from mlops_oncall.reports.text import terminal_text
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         zone, now = s.workspace.zone(), s.clock.now()
         words = self.query_one("#incidents-search", Input).value.lower().split()
         shown = [r for r in self.rows if matches(r, self.filter, words)]
@@ -158,12 +159,12 @@ class IncidentsScreen(Screen):
 
     @on(DataTable.RowSelected, "#incidents-list")
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_incident(str(event.row_key.value))  # type: ignore[attr-defined]
+        oncall(self).open_incident(str(event.row_key.value))
 
     def _open_highlighted(self) -> None:
         table = self.query_one("#incidents-list", DataTable)
         if self.ids and table.row_count:
-            self.app.open_incident(self.ids[table.cursor_row])  # type: ignore[attr-defined]
+            oncall(self).open_incident(self.ids[table.cursor_row])
 
     # -- actions ---------------------------------------------------------------------------------
     def action_cycle_filter(self) -> None:

@@ -26,6 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
@@ -117,7 +118,7 @@ class PostmortemScreen(Screen):
         from mlops_oncall.reports.drafts import draft_key
         from mlops_oncall.reports.postmortem import build_context
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         sources = s.sources()
         ctx = build_context(s.store, self.incident_id, sources=sources, clock=s.clock)
         row = s.incidents.get(self.incident_id).row
@@ -236,7 +237,7 @@ class PostmortemScreen(Screen):
         # whichever writer takes the lock last writes the newest snapshot: none goes back in time
         with self._draft_lock:
             try:
-                self.app.session.drafts.save(self._draft_key, self._draft_snapshot)  # type: ignore[attr-defined]
+                oncall(self).session.drafts.save(self._draft_key, self._draft_snapshot)
             except Exception as exc:  # a full disk: say so; the text is still on screen
                 self.app.call_from_thread(
                     self.notify, f"Draft not saved: {exc}", severity="error", timeout=10
@@ -282,7 +283,7 @@ class PostmortemScreen(Screen):
                 ctx["lessons"][name] = fmt.items(value)
             else:
                 ctx["narrative"][name] = value
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         try:
             md = render(TEMPLATE, ctx, templates_dir=s.workspace.templates_dir)
         except Exception as exc:  # a broken workspace template: say so in the preview
@@ -300,19 +301,19 @@ class PostmortemScreen(Screen):
             self._mark_drafts()
             self.queue_draft()  # the recorded field leaves the drafts
 
-        self.app.run_core(
+        oncall(self).run_core(
             f"save {name}",
-            self.app.session.incidents.set_field,
+            oncall(self).session.incidents.set_field,
             self.incident_id,
             name,
             value,
             after=saved,
-        )  # type: ignore[attr-defined]
+        )
 
     def export_path(self) -> Path:
         from mlops_oncall.paths import user_data_dir
 
-        ws = self.app.session.workspace  # type: ignore[attr-defined]
+        ws = oncall(self).session.workspace
         folder = ws.path(ws.config.postmortems) or (user_data_dir() / "postmortems")
         return folder / f"{self.incident_id}.md"
 
@@ -325,7 +326,7 @@ class PostmortemScreen(Screen):
         from mlops_oncall.reports.postmortem import render_postmortem
         from mlops_oncall.ui.exports import export_document
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         sources = s.sources()
         try:
             text = render_postmortem(
@@ -375,9 +376,9 @@ class PostmortemScreen(Screen):
                 self.notify(f"Postmortem of {self.incident_id} is {status}")
                 self._show_status()
 
-            self.app.run_core(  # type: ignore[attr-defined]
+            oncall(self).run_core(
                 f"mark the postmortem {status}",
-                self.app.session.incidents.set_field,  # type: ignore[attr-defined]
+                oncall(self).session.incidents.set_field,
                 self.incident_id,
                 "postmortem_status",
                 status,

@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from mlops_oncall.formats.words import plural
 from mlops_oncall.ui.modals import Dialog
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
@@ -76,7 +77,7 @@ class RiskScreen(Screen):
 
     @work(thread=True, exclusive=True, group="risks-load")
     def load(self) -> None:
-        rows = self.app.session.risks.list()  # type: ignore[attr-defined]
+        rows = oncall(self).session.risks.list()
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows) -> None:
@@ -173,7 +174,7 @@ class RiskScreen(Screen):
         from mlops_oncall.reports.register import render_register
         from mlops_oncall.ui.exports import export_document
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         ws = s.workspace
         folder = ws.path(ws.config.reports) or (user_data_dir() / "reports")
         path = folder / f"risks-{s.clock.now():%Y-%m-%d}.md"
@@ -201,7 +202,7 @@ class RiskScreen(Screen):
             return
         rid = t.coordinate_to_cell_key(t.cursor_coordinate).row_key.value
         risk = next(r for r in self.rows if r["id"] == rid)
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
 
         def submit(likelihood, impact, note, next_review):
             return s.risks.review(rid, likelihood, impact, note=note, next_review=next_review)
@@ -241,7 +242,7 @@ class CandidateRisksModal(Dialog):
     def load(self) -> None:
         from mlops_oncall.reports.candidates import candidates
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         view = s.incidents.get(self.incident_id)
         items = candidates(view, s.risks.linked_to(view.id))
         self.app.call_from_thread(self._show, items)
@@ -278,7 +279,7 @@ class CandidateRisksModal(Dialog):
         if not key:
             return
         cand = next(c for c in self.items if c["key"] == key)
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
 
         def accept():
             from mlops_oncall.reports.candidates import accept as accept_candidate
@@ -290,4 +291,4 @@ class CandidateRisksModal(Dialog):
                 owner=cand["owner"] or s.actor,
             )
 
-        self.app.run_core(f"accept {key}", accept, after=self.load)  # type: ignore[attr-defined]
+        oncall(self).run_core(f"accept {key}", accept, after=self.load)

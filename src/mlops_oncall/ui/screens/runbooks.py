@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from mlops_oncall.runbooks.render import runbook_markdown
 from mlops_oncall.runbooks.schema import CATEGORIES
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
@@ -71,10 +72,10 @@ class RunbooksScreen(Screen):
 
     # -- list --------------------------------------------------------------------------------
     def refresh_list(self) -> None:
-        app = self.app
-        lib = app.session.library  # type: ignore[attr-defined]
+        app = oncall(self)
+        lib = app.session.library
         query = self.query_one("#runbook-search", Input).value
-        pinned = {s.runbook_id: s for s in app.current_suggestions(self.service)}  # type: ignore[attr-defined]
+        pinned = {s.runbook_id: s for s in app.current_suggestions(self.service)}
         if query.strip():
             entries = [h.entry for h in lib.search(query)]  # ranked by the search
         else:
@@ -125,7 +126,7 @@ class RunbooksScreen(Screen):
     def _render_preview(self, runbook_id: str) -> None:
         if runbook_id == self.shown:
             return
-        entry = self.app.session.library.get(runbook_id)  # type: ignore[attr-defined]
+        entry = oncall(self).session.library.get(runbook_id)
         if entry is not None:
             self.shown = runbook_id
             self.query_one("#runbook-preview", MarkdownView).update(
@@ -154,7 +155,7 @@ class RunbooksScreen(Screen):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         if not self.attach_to or not event.option.id:
             return
-        entry = self.app.session.library.get(event.option.id)  # type: ignore[attr-defined]
+        entry = oncall(self).session.library.get(event.option.id)
         incident = self.attach_to
 
         def attached() -> None:
@@ -163,12 +164,12 @@ class RunbooksScreen(Screen):
             self.app.pop_screen()
             self.app.push_screen(TriageScreen(incident))
 
-        self.app.run_core(  # type: ignore[attr-defined]
+        oncall(self).run_core(
             f"attach {entry.id}",
-            self.app.session.incidents.attach,
+            oncall(self).session.incidents.attach,
             incident,
             entry.runbook,
-            after=attached,  # type: ignore[attr-defined]
+            after=attached,
         )
 
     # -- actions -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from mlops_oncall.runbooks.render import step_markdown
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.command_flow import CommandFlow
 from mlops_oncall.ui.modals import NoteModal
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.markdown_view import MarkdownView
@@ -125,13 +126,13 @@ class TriageScreen(CommandFlow, Screen):
     # -- state -----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="triage-load")
     def load(self) -> None:
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         view = s.incidents.get(self.incident_id)
         self.app.call_from_thread(self._show, view)
 
     @work(thread=True, exclusive=True, group="triage-poll")
     def poll(self) -> None:
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         if self.view is None:
             return
         seq, _ = s.incidents.head(self.incident_id)
@@ -194,9 +195,9 @@ class TriageScreen(CommandFlow, Screen):
         if step.command:
             head.append(
                 "  · c copy"
-                + (" · e run" if self.app.session.workspace.config.allow_commands else ""),
+                + (" · e run" if oncall(self).session.workspace.config.allow_commands else ""),
                 style="dim",
-            )  # type: ignore[attr-defined]
+            )
         if step.check:
             head.append("  · k run check", style="dim")
         self.step_head = head
@@ -218,7 +219,7 @@ class TriageScreen(CommandFlow, Screen):
         if v is None:
             return
         r = v.row
-        now = self.app.session.clock.now()  # type: ignore[attr-defined]
+        now = oncall(self).session.clock.now()
         t = Text()
         t.append(f"{self.incident_id} ", style="bold")
         t.append_text(fmt.sev_text(r["severity"]))
@@ -310,7 +311,7 @@ class TriageScreen(CommandFlow, Screen):
             warn.remove_class("-on")
             return
         esc = st.runbook.escalation
-        now = self.app.session.clock.now()  # type: ignore[attr-defined]
+        now = oncall(self).session.clock.now()
         age = now - view.row["declared_at"]
         open_ = view.row["status"] in ("triage", "investigating", "identified")
         if open_ and age >= esc.after:
@@ -342,9 +343,9 @@ class TriageScreen(CommandFlow, Screen):
             return
         step_id = step_id or self.viewing
         shown = Text(f"{step_id}: {outcome}" + (f" — {note}" if note else ""), style="green")
-        self.app.run_core(  # type: ignore[attr-defined]
+        oncall(self).run_core(
             f"mark {step_id} {outcome}",
-            self.app.session.incidents.step,  # type: ignore[attr-defined]
+            oncall(self).session.incidents.step,
             self.incident_id,
             step_id,
             outcome,
@@ -374,9 +375,9 @@ class TriageScreen(CommandFlow, Screen):
             return
         choice = step.choices[number - 1]
         shown = Text(f"{step.question} → {choice.label}", style="green")
-        self.app.run_core(  # type: ignore[attr-defined]
+        oncall(self).run_core(
             f"decide {choice.label}",
-            self.app.session.incidents.decide,  # type: ignore[attr-defined]
+            oncall(self).session.incidents.decide,
             self.incident_id,
             step.id,
             choice.label,
@@ -392,9 +393,9 @@ class TriageScreen(CommandFlow, Screen):
         event.input.value = ""
         self.set_focus(None)
         if text:
-            self.app.run_core(
-                "note", self.app.session.incidents.note, self.incident_id, text, after=self.load
-            )  # type: ignore[attr-defined]
+            oncall(self).run_core(
+                "note", oncall(self).session.incidents.note, self.incident_id, text, after=self.load
+            )
 
     def _trail(self) -> list[str]:
         return [*self.state.path, *self.ahead] if self.state else []
@@ -481,7 +482,7 @@ class TriageScreen(CommandFlow, Screen):
 
     def action_execute(self) -> None:
         step = self._step()
-        cfg = self.app.session.workspace.config  # type: ignore[attr-defined]
+        cfg = oncall(self).session.workspace.config
         if step is None or not step.command:
             self.notify("This step has no command", severity="warning")
             return
@@ -499,7 +500,7 @@ class TriageScreen(CommandFlow, Screen):
     def run_command(self, step_id: str, command: str, timeout: float) -> None:
         from mlops_oncall.incidents.commands import run_and_record
 
-        s = self.app.session  # type: ignore[attr-defined]
+        s = oncall(self).session
         body = self.query_one("#step-result-body", Static)
         try:
             result = run_and_record(
@@ -533,8 +534,8 @@ class TriageScreen(CommandFlow, Screen):
     def run_check(self, step_id: str, check_id: str) -> None:
         from mlops_oncall.incidents.commands import record_check_run
 
-        app = self.app
-        monitor = app.monitor  # type: ignore[attr-defined]
+        app = oncall(self)
+        monitor = app.monitor
         if monitor is None or monitor.spec(check_id) is None:
             app.call_from_thread(
                 self.notify,
@@ -543,7 +544,7 @@ class TriageScreen(CommandFlow, Screen):
             )
             return
         result = monitor.probe_now(check_id)
-        record_check_run(app.session.incidents, self.incident_id, step_id, result)  # type: ignore[attr-defined]
+        record_check_run(app.session.incidents, self.incident_id, step_id, result)
         text = Text()
         style = {"up": "green", "degraded": "yellow", "down": "red"}.get(result.state, "")
         text.append(f"{check_id}: {result.state}", style=f"bold {style}")

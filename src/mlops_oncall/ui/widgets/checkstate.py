@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.oncall import oncall
 
 
 class IncidentChecks(Static):
@@ -33,7 +34,7 @@ class IncidentChecks(Static):
         self.update(text)
 
     def state_text(self) -> Text:
-        app = self.app
+        app = oncall(self)
         view = getattr(self.screen, "view", None)
         text = Text(no_wrap=True, overflow="ellipsis")  # one line per check, cut when narrow
         if view is None:
@@ -47,7 +48,7 @@ class IncidentChecks(Static):
         if not ids:
             text.append("no check of this service is watched", style="dim")
             return text
-        now = app.session.clock.now()  # type: ignore[attr-defined]
+        now = app.session.clock.now()
         views = getattr(app, "views", {})
         for cid in ids:
             v = views.get(cid)

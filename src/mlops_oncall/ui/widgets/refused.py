@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import ErrorLine
 
 
@@ -24,10 +25,10 @@ class RefusedBanner(ErrorLine):
 
     def load(self) -> None:
         """Show the count once the library is loaded (the app loads it while booting)."""
-        app = self.app
+        app = oncall(self)
         if not getattr(app, "ready", False):
             return
-        refused = app.session.library.refused  # type: ignore[attr-defined]
+        refused = app.session.library.refused
         if not refused:
             self.remove_class("-on")
             return
