@@ -10,6 +10,7 @@ import pytest
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.reports.postmortem import render_postmortem
 from mlops_oncall.reports.register import render_register
+from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.reports.weekly import render_weekly
 
@@ -60,8 +61,9 @@ def _documents(week):
         f"postmortem-INC-000{n}.md": render_postmortem(week.store, n, **kw) for n in (1, 2, 3, 4)
     }
     docs["weekly.md"] = render_weekly(week.store, **kw)
-    docs["risks.md"] = render_register(week.store, **kw)
-    docs["risks-all.md"] = render_register(week.store, include_all=True, **kw)
+    risks = Risks(week.store, clock=week.clock)
+    docs["risks.md"] = render_register(risks, **kw)
+    docs["risks-all.md"] = render_register(risks, include_all=True, **kw)
     return docs
 
 
@@ -194,7 +196,7 @@ def test_drill_and_declined_postmortems(docs):
 def test_empty_database_documents(empty):
     kw = {"sources": Sources(), "clock": empty.clock}
     weekly = render_weekly(empty.store, **kw)
-    risks = render_register(empty.store, **kw)
+    risks = render_register(Risks(empty.store, clock=empty.clock), **kw)
     assert_golden("weekly-empty.md", weekly)
     assert_golden("risks-empty.md", risks)
     for text in (weekly, risks):

@@ -198,8 +198,11 @@ def test_a_child_can_call_a_parent_block_with_super(week, tmp_path):
         encoding="utf-8",
     )
     from mlops_oncall.reports import register
+    from mlops_oncall.reports.risks import Risks
 
-    out = register.render_register(week.store, clock=week.clock, templates_dir=tdir)
+    out = register.render_register(
+        Risks(week.store, clock=week.clock), clock=week.clock, templates_dir=tdir
+    )
     assert "# Risk register" in out
 
 

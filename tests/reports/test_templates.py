@@ -6,6 +6,7 @@ import pytest
 
 from mlops_oncall.reports import postmortem, register, variables, weekly
 from mlops_oncall.reports.render import SHIPPED, TEMPLATES, TemplateProblem, render
+from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.reports.text import code, items, md_cell, percent
 
@@ -81,9 +82,9 @@ def test_workspace_template_overrides_and_can_extend_the_shipped_one(week, tmp_p
     assert "## In short\n\nOverall RED: 1 SEV1 incident (and 6 more).\n" in text
     assert "## TL;DR" not in text and "## Checks" in text
     # the other documents still use the shipped templates
-    assert register.render_register(week.store, clock=week.clock, templates_dir=tdir).startswith(
-        "# Risk register"
-    )
+    assert register.render_register(
+        Risks(week.store, clock=week.clock), clock=week.clock, templates_dir=tdir
+    ).startswith("# Risk register")
 
 
 def test_template_file_wins_over_the_workspace(week, tmp_path):
@@ -176,8 +177,8 @@ def test_variables_md_lists_every_variable(week, empty):
             weekly.build_context(empty.store, clock=clock),
         ],
         "risks.md.j2": [
-            register.build_context(week.store, include_all=True, clock=clock),
-            register.build_context(empty.store, clock=clock),
+            register.build_context(Risks(week.store, clock=clock), include_all=True, clock=clock),
+            register.build_context(Risks(empty.store, clock=clock), clock=clock),
         ],
     }
     documented = {name: set(names) for name, names in variables.documented().items()}

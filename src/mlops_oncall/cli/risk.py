@@ -363,12 +363,12 @@ def export(app, include_all, output, force, template_file, as_json):
     if as_json:
         echo_json(
             register.build_context(
-                env.store, include_all=include_all, sources=env.sources, clock=env.clock
+                env.session.risks, include_all=include_all, sources=env.sources, clock=env.clock
             )
         )
         return
     text = register.render_register(
-        env.store,
+        env.session.risks,
         include_all=include_all,
         sources=env.sources,
         clock=env.clock,

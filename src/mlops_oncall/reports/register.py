@@ -11,7 +11,6 @@ from mlops_oncall.reports import text as fmt
 from mlops_oncall.reports.render import render
 from mlops_oncall.reports.risks import BANDS, REVIEW_EVERY, Risks
 from mlops_oncall.reports.sources import Sources
-from mlops_oncall.store.db import Store
 
 TEMPLATE = "risks.md.j2"
 TOP = 10
@@ -22,14 +21,15 @@ def _iso(value) -> str | None:
 
 
 def build_context(
-    store: Store,
+    risks: Risks,
     *,
     include_all: bool = False,
     sources: Sources | None = None,
     clock: Clock = SYSTEM,
 ) -> dict[str, Any]:
+    """The template context of the register, read through the ``risks`` service given."""
     sources = sources or Sources()
-    svc = Risks(store, clock=clock)
+    svc = risks
     every = svc.list()
     chosen = every if include_all else [r for r in every if r["status"] != "closed"][:TOP]
     risks = []
@@ -93,7 +93,7 @@ def build_context(
 
 
 def render_register(
-    store: Store,
+    risks: Risks,
     *,
     include_all: bool = False,
     sources: Sources | None = None,
@@ -102,6 +102,6 @@ def render_register(
     template_file: Path | None = None,
 ) -> str:
     sources = sources or Sources()
-    ctx = build_context(store, include_all=include_all, sources=sources, clock=clock)
+    ctx = build_context(risks, include_all=include_all, sources=sources, clock=clock)
     out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
     return sources.redact_text(out)

@@ -180,7 +180,7 @@ class RiskScreen(Screen):
         path = folder / f"risks-{s.clock.now():%Y-%m-%d}.md"
         try:
             text = render_register(
-                s.store,
+                s.risks,
                 sources=s.sources(),
                 clock=s.clock,
                 templates_dir=ws.templates_dir,
