@@ -127,9 +127,13 @@ class Session:
 
     @cached_property
     def risks(self) -> Risks:
+        return self.risks_as(self.actor)
+
+    def risks_as(self, actor: str) -> Risks:
+        """The risk register acting as someone else (a seeded register: who reviewed what)."""
         from mlops_oncall.reports.risks import Risks
 
-        return Risks(self.store, clock=self.clock, actor=self.actor, redactor=self.redactor)
+        return Risks(self.store, clock=self.clock, actor=actor, redactor=self.redactor)
 
     @cached_property
     def library(self) -> Library:
