@@ -277,11 +277,10 @@ def import_gatus_cmd(file: str) -> None:
 def _history_store(app: AppContext):
     """The workspace's store, from the command's Session; None (and a warning) if it cannot be
     opened: the checks are still watched."""
-    from mlops_oncall.session import Session
     from mlops_oncall.store.engine import StoreError
 
     try:
-        return Session(app.workspace).store
+        return app.session.store
     except StoreError as exc:
         click.echo(f"warning: not recording check history: {exc}", err=True)
         return None
