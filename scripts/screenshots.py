@@ -1,5 +1,5 @@
 """Regenerate screenshots/*.svg: every screen and modal, from the same scenes the snapshot
-tests pin (tests/ui/scenes.py). Run from the repository root:
+tests pin (mlops_oncall.ui.gallery). Run from the repository root:
 
     python scripts/screenshots.py
 """
@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("TZ", "UTC")
+os.environ.setdefault("TZ", "UTC")  # before the app is imported
 
-from tests.ui.scenes import SCENES, SIZE, build_app  # noqa: E402
+from mlops_oncall.ui.gallery.scenes import SCENES, SIZE, build_app  # noqa: E402
 
 
 async def shoot(scene, out: Path) -> None:

@@ -14,7 +14,7 @@ from mlops_oncall.incidents.unfinished import CheckState, despite_note
 from mlops_oncall.runbooks.library import Library
 from mlops_oncall.store.checks_history import record_transitions
 from mlops_oncall.store.db import open_store
-from tests.conftest import FIXTURES
+from mlops_oncall.ui.gallery.workspace import RUNBOOKS
 
 T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
@@ -27,7 +27,7 @@ def svc(tmp_path):
 
 
 def _runbook():
-    lib = Library.load([FIXTURES / "ui" / "runbooks"], today=T0.date())
+    lib = Library.load([RUNBOOKS], today=T0.date())
     return lib.get("fraud-latency").runbook
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
+from mlops_oncall.ui.gallery.scenes import build_app
 from mlops_oncall.ui.modals import ConfirmModal
 from mlops_oncall.ui.screens.incident import IncidentScreen
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
-from tests.ui.scenes import build_app
 
 from .conftest import wait_for
 

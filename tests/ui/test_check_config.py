@@ -10,12 +10,13 @@ from textual.widgets import DataTable, Static
 from mlops_oncall.config import Config, Workspace, load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import make_workspace
 from mlops_oncall.ui.widgets.banner import ChecksBanner
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 from tests.checks.servers import HTTPTestServer, Reply
 from tests.conftest import FIXTURES
 
-from .conftest import make_workspace, wait_for
+from .conftest import wait_for
 
 CHECKS = """\
 defaults: {{interval: 100ms, timeout: 1s}}

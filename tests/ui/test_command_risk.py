@@ -11,16 +11,17 @@ from mlops_oncall.config import load_workspace
 from mlops_oncall.runbooks.schema import Runbook
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS, RUNBOOKS, make_workspace
 from mlops_oncall.ui.modals import CommandValuesModal, ConfirmCommandModal
 from mlops_oncall.ui.screens.triage import TriageScreen
 
-from .conftest import FIXED_CHECKS, UI, make_workspace, wait_for
+from .conftest import wait_for
 
 SMALL = (80, 24)
 
 
 def _runbook(command: str, kind: str = "diagnose", risk: str | None = None) -> Runbook:
-    data = yaml.safe_load((UI / "runbooks" / "latency.yaml").read_text())
+    data = yaml.safe_load((RUNBOOKS / "latency.yaml").read_text())
     step = data["steps"][0]  # the first step, so triage opens on it
     step.update(command=command, kind=kind)
     if risk:

@@ -9,9 +9,10 @@ from mlops_oncall.clock import FixedClock
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import T0, make_workspace, view
 from mlops_oncall.ui.screens.dashboard import DashboardScreen
 
-from .conftest import T0, make_workspace, view, wait_for
+from .conftest import wait_for
 
 MANY = "defaults: {interval: 30s}\nchecks:\n" + "".join(
     f"  - {{id: svc-{i:03d}.ready, url: 'http://127.0.0.1:9/{i}', group: g}}\n" for i in range(80)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from mlops_oncall.ui.gallery.scenes import build_app
 from mlops_oncall.ui.screens.postmortem import PostmortemScreen
 from mlops_oncall.ui.screens.risks import RiskScreen
-from tests.ui.scenes import build_app
 
 from .conftest import wait_for
 

@@ -14,13 +14,14 @@ from mlops_oncall.config import load_workspace
 from mlops_oncall.drills.fake.system import FakeSystem
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import T0, fixed_views, make_workspace
 from mlops_oncall.ui.modals import ConfirmCommandModal, ConfirmModal, DeclareModal, NoteModal
 from mlops_oncall.ui.screens.incident import IncidentScreen
 from mlops_oncall.ui.screens.runbooks import RunbooksScreen
 from mlops_oncall.ui.screens.triage import TriageScreen
 from tests.conftest import console_script
 
-from .conftest import T0, fixed_views, make_workspace, wait_for
+from .conftest import wait_for
 
 LIVE_CHECKS = """\
 defaults:
@@ -195,7 +196,7 @@ async def _open_triage_on(app, pilot, session, step_to: str):
 
 
 async def test_command_runs_only_after_confirmation(tmp_path):
-    from .conftest import FIXED_CHECKS
+    from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS
 
     cfg = make_workspace(tmp_path, FIXED_CHECKS, allow_commands=True)
     session = Session(load_workspace(cfg))

@@ -9,8 +9,9 @@ from textual.widgets import Header
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS
 
-from .conftest import FIXED_CHECKS, wait_for
+from .conftest import wait_for
 
 
 def _header(app) -> str:

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import make_workspace
 from mlops_oncall.ui.messages import DataChanged
 from mlops_oncall.ui.modals import ConfirmModal
 from mlops_oncall.ui.screens.dashboard import DashboardScreen
@@ -17,7 +18,7 @@ from mlops_oncall.ui.screens.incident import IncidentScreen
 from mlops_oncall.ui.widgets.checkstate import IncidentChecks
 from tests.checks.servers import HTTPTestServer, Reply
 
-from .conftest import make_workspace, wait_for
+from .conftest import wait_for
 
 CHECKS = """\
 defaults: {{interval: 100ms, timeout: 1s, thresholds: {{degraded_after: 1, down_after: 1, recover_after: 1}}}}

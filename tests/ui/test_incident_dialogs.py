@@ -12,10 +12,11 @@ from mlops_oncall.clock import FixedClock
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS, T0, make_workspace
 from mlops_oncall.ui.modals import ConfirmModal, SeverityModal
 from mlops_oncall.ui.screens.incident import IncidentScreen
 
-from .conftest import FIXED_CHECKS, T0, make_workspace, wait_for
+from .conftest import wait_for
 
 SIZE = (160, 45)
 
@@ -218,7 +219,7 @@ async def test_declare_without_a_title_stays_open(tmp_path):
 
 
 async def test_mitigate_asks_when_something_is_unfinished_and_records_the_answer(tmp_path):
-    from .conftest import fixed_views
+    from mlops_oncall.ui.gallery.workspace import fixed_views
 
     session = _session(tmp_path)
     svc = session.incidents

@@ -9,9 +9,10 @@ from datetime import timedelta
 from textual.widgets import Input, OptionList, Select
 
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import T0
 from mlops_oncall.ui.modals import ChoiceModal, MilestoneModal, RiskReviewModal
 
-from .conftest import T0, wait_for
+from .conftest import wait_for
 from .test_incident_dialogs import SIZE, _incident_screen, _session
 from .test_postmortem_drafts import _open, _to_field
 

@@ -8,13 +8,14 @@ from textual.widgets import Static
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS, make_workspace
 from mlops_oncall.ui.modals import RefusedRunbooksModal
 from mlops_oncall.ui.screens.dashboard import DashboardScreen
 from mlops_oncall.ui.screens.runbooks import RunbooksScreen
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 from tests.conftest import FIXTURES
 
-from .conftest import FIXED_CHECKS, make_workspace, wait_for
+from .conftest import wait_for
 
 
 def _footer(screen) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, OptionList
 
+from mlops_oncall.ui.gallery.scenes import build_app
 from mlops_oncall.ui.screens.postmortem import PostmortemScreen
 from mlops_oncall.ui.screens.risks import CandidateRisksModal, RiskScreen
-from tests.ui.scenes import build_app
 
 from .conftest import wait_for
 
@@ -73,7 +73,7 @@ async def test_candidate_risk_is_accepted_and_linked(tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: any(c["existing"] for c in modal.items), what="accepted")
     from mlops_oncall.reports.risks import Risks
-    from tests.ui.scenes import build_app as _  # noqa: F401 - keep the import local to this test
+    from mlops_oncall.ui.gallery.scenes import build_app as _  # noqa: F401 - keep the import local to this test
 
     linked = Risks(session.store).linked_to("INC-0003")
     assert any(

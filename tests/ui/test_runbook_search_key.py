@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.widgets import Input
 
+from mlops_oncall.ui.gallery.scenes import build_app
 from mlops_oncall.ui.screens.runbooks import RunbooksScreen
-from tests.ui.scenes import build_app
 
 from .conftest import wait_for
 

@@ -16,13 +16,14 @@ from mlops_oncall.clock import FixedClock
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
+from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS, T0, fixed_views, make_workspace
 from mlops_oncall.ui.modals import DeclareModal
 from mlops_oncall.ui.screens.help import HelpScreen, keys_markdown
 from mlops_oncall.ui.screens.incident import IncidentScreen
 from mlops_oncall.ui.screens.triage import TriageScreen
 from mlops_oncall.ui.widgets.lean_footer import fit
 
-from .conftest import FIXED_CHECKS, T0, fixed_views, make_workspace, wait_for
+from .conftest import wait_for
 
 SMALL = (80, 24)
 

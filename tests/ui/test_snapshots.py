@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.scenes import SCENES, SIZES, build_app
+from mlops_oncall.ui.gallery.scenes import SCENES, SIZES, build_app
 
 CASES = [(scene, size) for scene in SCENES for size in SIZES]
 

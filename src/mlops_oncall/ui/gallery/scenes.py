@@ -1,7 +1,7 @@
 """Every screen and modal in a fixed state: a fixed clock, fixed check states, seeded history.
 
-Used by the snapshot tests and by scripts/screenshots.py, so the README's pictures and the
-pinned snapshots are the same scenes.
+Used by the snapshot tests (tests/ui/test_snapshots.py) and by scripts/screenshots.py, so the
+README's pictures and the pinned snapshots are the same scenes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from mlops_oncall.clock import FixedClock
 from mlops_oncall.config import load_workspace
 from mlops_oncall.session import Session
 from mlops_oncall.ui.app import OncallApp
-from tests.ui.conftest import FIXED_CHECKS, T0, fixed_views, make_workspace
+from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS, T0, fixed_views, make_workspace
 
 # every scene is pinned at a roomy terminal and at the smallest one we support
 SIZES = ((160, 45), (80, 24))
@@ -62,9 +62,7 @@ def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
     )
     svc.set_field(inc.id, "lucky", "The rollout happened at night, with low traffic")
     # the risk register: one overdue for review, one reviewed, one low
-    from mlops_oncall.reports.risks import Risks
-
-    risks = Risks(session.store, clock=clock, actor="alice")
+    risks = session.risks_as("alice")
     clock.set(T0 - timedelta(days=40))
     risks.add(
         "Model promotions skip the canary",
@@ -94,44 +92,29 @@ def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
 
 def _seed_drill(session, clock) -> None:
     """A finished drill, as a headless run would leave it: late to acknowledge, wrong runbook."""
-    import json
-
-    from sqlalchemy import insert
-
     from mlops_oncall.drills.library import find_scenario
-    from mlops_oncall.store.tables import Drill, DrillInject
+    from mlops_oncall.drills.records import Delivery, DrillRecords
 
     sc = find_scenario("latency-after-rollout", None).scenario
     start = T0 - timedelta(hours=3)
-    with session.store.write() as conn:
-        did = conn.execute(
-            insert(Drill).values(
-                scenario_id=sc.id,
-                title=sc.title,
-                scenario=sc.model_dump_json(),
-                mode="headless",
-                speed=1.0,
-                status="finished",
-                started_at=start,
-                finished_at=start + sc.end,
-                result="{}",
-                actor="alice",
-            )
-        ).inserted_primary_key[0]
-        for n, inj in enumerate(sc.injects):
-            conn.execute(
-                insert(DrillInject).values(
-                    drill_id=did,
-                    number=n,
-                    type=inj.type,
-                    target=inj.target,
-                    fault=inj.fault,
-                    params=json.dumps(inj.params),
-                    text=inj.text,
-                    offset_s=inj.at.total_seconds(),
-                    at=start + inj.at,
-                )
-            )
+    records = DrillRecords(session.store, clock, actor="alice")
+    did = records.begin(sc, mode="headless", speed=1.0, started_at=start)
+    for n, inj in enumerate(sc.injects):
+        records.deliver(
+            did,
+            Delivery(
+                type=inj.type,
+                offset_s=inj.at.total_seconds(),
+                at=start + inj.at,
+                number=n,
+                target=inj.target,
+                fault=inj.fault,
+                params=inj.params,
+                text=inj.text,
+            ),
+        )
+    clock.set(start + sc.end)
+    records.finish(did, {"score": None})
     svc = session.incidents
     clock.set(start + timedelta(seconds=31))
     inc = svc.declare(
