@@ -5,6 +5,8 @@ Malformed responses are in test_protocol.py, compressed ones in test_bombs.py.""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 
@@ -135,3 +137,25 @@ async def test_bodies_over_the_cap_are_refused_however_framed(tmp_path, reply, m
         (r,) = await poll(tmp_path, srv.url, max_body=1000)
     assert r.error_class == "body_too_large"
     assert r.message.startswith(message) and r.message.endswith("larger than the 1000 B limit")
+
+
+def test_the_transport_is_imported_before_a_probe_starts_its_clock():
+    """The first poll's latency must not include aiohttp's import (100-200 ms): a check with
+    ``[RESPONSE_TIME] < 250`` failed its first poll in the demo that way. The prober builds
+    the transport, and imports aiohttp, when it prepares a request, before timing it."""
+    script = """
+import asyncio, sys
+from mlops_oncall.checks.probe import Prober
+
+async def main():
+    async with Prober() as prober:
+        assert "aiohttp" not in sys.modules
+        prober.client  # what preparing a check's request does first
+        print("aiohttp" in sys.modules)
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "True", done.stderr[-2000:]

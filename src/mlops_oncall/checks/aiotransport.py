@@ -47,6 +47,11 @@ class AiohttpProbeTransport(httpx.AsyncBaseTransport):
         self.max_body = max_body
         self._session: aiohttp.ClientSession | None = None
 
+    def open(self) -> None:
+        """Import aiohttp and make the session now, inside the running loop: the prober calls
+        this before its first probe starts the clock, so no latency includes the import."""
+        self._get_session()
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:  # created on first use, inside the running loop
             import aiohttp  # imported at the first poll, not before the first frame

@@ -115,9 +115,14 @@ class Prober:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:  # built lazily: it must be created inside the running loop
-            self._transport = self._given_transport or build_transport(
-                max_connections=self._max_connections, max_body=self.max_body
-            )
+            if self._given_transport is None:
+                built = build_transport(
+                    max_connections=self._max_connections, max_body=self.max_body
+                )
+                built.open()  # before any probe's clock starts (see open)
+                self._transport = built
+            else:
+                self._transport = self._given_transport
             self._client = build_client(self._transport, max_redirects=self.max_redirects)
         return self._client
 

@@ -9,9 +9,13 @@ a bound (``decode``), so a compressed bomb never reaches httpx's own, unbounded,
 from __future__ import annotations
 
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import TYPE_CHECKING
 
 from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.decode import ACCEPT_ENCODING, BodyTooLarge, decode
+
+if TYPE_CHECKING:
+    from mlops_oncall.checks.aiotransport import AiohttpProbeTransport
 
 INSECURE = "mlops_oncall.insecure"  # request extension: skip TLS verification
 CERTIFICATE = "mlops_oncall.certificate"  # request extension: the peer certificate is read
@@ -73,7 +77,9 @@ def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
-def build_transport(*, max_connections: int = 64, max_body: int = 1024 * 1024):
+def build_transport(
+    *, max_connections: int = 64, max_body: int = 1024 * 1024
+) -> AiohttpProbeTransport:
     """The probe transport; call inside a running event loop, close with ``await aclose()``."""
     from mlops_oncall.checks.aiotransport import AiohttpProbeTransport
 

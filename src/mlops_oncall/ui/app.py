@@ -148,6 +148,10 @@ class OncallApp(App[None]):
         """After the first frame: the checks first (so polling starts at once), then the store
         and the runbooks, which cost most of the imports."""
         mark("boot start")
+        if self.live:  # the probe transport's imports, beside the session's and the checks'
+            from mlops_oncall.checks import warmup
+
+            warmup.start()
         try:
             if self.setup is not None:
                 self.session, self.story, self.prepare, self.after_store = self.setup()
