@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-if TYPE_CHECKING:
-    from datetime import datetime
+from mlops_oncall.formats.timestamps import local_text as fmt_ts  # noqa: F401 - the CLI's name
 
+if TYPE_CHECKING:
     from mlops_oncall.config import Workspace
     from mlops_oncall.incidents.service import Incidents
     from mlops_oncall.session import Session
@@ -201,15 +201,6 @@ def window(svc, since: str | None, until: str | None):
     if lo is not None and lo >= hi:
         raise BadInput("--since must be before --until")
     return lo, hi
-
-
-def fmt_ts(ts: datetime | None, zone) -> str:
-    """A stored time in the workspace's zone, to the second, with its offset (Z for UTC)."""
-    if ts is None:
-        return "–"
-    local = ts.astimezone(zone)
-    suffix = "Z" if local.utcoffset().total_seconds() == 0 else local.strftime("%z")
-    return local.strftime("%Y-%m-%d %H:%M:%S") + suffix
 
 
 def echo_stored(text: str, **kw) -> None:

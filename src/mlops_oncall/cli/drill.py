@@ -385,6 +385,7 @@ def from_incident(app, ref, output, target, runbook_id):
 def history(app, as_json):
     """Drills run and their scores, newest first: readiness over time (apart from incident metrics)."""
     from mlops_oncall.formats.refs import drill_ref
+    from mlops_oncall.formats.timestamps import utc_minute
 
     session = app.session
     out = [
@@ -410,5 +411,5 @@ def history(app, as_json):
     for d in out:
         score = "–" if d["score"] is None else f"{d['score']:g}%"
         click.echo(
-            f"{d['id']}  {d['started_at'].strftime('%Y-%m-%d %H:%M')}  {d['status']:<9} {score:>6}  {d['scenario']}"
+            f"{d['id']}  {utc_minute(d['started_at'], label=False)}  {d['status']:<9} {score:>6}  {d['scenario']}"
         )

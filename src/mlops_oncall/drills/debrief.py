@@ -13,6 +13,7 @@ from mlops_oncall.drills.scenario import Scenario
 from mlops_oncall.drills.scoring import score_drill
 from mlops_oncall.formats.durations import format_duration
 from mlops_oncall.formats.refs import drill_ref
+from mlops_oncall.formats.timestamps import utc_stamp
 
 if TYPE_CHECKING:
     from mlops_oncall.store.models import ActionItem
@@ -82,7 +83,7 @@ def debrief(records, incidents, drill_id: int) -> tuple[str, list[Improvement], 
         f"# Drill debrief: {scenario.title}",
         "",
         f"- **Drill:** {ref} ({row.mode}, speed ×{row.speed:g}), scenario `{scenario.id}` ({scenario.difficulty})",
-        f"- **Started:** {row.started_at.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+        f"- **Started:** {utc_stamp(row.started_at)}"
         + (f", status {row.status}" if row.status != "finished" else ""),
         f"- **Incidents:** {', '.join(result['incidents']) or 'none declared'}",
         f"- **Score:** {result['score']:g}%"

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select, update
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref, public_id
+from mlops_oncall.formats.timestamps import utc_seconds
 from mlops_oncall.incidents.dates import parse_time
 from mlops_oncall.redact import Redactor
 from mlops_oncall.store import timeline as tl
@@ -184,15 +185,10 @@ class Writer:
             data["previous"] = (
                 {"at": ts_text(previous), "source": previous_source} if previous else None
             )
-            text = f"{name} corrected to {_short(at)}" + (
-                f" (was {_short(previous)})" if previous else ""
+            text = f"{name} corrected to {utc_seconds(at)}" + (
+                f" (was {utc_seconds(previous)})" if previous else ""
             )
         else:
-            text = f"{name} at {_short(at)} ({source})"
+            text = f"{name} at {utc_seconds(at)} ({source})"
         self._append(app, "milestone", ts or at, text, data)
         return True
-
-
-def _short(ts: datetime) -> str:
-    """A timestamp for event text: to the second, UTC. The data keeps full precision."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -6,35 +6,18 @@ Documents are always in UTC (the postmortem convention), whatever the workspace'
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from mlops_oncall.formats.durations import format_duration
 
+# the documents' names for the UTC forms: 2026-11-26 22:40:00 UTC, 2026-11-26 22:40 UTC,
+# 22:40:05, 2026-11-26
+from mlops_oncall.formats.timestamps import utc_clock as clock_time  # noqa: F401
+from mlops_oncall.formats.timestamps import utc_day as day  # noqa: F401
+from mlops_oncall.formats.timestamps import utc_minute as ts_minute  # noqa: F401
+from mlops_oncall.formats.timestamps import utc_stamp as ts_utc  # noqa: F401
+
 NONE = "–"  # shown where a value is missing; never 0, which would be a claim
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
-
-
-def utc(ts: datetime | None) -> datetime | None:
-    return ts.astimezone(UTC) if ts is not None else None
-
-
-def ts_utc(ts: datetime | None) -> str:
-    """2026-11-26 22:40:00 UTC"""
-    return utc(ts).strftime("%Y-%m-%d %H:%M:%S UTC") if ts else NONE
-
-
-def ts_minute(ts: datetime | None) -> str:
-    """2026-11-26 22:40 UTC"""
-    return utc(ts).strftime("%Y-%m-%d %H:%M UTC") if ts else NONE
-
-
-def clock_time(ts: datetime) -> str:
-    """22:40:05"""
-    return utc(ts).strftime("%H:%M:%S")
-
-
-def day(ts: datetime | None) -> str:
-    return utc(ts).strftime("%Y-%m-%d") if ts else NONE
 
 
 def duration(seconds: float | None) -> str:

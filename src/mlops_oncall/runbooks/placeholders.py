@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from mlops_oncall.formats.timestamps import utc_seconds
+
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 OPEN = "{{"
 NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
@@ -262,7 +264,7 @@ def gather(
         src.put("severity", incident.get("severity"), "incident")
         detected = incident.get("detected_at") or incident.get("declared_at")
         if isinstance(detected, datetime):
-            src.put("detected_at", _rfc3339(detected), "incident")
+            src.put("detected_at", utc_seconds(detected), "incident")
             if now is not None:
                 minutes = math.ceil(max(0.0, (now - detected + LOOKBACK).total_seconds()) / 60)
                 src.put("since", f"{max(minutes, 1)}m", "incident")
@@ -352,9 +354,3 @@ def _word(value: object) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
     return str(value)
-
-
-def _rfc3339(ts: datetime) -> str:
-    from datetime import UTC
-
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

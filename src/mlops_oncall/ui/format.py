@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from rich.text import Text
+
+# the screens' names for the display-zone forms
+from mlops_oncall.formats.timestamps import local_clock as clock_time  # noqa: F401
+from mlops_oncall.formats.timestamps import local_text as stamp  # noqa: F401
 
 STATE_STYLE = {
     "up": ("●", "up", "green"),
@@ -96,22 +100,3 @@ def since(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "–"
     return format_duration(now - when)
-
-
-def clock_time(when: datetime | None, zone: tzinfo) -> str:
-    if when is None:
-        return "–"
-    local = when.astimezone(zone)
-    return local.strftime("%H:%M:%S")
-
-
-def stamp(when: datetime | None, zone: tzinfo) -> str:
-    if when is None:
-        return "–"
-    local = when.astimezone(zone)
-    z = (
-        "Z"
-        if local.utcoffset() is not None and local.utcoffset().total_seconds() == 0
-        else local.strftime("%z")
-    )
-    return local.strftime("%Y-%m-%d %H:%M:%S") + z
