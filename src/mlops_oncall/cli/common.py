@@ -1,4 +1,6 @@
-"""Shared CLI plumbing: the context object, exit codes, JSON and error output."""
+"""Shared CLI plumbing: the context object and the command's one Session, exit codes, JSON and
+error output, and the options and helpers several commands share (--at, --strict, domain
+errors, --since/--until, timestamps, runbook lookup)."""
 
 from __future__ import annotations
 
