@@ -176,7 +176,7 @@ def main() -> None:
         store = open_store(f"sqlite:///{path}")
         svc = Incidents(store, actor="bench")
         inc = svc.declare("appends", "SEV3")
-        iid = inc.row["id"]
+        iid = inc.row.id
         con = raw_connect(path)
 
         # 1. durable appends, alternating ours and raw in blocks so noise hits both
@@ -198,9 +198,9 @@ def main() -> None:
 
         # 2/3. a 100k-event incident: first screenful and full export
         big = svc.declare("big", "SEV3")
-        fill_events(path, big.row["id"], a.events)
+        fill_events(path, big.row.id, a.events)
         assert svc.verify(big.id).ok
-        bid = big.row["id"]
+        bid = big.row.id
         t_ours = median_time(lambda: svc.latest(big.id, 100), a.repeat * 20)
         t_raw = median_time(
             lambda: con.execute(

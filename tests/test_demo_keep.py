@@ -10,7 +10,7 @@ def _run(base, **kw) -> list[str]:
     try:
         plan.prepare()
         plan.seed()
-        return [r["title"] for r in plan.session.incidents.list()]
+        return [r.title for r in plan.session.incidents.list()]
     finally:
         plan.stop()
         plan.session.close()

@@ -45,7 +45,7 @@ def main(
     view = Incidents(store).declare("a long incident", "SEV2", service="svc-1")
     store.close()
     con = sqlite3.connect(root / "oncall.db")
-    iid = view.row["id"]
+    iid = view.row.id
     seq, prev = con.execute(
         "SELECT head_seq, head_hash FROM incident WHERE id=?", (iid,)
     ).fetchone()

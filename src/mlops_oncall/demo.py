@@ -285,14 +285,14 @@ class Story:
 
         incidents = self.session.incidents
         for row in incidents.list(status="open", service=self.SERVICE):
-            for e in incidents.events(row["id"]):
+            for e in incidents.events(row.id):
                 step = str(e.data.get("step") or "")
                 if (
                     e.kind in ("step_done", "command_run")
                     and e.ts >= since
                     and ("rollback" in step or "roll-back" in step)
                 ):
-                    return public_id(row["id"])
+                    return public_id(row.id)
         return None
 
     def _roll_back(self, incident: str, tell) -> None:
@@ -314,7 +314,7 @@ class Story:
         )
 
     def _resolved(self, incident: str) -> bool:
-        return self.session.incidents.get(incident).row["status"] in ("resolved", "closed")
+        return self.session.incidents.get(incident).row.status in ("resolved", "closed")
 
 
 DEMO_PERSONA = "demo-responder"

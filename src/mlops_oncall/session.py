@@ -135,6 +135,35 @@ class Session:
 
         return Risks(self.store, clock=self.clock, actor=actor, redactor=self.redactor)
 
+    def postmortem_inputs(self) -> dict[str, Any]:
+        """What reports/postmortem.py reads: this session's services and check history."""
+        from functools import partial
+
+        from mlops_oncall.store.checks_history import transitions
+
+        return {
+            "incidents": self.incidents,
+            "deploys": self.deploys,
+            "transitions": partial(transitions, self.store),
+            "clock": self.clock,
+        }
+
+    def weekly_inputs(self) -> dict[str, Any]:
+        """What reports/weekly.py reads; the drill runs as plain data (reports do not
+        import drills)."""
+        from functools import partial
+
+        from mlops_oncall.store.checks_history import rollups
+
+        return {
+            "incidents": self.incidents,
+            "deploys": self.deploys,
+            "rollups": partial(rollups, self.store),
+            "risks": self.risks,
+            "drill_runs": self.drills.runs(),
+            "clock": self.clock,
+        }
+
     @cached_property
     def library(self) -> Library:
         return self.load_library()

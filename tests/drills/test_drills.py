@@ -447,9 +447,8 @@ def test_weekly_report_lists_the_drill_with_its_score_apart_from_incidents(
     )
     result = runner.run()
     now = runner.clock.now()
-    ctx = build_context(
-        session.store, since=now - td(days=7), until=now + td(hours=1), clock=runner.clock
-    )
+    inputs = session.weekly_inputs() | {"clock": runner.clock}
+    ctx = build_context(since=now - td(days=7), until=now + td(hours=1), **inputs)
     assert ctx["incidents"]["count"] == 0
     [drill] = ctx["drills"]
     assert (drill["drill"], drill["scenario"]) == ("DRILL-0001", "quick")

@@ -14,9 +14,9 @@ def test_priority_and_link_are_kept_and_verified(svc):
         inc, "Alert on canary p99", type="prevent", owner="bob", priority="p1",
         link="https://tracker.example/OPS-123",
     )  # fmt: skip
-    assert (item["priority"], item["link"]) == ("P1", "https://tracker.example/OPS-123")
+    assert (item.priority, item.link) == ("P1", "https://tracker.example/OPS-123")
     plain = svc.action_add(inc, "Write it down", type="process", owner="carol")
-    assert (plain["priority"], plain["link"]) == (None, None)
+    assert (plain.priority, plain.link) == (None, None)
     items = svc.get(inc).to_json()["action_items"]
     assert [(a["number"], a["priority"], a["link"]) for a in items] == [
         (1, "P1", "https://tracker.example/OPS-123"),

@@ -60,12 +60,14 @@ def test_transitions_land_on_the_open_incidents_about_the_check(svc, clock):
 
 
 def test_open_incidents_for_matches_the_declaring_check_or_the_service():
+    from mlops_oncall.store.models import Incident
+
     rows = [
-        {"id": 2, "service": "fraud-scoring", "declared_from_check": None},
-        {"id": 1, "service": None, "declared_from_check": "gpu.memory"},
+        Incident(id=2, service="fraud-scoring", declared_from_check=None),
+        Incident(id=1, service=None, declared_from_check="gpu.memory"),
     ]
-    assert [r["id"] for r in open_incidents_for(rows, "fraud.ready", "fraud-scoring")] == [2]
-    assert [r["id"] for r in open_incidents_for(rows, "gpu.memory", None)] == [1]
+    assert [r.id for r in open_incidents_for(rows, "fraud.ready", "fraud-scoring")] == [2]
+    assert [r.id for r in open_incidents_for(rows, "gpu.memory", None)] == [1]
     assert open_incidents_for(rows, "x", None) == []
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from mlops_oncall.incidents.deploys import Deploys
+from mlops_oncall.incidents.deploys import Deploys, deploy_json
 from mlops_oncall.incidents.service import BadInput, IncidentError
 
 from .conftest import T0
@@ -30,13 +30,13 @@ def test_change_failure_rate_counts_every_deploy_that_needed_intervention(svc, c
     svc.mitigate(inc, at=t(960))
     svc.resolve(inc, at=t(2000))
     # v2 "succeeded" but caused the incident: marked after the fact
-    deploys.update(d2["id"], incident=inc)
+    deploys.update(d2.id, incident=inc)
     deploys.record("feats", "c1", "config", "failed", at=t(1000))
     deploys.record("feats", "c2", "config", "succeeded", at=t(1300))
     d5 = deploys.record("fraud", "v3", "model", "succeeded", at=t(1400))
-    deploys.update(d5["id"], outcome="rolled_back", rolled_back_to="v2", at=t(1600))
+    deploys.update(d5.id, outcome="rolled_back", rolled_back_to="v2", at=t(1600))
     d6 = deploys.record("fraud", "v4", "model", "succeeded", at=t(1700))
-    deploys.record("fraud", "v5", "model", "succeeded", at=t(1800), hotfix_of=d6["id"])
+    deploys.record("fraud", "v5", "model", "succeeded", at=t(1800), hotfix_of=d6.id)
     deploys.record("fraud", "v6", "model", "failed", at=t(1900))  # not recovered: left out
     dora = deploys.dora()
     # 8 deploys; v2 (incident), c1 (failed), v3 (rolled back), v4 (hot-fixed), v6 (failed)
@@ -47,15 +47,15 @@ def test_change_failure_rate_counts_every_deploy_that_needed_intervention(svc, c
     assert (dora["linked_to_incident"], dora["hotfixed"]) == (1, 1)
     items = {r["deploy"]: (r["seconds"], r["restored_by"]) for r in dora["recovery"]["items"]}
     assert items == {
-        d2["id"]: (900.0, "incident_mitigated"),  # 60 -> mitigated at 960, not resolved at 2000
-        d2["id"] + 1: (300.0, "next_deploy"),  # c1 at 1000 -> c2 at 1300
-        d5["id"]: (200.0, "rolled_back"),  # v3 at 1400 -> rolled back at 1600
-        d6["id"]: (100.0, "next_deploy"),  # v4 at 1700 -> its hotfix v5 at 1800
+        d2.id: (900.0, "incident_mitigated"),  # 60 -> mitigated at 960, not resolved at 2000
+        d2.id + 1: (300.0, "next_deploy"),  # c1 at 1000 -> c2 at 1300
+        d5.id: (200.0, "rolled_back"),  # v3 at 1400 -> rolled back at 1600
+        d6.id: (100.0, "next_deploy"),  # v4 at 1700 -> its hotfix v5 at 1800
     }
     # nearest rank over [100, 200, 300, 900]
     assert dora["recovery"]["count"] == 4
     assert (dora["recovery"]["median"], dora["recovery"]["p90"]) == (200.0, 900.0)
-    assert d1["outcome"] == "succeeded"
+    assert d1.outcome == "succeeded"
 
 
 def test_an_unmitigated_incident_means_not_recovered(svc, clock, deploys):
@@ -70,7 +70,7 @@ def test_an_unmitigated_incident_means_not_recovered(svc, clock, deploys):
     svc.mitigate(inc)
     assert deploys.dora()["recovery"]["items"] == [
         {
-            "deploy": d["id"],
+            "deploy": d.id,
             "service": "fraud",
             "seconds": 360.0,
             "restored_by": "incident_mitigated",
@@ -88,23 +88,23 @@ def test_a_rollback_is_recorded_on_the_version_rolled_back(svc, clock, deploys):
     with pytest.raises(IncidentError) as err:
         deploys.record("fraud", "v41", "model", "rolled_back", incident=inc)
     assert str(err.value) == (
-        f"v41 is not the latest deploy of fraud (v42, deploy {v42['id']}, is); a rollback is "
-        f"recorded on the version rolled back: deploy update {v42['id']} --outcome rolled_back "
+        f"v41 is not the latest deploy of fraud (v42, deploy {v42.id}, is); a rollback is "
+        f"recorded on the version rolled back: deploy update {v42.id} --outcome rolled_back "
         "--rolled-back-to v41"
     )
     # naming the bad version marks its deploy: one deploy, not two
     marked = deploys.record(
         "fraud", "v42", "model", "rolled_back", incident=inc, rolled_back_to="v41"
     )
-    assert marked["id"] == v42["id"] and marked["at"] == v42["at"]
-    assert (marked["outcome"], marked["incident"], marked["rolled_back_to"]) == (
+    assert marked.id == v42.id and marked.at == v42.at
+    assert (marked.outcome, deploy_json(marked)["incident"], marked.rolled_back_to) == (
         "rolled_back",
         inc,
         "v41",
     )
-    assert marked["outcome_at"] == clock.now()
+    assert marked.outcome_at == clock.now()
     rows = deploys.list()
-    assert [(d["version"], d["outcome"]) for d in rows] == [
+    assert [(d.version, d.outcome) for d in rows] == [
         ("v42", "rolled_back"),
         ("v41", "succeeded"),
     ]
@@ -118,14 +118,14 @@ def test_update_errors(deploys, clock):
     with pytest.raises(IncidentError, match="unknown deploy '99999999999999999999999'"):
         deploys.update("99999999999999999999999", outcome="failed")
     with pytest.raises(BadInput, match=r"^nothing to update"):
-        deploys.update(d["id"])
+        deploys.update(d.id)
     with pytest.raises(BadInput, match="--rolled-back-to goes with --outcome rolled_back"):
-        deploys.update(d["id"], outcome="failed", rolled_back_to="v0")
+        deploys.update(d.id, outcome="failed", rolled_back_to="v0")
     with pytest.raises(IncidentError, match="unknown incident 'INC-0009'"):
-        deploys.update(d["id"], incident="INC-0009")
+        deploys.update(d.id, incident="INC-0009")
     with pytest.raises(IncidentError, match="is before deploy"):
-        deploys.update(d["id"], outcome="failed", at=clock.now() - timedelta(hours=1))
+        deploys.update(d.id, outcome="failed", at=clock.now() - timedelta(hours=1))
     other = deploys.record("feats", "c1", "config", "succeeded")
     with pytest.raises(IncidentError, match="a hotfix fixes a deploy of the same service"):
-        deploys.record("fraud", "v2", "model", "succeeded", hotfix_of=other["id"])
-    assert deploys.get(d["id"])["outcome"] == "succeeded"  # nothing changed
+        deploys.record("fraud", "v2", "model", "succeeded", hotfix_of=other.id)
+    assert deploys.get(d.id).outcome == "succeeded"  # nothing changed

@@ -21,10 +21,10 @@ def test_declare_sets_milestones_and_ids(svc):
     a = svc.declare("p99 up", "sev2", service="fraud-scoring")
     b = svc.declare("drift", "3")
     assert (a.id, b.id) == ("INC-0001", "INC-0002")
-    assert a.row["severity"] == "SEV2" and b.row["severity"] == "SEV3"
-    assert a.row["status"] == "triage"
-    assert a.row["declared_at"] == a.row["detected_at"] == T0
-    assert (a.row["declared_source"], a.row["detected_source"]) == ("manual", "manual")
+    assert a.row.severity == "SEV2" and b.row.severity == "SEV3"
+    assert a.row.status == "triage"
+    assert a.row.declared_at == a.row.detected_at == T0
+    assert (a.row.declared_source, a.row.detected_source) == ("manual", "manual")
     assert kinds(svc, a.id) == ["declared", "milestone", "milestone"]
 
 
@@ -37,7 +37,7 @@ def test_declared_from_a_check_uses_the_first_failing_poll(svc, clock):
         declared_from_check="fraud.model-ready",
         impact_started_at=T0 - timedelta(minutes=9),
     )
-    assert v.row["detected_at"] == first_fail and v.row["detected_source"] == "check"
+    assert v.row.detected_at == first_fail and v.row.detected_source == "check"
     assert v.to_json()["metrics"]["ttd"] == 300.0
 
 
@@ -45,8 +45,8 @@ def test_ack_moves_triage_to_investigating(svc, clock):
     ref = svc.declare("p99", "SEV2").id
     clock.advance(90)
     v = svc.ack(ref)
-    assert v.row["status"] == "investigating"
-    assert v.row["acknowledged_at"] == T0 + timedelta(seconds=90)
+    assert v.row.status == "investigating"
+    assert v.row.acknowledged_at == T0 + timedelta(seconds=90)
     assert v.to_json()["metrics"]["tta"] == 90.0
     with pytest.raises(IncidentError) as err:
         svc.ack(ref)
@@ -60,8 +60,8 @@ def test_full_path_and_resolve_sets_mitigated(svc, clock):
     svc.set_status(ref, "identified")
     clock.advance(60)
     v = svc.resolve(ref)
-    assert v.row["status"] == "resolved"
-    assert v.row["mitigated_at"] == v.row["resolved_at"] == T0 + timedelta(seconds=120)
+    assert v.row.status == "resolved"
+    assert v.row.mitigated_at == v.row.resolved_at == T0 + timedelta(seconds=120)
     m = v.to_json()["metrics"]
     assert (m["ttm"], m["ttr"], m["ttd"]) == (120.0, 120.0, None)
     svc.close(ref)
@@ -115,8 +115,8 @@ def test_mitigated_then_back_to_investigating_keeps_first_mitigation(svc, clock)
     svc.set_status(ref, "investigating", note="it came back")
     clock.advance(60)
     v = svc.resolve(ref)
-    assert v.row["mitigated_at"] == T0 + timedelta(seconds=60)  # the first setting counts
-    assert v.row["resolved_at"] == T0 + timedelta(seconds=180)
+    assert v.row.mitigated_at == T0 + timedelta(seconds=60)  # the first setting counts
+    assert v.row.resolved_at == T0 + timedelta(seconds=180)
     texts = [e.text for e in svc.events(ref) if e.kind == "status_changed"]
     assert "status mitigated → investigating: it came back" in texts
 
@@ -127,7 +127,7 @@ def test_milestone_correction_wins_and_is_an_event(svc, clock):
     svc.ack(ref)
     earlier = T0 - timedelta(minutes=7)
     v = svc.milestone(ref, "detected", earlier)
-    assert v.row["detected_at"] == earlier and v.row["detected_source"] == "manual"
+    assert v.row.detected_at == earlier and v.row.detected_source == "manual"
     ev = svc.events(ref)[-1]
     assert ev.kind == "milestone"
     assert ev.data == {
@@ -197,7 +197,7 @@ def test_severity_roles_and_fields(svc):
     ):
         svc.assign(ref, "chief", "x")
     v = svc.set_field(ref, "root_cause", "An unpinned dependency.")
-    assert v.row["root_cause"] == "An unpinned dependency."
+    assert v.row.root_cause == "An unpinned dependency."
     with pytest.raises(BadInput, match="postmortem status must be draft or final, not 'done'"):
         svc.set_field(ref, "postmortem_status", "done")
 
@@ -206,9 +206,9 @@ def test_action_items(svc):
     ref = svc.declare("x", "SEV3").id
     a1 = svc.action_add(ref, "Add canary alert", type="prevent", owner="bob", due=date(2026, 12, 1))
     a2 = svc.action_add(ref, "Write the runbook step", type="process", owner="eve")
-    assert (a1["number"], a2["number"]) == (1, 2)
+    assert (a1.number, a2.number) == (1, 2)
     done = svc.action_done(ref, 1)
-    assert done["status"] == "done"
+    assert done.status == "done"
     with pytest.raises(IncidentError, match="action item 1 of INC-0001 is already done"):
         svc.action_done(ref, 1)
     with pytest.raises(IncidentError, match="INC-0001 has no action item 9"):
@@ -217,14 +217,14 @@ def test_action_items(svc):
         BadInput, match="unknown action type 'fix'; expected one of mitigate, prevent, process"
     ):
         svc.action_add(ref, "x", type="fix", owner="o")
-    assert [a["status"] for a in svc.get(ref).actions] == ["done", "open"]
+    assert [a.status for a in svc.get(ref).actions] == ["done", "open"]
 
 
 def test_drills_are_flagged(svc):
     v = svc.declare("drill: latency", "SEV2", drill=True)
-    assert v.row["is_drill"] is True
-    assert v.row["declared_source"] == "drill"
-    assert [r["id"] for r in svc.list(drills=False)] == []
+    assert v.row.is_drill is True
+    assert v.row.declared_source == "drill"
+    assert [r.id for r in svc.list(drills=False)] == []
 
 
 def test_unknown_incident(svc):

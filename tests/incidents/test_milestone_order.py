@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mlops_oncall.incidents.lifecycle import in_time_order
+from mlops_oncall.store.models import Incident
 
 
 def _row(**times):
-    row = {f"{m}_at": None for m in ("impact_started", "detected", "acknowledged", "declared")}
-    row.update({"mitigated_at": None, "resolved_at": None})
-    row.update({f"{k}_at": v for k, v in times.items()})
-    return row
+    return Incident(**{f"{k}_at": v for k, v in times.items()})
 
 
 def test_in_time_order_sorts_set_milestones_and_puts_unset_last():

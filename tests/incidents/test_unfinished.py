@@ -43,7 +43,7 @@ def test_each_kind_is_listed(svc):
     svc.step(inc, "what-changed", "done")
     svc.action_add(inc, "Gate promotion", type="prevent", owner="ml-platform")
     done = svc.action_add(inc, "Roll back", type="mitigate", owner="bob")
-    svc.action_done(inc, done["number"])
+    svc.action_done(inc, done.number)
     checks = {
         "fraud.ready": CheckState("down", "fraud-scoring"),
         "fraud.model-ready": CheckState("degraded", "fraud-scoring", ("fraud.ready",)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,43 @@ class Week:
 
     def sources(self):
         return load_sources(self.checks_file, Redactor())
+
+    def pm(self, clock=None) -> dict:
+        return postmortem_inputs(self.store, clock or self.clock)
+
+    def wk(self, clock=None) -> dict:
+        return weekly_inputs(self.store, clock or self.clock)
+
+
+def postmortem_inputs(store, clock) -> dict:
+    """What a postmortem reads, built over ``store`` as a Session would."""
+    from mlops_oncall.incidents.deploys import Deploys
+    from mlops_oncall.incidents.service import Incidents
+    from mlops_oncall.store.checks_history import transitions
+
+    return {
+        "incidents": Incidents(store, clock=clock),
+        "deploys": Deploys(store, clock=clock),
+        "transitions": partial(transitions, store),
+        "clock": clock,
+    }
+
+
+def weekly_inputs(store, clock) -> dict:
+    """What the weekly report reads, built over ``store`` as a Session would."""
+    from mlops_oncall.drills.records import DrillRecords
+    from mlops_oncall.reports.risks import Risks
+    from mlops_oncall.store.checks_history import rollups
+
+    pm = postmortem_inputs(store, clock)
+    return {
+        "incidents": pm["incidents"],
+        "deploys": pm["deploys"],
+        "rollups": partial(rollups, store),
+        "risks": Risks(store, clock=clock),
+        "drill_runs": DrillRecords(store, clock).runs(),
+        "clock": clock,
+    }
 
 
 @pytest.fixture

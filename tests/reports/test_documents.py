@@ -58,9 +58,10 @@ def _documents(week):
     src = week.sources()
     kw = {"sources": src, "clock": week.clock}
     docs = {
-        f"postmortem-INC-000{n}.md": render_postmortem(week.store, n, **kw) for n in (1, 2, 3, 4)
+        f"postmortem-INC-000{n}.md": render_postmortem(n, sources=src, **week.pm())
+        for n in (1, 2, 3, 4)
     }
-    docs["weekly.md"] = render_weekly(week.store, **kw)
+    docs["weekly.md"] = render_weekly(sources=src, **week.wk())
     risks = Risks(week.store, clock=week.clock)
     docs["risks.md"] = render_register(risks, **kw)
     docs["risks-all.md"] = render_register(risks, include_all=True, **kw)
@@ -93,7 +94,7 @@ def test_every_document_is_well_formed_markdown(docs):
 
 
 def test_postmortem_sections_are_in_the_google_sre_order(week):
-    text = render_postmortem(week.store, 1, sources=week.sources(), clock=week.clock)
+    text = render_postmortem(1, sources=week.sources(), **week.pm())
     heads = mdcheck.headings(text)
     assert heads[0] == "Postmortem: Fraud scoring p99 above SLO, then 503s (INC-0001)"
     sections = [h for h in heads if h in POSTMORTEM_SECTIONS]
@@ -103,7 +104,7 @@ def test_postmortem_sections_are_in_the_google_sre_order(week):
 
 
 def test_weekly_sections(week):
-    text = render_weekly(week.store, sources=week.sources(), clock=week.clock)
+    text = render_weekly(sources=week.sources(), **week.wk())
     heads = mdcheck.headings(text)
     assert heads[0] == "Weekly status: 2026-11-23 to 2026-11-30"
     assert heads[2] == "Overall: RED"
@@ -128,7 +129,7 @@ def test_no_secret_reaches_any_document(docs):
 def test_without_the_checks_file_the_token_is_unknown_but_still_not_shown_by_pattern(week):
     # the bearer credential is masked by pattern when it was stored; the bare token is only
     # known from the checks file, which is why every document loads it
-    text = render_postmortem(week.store, 1, sources=Sources(), clock=week.clock)
+    text = render_postmortem(1, sources=Sources(), **week.pm())
     assert BEARER.split()[1] not in text
     assert TOKEN in text
 
@@ -195,7 +196,7 @@ def test_drill_and_declined_postmortems(docs):
 
 def test_empty_database_documents(empty):
     kw = {"sources": Sources(), "clock": empty.clock}
-    weekly = render_weekly(empty.store, **kw)
+    weekly = render_weekly(sources=kw["sources"], **empty.wk())
     risks = render_register(Risks(empty.store, clock=empty.clock), **kw)
     assert_golden("weekly-empty.md", weekly)
     assert_golden("risks-empty.md", risks)
@@ -210,7 +211,7 @@ def test_empty_database_documents(empty):
 def test_postmortem_of_a_just_declared_incident(empty):
     svc = Incidents(empty.store, clock=empty.clock, actor="alice")
     svc.declare("model registry unreachable", "SEV2")
-    text = render_postmortem(empty.store, "INC-0001", sources=Sources(), clock=empty.clock)
+    text = render_postmortem("INC-0001", sources=Sources(), **empty.pm())
     assert_golden("postmortem-new.md", text)
     mdcheck.check(text)
     assert "- **Duration:** ongoing since 2026-11-30 00:00:00 UTC" in text

@@ -9,17 +9,18 @@ import pytest
 from mlops_oncall.reports import postmortem, weekly
 from mlops_oncall.reports.sources import Sources
 
+from .conftest import weekly_inputs
 from .seed import NOW, at
 
 
 @pytest.fixture
 def wk(week):
-    return weekly.build_context(week.store, sources=week.sources(), clock=week.clock)
+    return weekly.build_context(sources=week.sources(), **week.wk())
 
 
 @pytest.fixture
 def pm(week):
-    return postmortem.build_context(week.store, 1, sources=week.sources(), clock=week.clock)
+    return postmortem.build_context(1, sources=week.sources(), **week.pm())
 
 
 def _check(ctx, check_id):
@@ -150,7 +151,7 @@ def test_rag_and_tldr_follow_the_figures(wk):
 def test_a_narrower_window(week):
     """Only the 28th: INC-0002 and its deploy; the SEV1 and v42 fall outside."""
     ctx = weekly.build_context(
-        week.store, since=at(28, 0), until=at(29, 0), sources=week.sources(), clock=week.clock
+        since=at(28, 0), until=at(29, 0), sources=week.sources(), **week.wk()
     )
     assert ctx["incidents"]["count"] == 1 and ctx["incidents"]["list"][0]["id"] == "INC-0002"
     assert ctx["deploys"]["count"] == 1 and ctx["deploys"]["change_failure_rate"] == 0.0
@@ -211,7 +212,7 @@ def test_an_open_incident_is_measured_up_to_now(week):
     svc.declare(
         "still burning", "SEV2", service="fraud-scoring", impact_started_at=NOW - timedelta(hours=1)
     )
-    ctx = postmortem.build_context(week.store, 5, sources=Sources(), clock=week.clock)
+    ctx = postmortem.build_context(5, sources=Sources(), **week.pm())
     assert ctx["incident"]["duration"] is None and ctx["incident"]["outage_ends"] is None
     assert [m["seconds"] for m in ctx["metrics"]] == [3600.0, None, None, None]
 
@@ -258,7 +259,9 @@ def test_uptime_over_the_slo_window_with_degraded_as_the_slo_says(tmp_path):
     deploys = Deploys(store, clock=clock)
     for outcome in ("failed", "succeeded", "succeeded", "succeeded"):  # CFR 25%
         deploys.record("s", "v", "code", outcome, at=since + timedelta(hours=1))
-    ctx = weekly.build_context(store, since=since, until=NOW, sources=sources, clock=clock)
+    ctx = weekly.build_context(
+        since=since, until=NOW, sources=sources, **weekly_inputs(store, clock)
+    )
     strict, lenient, silent = (_check(ctx, c) for c in ("strict", "lenient", "silent"))
     # the week alone is 100%; over 14 days, 1900 of 2000 count (degraded counts as down)
     assert (strict["uptime"], strict["slo_window_polls"]) == (1.0, 2000)
@@ -275,13 +278,17 @@ def test_uptime_over_the_slo_window_with_degraded_as_the_slo_says(tmp_path):
     ]
     # the CFR thresholds come from oncall.yaml (weekly.change_failure_rate)
     sources.cfr_amber_above, sources.cfr_red_above = 0.1, 0.2
-    ctx = weekly.build_context(store, since=since, until=NOW, sources=sources, clock=clock)
+    ctx = weekly.build_context(
+        since=since, until=NOW, sources=sources, **weekly_inputs(store, clock)
+    )
     assert ctx["rag"]["reasons"][1] == "change failure rate 25% is above 20%"
     assert ctx["rag"]["rule"][0].endswith("or a change failure rate above 20%.")
     sources.checks.pop("silent")
     sources.checks.pop("strict")
     sources.cfr_amber_above, sources.cfr_red_above = 0.3, 0.5
-    ctx = weekly.build_context(store, since=since, until=NOW, sources=sources, clock=clock)
+    ctx = weekly.build_context(
+        since=since, until=NOW, sources=sources, **weekly_inputs(store, clock)
+    )
     # with no check lacking data and the CFR within 30%: GREEN
     assert (ctx["rag"]["status"], ctx["rag"]["reasons"]) == ("GREEN", [])
     store.close()

@@ -9,12 +9,15 @@ import sys
 
 from sqlalchemy import inspect
 
+from mlops_oncall.clock import SYSTEM
 from mlops_oncall.incidents.service import NARRATIVE_FIELDS, Incidents
 from mlops_oncall.reports.postmortem import render_postmortem
 from mlops_oncall.reports.risks import Risks
 from mlops_oncall.store import migrations
 from mlops_oncall.store.db import open_store
 from tests.conftest import FIXTURES
+
+from .conftest import postmortem_inputs
 
 LESSONS = ("contributing_factors", "went_well", "went_wrong", "lucky")
 
@@ -39,7 +42,7 @@ def test_the_v1_fixture_upgrades_and_takes_lessons_and_risks(tmp_path):
     r = Risks(store).add("canary blind", 3, 4, "bob", incidents=["INC-0001"])
     assert r["links"]["incidents"] == ["INC-0001"]
     # an incident written by version 1 renders: its lessons read as empty, then as written
-    text = render_postmortem(store, "INC-0002")
+    text = render_postmortem("INC-0002", **postmortem_inputs(store, SYSTEM))
     assert "### Where we got lucky\n\n_Not written yet." in text
     store.close()
     con = sqlite3.connect(db)

@@ -76,9 +76,7 @@ def test_workspace_template_overrides_and_can_extend_the_shipped_one(week, tmp_p
         "{% block tldr %}\n## In short\n\n{{ tldr[0] }}\n{% endblock %}\n",
         encoding="utf-8",
     )
-    text = weekly.render_weekly(
-        week.store, sources=week.sources(), clock=week.clock, templates_dir=tdir
-    )
+    text = weekly.render_weekly(sources=week.sources(), templates_dir=tdir, **week.wk())
     assert "## In short\n\nOverall RED: 1 SEV1 incident (and 6 more).\n" in text
     assert "## TL;DR" not in text and "## Checks" in text
     # the other documents still use the shipped templates
@@ -93,10 +91,10 @@ def test_template_file_wins_over_the_workspace(week, tmp_path):
     (tdir / "postmortem.md.j2").write_text("workspace\n", encoding="utf-8")
     mine = tmp_path / "mine.j2"
     mine.write_text("{{ incident.id }}: {{ incident.title | upper }}\n", encoding="utf-8")
-    kw = {"sources": Sources(), "clock": week.clock, "templates_dir": tdir}
-    assert postmortem.render_postmortem(week.store, 1, **kw) == "workspace\n"
+    kw = {"sources": Sources(), "templates_dir": tdir, **week.pm()}
+    assert postmortem.render_postmortem(1, **kw) == "workspace\n"
     assert (
-        postmortem.render_postmortem(week.store, 1, template_file=mine, **kw)
+        postmortem.render_postmortem(1, template_file=mine, **kw)
         == "INC-0001: FRAUD SCORING P99 ABOVE SLO, THEN 503S\n"
     )
 
@@ -106,9 +104,7 @@ def test_the_output_is_redacted_even_when_a_template_prints_raw_text(week, tmp_p
 
     mine = tmp_path / "leak.j2"
     mine.write_text(f"{{{{ incident.title }}}} {TOKEN}\n", encoding="utf-8")
-    text = postmortem.render_postmortem(
-        week.store, 1, sources=week.sources(), clock=week.clock, template_file=mine
-    )
+    text = postmortem.render_postmortem(1, sources=week.sources(), template_file=mine, **week.pm())
     assert text == "Fraud scoring p99 above SLO, then 503s ***\n"
 
 
@@ -170,11 +166,11 @@ def test_variables_md_lists_every_variable(week, empty):
     src, clock = week.sources(), week.clock
     contexts = {
         "postmortem.md.j2": [
-            postmortem.build_context(week.store, n, sources=src, clock=clock) for n in (1, 2, 3, 4)
+            postmortem.build_context(n, sources=src, **week.pm(clock)) for n in (1, 2, 3, 4)
         ],
         "weekly.md.j2": [
-            weekly.build_context(week.store, sources=src, clock=clock),
-            weekly.build_context(empty.store, clock=clock),
+            weekly.build_context(sources=src, **week.wk(clock)),
+            weekly.build_context(**empty.wk(clock)),
         ],
         "risks.md.j2": [
             register.build_context(Risks(week.store, clock=clock), include_all=True, clock=clock),

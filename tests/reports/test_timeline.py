@@ -114,6 +114,8 @@ def test_below_the_threshold_nothing_is_folded(setup):
 def test_transitions_from_the_store_feed_the_postmortem(setup):
     from mlops_oncall.reports.postmortem import build_context
 
+    from .conftest import postmortem_inputs
+
     store, clock, svc = setup
     svc.declare("p99", "SEV2", service="fraud", declared_from_check="fraud.ready")
     checks_history.record_transitions(
@@ -124,7 +126,7 @@ def test_transitions_from_the_store_feed_the_postmortem(setup):
         ],
     )  # fmt: skip
     clock.advance(600)
-    ctx = build_context(store, 1, clock=clock)
+    ctx = build_context(1, **postmortem_inputs(store, clock))
     texts = [e["text"] for d in ctx["timeline"]["days"] for e in d["entries"]]
     assert "check `fraud.ready` up → down: t/o" in texts
     assert not any("other.check" in t for t in texts)  # not this incident's check or service

@@ -100,4 +100,4 @@ def test_existing_file_keeps_its_mode_and_data(tmp_path):
     s.close()
     os.chmod(path, 0o600)
     again = Incidents(open_store(f"sqlite:///{path}"))
-    assert again.get(inc).row["title"] == "keep me"
+    assert again.get(inc).row.title == "keep me"

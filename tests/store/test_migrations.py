@@ -44,9 +44,9 @@ def test_v1_fixture_upgrades_through_every_migration(tmp_path):
     svc = Incidents(store)
     # the data recorded by version 1 is intact and its chains still verify
     rows = svc.list()
-    assert [r["title"] for r in rows] == ["feature store timeouts", "fraud p99 above SLO"]
+    assert [r.title for r in rows] == ["feature store timeouts", "fraud p99 above SLO"]
     for r in rows:
-        assert svc.verify(r["id"]).ok
+        assert svc.verify(r.id).ok
     view = svc.get("INC-0001")
     assert view.triage is not None and view.triage.runbook.id == "model-latency-spike"
     # and the upgraded file takes new writes

@@ -18,7 +18,7 @@ def inc(svc, clock):
     for i in range(5):
         clock.advance(60)
         svc.note(view.id, f"note {i}")
-    return view.row["id"]
+    return view.row.id
 
 
 def _sql(db_url: str, statement: str, *args) -> None:
@@ -157,7 +157,7 @@ def test_changed_last_event_is_named(svc, inc, db_url, store):
 
 
 def test_event_moved_to_another_incident(svc, inc, db_url, clock):
-    other = svc.declare("other", "SEV4").row["id"]
+    other = svc.declare("other", "SEV4").row.id
     _sql(db_url, "UPDATE event SET incident_id = ? WHERE incident_id = ? AND seq = 8", other, inc)
     assert svc.verify(inc).problem.startswith("the timeline ends at event 7")
     v2 = svc.verify(other)
@@ -232,7 +232,7 @@ def test_export_lets_an_auditor_catch_tampering(svc, inc, db_url):
 def test_timestamps_are_aware_utc(svc, inc, store):
     view = svc.get(inc)
     for name in ("created_at", "updated_at", "declared_at", "detected_at"):
-        assert view.row[name].utcoffset() == timedelta(0)
+        assert getattr(view.row, name).utcoffset() == timedelta(0)
     for ev in svc.events(inc):
         assert ev.ts.tzinfo is not None and ev.ts.utcoffset() == timedelta(0)
 

@@ -15,7 +15,7 @@ from .conftest import wait_for
 
 def _incident(session) -> str:
     rows = session.incidents.list(drills=False)
-    return next(r["id"] for r in rows if r["title"] == "Fraud model ready probe timing out")
+    return next(r.id for r in rows if r.title == "Fraud model ready probe timing out")
 
 
 async def test_x_needs_a_picked_item_and_a_yes(tmp_path):
@@ -23,7 +23,7 @@ async def test_x_needs_a_picked_item_and_a_yes(tmp_path):
     session = app.session
     incident = _incident(session)
     item = session.incidents.get(incident).actions[0]
-    assert item["status"] == "open"
+    assert item.status == "open"
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_for(pilot, lambda: app.ready, what="boot")
         app.open_incident(incident)
@@ -51,12 +51,12 @@ async def test_x_needs_a_picked_item_and_a_yes(tmp_path):
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen, what="back")
         await app.workers.wait_for_complete()
-        assert session.incidents.get(incident).actions[0]["status"] == "open"
+        assert session.incidents.get(incident).actions[0].status == "open"
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="confirm")
         await pilot.press("y")
         await wait_for(
             pilot,
-            lambda: session.incidents.get(incident).actions[0]["status"] == "done",
+            lambda: session.incidents.get(incident).actions[0].status == "done",
             what="done",
         )

@@ -12,6 +12,7 @@ import pytest
 from textual.widgets import DataTable
 
 from mlops_oncall.demo import DemoPlan
+from mlops_oncall.formats.refs import public_id
 from mlops_oncall.ui.app import OncallApp
 from mlops_oncall.ui.modals import ConfirmModal, DeclareModal
 from mlops_oncall.ui.screens.incident import IncidentScreen
@@ -83,9 +84,9 @@ async def test_the_demo_rollback_step_heals_the_model_and_the_story_ends(tmp_pat
                 what="the fault cleared",
             )
             v43 = next(
-                d for d in session.deploys.list(service="fraud-scoring") if d["version"] == "v43"
+                d for d in session.deploys.list(service="fraud-scoring") if d.version == "v43"
             )
-            assert (v43["outcome"], v43["incident"], v43["rolled_back_to"]) == (
+            assert (v43.outcome, public_id(v43.incident_id), v43.rolled_back_to) == (
                 "rolled_back",
                 incident,
                 "v42",
@@ -101,7 +102,7 @@ async def test_the_demo_rollback_step_heals_the_model_and_the_story_ends(tmp_pat
             )
 
             def status() -> str:
-                return session.incidents.get(incident).row["status"]
+                return session.incidents.get(incident).row.status
 
             await _press_and_confirm(app, pilot, "a", lambda: status() == "investigating")
             await _press_and_confirm(app, pilot, "m", lambda: status() == "mitigated")

@@ -163,7 +163,7 @@ async def test_debrief_screen_accepts_an_improvement(tmp_path):
             )
         assert (
             session.incidents.get(ref)
-            .actions[0]["text"]
+            .actions[0].text
             .startswith("Practise to acknowledge within")
         )
         session.close()

@@ -105,7 +105,7 @@ async def test_full_responder_flow(tmp_path, fake):
         )
         await pilot.press("a")
         await wait_for(
-            pilot, lambda: app.screen.view.row["status"] == "investigating", what="acknowledged"
+            pilot, lambda: app.screen.view.row.status == "investigating", what="acknowledged"
         )
         # the runbook stopped at verify and the check is still down: each asks once
         incident_screen = app.screen
@@ -113,14 +113,14 @@ async def test_full_responder_flow(tmp_path, fake):
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="mitigate?")
         await pilot.press("y")
         await wait_for(
-            pilot, lambda: incident_screen.view.row["status"] == "mitigated", what="mitigated"
+            pilot, lambda: incident_screen.view.row.status == "mitigated", what="mitigated"
         )
         await wait_for(pilot, lambda: app.screen is incident_screen, what="incident screen")
         await pilot.press("R")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="resolve?")
         await pilot.press("y")
         await wait_for(
-            pilot, lambda: incident_screen.view.row["status"] == "resolved", what="resolved"
+            pilot, lambda: incident_screen.view.row.status == "resolved", what="resolved"
         )
 
     # the timeline in the database holds every action, in order, with the right milestones
@@ -145,10 +145,10 @@ async def test_full_responder_flow(tmp_path, fake):
     assert events[4].data["note"] == "v43 rolled out 03:12"
     assert events[5].data["choice"] == "Yes"
     view = svc.get(incident)
-    assert view.row["detected_source"] == "check"
-    assert view.row["detected_at"] == first_failure
-    assert view.row["declared_from_check"] == "fraud.ready"
-    assert view.row["service"] == "fraud-scoring"
+    assert view.row.detected_source == "check"
+    assert view.row.detected_at == first_failure
+    assert view.row.declared_from_check == "fraud.ready"
+    assert view.row.service == "fraud-scoring"
     assert svc.verify(incident).ok
     session.close()
 

@@ -40,7 +40,7 @@ async def _incident_screen(app, pilot, inc: str) -> IncidentScreen:
 
 
 def _severity(session, inc) -> str:
-    return session.incidents.get(inc).row["severity"]
+    return session.incidents.get(inc).row.severity
 
 
 async def _until_severity(pilot, session, inc, sev) -> None:
@@ -64,7 +64,7 @@ async def test_severity_picker_starts_on_the_current_one_and_does_not_wrap(tmp_p
             await pilot.press("enter")  # an upgrade is not questioned
             await _until_severity(pilot, session, inc, "SEV1")
             await wait_for(pilot, lambda: app.screen is screen, what="back")
-            await wait_for(pilot, lambda: screen.view.row["severity"] == "SEV1", what="view")
+            await wait_for(pilot, lambda: screen.view.row.severity == "SEV1", what="view")
             await pilot.press("v")
             await wait_for(pilot, lambda: isinstance(app.screen, SeverityModal), what="picker")
             choices = app.screen.query_one("#choices", OptionList)
@@ -159,8 +159,8 @@ async def test_action_item_with_a_bad_due_date_stays_open_with_what_was_typed(tm
             await pilot.press(*"+3d", "enter")
             await wait_for(pilot, lambda: session.incidents.get(inc).actions, what="item added")
         item = session.incidents.get(inc).actions[0]
-        assert str(item["due"])[:10] == (T0.date() + timedelta(days=3)).isoformat()
-        assert item["owner"] == "ml-platform"
+        assert str(item.due)[:10] == (T0.date() + timedelta(days=3)).isoformat()
+        assert item.owner == "ml-platform"
     finally:
         session.close()
 
@@ -250,11 +250,11 @@ async def test_mitigate_asks_when_something_is_unfinished_and_records_the_answer
             await pilot.press("escape")  # not now: nothing changes
             await wait_for(pilot, lambda: app.screen is screen, what="back")
             await app.workers.wait_for_complete()
-            assert svc.get(inc).row["status"] == "investigating"
+            assert svc.get(inc).row.status == "investigating"
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="question")
             await pilot.press("y")
-            await wait_for(pilot, lambda: svc.get(inc).row["status"] == "mitigated", what="done")
+            await wait_for(pilot, lambda: svc.get(inc).row.status == "mitigated", what="done")
             await wait_for(pilot, lambda: app.screen is screen, what="back")
             app.open_incident(calm)
             await wait_for(
@@ -267,7 +267,7 @@ async def test_mitigate_asks_when_something_is_unfinished_and_records_the_answer
                 what="calm incident",
             )
             await pilot.press("m")  # nothing unfinished: no question
-            await wait_for(pilot, lambda: svc.get(calm).row["status"] == "mitigated", what="calm")
+            await wait_for(pilot, lambda: svc.get(calm).row.status == "mitigated", what="calm")
             assert not isinstance(app.screen, ConfirmModal)
     finally:
         session.close()
@@ -295,7 +295,7 @@ async def test_mitigate_in_triage_is_refused_before_any_question(tmp_path):
             (note,) = list(app._notifications)
             assert note.message == f"{inc} is triage: acknowledge it first (a), then mitigate"
             assert app.screen is screen  # no question was asked
-            assert svc.get(inc).row["status"] == "triage"
+            assert svc.get(inc).row.status == "triage"
     finally:
         session.close()
 

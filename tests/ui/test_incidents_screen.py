@@ -53,7 +53,7 @@ async def test_history_filters_searches_and_opens_any_incident(fixed_session):
             what="the resolved incident",
         )
         assert app.screen.incident_id == "INC-0002"
-        assert app.screen.view.row["status"] == "resolved"
+        assert app.screen.view.row.status == "resolved"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen, what="back to the list")
         assert screen.ids == ["INC-0002"]  # the search and filter are kept

@@ -48,7 +48,7 @@ def _editor(screen) -> str:
 
 
 def _drafts(session, inc) -> dict[str, str]:
-    return session.drafts.load(draft_key(inc, session.incidents.get(inc).row["declared_at"]))
+    return session.drafts.load(draft_key(inc, session.incidents.get(inc).row.declared_at))
 
 
 async def test_text_survives_moving_between_fields_without_an_event_per_keystroke(fixed_session):
@@ -141,4 +141,4 @@ async def test_ctrl_s_records_one_event_and_clears_the_draft(fixed_session):
         await wait_for(pilot, lambda: not isinstance(app.screen, PostmortemScreen), what="left")
     events = fixed_session.incidents.events(inc, after_seq=seq_before)
     assert [(e.kind, e.data["field"]) for e in events] == [("field_set", "summary")]
-    assert fixed_session.incidents.get(inc).row["summary"] == "Recorded now"
+    assert fixed_session.incidents.get(inc).row.summary == "Recorded now"

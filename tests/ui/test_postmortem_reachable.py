@@ -47,8 +47,8 @@ async def test_impact_started_is_set_from_the_incident_screen(tmp_path):
             await pilot.press(*"02:41", "enter")
             await wait_for(pilot, lambda: app.screen is screen, what="closed")
         row = svc.get(inc).row
-        assert row["impact_started_at"] == T0 - timedelta(minutes=19)
-        assert row["impact_started_source"] == "manual"
+        assert row.impact_started_at == T0 - timedelta(minutes=19)
+        assert row.impact_started_source == "manual"
     finally:
         session.close()
 
@@ -64,14 +64,14 @@ async def test_postmortem_status_authors_and_milestones_from_the_postmortem(tmp_
             # authors: a field like the others, recorded with ctrl+s
             await _to_field(pilot, screen, "authors")
             await pilot.press(*"alice, bob", "ctrl+s")
-            await wait_for(pilot, lambda: svc.get(inc).row["authors"] == "alice, bob")
+            await wait_for(pilot, lambda: svc.get(inc).row.authors == "alice, bob")
             # the status: the cursor starts on the current one
             await pilot.press("ctrl+o")
             await wait_for(pilot, lambda: isinstance(app.screen, ChoiceModal), what="status")
             choices = app.screen.query_one("#choices", OptionList)
             assert choices.get_option_at_index(choices.highlighted).id == "draft"
             await pilot.press("down", "enter")
-            await wait_for(pilot, lambda: svc.get(inc).row["postmortem_status"] == "final")
+            await wait_for(pilot, lambda: svc.get(inc).row.postmortem_status == "final")
             await wait_for(pilot, lambda: app.screen is screen, what="back")
             # impact_started: the figures follow, and the text being typed stays
             await _to_field(pilot, screen, "summary")

@@ -31,11 +31,11 @@ async def test_postmortem_preview_follows_typing_and_save_records(tmp_path):
             lambda: "v43 doubled p99" in screen.query_one("#postmortem-preview").source,
             what="live preview",
         )
-        assert session.incidents.get("INC-0003").row["summary"] is None  # not saved yet
+        assert session.incidents.get("INC-0003").row.summary is None  # not saved yet
         await pilot.press("ctrl+s")
         await wait_for(
             pilot,
-            lambda: session.incidents.get("INC-0003").row["summary"] == "v43 doubled p99",
+            lambda: session.incidents.get("INC-0003").row.summary == "v43 doubled p99",
             what="saved",
         )
         assert session.incidents.events("INC-0003")[-1].kind == "field_set"

@@ -208,19 +208,19 @@ async def test_status_severity_and_elapsed_are_shown_and_changed_from_triage(fix
             pilot, lambda: "investigating" in _text(header).splitlines()[0], what="acknowledged"
         )
         assert "not acknowledged" not in _text(header)
-        assert fixed_session.incidents.get(ref).row["acknowledged_at"] is not None
+        assert fixed_session.incidents.get(ref).row.acknowledged_at is not None
         # v: the incident screen's severity dialog, over the triage screen
         await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, ModalScreen), what="severity dialog")
         app.screen.dismiss("SEV1")
         await wait_for(pilot, lambda: "SEV1" in _text(header), what="severity shown")
-        assert fixed_session.incidents.get(ref).row["severity"] == "SEV1"
+        assert fixed_session.incidents.get(ref).row.severity == "SEV1"
         # u: status (s is skip here), the incident screen's status dialog
         await pilot.press("u")
         await wait_for(pilot, lambda: isinstance(app.screen, ModalScreen), what="status dialog")
         app.screen.dismiss("identified")
         await wait_for(pilot, lambda: "identified" in _text(header), what="status shown")
-        assert fixed_session.incidents.get(ref).row["status"] == "identified"
+        assert fixed_session.incidents.get(ref).row.status == "identified"
         assert isinstance(app.screen, TriageScreen)
         assert screen.state.current == "what-changed"  # the runbook did not move
 

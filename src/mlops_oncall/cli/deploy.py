@@ -89,9 +89,11 @@ def record(
     _print(d, as_json)
 
 
-def _print(d, as_json) -> None:
+def _print(record, as_json) -> None:
+    from mlops_oncall.incidents.deploys import deploy_json
     from mlops_oncall.reports.text import terminal_text
 
+    d = deploy_json(record)
     if as_json:
         echo_json(d)
         return
@@ -142,11 +144,12 @@ def update(app, deploy_id, outcome, incident, rolled_back_to, hotfix_for, notes,
 @domain_errors
 def list_(app, service, since, until, limit, as_json):
     """List deployments, newest first."""
+    from mlops_oncall.incidents.deploys import deploy_json
     from mlops_oncall.reports.text import terminal_text
 
     svc, deploys = _deploys(app)
     lo, hi = window(svc, since, until)
-    rows = deploys.list(service=service, since=lo, until=hi, limit=limit)
+    rows = [deploy_json(d) for d in deploys.list(service=service, since=lo, until=hi, limit=limit)]
     if as_json:
         echo_json(rows)
         return

@@ -47,20 +47,20 @@ NARRATIVE = (
 )
 
 
-def _summary(row: dict) -> dict:
+def _summary(row) -> dict:
     from mlops_oncall.formats.refs import public_id
 
     return {
-        "id": public_id(row["id"]),
-        "title": row["title"],
-        "severity": row["severity"],
-        "status": row["status"],
-        "service": row["service"],
-        "is_drill": bool(row["is_drill"]),
-        "created_at": row["created_at"],
-        "declared_at": row["declared_at"],
-        "mitigated_at": row["mitigated_at"],
-        "resolved_at": row["resolved_at"],
+        "id": public_id(row.id),
+        "title": row.title,
+        "severity": row.severity,
+        "status": row.status,
+        "service": row.service,
+        "is_drill": bool(row.is_drill),
+        "created_at": row.created_at,
+        "declared_at": row.declared_at,
+        "mitigated_at": row.mitigated_at,
+        "resolved_at": row.resolved_at,
     }
 
 
@@ -69,7 +69,7 @@ def _print_view(view, zone, as_json: bool, line: str | None = None) -> None:
         echo_json(view.to_json())
         return
     r = view.row
-    echo_stored(line or f"{view.id} {r['severity']} {r['status']}: {r['title']}")
+    echo_stored(line or f"{view.id} {r.severity} {r.status}: {r.title}")
 
 
 @click.group()
@@ -170,7 +170,7 @@ def list_(app, status, service, drills, limit, as_json):
         drill = " [drill]" if s["is_drill"] and not s["title"].startswith("[drill]") else ""
         svc_name = f" ({s['service']})" if s["service"] else ""
         echo_stored(
-            f"{s['id']}  {s['severity']}  {s['status']:<13} {fmt_ts(r['declared_at'], svc.zone)}  "
+            f"{s['id']}  {s['severity']}  {s['status']:<13} {fmt_ts(r.declared_at, svc.zone)}  "
             f"{s['title']}{svc_name}{drill}"
         )
 
@@ -192,15 +192,17 @@ def show(app, ref, as_json):
         return
     r, z = view.row, svc.zone
     data = view.to_json()
-    drill = "  [DRILL]" if r["is_drill"] else ""
-    click.echo(f"{view.id}  {r['severity']}  {r['status']}{drill}")
-    echo_stored(f"  {r['title']}")
-    if r["service"]:
-        echo_stored(f"  service: {r['service']}")
+    drill = "  [DRILL]" if r.is_drill else ""
+    click.echo(f"{view.id}  {r.severity}  {r.status}{drill}")
+    echo_stored(f"  {r.title}")
+    if r.service:
+        echo_stored(f"  service: {r.service}")
     click.echo("milestones:")
     for m in in_time_order(r):
-        if r[f"{m}_at"]:
-            click.echo(f"  {m:<15} {fmt_ts(r[f'{m}_at'], z)}  ({r[f'{m}_source']})")
+        if getattr(r, f"{m}_at"):
+            click.echo(
+                f"  {m:<15} {fmt_ts(getattr(r, f'{m}_at'), z)}  ({getattr(r, f'{m}_source')})"
+            )
     metrics = "  ".join(
         f"{k.upper()} {format_duration(v) if v is not None else '–'}"
         for k, v in data["metrics"].items()
@@ -216,11 +218,9 @@ def show(app, ref, as_json):
     if view.actions:
         click.echo("action items:")
         for a in view.actions:
-            due = f" due {a['due']}" if a["due"] else ""
-            echo_stored(
-                f"  {a['number']}. [{a['status']}] ({a['type']}, {a['owner']}{due}) {a['text']}"
-            )
-    click.echo(f"timeline: {plural(r['head_seq'], 'event')}, head {r['head_hash'][:16]}")
+            due = f" due {a.due}" if a.due else ""
+            echo_stored(f"  {a.number}. [{a.status}] ({a.type}, {a.owner}{due}) {a.text}")
+    click.echo(f"timeline: {plural(r.head_seq, 'event')}, head {r.head_hash[:16]}")
 
 
 @incident.command()
@@ -466,6 +466,7 @@ def action() -> None:
 @domain_errors
 def action_add(app, ref, text, type_, owner, due, priority, link, at, as_json):
     """Add an action item."""
+    from mlops_oncall.incidents.actions import action_json
     from mlops_oncall.incidents.dates import local_day, parse_day
 
     svc = incidents(app)
@@ -480,9 +481,9 @@ def action_add(app, ref, text, type_, owner, due, priority, link, at, as_json):
         at=svc.time(at),
     )
     if as_json:
-        echo_json(item)
+        echo_json(action_json(item))
     else:
-        click.echo(f"action {item['number']} added")
+        click.echo(f"action {item.number} added")
 
 
 @action.command("done")
@@ -494,10 +495,12 @@ def action_add(app, ref, text, type_, owner, due, priority, link, at, as_json):
 @domain_errors
 def action_done(app, ref, number, at, as_json):
     """Mark action item N done."""
+    from mlops_oncall.incidents.actions import action_json
+
     svc = incidents(app)
     item = svc.action_done(ref, number, at=svc.time(at))
     if as_json:
-        echo_json(item)
+        echo_json(action_json(item))
     else:
         click.echo(f"action {number} done")
 

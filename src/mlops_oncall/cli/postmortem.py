@@ -44,15 +44,14 @@ def postmortem(app, ref, output, force, template_file, strict, as_json):
     env = document_env(app)
     banner = verification_banner(verified(env.session.incidents, ref, strict))
     if as_json:
-        echo_json(pm.build_context(env.store, ref, sources=env.sources, clock=env.clock))
+        echo_json(pm.build_context(ref, sources=env.sources, **env.session.postmortem_inputs()))
         return
     text = pm.render_postmortem(
-        env.store,
         ref,
         sources=env.sources,
-        clock=env.clock,
         templates_dir=env.templates_dir,
         template_file=template_file,
+        **env.session.postmortem_inputs(),
     )
     if banner:  # a blockquote, so it stands out in any Markdown viewer and in plain text
         text = f"> **{env.sources.redact_text(banner)}**\n\n{text}"

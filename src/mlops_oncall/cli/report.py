@@ -151,17 +151,15 @@ def weekly(app, since, until, output, force, template_file, as_json):
     env = document_env(app)
     lo, hi = utc_window(env.clock, since, until)
     if as_json:
-        echo_json(
-            wk.build_context(env.store, since=lo, until=hi, sources=env.sources, clock=env.clock)
-        )
+        inputs = env.session.weekly_inputs()
+        echo_json(wk.build_context(since=lo, until=hi, sources=env.sources, **inputs))
         return
     text = wk.render_weekly(
-        env.store,
         since=lo,
         until=hi,
         sources=env.sources,
-        clock=env.clock,
         templates_dir=env.templates_dir,
         template_file=template_file,
+        **env.session.weekly_inputs(),
     )
     emit(app, text, output, force)

@@ -47,15 +47,15 @@ def scenario_from_incident(
 
     view = incidents.get(ref)
     r = view.row
-    service = r["service"]
+    service = r.service
     fake = target or (service if service in SERVICES else "fraud-scoring")
-    start = (r["impact_started_at"] or r["detected_at"] or r["declared_at"]) - timedelta(minutes=30)
-    end = (r["resolved_at"] or incidents.clock.now()) + timedelta(minutes=30)
+    start = (r.impact_started_at or r.detected_at or r.declared_at) - timedelta(minutes=30)
+    end = (r.resolved_at or incidents.clock.now()) + timedelta(minutes=30)
     moves = transitions(store, since=start, until=end)
     checks = {
         t.check_id
         for t in moves
-        if (r["declared_from_check"] and t.check_id == r["declared_from_check"])
+        if (r.declared_from_check and t.check_id == r.declared_from_check)
         or (service and t.service == service)
     }
     moves = [t for t in moves if t.check_id in checks]
@@ -66,10 +66,10 @@ def scenario_from_incident(
         {
             "at": "0s",
             "type": "message",
-            "text": f"Replay of {view.id}: {r['title']}. You are on call for {service or fake}.",
+            "text": f"Replay of {view.id}: {r.title}. You are on call for {service or fake}.",
         }
     ]
-    t0 = moves[0].at if moves else r["detected_at"]
+    t0 = moves[0].at if moves else r.detected_at
     bad = False
     for t in moves:
         offset = (t.at - t0).total_seconds() + 30
@@ -118,11 +118,11 @@ def scenario_from_incident(
     slug = view.id.lower()
     return {
         "id": f"replay-{slug}",
-        "title": f"Replay of {view.id}: {r['title']}"[:120],
+        "title": f"Replay of {view.id}: {r.title}"[:120],
         "difficulty": "medium",
         "description": f"Written by `mlops-oncall drill from-incident {view.id}` from {plural(len(moves), 'check transition')}.",
         "runbook": rb,
-        "severity": r["severity"],
+        "severity": r.severity,
         "service": service,
         "injects": injects,
         "scoring": {"acknowledge_within": "5m", "declare_within": "10m", "runbook": rb},

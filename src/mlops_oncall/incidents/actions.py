@@ -14,7 +14,9 @@ from mlops_oncall.formats.refs import MAX_ID, public_id
 from mlops_oncall.incidents import lifecycle as lc
 from mlops_oncall.incidents.writer import Writer
 from mlops_oncall.store import timeline as tl
+from mlops_oncall.store.models import ActionItem as ActionRecord
 from mlops_oncall.store.tables import ActionItem as ACTION
+from mlops_oncall.store.tables import Incident as INC
 
 PRIORITIES = ("P0", "P1", "P2", "P3")
 MAX_LINK = 2000
@@ -32,7 +34,7 @@ class ActionItems(Writer):
         priority: str | None = None,
         link: str | None = None,
         at: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> ActionRecord:
         """Add an action item: what, its type, owner, due date, priority (P0 most urgent ..
         P3, as the Google SRE postmortem's) and the link to the ticket that tracks it."""
         priority, link = _priority(priority), _link(link)
@@ -81,7 +83,7 @@ class ActionItems(Writer):
                 "priority": priority,
                 "link": added.get("link"),
             }
-            conn.execute(insert(ACTION).values(**item))
+            item["id"] = conn.execute(insert(ACTION).values(**item)).inserted_primary_key[0]
             app = tl.Appender.for_row(conn, row)
             self._append(
                 app,
@@ -91,11 +93,11 @@ class ActionItems(Writer):
                 added,
                 redacted=True,
             )
-        return _action_json(item | {"done_at": None})
+        return ActionRecord.model_validate(item)
 
     def action_done(
         self, ref: str | int, number: int, *, at: datetime | None = None
-    ) -> dict[str, Any]:
+    ) -> ActionRecord:
         with self._write() as conn:
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
@@ -122,7 +124,20 @@ class ActionItems(Writer):
             self._append(
                 app, "action_item", when, f"action {number} done", {"op": "done", "number": number}
             )
-            return _action_json(dict(item) | {"status": "done", "done_at": when})
+            return ActionRecord.model_validate(dict(item) | {"status": "done", "done_at": when})
+
+    def overdue_actions(self, day: date) -> list[tuple[ActionRecord, bool]]:
+        """Open action items due before ``day``, the longest overdue first, each with whether
+        its incident is a drill."""
+        q = (
+            select(ACTION, INC.c.is_drill)
+            .join(INC, INC.c.id == ACTION.c.incident_id)
+            .where(ACTION.c.status == "open", ACTION.c.due.is_not(None), ACTION.c.due < day)
+            .order_by(ACTION.c.due, ACTION.c.incident_id, ACTION.c.number)
+        )
+        with self.store.read() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [(ActionRecord.model_validate(r), bool(r["is_drill"])) for r in rows]
 
 
 def _priority(value: str | None) -> str | None:
@@ -149,16 +164,21 @@ def _link(value: str | None) -> str | None:
     return link
 
 
-def _action_json(a: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "number": a["number"],
-        "text": a["text"],
-        "type": a["type"],
-        "owner": a["owner"],
-        "due": a["due"],
-        "priority": a.get("priority"),
-        "link": a.get("link"),
-        "status": a["status"],
-        "created_at": a["created_at"],
-        "done_at": a.get("done_at"),
-    }
+# the keys of an action item in `--json`, in their order (pinned by the CLI's tests)
+JSON_KEYS = (
+    "number",
+    "text",
+    "type",
+    "owner",
+    "due",
+    "priority",
+    "link",
+    "status",
+    "created_at",
+    "done_at",
+)
+
+
+def action_json(item: ActionRecord) -> dict[str, Any]:
+    d = item.model_dump()
+    return {k: d[k] for k in JSON_KEYS}

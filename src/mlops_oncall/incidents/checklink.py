@@ -12,22 +12,26 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlops_oncall.checks.state import Transition
+from mlops_oncall.store.models import Incident
 
 MONITOR = "monitor"  # the actor of what a check saw: not the responder who had the TUI open
 
 
-def concerns(row: dict[str, Any], check_id: str, service: str | None) -> bool:
-    """True when the incident ``row`` is about the check (declared from it, or its service)."""
-    if row.get("declared_from_check") == check_id:
+def concerns(
+    from_check: str | None, incident_service: str | None, check_id: str, service: str | None
+) -> bool:
+    """True when an incident declared from ``from_check`` about ``incident_service`` is about
+    the check (declared from it, or its service)."""
+    if from_check == check_id:
         return True
-    return bool(service) and row.get("service") == service
+    return bool(service) and incident_service == service
 
 
 def open_incidents_for(
-    rows: Iterable[dict[str, Any]], check_id: str, service: str | None
-) -> list[dict[str, Any]]:
-    """The rows (open incidents, newest first) about the check."""
-    return [r for r in rows if concerns(r, check_id, service)]
+    rows: Iterable[Incident], check_id: str, service: str | None
+) -> list[Incident]:
+    """The records (open incidents, newest first) about the check."""
+    return [r for r in rows if concerns(r.declared_from_check, r.service, check_id, service)]
 
 
 def transition_event(t: Transition) -> tuple[str, dict[str, Any]]:
@@ -56,21 +60,21 @@ def record_transitions(incidents: Any, transitions: Iterable[Transition]) -> lis
     transitions = list(transitions)
     if not transitions:
         return []
-    rows = [r for r in incidents.list(status="open") if not r.get("is_drill")]
+    rows = [r for r in incidents.list(status="open") if not r.is_drill]
     done = []
     last: dict[int, dict[str, tuple]] = {}  # per incident: each check's latest recorded move
     for t in transitions:
         for row in open_incidents_for(rows, t.check_id, t.service):
-            if row["id"] not in last:
-                last[row["id"]] = _latest_moves(incidents, row["id"])
+            if row.id not in last:
+                last[row.id] = _latest_moves(incidents, row.id)
             move = (t.from_state, t.to_state)
             # a second TUI on the same database sees the same crossing: record it once
-            if last[row["id"]].get(t.check_id) == move:
+            if last[row.id].get(t.check_id) == move:
                 continue
             text, data = transition_event(t)
-            incidents.record(row["id"], "check_transition", text, data, actor=MONITOR)
-            last[row["id"]][t.check_id] = move
-            done.append((public_id(row["id"]), t.check_id))
+            incidents.record(row.id, "check_transition", text, data, actor=MONITOR)
+            last[row.id][t.check_id] = move
+            done.append((public_id(row.id), t.check_id))
     return done
 
 

@@ -249,10 +249,11 @@ def command_sources(incidents, deploys, checks, variables, incident_id: str, now
     """The values a step's command placeholders can take for this incident: the incident, the
     check it was declared from and what it last saw, the labels of that check (else of its
     service's checks), its service's deploys (newest first) and the workspace vars."""
+    from mlops_oncall.incidents.deploys import deploy_json
     from mlops_oncall.runbooks.placeholders import gather
 
     view = incidents.get(incident_id)
-    row = dict(view.row)
+    row = view.row.model_dump()  # what the placeholders read, by name
     row["public_id"] = view.id
     check = None
     check_id = row.get("declared_from_check") or ""
@@ -267,7 +268,11 @@ def command_sources(incidents, deploys, checks, variables, incident_id: str, now
         for name, value in s.labels.items():
             labels.setdefault(name, value)
     observed = _last_seen(incidents, incident_id, check_id) if check_id else None
-    history = deploys.list(service=row["service"], limit=50) if row.get("service") else []
+    history = (
+        [deploy_json(d) for d in deploys.list(service=row["service"], limit=50)]
+        if row.get("service")
+        else []
+    )
     return gather(
         incident=row,
         check=check,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.formats.errors import BadInput, IncidentError
@@ -24,6 +24,7 @@ from mlops_oncall.formats.refs import parse_ref, public_id
 from mlops_oncall.incidents.metrics import summarise
 from mlops_oncall.redact import Redactor
 from mlops_oncall.store.db import Store
+from mlops_oncall.store.models import Deployment as DeploymentRecord
 from mlops_oncall.store.tables import Deployment, Incident
 
 DEP = Deployment
@@ -34,21 +35,22 @@ FAILED = ("failed", "rolled_back")
 MAX_ID = 2**63 - 1  # SQLite's largest integer: no deploy has a larger id
 
 
-def _json(row: dict[str, Any]) -> dict[str, Any]:
+def deploy_json(d: DeploymentRecord) -> dict[str, Any]:
+    """A deploy in `--json` (and in templates): the incident by its public id."""
     return {
-        "id": row["id"],
-        "service": row["service"],
-        "version": row["version"],
-        "kind": row["kind"],
-        "outcome": row["outcome"],
-        "at": row["at"],
-        "incident": public_id(row["incident_id"]) if row["incident_id"] else None,
-        "actor": row["actor"],
-        "notes": row["notes"],
-        "rolled_back_to": row.get("rolled_back_to"),
-        "outcome_at": row.get("outcome_at"),
-        "hotfix_of": row.get("hotfix_of"),
-        "updated_at": row.get("updated_at"),
+        "id": d.id,
+        "service": d.service,
+        "version": d.version,
+        "kind": d.kind,
+        "outcome": d.outcome,
+        "at": d.at,
+        "incident": public_id(d.incident_id) if d.incident_id else None,
+        "actor": d.actor,
+        "notes": d.notes,
+        "rolled_back_to": d.rolled_back_to,
+        "outcome_at": d.outcome_at,
+        "hotfix_of": d.hotfix_of,
+        "updated_at": d.updated_at,
     }
 
 
@@ -130,7 +132,7 @@ class Deploys:
         notes: str | None = None,
         rolled_back_to: str | None = None,
         hotfix_of: str | int | None = None,
-    ) -> dict[str, Any]:
+    ) -> DeploymentRecord:
         """Record a deploy. A rollback is recorded on the version that went bad: when that
         version is the service's latest recorded deploy, it is marked rolled back (one deploy,
         not two); naming an older version (the one rolled back *to*) is refused."""
@@ -172,7 +174,7 @@ class Deploys:
                 "updated_at": None,
             }
             new_id = conn.execute(insert(DEP).values(**values)).inserted_primary_key[0]
-        return _json({"id": new_id, **values})
+        return DeploymentRecord.model_validate({"id": new_id, **values})
 
     def update(
         self,
@@ -184,7 +186,7 @@ class Deploys:
         hotfix_of: str | int | None = None,
         notes: str | None = None,
         at: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> DeploymentRecord:
         """Mark a deploy after the fact: its outcome (``at`` is when it failed or was rolled
         back), the incident it caused, the version it was rolled back to, the deploy it fixed."""
         self._check_outcome(outcome, rolled_back_to)
@@ -215,7 +217,9 @@ class Deploys:
                 hotfix_of=fix,
             )
 
-    def _mark(self, conn, row, outcome, incident_id, rolled_back_to, notes, when, hotfix_of=None):
+    def _mark(
+        self, conn, row, outcome, incident_id, rolled_back_to, notes, when, hotfix_of=None
+    ) -> DeploymentRecord:
         r = self.redactor
         values: dict[str, Any] = {"updated_at": self.clock.now().astimezone(UTC)}
         if outcome is not None and outcome != row["outcome"]:
@@ -232,7 +236,7 @@ class Deploys:
         if notes:
             values["notes"] = r.text(notes)
         conn.execute(update(DEP).where(DEP.c.id == row["id"]).values(**values))
-        return _json(row | values)
+        return DeploymentRecord.model_validate(row | values)
 
     def _latest(self, conn: Connection, service: str, when: datetime) -> dict[str, Any] | None:
         row = (
@@ -254,9 +258,9 @@ class Deploys:
         return conn.execute(q.limit(1)).first() is not None
 
     # -- reads -----------------------------------------------------------------------------
-    def get(self, ref: str | int) -> dict[str, Any]:
+    def get(self, ref: str | int) -> DeploymentRecord:
         with self.store.read() as conn:
-            return _json(self._row(conn, ref))
+            return DeploymentRecord.model_validate(self._row(conn, ref))
 
     def list(
         self,
@@ -265,7 +269,7 @@ class Deploys:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[DeploymentRecord]:
         q = select(DEP).order_by(DEP.c.at.desc(), DEP.c.id.desc())
         if service:
             q = q.where(DEP.c.service == service)
@@ -276,7 +280,19 @@ class Deploys:
         if limit:
             q = q.limit(limit)
         with self.store.read() as conn:
-            return [_json(dict(r)) for r in conn.execute(q).mappings()]
+            return [DeploymentRecord.model_validate(r) for r in conn.execute(q).mappings()]
+
+    def around(
+        self, incident_id: int, service: str | None, since: datetime, until: datetime
+    ) -> list[DeploymentRecord]:
+        """The deploys linked to an incident, and those of its service in [since, until],
+        oldest first (what its postmortem lists)."""
+        cond = DEP.c.incident_id == incident_id
+        if service:
+            cond = or_(cond, (DEP.c.service == service) & (DEP.c.at >= since) & (DEP.c.at <= until))
+        q = select(DEP).where(cond).order_by(DEP.c.at, DEP.c.id)
+        with self.store.read() as conn:
+            return [DeploymentRecord.model_validate(r) for r in conn.execute(q).mappings()]
 
     def dora(self, since: datetime | None = None, until: datetime | None = None) -> dict[str, Any]:
         """Deploy count, change failure rate and failed-deployment recovery time in a window."""
@@ -293,9 +309,9 @@ class Deploys:
                     how, when = end
                     recoveries.append(
                         {
-                            "deploy": d["id"],
-                            "service": d["service"],
-                            "seconds": (when - d["at"]).total_seconds(),
+                            "deploy": d.id,
+                            "service": d.service,
+                            "seconds": (when - d.at).total_seconds(),
                             "restored_by": how,
                         }
                     )
@@ -305,34 +321,34 @@ class Deploys:
             "since": since,
             "until": until,
             "deploys": n,
-            "failed": sum(d["outcome"] == "failed" for d in in_window),
-            "rolled_back": sum(d["outcome"] == "rolled_back" for d in in_window),
-            "linked_to_incident": sum(d["incident"] is not None for d in in_window),
-            "hotfixed": sum(d["id"] in fixed for d in in_window),
+            "failed": sum(d.outcome == "failed" for d in in_window),
+            "rolled_back": sum(d.outcome == "rolled_back" for d in in_window),
+            "linked_to_incident": sum(d.incident_id is not None for d in in_window),
+            "hotfixed": sum(d.id in fixed for d in in_window),
             "change_failures": len(failures),
             "change_failure_rate": (len(failures) / n) if n else None,
             "recovery": summarise([r["seconds"] for r in recoveries]) | {"items": recoveries},
         }
 
-    def _restored(self, conn: Connection, d: dict[str, Any]) -> tuple[str, datetime] | None:
+    def _restored(self, conn: Connection, d: DeploymentRecord) -> tuple[str, datetime] | None:
         """When the service was restored after a failed deploy, and by what; None if not yet."""
-        if d["incident"]:
+        if d.incident_id:
             mitigated = conn.execute(
-                select(INC.c.mitigated_at).where(INC.c.id == parse_ref(d["incident"]))
+                select(INC.c.mitigated_at).where(INC.c.id == d.incident_id)
             ).scalar()
             # the incident is the record of the outage: until it is mitigated, nothing else is
             # a restoration (a later deploy may not have fixed it)
-            return ("incident_mitigated", mitigated) if mitigated and mitigated >= d["at"] else None
-        if d["outcome"] == "rolled_back" and d["outcome_at"] is not None:
-            return "rolled_back", d["outcome_at"]
+            return ("incident_mitigated", mitigated) if mitigated and mitigated >= d.at else None
+        if d.outcome == "rolled_back" and d.outcome_at is not None:
+            return "rolled_back", d.outcome_at
         nxt = conn.execute(
             select(DEP.c.at)
-            .where(DEP.c.service == d["service"], DEP.c.outcome == "succeeded", DEP.c.at > d["at"])
+            .where(DEP.c.service == d.service, DEP.c.outcome == "succeeded", DEP.c.at > d.at)
             .order_by(DEP.c.at)
             .limit(1)
         ).scalar()
         return ("next_deploy", nxt) if nxt is not None else None
 
 
-def _needed_intervention(d: dict[str, Any], hotfixed: set[int]) -> bool:
-    return d["outcome"] in FAILED or d["incident"] is not None or d["id"] in hotfixed
+def _needed_intervention(d: DeploymentRecord, hotfixed: set[int]) -> bool:
+    return d.outcome in FAILED or d.incident_id is not None or d.id in hotfixed

@@ -31,13 +31,13 @@ NARRATIVE_FIELDS = (
 
 
 def in_time_order(row) -> list[str]:
-    """The milestones in the order they happened (a correction can reorder them), unset ones
+    """The milestones of an incident record in the order they happened (a correction can reorder them), unset ones
     last; a tie keeps the catalogue order (detected and declared often share a second)."""
     done = sorted(
-        (m for m in MILESTONES if row.get(f"{m}_at")),
-        key=lambda m: (row[f"{m}_at"], MILESTONES.index(m)),
+        (m for m in MILESTONES if getattr(row, f"{m}_at")),
+        key=lambda m: (getattr(row, f"{m}_at"), MILESTONES.index(m)),
     )
-    return done + [m for m in MILESTONES if not row.get(f"{m}_at")]
+    return done + [m for m in MILESTONES if not getattr(row, f"{m}_at")]
 
 
 MOVES: dict[str, tuple[str, ...]] = {

@@ -20,13 +20,15 @@ from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref, public_id
 from mlops_oncall.incidents import integrity
 from mlops_oncall.incidents import lifecycle as lc
-from mlops_oncall.incidents.actions import ActionItems, _action_json
+from mlops_oncall.incidents.actions import ActionItems, action_json
 from mlops_oncall.incidents.integrity import Integrity
 from mlops_oncall.incidents.triage import FLOW_KINDS, TriageState
 from mlops_oncall.incidents.triageops import TamperedError as TamperedError  # raised here too
 from mlops_oncall.incidents.triageops import TriageOps
 from mlops_oncall.runbooks.schema import Runbook
 from mlops_oncall.store import timeline as tl
+from mlops_oncall.store.models import ActionItem as ActionRecord
+from mlops_oncall.store.models import Incident as IncidentRecord
 from mlops_oncall.store.tables import ActionItem as ACTION
 from mlops_oncall.store.tables import Incident as INC
 from mlops_oncall.store.tables import RoleAssignment as ROLE
@@ -37,24 +39,25 @@ NARRATIVE_FIELDS = lc.NARRATIVE_FIELDS
 
 @dataclass
 class IncidentView:
-    """An incident as read for display or JSON: the row plus roles, actions and triage."""
+    """An incident as read for display or JSON: the record plus roles (role -> who), action
+    items and the triage state."""
 
-    row: dict[str, Any]
+    row: IncidentRecord
     roles: dict[str, str] = field(default_factory=dict)
-    actions: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[ActionRecord] = field(default_factory=list)
     triage: TriageState | None = None
 
     @property
     def id(self) -> str:
-        return public_id(self.row["id"])
+        return public_id(self.row.id)
 
     def milestone(self, name: str) -> datetime | None:
-        return self.row[f"{name}_at"]
+        return getattr(self.row, f"{name}_at")
 
     def to_json(self) -> dict[str, Any]:
         from mlops_oncall.incidents.metrics import duration, incident_metrics
 
-        r = self.row
+        r = self.row.model_dump()
         out = {
             "id": self.id,
             "title": r["title"],
@@ -70,10 +73,10 @@ class IncidentView:
                 m: ({"at": r[f"{m}_at"], "source": r[f"{m}_source"]} if r[f"{m}_at"] else None)
                 for m in lc.MILESTONES
             },
-            "metrics": incident_metrics(r) | {"duration": duration(r)},
+            "metrics": incident_metrics(self.row) | {"duration": duration(self.row)},
             "roles": self.roles,
             "narrative": {f: r[f] for f in NARRATIVE_FIELDS},
-            "action_items": self.actions,
+            "action_items": [action_json(a) for a in self.actions],
             "runbook": None,
             "head": {"seq": r["head_seq"], "hash": r["head_hash"]},
         }
@@ -423,12 +426,13 @@ class Incidents(ActionItems, TriageOps):
             conn.execute(select(ROLE.c.role, ROLE.c.who).where(ROLE.c.incident_id == iid)).all()
         )
         actions = [
-            _action_json(dict(a))
+            ActionRecord.model_validate(a)
             for a in conn.execute(
                 select(ACTION).where(ACTION.c.incident_id == iid).order_by(ACTION.c.number)
             ).mappings()
         ]
-        return IncidentView(row, roles, actions, self._triage(conn, iid))
+        record = IncidentRecord.model_validate(row)
+        return IncidentView(record, roles, actions, self._triage(conn, iid))
 
     def list(
         self,
@@ -437,7 +441,7 @@ class Incidents(ActionItems, TriageOps):
         drills: bool | None = None,
         service: str | None = None,
         limit: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[IncidentRecord]:
         q = select(INC).order_by(INC.c.id.desc())
         if status == "open":
             q = q.where(INC.c.status.in_(lc.OPEN_STATUSES))
@@ -454,7 +458,28 @@ class Incidents(ActionItems, TriageOps):
         if limit:
             q = q.limit(limit)
         with self.store.read() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [IncidentRecord.model_validate(r) for r in conn.execute(q).mappings()]
+
+    def in_window(self, since: datetime, until: datetime, *, drills: bool) -> list[IncidentRecord]:
+        """Incidents (or drills) declared in [since, until), oldest first."""
+        q = (
+            select(INC)
+            .where(
+                INC.c.is_drill.is_(drills), INC.c.declared_at >= since, INC.c.declared_at < until
+            )
+            .order_by(INC.c.declared_at, INC.c.id)
+        )
+        with self.store.read() as conn:
+            return [IncidentRecord.model_validate(r) for r in conn.execute(q).mappings()]
+
+    def metrics(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, Any]:
+        """TTx over the incidents declared in [since, until): incidents/metrics.py."""
+        from mlops_oncall.incidents.metrics import window_metrics
+
+        with self.store.read() as conn:
+            return window_metrics(conn, since, until)
 
     def events(self, ref: str | int, *, after_seq: int = 0) -> list[tl.EventRecord]:
         with self.store.read() as conn:
@@ -511,11 +536,11 @@ class Incidents(ActionItems, TriageOps):
             }
             yield dumps(doc, pretty=False)[:-1] + ',"events":['
             first = True
-            for batch in tl.export_rows(conn, view.row["id"]):
+            for batch in tl.export_rows(conn, view.row.id):
                 chunk = json.dumps(batch, ensure_ascii=False)[1:-1]
                 yield chunk if first else "," + chunk
                 first = False
-            head = {"seq": view.row["head_seq"], "hash": view.row["head_hash"]}
+            head = {"seq": view.row.head_seq, "hash": view.row.head_hash}
             yield '],"head":' + json.dumps(head) + "}\n"
 
 

@@ -40,8 +40,8 @@ def what_is_unfinished(view: Any, checks: Mapping[str, CheckState]) -> list[Unfi
                 f"runbook {t.runbook.id} stopped at step {num} of {total} ({t.current})",
             )
         )
-    service = view.row.get("service")
-    origin = view.row.get("declared_from_check")
+    service = view.row.service
+    origin = view.row.declared_from_check
     for check_id in sorted(checks):
         c = checks[check_id]
         if c.state not in FAILING:
@@ -51,12 +51,12 @@ def what_is_unfinished(view: Any, checks: Mapping[str, CheckState]) -> list[Unfi
         why = f" (blocked by {', '.join(c.blocked_by)})" if c.blocked_by else ""
         out.append(Unfinished("check", f"check {check_id} is {c.state}{why}"))
     for a in view.actions:
-        if a["status"] != "done":
-            owner = f", {a['owner']}" if a.get("owner") else ""
+        if a.status != "done":
+            owner = f", {a.owner}" if a.owner else ""
             out.append(
                 Unfinished(
                     "action_item",
-                    f"action item {a['number']} open ({a['type']}{owner}): {a['text']}",
+                    f"action item {a.number} open ({a.type}{owner}): {a.text}",
                 )
             )
     return out

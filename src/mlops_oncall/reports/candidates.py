@@ -55,13 +55,13 @@ def candidates(view: IncidentView, existing: list[dict[str, Any]] = ()) -> list[
         for text in (risk["title"], risk["description"]):
             if text:
                 accepted.setdefault(text.casefold(), risk["id"])
-    impact = IMPACT_BY_SEVERITY.get(r["severity"], 3)
+    impact = IMPACT_BY_SEVERITY.get(r.severity, 3)
     category = _category(view)
-    what = _flat(r["title"]).rstrip(". ")
-    where = f" on {r['service']}" if r["service"] else ""
-    cause = _lower_first(_flat(r["root_cause"])) if r.get("root_cause") else None
+    what = _flat(r.title).rstrip(". ")
+    where = f" on {r.service}" if r.service else ""
+    cause = _lower_first(_flat(r.root_cause)) if r.root_cause else None
     out: list[dict[str, Any]] = []
-    for n, line in enumerate(fmt.items(r.get("lucky")), start=1):
+    for n, line in enumerate(fmt.items(r.lucky), start=1):
         luck = _lower_first(_flat(line))
         title = f"If {view.id}'s luck does not repeat ({luck}), then {what} recurs at full impact"
         out.append(
@@ -73,7 +73,7 @@ def candidates(view: IncidentView, existing: list[dict[str, Any]] = ()) -> list[
                 "description": (
                     f"If {cause or 'what caused ' + view.id} happens again without what "
                     f"limited {view.id} ({luck}), then {what}{where} is not contained: a "
-                    f"{r['severity']} impact, as {view.id} nearly was."
+                    f"{r.severity} impact, as {view.id} nearly was."
                 ),
                 "category": category,
                 "likelihood": LIKELIHOOD,
@@ -84,28 +84,28 @@ def candidates(view: IncidentView, existing: list[dict[str, Any]] = ()) -> list[
             }
         )
     for item in view.actions:
-        if item["type"] != "prevent" or item["status"] != "open":
+        if item.type != "prevent" or item.status != "open":
             continue
-        action = _flat(item["text"]).rstrip(". ")
+        action = _flat(item.text).rstrip(". ")
         title = f'If "{action}" is not done, then {what} can recur'
         out.append(
             {
-                "key": f"action-{item['number']}",
+                "key": f"action-{item.number}",
                 "source": "action_item",
                 "incident": view.id,
                 "title": title,
                 "description": (
                     f"If {cause or 'what caused ' + view.id} happens again before action item "
-                    f"{item['number']} of {view.id} ({_lower_first(action)}) is done, then "
+                    f"{item.number} of {view.id} ({_lower_first(action)}) is done, then "
                     f"{what}{where} "
-                    f"recurs: a {r['severity']} impact."
+                    f"recurs: a {r.severity} impact."
                 ),
                 "category": category,
                 "likelihood": LIKELIHOOD,
                 "impact": impact,
-                "owner": item["owner"],
-                "mitigation": item["text"],
-                "existing": accepted.get(title.casefold()) or accepted.get(item["text"].casefold()),
+                "owner": item.owner,
+                "mitigation": item.text,
+                "existing": accepted.get(title.casefold()) or accepted.get(item.text.casefold()),
             }
         )
     return out

@@ -8,26 +8,22 @@ the template shows a prompt where one is still empty.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.incidents import lifecycle as lc
+from mlops_oncall.incidents.deploys import Deploys
 from mlops_oncall.incidents.metrics import duration_vs_ttr, incident_metrics
 from mlops_oncall.incidents.service import Incidents, IncidentView
 from mlops_oncall.reports import text as fmt
 from mlops_oncall.reports import timeline as tlm
 from mlops_oncall.reports.render import render
 from mlops_oncall.reports.sources import Sources
-from mlops_oncall.store import checks_history
-from mlops_oncall.store.db import Store
-from mlops_oncall.store.models import CheckTransition
-from mlops_oncall.store.tables import Deployment
+from mlops_oncall.store.models import ActionItem, CheckTransition, Deployment, Incident
 
-DEP = Deployment
 TEMPLATE = "postmortem.md.j2"
 # the timeline shows crossings this long before the outage began and after it was resolved;
 # the check history and deploys look further back, for what led up to it
@@ -54,32 +50,37 @@ ML_IMPACT = ("model_versions", "predictions_affected", "decisions_to_review", "l
 
 
 def build_context(
-    store: Store, ref: str | int, *, sources: Sources | None = None, clock: Clock = SYSTEM
+    ref: str | int,
+    *,
+    incidents: Incidents,
+    deploys: Deploys,
+    transitions: Callable[..., Iterable[CheckTransition]],
+    sources: Sources | None = None,
+    clock: Clock = SYSTEM,
 ) -> dict[str, Any]:
-    """The template context of the postmortem of ``ref``, redacted."""
+    """The template context of the postmortem of ``ref``, redacted. It reads what it is
+    given: the incidents and deploys services and the checks' recorded threshold crossings
+    (``transitions(since=, until=)``)."""
     sources = sources or Sources()
-    svc = Incidents(store, clock=clock)
-    view = svc.get(ref)
-    events = svc.events(ref)
+    view = incidents.get(ref)
+    events = incidents.events(ref)
     row = view.row
     now = clock.now()
     begins, ends = tlm.outage_window(row)
     end = _end(row, now)
     related = _related_checks(view, sources)
-    around = checks_history.transitions(
-        store, since=begins - HISTORY_MARGIN, until=end + HISTORY_MARGIN
-    )
+    around = transitions(since=begins - HISTORY_MARGIN, until=end + HISTORY_MARGIN)
     around = [t for t in around if t.check_id in related or _same_service(t, row)]
     near = [t for t in around if begins - TIMELINE_MARGIN <= t.at <= end + TIMELINE_MARGIN]
-    deploys = _deploys(store, row, begins, end)
+    linked = _deploys(deploys.around(row.id, row.service, begins - DEPLOY_LOOKBACK, end), row)
     services = sorted(
-        {s for s in [row["service"], *(d["service"] for d in deploys if d["linked"])] if s}
+        {s for s in [row.service, *(d["service"] for d in linked if d["linked"])] if s}
     )
     ctx = {
         "generated_at": fmt.ts_utc(now),
         "incident": _header(view, begins, ends, services),
-        "narrative": {name: _text(row.get(name)) for name in NARRATIVE},
-        "ml_impact": {name: _text(row.get(name)) for name in ML_IMPACT},
+        "narrative": {name: _text(getattr(row, name)) for name in NARRATIVE},
+        "ml_impact": {name: _text(getattr(row, name)) for name in ML_IMPACT},
         "detection": _detection(view, events),
         "milestones": _milestones(row),
         "metrics": _metrics(row),
@@ -87,12 +88,12 @@ def build_context(
         "runbook": _runbook(view),
         "action_items": [_action(a, now) for a in view.actions],
         "lessons": {
-            name: fmt.items(row.get(name)) for name in ("went_well", "went_wrong", "lucky")
+            name: fmt.items(getattr(row, name)) for name in ("went_well", "went_wrong", "lucky")
         },
         "supporting": {
             "since": fmt.ts_utc(begins - HISTORY_MARGIN),
             "until": fmt.ts_utc(end + HISTORY_MARGIN),
-            "deploys": deploys,
+            "deploys": linked,
             "checks": _check_history(around, related, sources, begins, end),
         },
     }
@@ -100,16 +101,16 @@ def build_context(
 
 
 def render_postmortem(
-    store: Store,
     ref: str | int,
     *,
-    sources: Sources | None = None,
-    clock: Clock = SYSTEM,
     templates_dir: Path | None = None,
     template_file: Path | None = None,
+    sources: Sources | None = None,
+    **inputs: Any,
 ) -> str:
+    """The postmortem document; ``inputs`` are build_context's."""
     sources = sources or Sources()
-    ctx = build_context(store, ref, sources=sources, clock=clock)
+    ctx = build_context(ref, sources=sources, **inputs)
     out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
     return sources.redact_text(out)
 
@@ -117,11 +118,11 @@ def render_postmortem(
 # -- parts ---------------------------------------------------------------------------------
 
 
-def _end(row: dict[str, Any], now: datetime) -> datetime:
+def _end(row: Incident, now: datetime) -> datetime:
     """Where the documents stop looking: resolution, the decline, or now while it is open."""
-    if row["resolved_at"]:
-        return row["resolved_at"]
-    return row["updated_at"] if row["status"] == "declined" else now
+    if row.resolved_at:
+        return row.resolved_at
+    return row.updated_at if row.status == "declined" else now
 
 
 def _text(value: str | None) -> str | None:
@@ -133,21 +134,21 @@ def _header(view: IncidentView, begins, ends, services: list[str]) -> dict[str, 
     seconds = (ends - begins).total_seconds() if begins and ends else None
     return {
         "id": view.id,
-        "title": r["title"],
-        "severity": r["severity"],
-        "status": r["status"],
-        "service": r["service"],
+        "title": r.title,
+        "severity": r.severity,
+        "status": r.status,
+        "service": r.service,
         "services": services,
-        "is_drill": bool(r["is_drill"]),
-        "drill_id": r["drill_id"],
+        "is_drill": bool(r.is_drill),
+        "drill_id": r.drill_id,
         "date": fmt.day(begins),
-        "authors": _text(r["authors"]),
-        "postmortem_status": r["postmortem_status"] or "draft",
+        "authors": _text(r.authors),
+        "postmortem_status": r.postmortem_status or "draft",
         "outage_begins": fmt.ts_utc(begins),
         "outage_ends": fmt.ts_utc(ends) if ends else None,
         "duration": fmt.duration(seconds) if seconds is not None else None,
         "duration_seconds": seconds,
-        "duration_from": "impact start" if r["impact_started_at"] else "detection",
+        "duration_from": "impact start" if r.impact_started_at else "detection",
         "duration_vs_ttr": _duration_vs_ttr(r),
         "roles": [
             {"role": role, "who": view.roles[role]} for role in lc.ROLES if role in view.roles
@@ -155,7 +156,7 @@ def _header(view: IncidentView, begins, ends, services: list[str]) -> dict[str, 
     }
 
 
-def _duration_vs_ttr(row: dict[str, Any]) -> str | None:
+def _duration_vs_ttr(row: Incident) -> str | None:
     """Why the header's duration (the outage) is not the TTR, in words; None when equal."""
     d = duration_vs_ttr(row)
     if d is None:
@@ -176,9 +177,9 @@ def _duration_vs_ttr(row: dict[str, Any]) -> str | None:
 
 def _detection(view: IncidentView, events) -> dict[str, Any]:
     r = view.row
-    source = r["detected_source"]
-    if r["declared_from_check"]:
-        kind, by = "check", f"check {fmt.code(r['declared_from_check'])}"
+    source = r.detected_source
+    if r.declared_from_check:
+        kind, by = "check", f"check {fmt.code(r.declared_from_check)}"
     elif source == "alert":
         alert = next((e for e in events if e.kind == "alert"), None)
         name = (alert.data.get("name") or alert.data.get("alert")) if alert else None
@@ -193,30 +194,34 @@ def _detection(view: IncidentView, events) -> dict[str, Any]:
         "kind": kind,
         "by": by,
         "source": source or fmt.NONE,
-        "at": fmt.ts_utc(r["detected_at"]),
+        "at": fmt.ts_utc(r.detected_at),
         "ttd": fmt.duration(ttd) if ttd is not None else None,
         "ttd_seconds": ttd,
     }
 
 
-def _milestones(row: dict[str, Any]) -> list[dict[str, Any]]:
+def _milestones(row: Incident) -> list[dict[str, Any]]:
     """In the order they happened (a correction can reorder them); unset ones last."""
     names = sorted(
         lc.MILESTONES,
-        key=lambda m: (row[f"{m}_at"] is None, row[f"{m}_at"] or 0, lc.MILESTONES.index(m)),
+        key=lambda m: (
+            getattr(row, f"{m}_at") is None,
+            getattr(row, f"{m}_at") or 0,
+            lc.MILESTONES.index(m),
+        ),
     )
     return [
         {
             "name": m,
             "label": MILESTONE_LABELS[m],
-            "at": fmt.ts_utc(row[f"{m}_at"]),
-            "source": row[f"{m}_source"] or fmt.NONE,
+            "at": fmt.ts_utc(getattr(row, f"{m}_at")),
+            "source": getattr(row, f"{m}_source") or fmt.NONE,
         }
         for m in names
     ]
 
 
-def _metrics(row: dict[str, Any]) -> list[dict[str, Any]]:
+def _metrics(row: Incident) -> list[dict[str, Any]]:
     values = incident_metrics(row)
     return [
         {
@@ -288,58 +293,48 @@ def _runbook(view: IncidentView) -> dict[str, Any] | None:
     }
 
 
-def _action(a: dict[str, Any], now: datetime) -> dict[str, Any]:
-    due = a["due"]
+def _action(a: ActionItem, now: datetime) -> dict[str, Any]:
+    due = a.due
     return {
-        "number": a["number"],
-        "text": a["text"],
-        "type": a["type"],
-        "owner": a["owner"],
+        "number": a.number,
+        "text": a.text,
+        "type": a.type,
+        "owner": a.owner,
         "due": due.isoformat() if due else None,
-        "priority": a.get("priority"),
-        "link": a.get("link"),
-        "status": a["status"],
-        "overdue": bool(due and a["status"] == "open" and due < now.date()),
+        "priority": a.priority,
+        "link": a.link,
+        "status": a.status,
+        "overdue": bool(due and a.status == "open" and due < now.date()),
     }
 
 
 def _related_checks(view: IncidentView, sources: Sources) -> set[str]:
     r = view.row
-    ids = {r["declared_from_check"]} if r["declared_from_check"] else set()
-    if r["service"]:
-        ids |= {c.id for c in sources.checks.values() if c.service == r["service"]}
+    ids = {r.declared_from_check} if r.declared_from_check else set()
+    if r.service:
+        ids |= {c.id for c in sources.checks.values() if c.service == r.service}
     return ids
 
 
-def _same_service(t: CheckTransition, row: dict[str, Any]) -> bool:
-    return bool(row["service"]) and t.service == row["service"]
+def _same_service(t: CheckTransition, row: Incident) -> bool:
+    return bool(row.service) and t.service == row.service
 
 
-def _deploys(store: Store, row: dict[str, Any], begins, end) -> list[dict[str, Any]]:
+def _deploys(deploys: list[Deployment], row: Incident) -> list[dict[str, Any]]:
     """Deploys linked to the incident, and those of its service in the day before it."""
-    cond = DEP.c.incident_id == row["id"]
-    if row["service"]:
-        cond = or_(
-            cond,
-            (DEP.c.service == row["service"])
-            & (DEP.c.at >= begins - DEPLOY_LOOKBACK)
-            & (DEP.c.at <= end),
-        )
-    with store.read() as conn:
-        rows = conn.execute(select(DEP).where(cond).order_by(DEP.c.at, DEP.c.id)).mappings()
-        return [
-            {
-                "at": fmt.ts_utc(d["at"]),
-                "service": d["service"],
-                "version": d["version"],
-                "kind": d["kind"],
-                "outcome": d["outcome"],
-                "linked": d["incident_id"] == row["id"],
-                "actor": d["actor"],
-                "notes": d["notes"],
-            }
-            for d in rows
-        ]
+    return [
+        {
+            "at": fmt.ts_utc(d.at),
+            "service": d.service,
+            "version": d.version,
+            "kind": d.kind,
+            "outcome": d.outcome,
+            "linked": d.incident_id == row.id,
+            "actor": d.actor,
+            "notes": d.notes,
+        }
+        for d in deploys
+    ]
 
 
 def _check_history(

@@ -23,7 +23,7 @@ from mlops_oncall.reports import text as fmt
 from mlops_oncall.store.timeline import EventRecord
 
 if TYPE_CHECKING:
-    from mlops_oncall.store.models import CheckTransition
+    from mlops_oncall.store.models import CheckTransition, Incident
 
 FLAP_MIN = 5  # this many crossings of one check in a day are folded into a summary line
 SKIPPED_KINDS = ("field_set",)  # writing the postmortem is not part of the incident
@@ -50,32 +50,32 @@ class Entry:
         }
 
 
-def outage_window(row: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+def outage_window(row: Incident) -> tuple[datetime | None, datetime | None]:
     """OUTAGE BEGINS (impact start, else detection) and OUTAGE ENDS (mitigation)."""
     return outage(row)  # the one definition of the duration
 
 
-def milestone_entries(row: dict[str, Any]) -> list[Entry]:
+def milestone_entries(row: Incident) -> list[Entry]:
     begins, ends = outage_window(row)
     out: list[Entry] = []
-    if row["impact_started_at"]:
-        src = row["impact_started_source"]
+    if row.impact_started_at:
+        src = row.impact_started_source
         out.append(Entry(begins, f"impact started ({src})", marker="OUTAGE BEGINS", rank=0))
-        if row["detected_at"]:
-            src = row["detected_source"]
-            out.append(Entry(row["detected_at"], f"detected ({src})", rank=0))
+        if row.detected_at:
+            src = row.detected_source
+            out.append(Entry(row.detected_at, f"detected ({src})", rank=0))
     elif begins is not None:
-        text = f"detected ({row['detected_source']}); the impact start is unknown, so the outage is counted from here"
+        text = f"detected ({row.detected_source}); the impact start is unknown, so the outage is counted from here"
         out.append(Entry(begins, text, marker="OUTAGE BEGINS", rank=0))
-    if row["acknowledged_at"]:
-        src = row["acknowledged_source"]
-        out.append(Entry(row["acknowledged_at"], f"acknowledged ({src})", rank=0))
+    if row.acknowledged_at:
+        src = row.acknowledged_source
+        out.append(Entry(row.acknowledged_at, f"acknowledged ({src})", rank=0))
     if ends is not None:
-        src = row["mitigated_source"]
+        src = row.mitigated_source
         text = f"mitigated: the impact stopped ({src})"
         out.append(Entry(ends, text, marker="OUTAGE ENDS", rank=0))
-    if row["resolved_at"]:
-        out.append(Entry(row["resolved_at"], f"resolved ({row['resolved_source']})", rank=0))
+    if row.resolved_at:
+        out.append(Entry(row.resolved_at, f"resolved ({row.resolved_source})", rank=0))
     return out
 
 

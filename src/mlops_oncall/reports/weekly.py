@@ -10,11 +10,10 @@ histograms, so each is the upper edge of its bucket.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import select
 
 from mlops_oncall.checks.rollup import BUCKETS_MS, percentile
 from mlops_oncall.clock import SYSTEM, Clock
@@ -22,19 +21,14 @@ from mlops_oncall.formats.refs import public_id
 from mlops_oncall.formats.words import plural
 from mlops_oncall.incidents.deploys import Deploys
 from mlops_oncall.incidents.lifecycle import SEVERITIES
-from mlops_oncall.incidents.metrics import incident_metrics, summarise, window_metrics
+from mlops_oncall.incidents.metrics import incident_metrics, summarise
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.reports import text as fmt
 from mlops_oncall.reports.render import render
 from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
-from mlops_oncall.store import checks_history
-from mlops_oncall.store.db import Store
-from mlops_oncall.store.models import CheckRollup
-from mlops_oncall.store.tables import ActionItem, Incident
+from mlops_oncall.store.models import CheckRollup, Incident
 
-INC = Incident
-ACTION = ActionItem
 TEMPLATE = "weekly.md.j2"
 PERIOD = timedelta(days=7)
 TOP_RISKS = 5
@@ -55,24 +49,32 @@ def rag_rule(sources: Sources) -> tuple[str, ...]:
 
 
 def build_context(
-    store: Store,
     *,
+    incidents: Incidents,
+    deploys: Deploys,
+    rollups: Callable[..., Iterable[CheckRollup]],
+    risks: Risks,
+    drill_runs: dict[str, dict[str, Any]],
     since: datetime | None = None,
     until: datetime | None = None,
     sources: Sources | None = None,
     clock: Clock = SYSTEM,
 ) -> dict[str, Any]:
-    """The weekly template's context for [since, until) (default: the 7 days up to now)."""
+    """The weekly template's context for [since, until) (default: the 7 days up to now).
+
+    It reads what it is given: the incidents and deploys services, the checks' hourly
+    roll-ups (``rollups(since=, until=)``), the risk register, and the drill runs by public
+    id (scenario, score, status)."""
     sources = sources or Sources()
     until = until or clock.now()
     since = since or until - PERIOD
-    checks = _checks(store, since, until, sources)
-    incidents = _incidents(store, since, until)
-    deploys = _deploys(store, since, until, clock)
-    risks = _risks(store, clock)
-    overdue = _overdue_actions(store, until)
-    drills = _drills(store, since, until, clock)
-    rag = _rag(checks, incidents, deploys, risks, overdue, sources)
+    checks = _checks(rollups, since, until, sources)
+    incident_figures = _incidents(incidents, since, until)
+    dora = _deploys(deploys, since, until)
+    risk_figures = _risks(risks)
+    overdue = _overdue_actions(incidents, until)
+    drills = _drills(incidents, drill_runs, since, until)
+    rag = _rag(checks, incident_figures, dora, risk_figures, overdue, sources)
     ctx = {
         "generated_at": fmt.ts_utc(clock.now()),
         "period": {
@@ -82,13 +84,13 @@ def build_context(
             "until_date": fmt.day(until),
             "days": f"{(until - since).total_seconds() / 86400:.4g}",
         },
-        "tldr": _tldr(rag, checks, incidents, deploys, risks, overdue, drills),
+        "tldr": _tldr(rag, checks, incident_figures, dora, risk_figures, overdue, drills),
         "rag": rag,
         "checks": checks,
         "latency_buckets_ms": list(BUCKETS_MS),
-        "incidents": incidents,
-        "deploys": deploys,
-        "risks": risks,
+        "incidents": incident_figures,
+        "deploys": dora,
+        "risks": risk_figures,
         "overdue_actions": overdue,
         "drills": drills,
     }
@@ -96,17 +98,15 @@ def build_context(
 
 
 def render_weekly(
-    store: Store,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    sources: Sources | None = None,
-    clock: Clock = SYSTEM,
     templates_dir: Path | None = None,
     template_file: Path | None = None,
+    sources: Sources | None = None,
+    **inputs: Any,
 ) -> str:
+    """The weekly document; ``inputs`` are build_context's."""
     sources = sources or Sources()
-    ctx = build_context(store, since=since, until=until, sources=sources, clock=clock)
+    ctx = build_context(sources=sources, **inputs)
     out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
     return sources.redact_text(out)
 
@@ -142,11 +142,11 @@ def _uptime(t: dict[str, Any], degraded: str) -> float | None:
     return good / t["polls"]
 
 
-def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]]:
+def _checks(rollups, since, until, sources: Sources) -> list[dict[str, Any]]:
     windows = [info.slo_window for info in sources.checks.values()]
     earliest = min([since, *(until - w for w in windows)])
     by_check: dict[str, list[CheckRollup]] = defaultdict(list)
-    for h in checks_history.rollups(store, since=earliest, until=until):
+    for h in rollups(since=earliest, until=until):
         by_check[h.check_id].append(h)
     week_ids = {c for c, hours in by_check.items() if any(h.hour >= since for h in hours)}
     out = []
@@ -208,21 +208,7 @@ def _checks(store: Store, since, until, sources: Sources) -> list[dict[str, Any]
 # -- incidents and drills ------------------------------------------------------------------
 
 
-def _in_window(store: Store, since, until, *, drills: bool) -> list[dict[str, Any]]:
-    q = (
-        select(INC)
-        .where(
-            INC.c.is_drill.is_(drills),
-            INC.c.declared_at >= since,
-            INC.c.declared_at < until,
-        )
-        .order_by(INC.c.declared_at, INC.c.id)
-    )
-    with store.read() as conn:
-        return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def _medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _medians(rows: list[Incident]) -> dict[str, Any]:
     series: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         for name, value in incident_metrics(r).items():
@@ -236,14 +222,13 @@ def _medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _incidents(store: Store, since, until) -> dict[str, Any]:
+def _incidents(incidents: Incidents, since, until) -> dict[str, Any]:
     # the same population as `incident metrics`: no drills, nothing declined
-    rows = [r for r in _in_window(store, since, until, drills=False) if r["status"] != "declined"]
-    with store.read() as conn:
-        overall = window_metrics(conn, since, until)
+    rows = [r for r in incidents.in_window(since, until, drills=False) if r.status != "declined"]
+    overall = incidents.metrics(since, until)
     by_sev = []
     for sev in SEVERITIES:
-        sev_rows = [r for r in rows if r["severity"] == sev]
+        sev_rows = [r for r in rows if r.severity == sev]
         by_sev.append({"severity": sev, "count": len(sev_rows), **_medians(sev_rows)})
     all_row = {"severity": "all", "count": overall["incidents"]}
     for name in MTTX:
@@ -253,54 +238,44 @@ def _incidents(store: Store, since, until) -> dict[str, Any]:
     listed = []
     for r in rows:
         m = incident_metrics(r)
-        pid = public_id(r["id"])
+        pid = public_id(r.id)
         listed.append(
             {
                 "id": pid,
-                "severity": r["severity"],
-                "title": r["title"],
-                "status": r["status"],
-                "service": r["service"],
-                "declared": fmt.ts_minute(r["declared_at"]),
+                "severity": r.severity,
+                "title": r.title,
+                "status": r.status,
+                "service": r.service,
+                "declared": fmt.ts_minute(r.declared_at),
                 "ttr": fmt.duration(m["ttr"]),
                 "postmortem": f"postmortems/{pid}.md",
-                "postmortem_status": r["postmortem_status"] or "draft",
+                "postmortem_status": r.postmortem_status or "draft",
             }
         )
     return {"count": len(rows), "by_severity": by_sev, "all": all_row, "list": listed}
 
 
-def _drill_runs(store: Store) -> dict[str, dict[str, Any]]:
-    """Drill runs by their public id (DRILL-0001): the scenario and the score kept at the end."""
-    from mlops_oncall.store.tables import Drill
-
-    dr = Drill
-    with store.read() as conn:
-        rows = conn.execute(select(dr.c.id, dr.c.scenario_id, dr.c.score, dr.c.status)).all()
-    return {f"DRILL-{r[0]:04d}": {"scenario": r[1], "score": r[2], "status": r[3]} for r in rows}
-
-
-def _drills(store: Store, since, until, clock: Clock) -> list[dict[str, Any]]:
-    svc = Incidents(store, clock=clock)
-    runs = _drill_runs(store)
+def _drills(
+    incidents: Incidents, runs: dict[str, dict[str, Any]], since, until
+) -> list[dict[str, Any]]:
     out = []
-    for r in _in_window(store, since, until, drills=True):
-        view = svc.get(r["id"])
+    for r in incidents.in_window(since, until, drills=True):
+        view = incidents.get(r.id)
         m = incident_metrics(r)
         counts = view.triage.counts() if view.triage else None
-        run = runs.get(r["drill_id"] or "", {})
+        run = runs.get(r.drill_id or "", {})
         score = run.get("score")
         out.append(
             {
                 "id": view.id,
-                "title": r["title"],
-                "drill": r["drill_id"],
-                "scenario": run.get("scenario") or r["drill_id"],
+                "title": r.title,
+                "drill": r.drill_id,
+                "scenario": run.get("scenario") or r.drill_id,
                 "score": fmt.NONE if score is None else f"{score:g}%",
                 "score_value": score,
-                "severity": r["severity"],
-                "status": r["status"],
-                "declared": fmt.ts_minute(r["declared_at"]),
+                "severity": r.severity,
+                "status": r.status,
+                "declared": fmt.ts_minute(r.declared_at),
                 "tta": fmt.duration(m["tta"]),
                 "ttm": fmt.duration(m["ttm"]),
                 "runbook": view.triage.runbook.id if view.triage else None,
@@ -318,8 +293,8 @@ def _drills(store: Store, since, until, clock: Clock) -> list[dict[str, Any]]:
 # -- deploys, risks, action items ----------------------------------------------------------
 
 
-def _deploys(store: Store, since, until, clock: Clock) -> dict[str, Any]:
-    d = Deploys(store, clock=clock).dora(since, until)
+def _deploys(deploys: Deploys, since, until) -> dict[str, Any]:
+    d = deploys.dora(since, until)
     cfr = d["change_failure_rate"]
     rec = d["recovery"]
     return {
@@ -339,9 +314,8 @@ def _deploys(store: Store, since, until, clock: Clock) -> dict[str, Any]:
     }
 
 
-def _risks(store: Store, clock: Clock) -> dict[str, Any]:
-    svc = Risks(store, clock=clock)
-    open_risks = svc.list(include_closed=False)
+def _risks(risks: Risks) -> dict[str, Any]:
+    open_risks = risks.list(include_closed=False)
     top = [
         {
             "id": r["id"],
@@ -367,29 +341,22 @@ def _risks(store: Store, clock: Clock) -> dict[str, Any]:
     }
 
 
-def _overdue_actions(store: Store, until: datetime) -> list[dict[str, Any]]:
+def _overdue_actions(incidents: Incidents, until: datetime) -> list[dict[str, Any]]:
     """Open action items due before the end of the period, the longest overdue first."""
     day = until.date()
-    q = (
-        select(ACTION, INC.c.is_drill)
-        .join(INC, INC.c.id == ACTION.c.incident_id)
-        .where(ACTION.c.status == "open", ACTION.c.due.is_not(None), ACTION.c.due < day)
-        .order_by(ACTION.c.due, ACTION.c.incident_id, ACTION.c.number)
-    )
-    with store.read() as conn:
-        return [
-            {
-                "incident": public_id(a["incident_id"]),
-                "number": a["number"],
-                "text": a["text"],
-                "type": a["type"],
-                "owner": a["owner"],
-                "due": a["due"].isoformat(),
-                "days_overdue": (day - a["due"]).days,
-                "drill": bool(a["is_drill"]),
-            }
-            for a in conn.execute(q).mappings()
-        ]
+    return [
+        {
+            "incident": public_id(a.incident_id),
+            "number": a.number,
+            "text": a.text,
+            "type": a.type,
+            "owner": a.owner,
+            "due": a.due.isoformat(),
+            "days_overdue": (day - a.due).days,
+            "drill": drill,
+        }
+        for a, drill in incidents.overdue_actions(day)
+    ]
 
 
 # -- the verdict ---------------------------------------------------------------------------

@@ -373,7 +373,14 @@ class OncallApp(App[None]):
 
         spec = self.specs.get(check_id)
         service = spec.service if spec is not None else None
-        return next((r for r in self.open_incidents if concerns(r, check_id, service)), None)
+        return next(
+            (
+                r
+                for r in self.open_incidents
+                if concerns(r["declared_from_check"], r["service"], check_id, service)
+            ),
+            None,
+        )
 
     def _shown_all(self) -> None:
         if not self._all_shown.is_set():

@@ -365,26 +365,25 @@ class DashboardScreen(Screen):
         before = oncall(self).open_incidents
         oncall(self).open_incidents = [
             {
-                "id": public_id(r["id"]),
-                "title": r["title"],
-                "service": r["service"],
-                "declared_from_check": r["declared_from_check"],
+                "id": public_id(r.id),
+                "title": r.title,
+                "service": r.service,
+                "declared_from_check": r.declared_from_check,
             }
             for r in incidents
-            if not r["is_drill"] or oncall(self).session.drill_id
+            if not r.is_drill or oncall(self).session.drill_id
         ]
         if oncall(self).open_incidents != before:
             self.update_detail()  # "INC-0007 open" for the selected check
 
         now = oncall(self).session.clock.now()
         deploy_rows = [
-            (fmt.since(d["at"], now), d["service"], d["version"], d["kind"], d["outcome"])
-            for d in deploys
+            (fmt.since(d.at, now), d.service, d.version, d.kind, d.outcome) for d in deploys
         ]
         # every two seconds, and mostly unchanged: rebuilding the tables anyway repainted them
         # and restyled their scrollbars, a frame's work a keystroke could land behind
         shown = (
-            [(r["id"], r["severity"], r["status"], r["title"], r["is_drill"]) for r in incidents],
+            [(r.id, r.severity, r.status, r.title, r.is_drill) for r in incidents],
             deploy_rows,
         )
         if shown == self._lists_shown:
@@ -394,15 +393,15 @@ class DashboardScreen(Screen):
         keep = inc.cursor_row
         inc.clear()
         for r in incidents:
-            title = r["title"]
-            if r["is_drill"] and not title.startswith("[drill]"):  # drills title theirs so
+            title = r.title
+            if r.is_drill and not title.startswith("[drill]"):  # drills title theirs so
                 title += "  [drill]"
             inc.add_row(
-                public_id(r["id"]),
-                fmt.sev_text(r["severity"]),
-                fmt.status_text(r["status"]),
+                public_id(r.id),
+                fmt.sev_text(r.severity),
+                fmt.status_text(r.status),
                 title,
-                key=public_id(r["id"]),
+                key=public_id(r.id),
             )
         if incidents:
             inc.move_cursor(row=min(keep, len(incidents) - 1))

@@ -139,9 +139,7 @@ class IncidentScreen(Screen):
         s = oncall(self).session
         view = s.incidents.get(self.incident_id)
         events = s.incidents.latest(self.incident_id, FIRST_PAGE)
-        deploys = (
-            s.deploys.list(service=view.row["service"], limit=10) if view.row["service"] else []
-        )
+        deploys = s.deploys.list(service=view.row.service, limit=10) if view.row.service else []
         self.app.call_from_thread(self._loaded, view, events, deploys)
 
     @work(thread=True, exclusive=True, group="incident-poll")
@@ -151,7 +149,7 @@ class IncidentScreen(Screen):
         if self.view is None:
             return
         self._polls += 1
-        service = self.view.row["service"]
+        service = self.view.row.service
         if service and self._polls % DEPLOYS_EVERY == 0:
             # a deploy recorded or marked rolled back meanwhile (no event on this timeline)
             deploys = s.deploys.list(service=service, limit=10)
@@ -189,12 +187,12 @@ class IncidentScreen(Screen):
         deps = self.query_one("#incident-deploys", DataTable)
         deps.clear()
         for d in deploys:
-            style = {"failed": "red", "rolled_back": "yellow"}.get(d["outcome"], "green")
+            style = {"failed": "red", "rolled_back": "yellow"}.get(d.outcome, "green")
             deps.add_row(
-                fmt.stamp(d["at"], zone)[5:16],
-                d["version"],
-                d["kind"],
-                Text(d["outcome"], style=style),
+                fmt.stamp(d.at, zone)[5:16],
+                d.version,
+                d.kind,
+                Text(d.outcome, style=style),
             )
 
     def _more(self, view, events) -> None:
@@ -247,15 +245,15 @@ class IncidentScreen(Screen):
         acts = self.query_one("#actions", DataTable)
         acts.clear()
         for a in v.actions:
-            style = "green" if a["status"] == "done" else ""
+            style = "green" if a.status == "done" else ""
             acts.add_row(
-                str(a["number"]),
-                Text(a["status"], style=style),
-                a["type"],
-                a["owner"],
-                str(a["due"] or ""),
-                a["text"],
-                key=str(a["number"]),
+                str(a.number),
+                Text(a.status, style=style),
+                a.type,
+                a.owner,
+                str(a.due or ""),
+                a.text,
+                key=str(a.number),
             )
 
     def render_header(self) -> None:
@@ -268,21 +266,21 @@ class IncidentScreen(Screen):
         now = s.clock.now()
         t = Text()
         t.append(f"{v.id} ", style="bold")
-        t.append_text(fmt.sev_text(r["severity"]))
+        t.append_text(fmt.sev_text(r.severity))
         t.append("  ")
-        t.append_text(fmt.status_text(r["status"]))
-        if r["is_drill"]:
+        t.append_text(fmt.status_text(r.status))
+        if r.is_drill:
             t.append("  DRILL", style="bold black on yellow")
-        t.append(f"  {r['title']}", style="bold")
-        if r["service"]:
-            t.append(f"  ({r['service']})", style="dim")
-        end = r["resolved_at"] or now
-        t.append(f"\nElapsed {fmt.since(r['declared_at'], end)}", style="")
+        t.append(f"  {r.title}", style="bold")
+        if r.service:
+            t.append(f"  ({r.service})", style="dim")
+        end = r.resolved_at or now
+        t.append(f"\nElapsed {fmt.since(r.declared_at, end)}", style="")
         roles = ", ".join(f"{k} {w}" for k, w in sorted(v.roles.items())) or "no roles assigned (o)"
         t.append(f"   Roles: {roles}", style="dim")
         t.append("\n")
         for m in in_time_order(r):  # as they happened; unset ones last
-            at = r[f"{m}_at"]
+            at = getattr(r, f"{m}_at")
             if at is None and m == "impact_started":  # only a person knows it; TTD needs it
                 t.append(f"{m} – (M sets it)  ", style="dim")
             elif at is None:
@@ -327,7 +325,7 @@ class IncidentScreen(Screen):
         about unfinished work used to come first, and the answer then met the refusal."""
         from mlops_oncall.incidents.lifecycle import MOVES
 
-        current = self.view.row["status"] if self.view else None
+        current = self.view.row.status if self.view else None
         if current is not None and status not in MOVES.get(current, ()):
             verb = {"mitigated": "mitigate", "resolved": "resolve"}[status]
             if current == "triage":
@@ -401,7 +399,7 @@ class IncidentScreen(Screen):
     def action_status(self) -> None:
         from mlops_oncall.incidents.lifecycle import MOVES
 
-        current = self.view.row["status"] if self.view else "triage"
+        current = self.view.row.status if self.view else "triage"
         allowed = MOVES.get(current, ())
         if not allowed:
             self.notify(f"{self.incident_id} is {current}; no further moves", severity="warning")
@@ -428,7 +426,7 @@ class IncidentScreen(Screen):
 
         if self.view is None:
             return
-        current = self.view.row["severity"]
+        current = self.view.row.severity
         meanings = oncall(self).session.workspace.severities()
 
         def record(sev: str) -> None:
@@ -481,7 +479,7 @@ class IncidentScreen(Screen):
 
         s = oncall(self).session
         zone = s.workspace.zone()
-        declared = self.view.row["declared_at"] if self.view else None
+        declared = self.view.row.declared_at if self.view else None
 
         def done(result) -> None:
             if not result:
@@ -514,10 +512,10 @@ class IncidentScreen(Screen):
             self.notify("Pick the action item with ↑/↓, then press x")
             return
         number = int(acts.coordinate_to_cell_key(acts.cursor_coordinate).row_key.value)
-        item = next((a for a in self.view.actions if a["number"] == number), None)
+        item = next((a for a in self.view.actions if a.number == number), None)
         if item is None:
             return
-        if item["status"] == "done":
+        if item.status == "done":
             self.notify(f"Action item {number} is already done")
             return
 
@@ -531,7 +529,7 @@ class IncidentScreen(Screen):
                 )
 
         self.app.push_screen(
-            ConfirmModal(f"Mark action item {number} done?", [item["text"]], "Mark done"),
+            ConfirmModal(f"Mark action item {number} done?", [item.text], "Mark done"),
             confirmed,
         )
 
@@ -545,7 +543,9 @@ class IncidentScreen(Screen):
 
     def action_milestones(self) -> None:
         if self.view is not None:
-            milestone_dialog(self.app, self.incident_id, self.view.row, lambda _v: self.poll())
+            milestone_dialog(
+                self.app, self.incident_id, self.view.row.model_dump(), lambda _v: self.poll()
+            )
 
     def action_postmortem(self) -> None:
         oncall(self).open_postmortem(self.incident_id)
@@ -553,7 +553,7 @@ class IncidentScreen(Screen):
     def action_runbooks(self) -> None:
         from mlops_oncall.ui.screens.runbooks import RunbooksScreen
 
-        service = self.view.row["service"] if self.view else None
+        service = self.view.row.service if self.view else None
         self.app.push_screen(RunbooksScreen(attach_to=self.incident_id, service=service))
 
     @on(DataTable.RowSelected, "#timeline")

@@ -25,20 +25,20 @@ def matches(row: dict, flt: str, words: list[str]) -> bool:
     from mlops_oncall.formats.refs import public_id
     from mlops_oncall.incidents.lifecycle import OPEN_STATUSES
 
-    if flt == "open" and row["status"] not in OPEN_STATUSES:
+    if flt == "open" and row.status not in OPEN_STATUSES:
         return False
-    if flt == "resolved" and row["status"] not in ("resolved", "closed"):
+    if flt == "resolved" and row.status not in ("resolved", "closed"):
         return False
-    if flt == "drills" and not row["is_drill"]:
+    if flt == "drills" and not row.is_drill:
         return False
     hay = " ".join(
         str(x or "")
         for x in (
-            public_id(row["id"]),
-            row["title"],
-            row["service"],
-            row["severity"],
-            row["status"],
+            public_id(row.id),
+            row.title,
+            row.service,
+            row.severity,
+            row.status,
         )
     ).lower()
     return all(w in hay for w in words)
@@ -118,19 +118,19 @@ class IncidentsScreen(Screen):
         table.clear()
         self.ids = []
         for r in shown:
-            pid = public_id(r["id"])
-            title = Text(terminal_text(r["title"]))
+            pid = public_id(r.id)
+            title = Text(terminal_text(r.title))
             title.truncate(TITLE_WIDTH, overflow="ellipsis")
-            if r["is_drill"]:
+            if r.is_drill:
                 title = Text("DRILL ", style="bold black on yellow") + title
             table.add_row(
                 pid,
-                fmt.sev_text(r["severity"]),
-                fmt.status_text(r["status"]),
+                fmt.sev_text(r.severity),
+                fmt.status_text(r.status),
                 title,
-                fmt.stamp(r["declared_at"], zone)[:16],
-                fmt.since(r["declared_at"], r["resolved_at"] or now),
-                terminal_text(r["service"] or ""),
+                fmt.stamp(r.declared_at, zone)[:16],
+                fmt.since(r.declared_at, r.resolved_at or now),
+                terminal_text(r.service or ""),
                 key=pid,
             )
             self.ids.append(pid)

@@ -120,8 +120,8 @@ class PostmortemScreen(Screen):
 
         s = oncall(self).session
         sources = s.sources()
-        ctx = build_context(s.store, self.incident_id, sources=sources, clock=s.clock)
-        row = s.incidents.get(self.incident_id).row
+        ctx = build_context(self.incident_id, sources=sources, **s.postmortem_inputs())
+        row = s.incidents.get(self.incident_id).row.model_dump()  # the screen's editable copy
         key = draft_key(self.incident_id, row["declared_at"])
         try:
             drafts = s.drafts.load(key)
@@ -330,11 +330,10 @@ class PostmortemScreen(Screen):
         sources = s.sources()
         try:
             text = render_postmortem(
-                s.store,
                 self.incident_id,
                 sources=sources,
-                clock=s.clock,
                 templates_dir=s.workspace.templates_dir,
+                **s.postmortem_inputs(),
             )
         except IncidentError as exc:  # a broken workspace template: say so, keep the screen
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
@@ -355,7 +354,7 @@ class PostmortemScreen(Screen):
     def _milestone_set(self, view) -> None:
         # the context (figures, milestones) is read again; typed text and drafts stay
         for key in [k for k in self.row or {} if k.endswith("_at") or k.endswith("_source")]:
-            self.row[key] = view.row[key]
+            self.row[key] = getattr(view.row, key)
         self.load()
 
     def action_status(self) -> None:

@@ -136,7 +136,7 @@ class TriageScreen(CommandFlow, Screen):
         if self.view is None:
             return
         seq, _ = s.incidents.head(self.incident_id)
-        if seq != self.view.row["head_seq"]:
+        if seq != self.view.row.head_seq:
             view = s.incidents.get(self.incident_id)
             self.app.call_from_thread(self._show, view)
 
@@ -222,11 +222,11 @@ class TriageScreen(CommandFlow, Screen):
         now = oncall(self).session.clock.now()
         t = Text()
         t.append(f"{self.incident_id} ", style="bold")
-        t.append_text(fmt.sev_text(r["severity"]))
+        t.append_text(fmt.sev_text(r.severity))
         t.append("  ")
-        t.append_text(fmt.status_text(r["status"]))
-        t.append(f"  elapsed {fmt.since(r['declared_at'], r['resolved_at'] or now)}")
-        if r["acknowledged_at"] is None:
+        t.append_text(fmt.status_text(r.status))
+        t.append(f"  elapsed {fmt.since(r.declared_at, r.resolved_at or now)}")
+        if r.acknowledged_at is None:
             t.append("  not acknowledged (a)", style="bold yellow")
         t.append("\n")
         t.append_text(self.step_head)
@@ -312,8 +312,8 @@ class TriageScreen(CommandFlow, Screen):
             return
         esc = st.runbook.escalation
         now = oncall(self).session.clock.now()
-        age = now - view.row["declared_at"]
-        open_ = view.row["status"] in ("triage", "investigating", "identified")
+        age = now - view.row.declared_at
+        open_ = view.row.status in ("triage", "investigating", "identified")
         if open_ and age >= esc.after:
             warn.update(
                 Text(
@@ -450,7 +450,7 @@ class TriageScreen(CommandFlow, Screen):
         if screen is None or screen.view is None:
             self.notify("Open the incident (esc) to change it", severity="warning")
             return
-        if self.view is not None and self.view.row["head_seq"] > screen.view.row["head_seq"]:
+        if self.view is not None and self.view.row.head_seq > screen.view.row.head_seq:
             screen.view = self.view  # the fresher of the two decides what is offered
         getattr(screen, f"action_{action}")()
 

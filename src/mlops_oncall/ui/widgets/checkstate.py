@@ -39,8 +39,8 @@ class IncidentChecks(Static):
         text = Text(no_wrap=True, overflow="ellipsis")  # one line per check, cut when narrow
         if view is None:
             return text
-        service = view.row.get("service")
-        origin = view.row.get("declared_from_check")
+        service = view.row.service
+        origin = view.row.declared_from_check
         specs = getattr(app, "specs", {})
         ids = [cid for cid, spec in specs.items() if service and spec.service == service]
         if origin and origin not in ids:
