@@ -162,9 +162,7 @@ async def test_debrief_screen_accepts_an_improvement(tmp_path):
                 pilot, lambda: session.incidents.get(ref).actions, what="the action item"
             )
         assert (
-            session.incidents.get(ref)
-            .actions[0].text
-            .startswith("Practise to acknowledge within")
+            session.incidents.get(ref).actions[0].text.startswith("Practise to acknowledge within")
         )
         session.close()
     finally:

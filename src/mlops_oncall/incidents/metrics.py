@@ -38,7 +38,10 @@ def _secs(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def incident_metrics(row: Incident) -> dict[str, float | None]:
-    return {name: _secs(getattr(row, f"{a}_at"), getattr(row, f"{b}_at")) for name, (a, b) in METRICS.items()}
+    return {
+        name: _secs(getattr(row, f"{a}_at"), getattr(row, f"{b}_at"))
+        for name, (a, b) in METRICS.items()
+    }
 
 
 def outage(row: Incident) -> tuple[datetime | None, datetime | None]:
