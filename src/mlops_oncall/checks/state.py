@@ -328,6 +328,18 @@ class CheckView:
     maintenance_until: datetime | None
 
 
+def _machine(spec: CheckSpec, now: datetime, ring_size: int) -> CheckState:
+    """A check's state machine, from unknown as of ``now``."""
+    return CheckState(
+        spec.id,
+        spec.thresholds,
+        spec.maintenance,
+        service=spec.service,
+        since=now,
+        ring_size=ring_size,
+    )
+
+
 class Board:
     """Every check's state machine, plus ``blocked_by`` across ``depends_on``."""
 
@@ -340,14 +352,7 @@ class Board:
         self.checks: dict[str, CheckState] = {}
         for spec in specs:
             self.depends[spec.id] = spec.depends_on
-            self.checks[spec.id] = CheckState(
-                spec.id,
-                spec.thresholds,
-                spec.maintenance,
-                service=spec.service,
-                since=now,
-                ring_size=ring_size,
-            )
+            self.checks[spec.id] = _machine(spec, now, ring_size)
 
     def replace(self, specs: Iterable[CheckSpec], fresh: Iterable[str], ring_size: int) -> None:
         """Take a reloaded set of checks: the ids in ``fresh`` (added or changed) start over
@@ -361,14 +366,7 @@ class Board:
         for spec in specs:
             self.depends[spec.id] = spec.depends_on
             if spec.id not in self.checks:
-                self.checks[spec.id] = CheckState(
-                    spec.id,
-                    spec.thresholds,
-                    spec.maintenance,
-                    service=spec.service,
-                    since=now,
-                    ring_size=ring_size,
-                )
+                self.checks[spec.id] = _machine(spec, now, ring_size)
 
     def blocked_by(self, check_id: str) -> tuple[str, ...]:
         out = []

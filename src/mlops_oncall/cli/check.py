@@ -92,7 +92,7 @@ def load_for_use(app: AppContext, checks_path: str | None) -> CheckSet:
         click.echo(str(p), err=True)
     if checkset is None:
         errors = sum(p.is_error for p in problems)
-        raise Failure(f"{path}: {errors} error{'s' * (errors != 1)}; nothing was run", EXIT_USAGE)
+        raise Failure(f"{path}: {plural(errors, 'error')}; nothing was run", EXIT_USAGE)
     return checkset
 
 
@@ -195,7 +195,7 @@ def _print_round(
     order = ("up", "degraded", "down", "maintenance")
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     n = len(results)
-    out.line(f"{n} check{'s' * (n != 1)}: {', '.join(parts) or 'none'}", err=True)
+    out.line(f"{plural(n, 'check')}: {', '.join(parts) or 'none'}", err=True)
 
 
 # --------------------------------------------------------------------------- validate
@@ -238,8 +238,8 @@ def validate(app: AppContext, checks_path: str | None, as_json: bool) -> None:
         warnings = len(problems) - errors
         n = len(checkset) if checkset is not None else 0
         out.line(
-            f"{path}: {n} check{'s' * (n != 1)}, {errors} error{'s' * (errors != 1)}, "
-            f"{warnings} warning{'s' * (warnings != 1)}",
+            f"{path}: {plural(n, 'check')}, {plural(errors, 'error')}, "
+            f"{plural(warnings, 'warning')}",
             err=True,
         )
     if errors:
@@ -266,7 +266,7 @@ def import_gatus_cmd(file: str) -> None:
     n = len(imported.data["checks"])
     warnings = sum(not p.is_error for p in imported.problems)
     click.echo(
-        f"imported {n} check{'s' * (n != 1)} with {warnings} warning{'s' * (warnings != 1)}",
+        f"imported {plural(n, 'check')} with {plural(warnings, 'warning')}",
         err=True,
     )
 
