@@ -78,3 +78,32 @@ def test_rollup_every_must_be_a_positive_duration(tmp_path, cli):
     r = cli("check", "watch", "--checks", path, "--rollup-every", "soon")
     assert r.code == 2
     assert r.err.startswith("error: --rollup-every: expected a duration")
+
+
+def test_a_database_that_cannot_be_written_is_a_warning_and_the_watch_goes_on(tmp_path, serve):
+    """The monitor writes on its worker thread; a failed write is one warning line on stderr,
+    the transitions are still printed, and the command ends cleanly."""
+    from mlops_oncall.store.db import open_store
+    from tests.store.test_storage_errors import read_only
+
+    srv = serve({"/ok": Reply(200, "ok")})
+    path = write(
+        tmp_path, f'defaults: {{interval: 50ms}}\nchecks: [{{id: ok, url: "{srv.url}/ok"}}]\n'
+    )
+    db = tmp_path / "watch.db"
+    open_store(f"sqlite:///{db}").engine.dispose()  # created and migrated, then made read-only
+    with read_only(db, tmp_path):
+        r = subprocess.run(
+            [console_script(), "check", "watch", "--checks", str(path), "--for", "0.5s"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "MLOPS_ONCALL_DATABASE": str(db)},
+        )
+    assert r.returncode == 0, r.stderr
+    assert "ok  unknown → up  ok" in r.stdout
+    failures = [line for line in r.stderr.splitlines() if "could not record" in line]
+    assert failures and all(line.startswith("warning: could not record ") for line in failures)
+    assert "warning: could not record a transition: " in r.stderr
+    assert "read-only" in r.stderr and "Traceback" not in r.stderr
+    assert rollup_polls(db) == {}  # nothing was written

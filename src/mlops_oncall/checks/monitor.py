@@ -179,9 +179,10 @@ class Monitor:
             await asyncio.get_running_loop().run_in_executor(None, fn, *args)
         except Exception as exc:  # a locked or read-only database must not stop the polling
             self.errors.append(str(exc))
-            log.warning("could not record %s: %s", what, exc)
-            if self.on_error is not None:
+            if self.on_error is not None:  # said once, by the caller (not the log as well)
                 self.on_error(f"could not record {what}: {exc}")
+            else:
+                log.warning("could not record %s: %s", what, exc)
 
     def _record(self, transitions: list[Transition]) -> None:
         from mlops_oncall.store.checks_history import record_transitions
