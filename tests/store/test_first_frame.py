@@ -62,3 +62,23 @@ def test_a_workspace_draws_before_the_store_is_imported(tmp_path):
 
 def test_the_demo_draws_before_the_store_is_imported(tmp_path):
     assert _loaded_at_first_frame(tmp_path, "demo", "--calm") == []
+
+
+# Imported by the UI thread while it draws the first check states, before the boot worker opens
+# the store: SQLModel's import there held the GIL for about a second and delayed the first poll.
+@pytest.mark.parametrize(
+    "module",
+    [
+        "mlops_oncall.incidents.checklink",
+        "mlops_oncall.ui.app",
+        "mlops_oncall.ui.screens.dashboard",
+        "mlops_oncall.session",
+    ],
+)
+def test_what_the_ui_imports_before_the_store_leaves_sqlmodel_out(module):
+    code = (
+        f"import importlib, json, sys; importlib.import_module({module!r}); "
+        "print(json.dumps([m for m in ('sqlmodel', 'sqlalchemy.orm') if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

@@ -9,10 +9,12 @@ the drill runner writes and the postmortem timeline reads.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.checks.state import Transition
-from mlops_oncall.store.models import Incident
+
+if TYPE_CHECKING:  # the UI thread imports this module (concerns) before the store is open
+    from mlops_oncall.store.models import Incident
 
 MONITOR = "monitor"  # the actor of what a check saw: not the responder who had the TUI open
 
