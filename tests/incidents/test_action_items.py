@@ -89,3 +89,37 @@ def test_cli_action_add_priority_link_and_ml_impact(cli, tmp_path, monkeypatch):
     assert r.code == 0, r.err
     assert r.json()["narrative"]["model_versions"] == "fraud v42"
     assert cli("incident", "verify", inc).code == 0
+
+
+def test_overdue_items_are_open_ones_due_before_the_day_longest_overdue_first(svc, clock):
+    from datetime import date
+
+    a = svc.declare("a", "SEV2").id
+    b = svc.declare("b drill", "SEV3", drill=True).id
+    svc.action_add(a, "late", type="prevent", owner="o", due=date(2026, 12, 3))
+    svc.action_add(b, "later", type="process", owner="o", due=date(2026, 12, 1))
+    done = svc.action_add(a, "done", type="prevent", owner="o", due=date(2026, 12, 1))
+    svc.action_done(a, done.number)
+    svc.action_add(a, "not due", type="prevent", owner="o", due=date(2026, 12, 10))
+    svc.action_add(a, "no date", type="prevent", owner="o")
+    got = svc.overdue_actions(date(2026, 12, 5))
+    assert [(i.text, drill) for i, drill in got] == [("later", True), ("late", False)]
+
+
+def test_in_window_lists_incidents_or_drills_declared_in_it_oldest_first(svc, clock):
+    from datetime import timedelta
+
+    first = svc.declare("first", "SEV2").id
+    clock.advance(3600)
+    svc.declare("drill", "SEV3", drill=True)
+    second = svc.declare("second", "SEV2").id
+    start = clock.now() - timedelta(hours=2)
+    assert [r.title for r in svc.in_window(start, clock.now() + timedelta(1), drills=False)] == [
+        "first",
+        "second",
+    ]
+    assert [r.title for r in svc.in_window(start, clock.now(), drills=False)] == ["first"]
+    assert [r.title for r in svc.in_window(start, clock.now() + timedelta(1), drills=True)] == [
+        "drill"
+    ]
+    assert (first, second) == ("INC-0001", "INC-0003")

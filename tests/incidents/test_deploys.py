@@ -129,3 +129,21 @@ def test_update_errors(deploys, clock):
     with pytest.raises(IncidentError, match="a hotfix fixes a deploy of the same service"):
         deploys.record("fraud", "v2", "model", "succeeded", hotfix_of=other.id)
     assert deploys.get(d.id).outcome == "succeeded"  # nothing changed
+
+
+def test_around_an_incident_are_its_linked_deploys_and_its_services_in_the_window(
+    svc, clock, deploys
+):
+    clock.set(t(7200))
+    before = deploys.record("fraud", "v1", "model", "succeeded", at=t(0))
+    inside = deploys.record("fraud", "v2", "model", "succeeded", at=t(600))
+    deploys.record("feats", "c1", "config", "succeeded", at=t(700))  # another service
+    inc = svc.declare("p99", "SEV2", service="fraud", at=t(900)).id
+    linked = deploys.record("other", "x9", "code", "failed", incident=inc, at=t(100))
+    got = deploys.around(svc.get(inc).row.id, "fraud", t(300), t(1200))
+    # oldest first: the linked deploy of another service, then the service's in the window
+    assert [d.id for d in got] == [linked.id, inside.id]
+    assert before.id not in [d.id for d in got]
+    assert deploy_json(got[0])["incident"] == inc
+    # without a service only the linked ones
+    assert [d.id for d in deploys.around(svc.get(inc).row.id, None, t(0), t(7200))] == [linked.id]
