@@ -13,6 +13,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -347,17 +348,21 @@ def test_unknown_database_url(tmp_path, cli_proc, url, needle):
     assert "hunter2" not in line
 
 
-def test_postgresql_without_its_driver(tmp_path, cli_proc):
-    try:
-        import psycopg  # noqa: F401
-
-        pytest.skip("psycopg is installed")
-    except ImportError:
-        pass
-    r = cli_proc(
-        "incident", "list", env={"MLOPS_ONCALL_DATABASE": "postgresql://u:s3cret@127.0.0.1:1/x"}
+def test_postgresql_without_its_driver(tmp_path):
+    """psycopg made unimportable in a real process: one line naming the package to install."""
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from mlops_oncall.cli import main\n"
+        "main(['incident', 'list'])\n"
     )
-    line = assert_clean(r, "psycopg", "pip install 'psycopg[binary]'")
+    env = dict(os.environ, MLOPS_ONCALL_DATABASE="postgresql://u:s3cret@127.0.0.1:1/x")
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert p.returncode == 2, p.stderr
+    line = p.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "psycopg" in line and "pip install 'psycopg[binary]'" in line
     assert "s3cret" not in line
 
 

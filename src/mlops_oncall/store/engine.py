@@ -81,8 +81,11 @@ def _create_private(path: Path) -> bool:
 
 def _server_engine(url: str) -> Engine:
     u = make_url(url)
+    if u.drivername == "postgresql":
+        # plain postgresql:// means psycopg 3 (SQLAlchemy 2.0 would pick psycopg2)
+        u = u.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(u, pool_pre_ping=True)
     except (ImportError, exc.NoSuchModuleError) as err:
         missing = getattr(err, "name", None) or u.get_driver_name()
         package = DRIVER_PACKAGES.get(missing.split(".")[0], missing)
