@@ -53,7 +53,12 @@ def assigned_in(cls: type, name: str) -> bool:
 def test_each_private_still_exists_with_its_kind(entry: Private):
     owner = resolve(entry.owner)
     if entry.kind == "module":
-        assert importlib.util.find_spec(f"{entry.owner}.{entry.name}") is not None
+        # found on disk: checks/_httpx.py leaves httpx._main blocked in sys.modules
+        places = importlib.util.find_spec(entry.owner).submodule_search_locations
+        assert any(
+            (Path(p) / f"{entry.name}.py").exists() or (Path(p) / entry.name).is_dir()
+            for p in places
+        ), f"{entry.owner}.{entry.name} is gone"
         return
     if entry.kind == "instance attribute":
         assert inspect.isclass(owner)
