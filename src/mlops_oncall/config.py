@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
+from mlops_oncall.formats.actors import ENV_ACTOR, actor_problem
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.percent import Percent
 from mlops_oncall.formats.problems import Problem, ProblemsError
@@ -26,7 +26,6 @@ from mlops_oncall.paths import user_data_dir
 CONFIG_NAME = "oncall.yaml"
 ENV_CONFIG = "MLOPS_ONCALL_CONFIG"
 ENV_DATABASE = "MLOPS_ONCALL_DATABASE"
-ENV_ACTOR = "MLOPS_ONCALL_ACTOR"
 
 # What each severity means, shown where one is picked; `severities:` in oncall.yaml overrides
 DEFAULT_SEVERITIES = {
@@ -146,22 +145,6 @@ class Config(FileModel):
         if problem:
             raise ValueError(problem)
         return value.strip() if value is not None else None
-
-
-MAX_ACTOR = 100
-
-
-def actor_problem(name: str) -> str | None:
-    """Why a name cannot be an actor, or None. It is stored on every event and shown in every
-    report, so it is one visible line."""
-    if not name.strip():
-        return "a name is needed, not an empty string"
-    if len(name) > MAX_ACTOR:
-        return f"a name is at most {MAX_ACTOR} characters, got {len(name)}"
-    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
-    if bad is not None:
-        return f"a name cannot hold control or format characters (found U+{ord(bad):04X})"
-    return None
 
 
 ACTOR_SOURCES = ("--as", ENV_ACTOR, "me:", "login")

@@ -131,7 +131,7 @@ def cli(ctx: click.Context, config_path: str | None, as_actor: str | None) -> No
 
 def _check_actor(as_actor: str | None) -> None:
     """A name that would be stored on every event is checked before anything runs."""
-    from mlops_oncall.config import ENV_ACTOR, actor_problem
+    from mlops_oncall.formats.actors import ENV_ACTOR, actor_problem
 
     for where, name in (("--as", as_actor), (ENV_ACTOR, os.environ.get(ENV_ACTOR) or None)):
         problem = actor_problem(name) if name is not None else None
