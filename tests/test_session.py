@@ -65,6 +65,20 @@ def test_sources_teach_the_session_redactor_a_secret_added_later(session, tmp_pa
     assert session.incidents.redactor.text(f"{TOKEN} {LATER}") == "*** ***"
 
 
+def test_loaded_checks_teach_the_redactor_without_reading_the_file_again(session, tmp_path):
+    """The TUI's path: the checks are loaded first; the redactor learns their secrets from
+    them, and a reload that adds one (use_checks) teaches it that one too."""
+    checks = session.checks
+    (tmp_path / "checks.yaml").unlink()  # a second read would now learn nothing
+    assert session.redactor.text(f"sent {TOKEN}") == "sent ***"
+    _write_checks(tmp_path, "LATER_TOKEN")
+    assert session.redactor.text(LATER) == LATER
+    reloaded, problems = session.load_checks()
+    assert reloaded is not None and reloaded is not checks
+    session.use_checks(reloaded, problems)
+    assert session.incidents.redactor.text(f"{TOKEN} {LATER}") == "*** ***"
+
+
 # what only session.py builds; a second place that builds one is a second, diverging way in
 BUILT_BY_SESSION = {"Incidents", "Deploys", "Risks", "open_store"}
 # a Redactor is built by the session (the workspace's), by the checks loader (the secrets it
