@@ -22,7 +22,7 @@ from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref, public_id
 from mlops_oncall.incidents.metrics import summarise
-from mlops_oncall.redact import Redactor
+from mlops_oncall.redact import DEFAULT, Redactor
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.models import Deployment as DeploymentRecord
 from mlops_oncall.store.tables import Deployment, Incident
@@ -75,7 +75,7 @@ class Deploys:
         self.store = store
         self.clock = clock
         self.actor = actor
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor or DEFAULT  # shapes only: a service built without a Session
 
     # -- helpers ---------------------------------------------------------------------------
     def _when(self, at: datetime | None) -> datetime:

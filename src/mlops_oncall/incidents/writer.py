@@ -21,7 +21,7 @@ from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref, public_id
 from mlops_oncall.formats.timestamps import utc_seconds
 from mlops_oncall.incidents.dates import parse_time
-from mlops_oncall.redact import Redactor
+from mlops_oncall.redact import DEFAULT, Redactor
 from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Incident as INC
@@ -50,7 +50,7 @@ class Writer:
         self.clock = clock
         self.actor = actor
         self.zone = zone or ZoneInfo("UTC")
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor or DEFAULT  # shapes only: a service built without a Session
         # where each new head is also written (None: nowhere); default beside a SQLite file
         self.witness: Witness | None = (
             open_witness(store.url) if witness is DEFAULT_WITNESS else witness  # type: ignore[assignment]

@@ -23,7 +23,7 @@ from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref
 from mlops_oncall.formats.refs import public_id as incident_id_text
 from mlops_oncall.formats.validate import did_you_mean
-from mlops_oncall.redact import Redactor
+from mlops_oncall.redact import DEFAULT, Redactor
 from mlops_oncall.reports.risk_records import RiskRecords, RiskTx
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.models import Risk, RiskReview
@@ -117,7 +117,7 @@ class Risks:
         self.records = RiskRecords(store)
         self.clock = clock
         self.actor = actor
-        self.redactor = redactor or Redactor()
+        self.redactor = redactor or DEFAULT  # shapes only: a service built without a Session
 
     # -- helpers ---------------------------------------------------------------------------
     def today(self) -> date:
