@@ -246,7 +246,7 @@ def test_verify_names_the_bad_event(cli, tmp_path):
         (
             ("incident", "metrics", "--since", "whenever"),
             2,
-            "error: cannot read 'whenever'; use a date (2026-11-01), a timestamp, or a duration such as 7d",
+            "error: cannot read --since 'whenever'; use a date (2026-11-23), a timestamp, or a duration ago such as 7d",
         ),
         (
             (

@@ -179,27 +179,14 @@ def runbook_entry(app: AppContext, runbook_id: str):
 
 
 def window(svc, since: str | None, until: str | None):
-    """Parse --since/--until: a date, a timestamp, or a duration meaning that long ago."""
-    from mlops_oncall.formats.durations import parse_duration
+    """Parse --since/--until: a date, a timestamp, or a duration meaning that long ago, in the
+    service's zone; --until defaults to now."""
+    from mlops_oncall.incidents.dates import parse_since
     from mlops_oncall.incidents.service import BadInput
 
     now = svc.clock.now()
-
-    def one(text):
-        if text is None:
-            return None
-        try:
-            return now - parse_duration(text)
-        except ValueError:
-            pass
-        try:
-            return svc.time(text)
-        except BadInput:
-            raise BadInput(
-                f"cannot read '{text}'; use a date (2026-11-01), a timestamp, or a duration such as 7d"
-            ) from None
-
-    lo, hi = one(since), one(until) or now
+    lo = parse_since(since, now, svc.zone, "--since") if since is not None else None
+    hi = parse_since(until, now, svc.zone, "--until") if until is not None else now
     if lo is not None and lo >= hi:
         raise BadInput("--since must be before --until")
     return lo, hi

@@ -95,32 +95,13 @@ def write_output(app: AppContext, output: str, content, *, force: bool = False) 
 
 def utc_window(clock, since: str | None, until: str | None):
     """--since/--until in UTC: a date, a timestamp, or a duration ago (7d); default 7 days."""
-    from zoneinfo import ZoneInfo
-
-    from mlops_oncall.formats.durations import parse_duration
-    from mlops_oncall.incidents.dates import parse_time
+    from mlops_oncall.incidents.dates import parse_since
     from mlops_oncall.incidents.service import BadInput
     from mlops_oncall.reports.weekly import PERIOD
 
     now = clock.now()
-
-    def one(text: str | None, flag: str):
-        if text is None:
-            return None
-        try:
-            return now - parse_duration(text)
-        except ValueError:
-            pass
-        try:
-            return parse_time(text, ZoneInfo("UTC"), now)
-        except BadInput:
-            raise BadInput(
-                f"cannot read {flag} '{text}'; use a date (2026-11-23), a timestamp, "
-                "or a duration ago such as 7d"
-            ) from None
-
-    hi = one(until, "--until") or now
-    lo = one(since, "--since") or hi - PERIOD
+    hi = parse_since(until, now, flag="--until") if until is not None else now
+    lo = parse_since(since, now, flag="--since") if since is not None else hi - PERIOD
     if lo >= hi:
         raise BadInput("--since must be before --until")
     return lo, hi

@@ -104,6 +104,23 @@ def parse_time(text: str, zone: ZoneInfo | None = None, now: datetime | None = N
     return ts.astimezone(UTC)
 
 
+def parse_since(text: str, now: datetime, zone: ZoneInfo | None = None, flag: str = "") -> datetime:
+    """A --since/--until value: a duration meaning that long ago (7d), else a date or a
+    timestamp (naive means ``zone``)."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        return parse_time(text, zone, now)
+    except BadInput:
+        what = f"{flag} '{text}'" if flag else f"'{text}'"
+        raise BadInput(
+            f"cannot read {what}; use a date (2026-11-23), a timestamp, "
+            "or a duration ago such as 7d"
+        ) from None
+
+
 def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
