@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mlops_oncall.reports.sources import Sources
     from mlops_oncall.runbooks.library import Library
     from mlops_oncall.store.db import Store
+    from mlops_oncall.store.live import Watcher
 
 
 @dataclass
@@ -115,6 +116,19 @@ class Session:
             witness=open_witness(self.store.url, ws.config.witness, ws.root),
             on_warning=self.on_warning,
         )
+
+    def watch(
+        self,
+        on_change: Callable[[frozenset[int]], None],
+        *,
+        incidents: list[int] | None = None,
+        on_status: Callable[[str], None] | None = None,
+    ) -> Watcher:
+        """A watcher (not started) of new events in the store: ``on_change`` gets the ids of
+        the incidents that have some, on the watcher's thread (store/live.py)."""
+        from mlops_oncall.store.live import Watcher
+
+        return Watcher(self.store, on_change, incidents=incidents, on_status=on_status)
 
     @cached_property
     def drills(self) -> DrillRecords:

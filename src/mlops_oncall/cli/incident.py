@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
+import threading
 
 import click
 
@@ -507,7 +508,13 @@ def action_done(app, ref, number, at, as_json):
 
 @incident.command()
 @click.argument("ref", metavar="ID")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they are recorded.")
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="Keep printing new events as anyone records them, until Ctrl-C (with --json: one "
+    "JSON object per line).",
+)
 @click.option("--last", type=COUNT, help="Only the newest N events.")
 @json_option
 @pass_app
@@ -516,22 +523,66 @@ def timeline(app, ref, follow, last, as_json):
     """Print the timeline, oldest first."""
     svc = incidents(app)
     evs = svc.latest(ref, last) if last else svc.events(ref)
-    if as_json:
-        echo_json([e.to_json() for e in evs])
+    if not follow:
+        if as_json:
+            echo_json([e.to_json() for e in evs])
+        else:
+            for e in evs:
+                _echo_event(e, svc.zone)
         return
-    for e in evs:
-        _echo_event(e, svc.zone)
-    if follow:
-        seq = evs[-1].seq if evs else 0
-        try:
-            while True:
-                time.sleep(0.5)
-                for e in svc.events(ref, after_seq=seq):
-                    _echo_event(e, svc.zone)
-                    seq = e.seq
-                sys.stdout.flush()
-        except KeyboardInterrupt:
-            return
+    _follow(app, svc, ref, evs, as_json)
+
+
+def _follow(app, svc, ref, evs, as_json) -> None:
+    """Print ``evs``, then every later event (read as seq > the last printed, so nothing is
+    printed twice or skipped) whenever the store's watcher reports the incident changed."""
+    from mlops_oncall.formats.refs import parse_ref
+    from mlops_oncall.jsonout import dumps
+    from mlops_oncall.store.errors import StoreError
+
+    def show(batch) -> int | None:
+        for e in batch:
+            if as_json:
+                click.echo(dumps(e.to_json(), pretty=False))
+            else:
+                _echo_event(e, svc.zone)
+        sys.stdout.flush()
+        return batch[-1].seq if batch else None
+
+    wake, stopping = threading.Event(), threading.Event()
+
+    def stop(*_) -> None:
+        stopping.set()
+        wake.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    watcher = app.session.watch(
+        lambda _ids: wake.set(),
+        incidents=[parse_ref(ref)],
+        on_status=lambda message: click.echo(f"warning: {message}", err=True),
+    )
+    seq = show(evs) or 0
+    retry, failing = None, False
+    try:
+        watcher.start()
+        wake.set()  # what was appended before the watcher started
+        while True:
+            wake.wait(retry)
+            wake.clear()
+            if stopping.is_set():
+                return
+            try:
+                seq = show(svc.events(ref, after_seq=seq)) or seq
+            except StoreError as err:  # the server restarting: the watcher says when it is back
+                if not failing:
+                    click.echo(f"warning: {err}; retrying", err=True)
+                retry, failing = 1.0, True
+                continue
+            retry, failing = None, False
+    finally:
+        watcher.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _echo_event(e, zone) -> None:

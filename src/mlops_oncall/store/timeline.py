@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, String, bindparam, select, type_coerce, update
 
 from mlops_oncall.formats.refs import public_id
+from mlops_oncall.store import live
 from mlops_oncall.store.compiled import run
 from mlops_oncall.store.tables import ActionItem, Event, Incident, RoleAssignment, TriageRunbook
 from mlops_oncall.store.types import UTCTimestamp, parse_ts, ts_text
@@ -171,6 +172,7 @@ class Appender:
             .where(INC.c.id == self.incident_id)
             .values(head_seq=seq, head_hash=digest, updated_at=ts)
         )
+        live.notify(self.conn, self.incident_id, seq)  # delivered on commit (PostgreSQL)
         record = EventRecord(
             result.inserted_primary_key[0],
             seq,
