@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, update
 from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import MAX_ID, public_id
 from mlops_oncall.incidents import lifecycle as lc
-from mlops_oncall.incidents.writer import Writer
+from mlops_oncall.incidents.writer import Writer, retried
 from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.models import ActionItem as ActionRecord
 from mlops_oncall.store.tables import ActionItem as ACTION
@@ -23,6 +23,7 @@ MAX_LINK = 2000
 
 
 class ActionItems(Writer):
+    @retried
     def action_add(
         self,
         ref: str | int,
@@ -95,6 +96,7 @@ class ActionItems(Writer):
             )
         return ActionRecord.model_validate(item)
 
+    @retried
     def action_done(
         self, ref: str | int, number: int, *, at: datetime | None = None
     ) -> ActionRecord:

@@ -25,6 +25,7 @@ from mlops_oncall.incidents.integrity import Integrity
 from mlops_oncall.incidents.triage import FLOW_KINDS, TriageState
 from mlops_oncall.incidents.triageops import TamperedError as TamperedError  # raised here too
 from mlops_oncall.incidents.triageops import TriageOps
+from mlops_oncall.incidents.writer import retried
 from mlops_oncall.runbooks.schema import Runbook
 from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.models import ActionItem as ActionRecord
@@ -101,6 +102,7 @@ class IncidentView:
 
 class Incidents(ActionItems, TriageOps):
     # -- lifecycle -------------------------------------------------------------------------
+    @retried
     def declare(
         self,
         title: str,
@@ -190,6 +192,7 @@ class Incidents(ActionItems, TriageOps):
                 self._attach(conn, app, row, runbook, when)
         return self.get(iid)
 
+    @retried
     def ack(
         self, ref: str | int, *, at: datetime | None = None, source: str = "manual"
     ) -> IncidentView:
@@ -209,6 +212,7 @@ class Incidents(ActionItems, TriageOps):
                 self._status(conn, app, row, "investigating", when, source)
         return self.get(row["id"])
 
+    @retried
     def set_status(
         self,
         ref: str | int,
@@ -264,6 +268,7 @@ class Incidents(ActionItems, TriageOps):
     def close(self, ref, **kw) -> IncidentView:
         return self.set_status(ref, "closed", **kw)
 
+    @retried
     def set_severity(
         self, ref: str | int, severity: str, *, at: datetime | None = None
     ) -> IncidentView:
@@ -287,6 +292,7 @@ class Incidents(ActionItems, TriageOps):
             )
         return self.get(row["id"])
 
+    @retried
     def assign(
         self, ref: str | int, role: str, who: str, *, at: datetime | None = None
     ) -> IncidentView:
@@ -325,6 +331,7 @@ class Incidents(ActionItems, TriageOps):
             )
         return self.get(row["id"])
 
+    @retried
     def milestone(
         self, ref: str | int, name: str, at: datetime, *, source: str = "manual"
     ) -> IncidentView:
@@ -357,6 +364,7 @@ class Incidents(ActionItems, TriageOps):
             raise BadInput("a note needs text")
         return self.record(ref, "note", text, {}, at=at)
 
+    @retried
     def record(
         self,
         ref: str | int,
@@ -389,6 +397,7 @@ class Incidents(ActionItems, TriageOps):
             app = tl.Appender.for_row(conn, row)
             return self._append(app, kind, when, text, data, actor=actor)
 
+    @retried
     def set_field(
         self, ref: str | int, name: str, value: str, *, at: datetime | None = None
     ) -> IncidentView:

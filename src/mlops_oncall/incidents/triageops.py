@@ -22,7 +22,7 @@ from mlops_oncall.incidents.triage import (
     TriageState,
     replay,
 )
-from mlops_oncall.incidents.writer import Writer
+from mlops_oncall.incidents.writer import Writer, retried
 from mlops_oncall.runbooks.schema import Runbook
 from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.tables import TriageRunbook as TRIAGE
@@ -39,6 +39,7 @@ class TamperedError(IncidentError):
 
 
 class TriageOps(Writer):
+    @retried
     def attach(
         self, ref: str | int, runbook: Runbook, *, at: datetime | None = None
     ) -> IncidentView:
@@ -143,6 +144,7 @@ class TriageOps(Writer):
 
         return self._flow(ref, note, at, event)
 
+    @retried
     def _flow(
         self,
         ref: str | int,

@@ -2,12 +2,18 @@
 row, checks the change against it, and appends the matching timeline events; after the commit,
 each new head is witnessed. ``Incidents`` (service.py) is built on it, with its action items
 (actions.py) and triage operations (triageops.py) beside it.
+
+Every public operation that writes is ``@retried``: when its transaction meets a concurrent
+writer (store/conflicts.py) it runs again, a bounded number of times.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,7 +29,9 @@ from mlops_oncall.formats.timestamps import utc_seconds
 from mlops_oncall.incidents.dates import parse_time
 from mlops_oncall.redact import DEFAULT, Redactor
 from mlops_oncall.store import timeline as tl
+from mlops_oncall.store.conflicts import conflict
 from mlops_oncall.store.db import Store
+from mlops_oncall.store.errors import StoreError
 from mlops_oncall.store.tables import Incident as INC
 from mlops_oncall.store.types import ts_text
 from mlops_oncall.store.witness import Head, Witness, WitnessError, open_witness
@@ -32,6 +40,48 @@ DEFAULT_WITNESS = object()  # Incidents(witness=...) not given: the store's defa
 
 # Clock skew between two terminals should not turn "now" into "the future".
 FUTURE_SLACK = timedelta(seconds=5)
+
+ATTEMPTS = 5  # tries at one change that keeps meeting concurrent writers
+BACKOFF_S = 0.02  # the first retry waits up to this long, doubling each time (jittered)
+
+
+class WriteConflict(StoreError):
+    """A change that met a concurrent writer on every attempt; nothing of it was recorded."""
+
+    def __init__(self, incident: str | None, reason: str, attempts: int = 1):
+        self.incident, self.reason = incident, reason
+        what = f"{incident} was not changed" if incident else "the change was not recorded"
+        tries = f"on all {attempts} attempts" if attempts > 1 else "and was not retried"
+        super().__init__(
+            f"{what}: {reason} {tries} (other terminals are writing to it); run it again"
+        )
+
+
+def retried(method):
+    """Run a write operation again when its transaction met a concurrent writer, up to
+    ATTEMPTS times with a short jittered backoff, then raise one WriteConflict naming the
+    incident. Only the outermost operation retries, and only when it has committed nothing
+    yet, so a retry never repeats a recorded change."""
+
+    @functools.wraps(method)
+    def wrapper(self: Writer, *args, **kwargs):
+        tx = self._tx
+        if getattr(tx, "retrying", False):
+            return method(self, *args, **kwargs)  # nested: the outer operation retries
+        tx.retrying = True
+        try:
+            for attempt in range(1, ATTEMPTS + 1):
+                commits = tx.commits = getattr(tx, "commits", 0)
+                try:
+                    return method(self, *args, **kwargs)
+                except WriteConflict as exc:
+                    if attempt == ATTEMPTS or tx.commits != commits:
+                        raise WriteConflict(exc.incident, exc.reason, attempt) from None
+                time.sleep(random.uniform(0.5, 1.0) * BACKOFF_S * 2 ** (attempt - 1))
+        finally:
+            tx.retrying = False
+
+    return wrapper
 
 
 class Writer:
@@ -63,12 +113,20 @@ class Writer:
         """A write transaction; once it has committed, each incident it appended to has its new
         head witnessed. The event is durable first: a witness that fails only warns."""
         touched: dict[int, tl.Appender] = {}
-        self._tx.touched = touched
+        tx = self._tx
+        tx.touched, tx.locked = touched, None
         try:
             with self.store.write() as conn:
                 yield conn
+        except Exception as exc:
+            reason = conflict(exc)
+            if reason is None:
+                raise
+            locked = tx.locked
+            raise WriteConflict(public_id(locked) if locked else None, reason) from None
         finally:
-            self._tx.touched = None
+            tx.touched = None
+        tx.commits = getattr(tx, "commits", 0) + 1
         if self.witness is not None:
             for app in touched.values():
                 self._witness(app)
@@ -96,6 +154,7 @@ class Writer:
     def _row(self, conn: Connection, ref: str | int, *, lock: bool = False) -> dict[str, Any]:
         iid = parse_ref(ref)
         if lock:
+            self._tx.locked = iid  # named if the write meets a conflict
             row = tl.lock_incident(conn, iid)
         else:
             found = conn.execute(select(INC).where(INC.c.id == iid)).mappings().first()

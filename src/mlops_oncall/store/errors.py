@@ -15,6 +15,8 @@ from pathlib import Path
 # SQLite primary result codes (sqlite3.h); Python 3.11 exposes them on the exception
 _BUSY, _LOCKED, _NOMEM, _READONLY, _IOERR, _CORRUPT = 5, 6, 7, 8, 10, 11
 _FULL, _CANTOPEN, _NOTADB = 13, 14, 26
+# PostgreSQL: serialization_failure, deadlock_detected
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})
 
 BACKUP_ADVICE = (
     "restore it from a backup, or move it aside to start a new one "
@@ -26,6 +28,9 @@ class StoreError(Exception):
     """The database cannot be opened or used; one clear line, exit 2 (unusable environment)."""
 
     exit_code = 2
+    # the server aborted the transaction to keep concurrent ones apart (serialization failure,
+    # deadlock): running it again may succeed (incidents/writer.py retries these)
+    conflict = False
 
     def __init__(self, message: str):
         # one line whatever the cause carried (paths with newlines, multi-line driver text)
@@ -100,7 +105,10 @@ def describe(exc: BaseException, path: Path | None, display: str) -> StoreError:
     code = getattr(orig, "sqlite_errorcode", None)
     if code is None or path is None:
         # PostgreSQL and friends: the driver's first line, never the statement
-        return StoreError(f"database error at {display}: {first_line(orig) or type(orig).__name__}")
+        what = first_line(orig) or type(orig).__name__
+        error = StoreError(f"database error at {display}: {what}")
+        error.conflict = getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES
+        return error
     primary = code & 0xFF
     name = getattr(orig, "sqlite_errorname", "") or str(code)
     if primary == _FULL or (primary == _IOERR and _folder_full(path)):
