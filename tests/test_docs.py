@@ -84,7 +84,7 @@ def test_templates_page_is_the_variables_source_one_level_up():
         line for line in SOURCE.read_text(encoding="utf-8").splitlines() if line.startswith("| `")
     ]
     assert rows == source_rows
-    assert set(documented()) == {"postmortem.md.j2", "weekly.md.j2", "risks.md.j2"}
+    assert set(documented()) == {"postmortem.md.j2", "weekly.md.j2", "risks.md.j2", "handoff.md.j2"}
 
 
 def test_readme_is_a_starting_point_not_a_reference():

@@ -185,6 +185,29 @@ class Session:
             "clock": self.clock,
         }
 
+    def handoff_inputs(self) -> dict[str, Any]:
+        """What reports/handoff.py reads; the scenarios and when each was last drilled as
+        plain data (reports do not import drills)."""
+        from functools import partial
+
+        from mlops_oncall.drills.library import list_scenarios
+        from mlops_oncall.store.checks_history import latest_transitions
+
+        last: dict[str, Any] = {}
+        for d in self.drills.list():  # newest first
+            last.setdefault(d.scenario_id, d.started_at)
+        entries, _ = list_scenarios(self.workspace.scenarios_dir)
+        return {
+            "incidents": self.incidents,
+            "risks": self.risks,
+            "check_states": partial(latest_transitions, self.store),
+            "scenarios": {
+                e.scenario.id: {"title": e.scenario.title, "last_drilled": last.get(e.scenario.id)}
+                for e in entries
+            },
+            "clock": self.clock,
+        }
+
     @cached_property
     def library(self) -> Library:
         return self.load_library()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_oncall.reports import postmortem, register, variables, weekly
+from mlops_oncall.reports import handoff, postmortem, register, variables, weekly
 from mlops_oncall.reports.render import SHIPPED, TEMPLATES, TemplateProblem, render
 from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
@@ -162,7 +162,7 @@ def _leaves(paths: set[str]) -> set[str]:
     return {p for p in paths if not any(q.startswith((p + ".", p + "[]")) for q in paths)}
 
 
-def test_variables_md_lists_every_variable(week, empty):
+def test_variables_md_lists_every_variable(week, empty, tmp_path):
     src, clock = week.sources(), week.clock
     contexts = {
         "postmortem.md.j2": [
@@ -176,6 +176,7 @@ def test_variables_md_lists_every_variable(week, empty):
             register.build_context(Risks(week.store, clock=clock), include_all=True, clock=clock),
             register.build_context(Risks(empty.store, clock=clock), clock=clock),
         ],
+        "handoff.md.j2": _handoff_contexts(empty, tmp_path),
     }
     documented = {name: set(names) for name, names in variables.documented().items()}
     assert set(documented) == set(TEMPLATES)
@@ -186,5 +187,28 @@ def test_variables_md_lists_every_variable(week, empty):
         assert listed - given == set(), f"{name}: in VARIABLES.md but not given"
 
 
+def _handoff_contexts(empty, tmp_path) -> list[dict]:
+    """A seeded shift before and after its hand-off is recorded, and an empty store."""
+    from mlops_oncall.clock import FixedClock
+    from mlops_oncall.store.db import open_store
+
+    from .handoff_seed import NOW, handoff_inputs, seed_shift
+
+    store = open_store(f"sqlite:///{tmp_path / 'shift.db'}")
+    seed_shift(store)
+    clock = FixedClock(NOW)
+    inputs = handoff_inputs(store, clock)
+    try:
+        before = handoff.build_context(**inputs)
+        handoff.record_handoff(inputs["incidents"], NOW)
+        return [
+            before,
+            handoff.build_context(**inputs),
+            handoff.build_context(**handoff_inputs(empty.store, clock)),
+        ]
+    finally:
+        store.close()
+
+
 def test_variables_md_is_well_formed_markdown():
-    assert len(mdcheck.check(VARIABLES.read_text(encoding="utf-8"))) == 3
+    assert len(mdcheck.check(VARIABLES.read_text(encoding="utf-8"))) == 4

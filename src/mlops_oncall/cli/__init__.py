@@ -51,6 +51,11 @@ _COMMANDS = {
     ),
     "risk": ("mlops_oncall.cli.risk", "risk", "The risk register: add, review, export."),
     "report": ("mlops_oncall.cli.report", "report", "The weekly status report (Markdown)."),
+    "handoff": (
+        "mlops_oncall.cli.handoff",
+        "handoff",
+        "The shift hand-off note (Markdown); --record starts the next one here.",
+    ),
     "schema": ("mlops_oncall.cli.schema", "schema", "Print the JSON Schema of a file format."),
     "drill": (
         "mlops_oncall.cli.drill",

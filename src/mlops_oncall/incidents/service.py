@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref, public_id
@@ -503,6 +503,27 @@ class Incidents(ActionItems, TriageOps):
         if not rows:
             self.get(ref)  # every incident has events; none means no such incident
         return rows
+
+    def last_handoff(self) -> tuple[str, tl.EventRecord] | None:
+        """The newest `handoff` event (on any incident) with its incident's public id: the
+        next hand-off note starts from it."""
+        with self.store.read() as conn:
+            found = tl.newest_of_kind(conn, "handoff")
+        return None if found is None else (public_id(found[0]), found[1])
+
+    def open_or_changed(self, since: datetime) -> list[IncidentRecord]:
+        """Incidents (no drills) still open, or changed at or after ``since`` (every append
+        moves ``updated_at``), oldest first: what a shift hand-off covers."""
+        q = (
+            select(INC)
+            .where(
+                INC.c.is_drill.is_(False),
+                or_(INC.c.status.in_(lc.OPEN_STATUSES), INC.c.updated_at >= since),
+            )
+            .order_by(INC.c.id)
+        )
+        with self.store.read() as conn:
+            return [IncidentRecord.model_validate(r) for r in conn.execute(q).mappings()]
 
     def head(self, ref: str | int) -> tuple[int, str]:
         with self.store.read() as conn:

@@ -22,7 +22,7 @@ from mlops_oncall.incidents.service import BadInput
 from mlops_oncall.reports import text as fmt
 
 SHIPPED = Path(__file__).resolve().parent / "templates"
-TEMPLATES = ("postmortem.md.j2", "weekly.md.j2", "risks.md.j2")
+TEMPLATES = ("postmortem.md.j2", "weekly.md.j2", "risks.md.j2", "handoff.md.j2")
 
 
 class TemplateProblem(BadInput):

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from mlops_oncall.redact import DEFAULT as SHAPES
 from mlops_oncall.store.db import Store
@@ -106,6 +106,26 @@ def transitions(
         q = q.where(TR.c.at < until)
     if limit:
         q = q.limit(limit)
+    with store.read() as conn:
+        return [CheckTransition.model_validate(r) for r in conn.execute(q).mappings()]
+
+
+def latest_transitions(store: Store) -> list[CheckTransition]:
+    """Each check's newest crossing (its state now, as last recorded), by check id."""
+    newest = (
+        select(
+            TR.c.id,
+            func.row_number()
+            .over(partition_by=TR.c.check_id, order_by=(TR.c.at.desc(), TR.c.id.desc()))
+            .label("n"),
+        )
+    ).subquery()
+    q = (
+        select(TR)
+        .join(newest, newest.c.id == TR.c.id)
+        .where(newest.c.n == 1)
+        .order_by(TR.c.check_id)
+    )
     with store.read() as conn:
         return [CheckTransition.model_validate(r) for r in conn.execute(q).mappings()]
 

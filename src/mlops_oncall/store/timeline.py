@@ -49,6 +49,7 @@ KINDS = frozenset(
         "alert",
         "inject",
         "drill_ended",
+        "handoff",
     }
 )
 
@@ -249,6 +250,18 @@ def event_at(conn: Connection, incident_id: int, seq: int) -> EventRecord | None
         select(*_COLS).where(EV.c.incident_id == incident_id, EV.c.seq == seq)
     ).first()
     return EventRecord(*row) if row else None
+
+
+def newest_of_kind(conn: Connection, kind: str) -> tuple[int, EventRecord] | None:
+    """The newest event of ``kind`` on any incident, with its incident's id (the last
+    hand-off)."""
+    row = conn.execute(
+        select(EV.c.incident_id, *_COLS)
+        .where(EV.c.kind == kind)
+        .order_by(EV.c.ts.desc(), EV.c.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], EventRecord(*row[1:])) if row else None
 
 
 def intact(ev: EventRecord, incident: str) -> bool:
