@@ -188,9 +188,9 @@ def test_severity_roles_and_fields(svc):
         svc.set_severity(ref, "SEV5")
     assert str(err.value) == "unknown severity 'SEV5'; expected one of SEV1, SEV2, SEV3, SEV4"
     svc.assign(ref, "commander", "alice")
-    v = svc.assign(ref, "commander", "bob")
+    v = svc.assign(ref, "commander", "bob", take_over=True)
     assert v.roles == {"commander": "bob"}
-    assert svc.events(ref)[-1].text == "commander: bob (was alice)"
+    assert svc.events(ref)[-1].text == "commander: bob (taken over from alice)"
     with pytest.raises(
         BadInput,
         match="unknown role 'chief'; expected one of commander, operations, communications, scribe",

@@ -39,3 +39,14 @@ def pg_url(pg_admin_url):
     yield f"{base}/{name}"
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path, monkeypatch):
+    """Each backend in turn, as MLOPS_ONCALL_DATABASE for the CLI processes; its URL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'oncall.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", url)
+    return url

@@ -165,16 +165,6 @@ def test_retries_are_bounded_on_postgres(pg_url):
         session.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request, tmp_path, monkeypatch):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'oncall.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", url)
-    return url
-
-
 def _insert_committed(url: str, row: tuple) -> None:
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:

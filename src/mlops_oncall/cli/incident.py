@@ -298,15 +298,26 @@ def severity(app, ref, sev, at, as_json):
 @incident.command()
 @click.argument("ref", metavar="ID")
 @click.option("--role", required=True, help="commander, operations, communications or scribe.")
-@click.option("--who", required=True, help="Who takes the role.")
+@click.option("--who", help="Who takes the role (default: you, as --as or the workspace says).")
+@click.option(
+    "--take-over",
+    is_flag=True,
+    help="Take the role from whoever holds it; recorded as a take-over.",
+)
 @at_option
 @json_option
 @pass_app
 @domain_errors
-def assign(app, ref, role, who, at, as_json):
-    """Assign a role."""
+def assign(app, ref, role, who, take_over, at, as_json):
+    """Assign a role. A role someone else holds is refused (exit 1, naming them) unless
+    --take-over is given; assigning it to its holder again changes nothing."""
+    from mlops_oncall.incidents.service import RoleHeld
+
     svc = incidents(app)
-    view = svc.assign(ref, role, who, at=svc.time(at))
+    try:
+        view = svc.assign(ref, role, who, at=svc.time(at), take_over=take_over)
+    except RoleHeld as exc:
+        fail(app.session.redactor.text(f"{exc.held}; add --take-over to take it"), EXIT_NO)
     _print_view(view, svc.zone, as_json, f"{view.id} {role}: {view.roles.get(role, '')}")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 
 from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref, public_id
+from mlops_oncall.formats.timestamps import utc_seconds
 from mlops_oncall.incidents import integrity
 from mlops_oncall.incidents import lifecycle as lc
 from mlops_oncall.incidents.actions import ActionItems, action_json
@@ -36,6 +37,15 @@ from mlops_oncall.store.tables import RoleAssignment as ROLE
 from mlops_oncall.store.types import ts_text
 
 NARRATIVE_FIELDS = lc.NARRATIVE_FIELDS
+
+
+class RoleHeld(IncidentError):
+    """Someone else holds the role; taking it from them must be explicit. Exit 1."""
+
+    def __init__(self, incident: str, role: str, holder: str, since: datetime):
+        self.incident, self.role, self.holder = incident, role, holder
+        self.held = f"{incident}'s {role} is {holder} (since {utc_seconds(since)})"
+        super().__init__(f"{self.held}; taking the role from them must be explicit")
 
 
 @dataclass
@@ -294,11 +304,21 @@ class Incidents(ActionItems, TriageOps):
 
     @retried
     def assign(
-        self, ref: str | int, role: str, who: str, *, at: datetime | None = None
+        self,
+        ref: str | int,
+        role: str,
+        who: str | None = None,
+        *,
+        at: datetime | None = None,
+        take_over: bool = False,
     ) -> IncidentView:
+        """Give ``role`` to ``who`` (default: the actor). A role someone else holds is refused
+        (RoleHeld) unless ``take_over``, which the event records; giving it to its holder
+        again changes nothing. The incident's lock makes two claims at once take turns, so
+        exactly one wins."""
         if role not in lc.ROLES:
             raise BadInput(f"unknown role '{role}'; expected one of {', '.join(lc.ROLES)}")
-        who = who.strip()
+        who = (self.actor if who is None else who).strip()
         if not who:
             raise BadInput("--who needs a name")
         who = self.redactor.text(who)
@@ -306,10 +326,14 @@ class Incidents(ActionItems, TriageOps):
             row = self._row(conn, ref, lock=True)
             when = self._when(row, at)
             current = conn.execute(
-                select(ROLE.c.id, ROLE.c.who).where(
+                select(ROLE.c.id, ROLE.c.who, ROLE.c.assigned_at).where(
                     ROLE.c.incident_id == row["id"], ROLE.c.role == role
                 )
             ).first()
+            if current and current[1] == who:
+                return self._view(conn, row["id"])  # already theirs: nothing to record
+            if current and not take_over:
+                raise RoleHeld(public_id(row["id"]), role, current[1], current[2])
             if current:
                 conn.execute(
                     update(ROLE).where(ROLE.c.id == current[0]).values(who=who, assigned_at=when)
@@ -320,13 +344,15 @@ class Incidents(ActionItems, TriageOps):
                 )
             app = tl.Appender.for_row(conn, row)
             prev = current[1] if current else None
-            text = f"{role}: {who}" + (f" (was {prev})" if prev else "")
+            text = f"{role}: {who}" + (f" (taken over from {prev})" if prev else "")
+            data = {"role": role, "who": who, "previous": prev}
+            # only when it happened: older chains hash the same
             self._append(
                 app,
                 "role_assigned",
                 when,
                 text,
-                {"role": role, "who": who, "previous": prev},
+                data | ({"take_over": True} if prev else {}),
                 redacted=True,
             )
         return self.get(row["id"])

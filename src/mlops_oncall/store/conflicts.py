@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from mlops_oncall.store.errors import StoreError
 
-# the constraint that keeps one sequence number per event of an incident (store/models.py)
-SEQ_CONSTRAINT = "uq_event_incident_seq"
-_SQLITE_SEQ = "UNIQUE constraint failed: event.incident_id, event.seq"
+# the unique constraints two writers can race for (store/models.py), and what winning means
+_RACED = {
+    "uq_event_incident_seq": "another writer took the same event number",
+    "uq_role_incident_role": "another writer took the same role",
+}
+# SQLite names the columns, not the constraint
+_SQLITE_RACED = {
+    "UNIQUE constraint failed: event.incident_id, event.seq": _RACED["uq_event_incident_seq"],
+    "UNIQUE constraint failed: role_assignment.incident_id, role_assignment.role": _RACED[
+        "uq_role_incident_role"
+    ],
+}
 _UNIQUE_VIOLATION = "23505"
 
 
@@ -25,10 +34,6 @@ def conflict(exc: BaseException) -> str | None:
     if orig is None:
         return None
     if getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION:  # PostgreSQL
-        diag = getattr(orig, "diag", None)
-        if getattr(diag, "constraint_name", None) == SEQ_CONSTRAINT:
-            return "another writer took the same event number"
-        return None
-    if _SQLITE_SEQ in str(orig):
-        return "another writer took the same event number"
-    return None
+        return _RACED.get(getattr(getattr(orig, "diag", None), "constraint_name", None) or "")
+    message = str(orig)
+    return next((why for text, why in _SQLITE_RACED.items() if text in message), None)

@@ -464,13 +464,33 @@ class IncidentScreen(Screen):
         def done(result) -> None:
             if result:
                 role, who = result
+        from mlops_oncall.incidents.service import RoleHeld
+
+        svc = oncall(self).session.incidents
+
+        def take_over(role: str, who: str, yes: bool | None) -> None:
+            if yes:
                 self._do(
-                    f"assign {role}",
-                    oncall(self).session.incidents.assign,
-                    self.incident_id,
-                    role,
-                    who,
+                    f"take over {role}", svc.assign, self.incident_id, role, who, take_over=True
                 )
+
+        def claim(role: str, who: str):
+            # on the core's worker: a role someone else holds (maybe taken a moment ago in
+            # another terminal) is named, and taken over only when the responder says so
+            try:
+                return svc.assign(self.incident_id, role, who)
+            except RoleHeld as exc:
+                ask = ConfirmModal(
+                    exc.held,
+                    [f"Taking it over records that {who} took {role} from {exc.holder}."],
+                    f"Take over {role}",
+                )
+                self.app.call_from_thread(
+                    self.app.push_screen, ask, lambda yes: take_over(role, who, yes)
+                )
+                return None
+
+                self._do(f"assign {role}", claim, role, who)
 
         self.app.push_screen(RoleModal(self.view.roles if self.view else {}), done)
 
