@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +36,11 @@ DEFAULT_SEVERITIES = {
     "SEV4": "Low: cosmetic or no user impact; handle in working hours",
 }
 SeverityName = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+
+# `database:` may name environment variables (a password: ${env:PGPASS}); the password part of
+# a URL (scheme://user:PASSWORD@...)
+_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_URL_PASSWORD = re.compile(r"^[A-Za-z][\w+.-]*://[^/@:]*:([^@/]*)@")
 
 
 class ChangeFailureRateBands(FileModel):
@@ -138,6 +144,20 @@ class Config(FileModel):
     def _zone(cls, value: str) -> str:
         return zone_name(value)
 
+    @field_validator("database")
+    @classmethod
+    def _no_clear_password(cls, value: str | None) -> str | None:
+        # the file is shared, committed, shown: a password comes from the environment (a URL
+        # of another scheme is refused, without the password, where the engine is made)
+        match = _URL_PASSWORD.match(value or "")
+        postgres = (value or "").startswith("postgres")
+        if match and postgres and not _ENV_REF.fullmatch(match.group(1)):
+            raise ValueError(
+                "a password written in clear; write it as ${env:NAME} (a variable that "
+                "holds it), or leave it out and let PGPASSWORD or ~/.pgpass supply it"
+            )
+        return value
+
     @field_validator("me", "actor")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
@@ -204,7 +224,7 @@ class Workspace:
         if env:
             return env if "://" in env else f"sqlite:///{env}"
         if self.config.database:
-            url = self.config.database
+            url = _expand_env(self.config.database)
             if url.startswith("sqlite:///") and self.root is not None:
                 rest = url[len("sqlite:///") :]
                 if rest and not rest.startswith("/") and rest != ":memory:":
@@ -250,6 +270,29 @@ class Workspace:
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.config.timezone)
+
+
+def _expand_env(url: str) -> str:
+    """``${env:NAME}`` in `database:` replaced by the variable's value; in the password part it
+    is percent-encoded, so any character may be in it."""
+    from urllib.parse import quote
+
+    from mlops_oncall.store.errors import StoreError  # light: no SQLAlchemy
+
+    password = _URL_PASSWORD.match(url)
+    secret_at = password.span(1) if password else (-1, -1)
+
+    def value(m: re.Match) -> str:
+        got = os.environ.get(m.group(1))
+        if got is None:
+            raise StoreError(
+                f"database: in {CONFIG_NAME} uses ${{env:{m.group(1)}}}, which is not set; "
+                f"set it, or leave the password out and use PGPASSWORD or ~/.pgpass"
+            )
+        inside = secret_at[0] <= m.start() < secret_at[1]
+        return quote(got, safe="") if inside else got
+
+    return _ENV_REF.sub(value, url)
 
 
 def find_config(explicit: str | Path | None) -> Path | None:

@@ -56,7 +56,20 @@ class Session:
     def store(self) -> Store:
         from mlops_oncall.store.db import open_store
 
-        return open_store(self.database_url or self.workspace.database_url())
+        # a SQLite file upgraded on open says so (CLI: on stderr)
+        return open_store(self.database, note=self.on_warning)
+
+    @property
+    def database(self) -> str:
+        """The database URL: the entry point's override, else the workspace's."""
+        return self.database_url or self.workspace.database_url()
+
+    def upgraded_store(self) -> Store:
+        """The store opened with an older schema upgraded, on either backend (`db upgrade`);
+        the caller closes it."""
+        from mlops_oncall.store.db import open_store
+
+        return open_store(self.database, upgrade=True)
 
     @cached_property
     def drafts(self) -> Drafts:

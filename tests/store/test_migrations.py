@@ -1,4 +1,5 @@
-"""The schema version is recorded; old files upgrade on open; foreign or newer files are refused."""
+"""The schema version is recorded; old SQLite files upgrade on open (with a note), or with
+`db upgrade`; foreign or newer files are refused."""
 
 from __future__ import annotations
 
@@ -84,3 +85,85 @@ def test_not_a_database(tmp_path):
     db.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match=r"cannot open the database .*junk\.db: "):
         open_store(f"sqlite:///{db}")
+
+
+def test_an_older_sqlite_file_upgrades_on_open_and_says_so(tmp_path, cli_proc):
+    """SQLite's choice (docs/team.md): one responder's file, upgraded on open with a note."""
+    db = tmp_path / "old.db"
+    shutil.copy(V1, db)
+    env = {"MLOPS_ONCALL_DATABASE": str(db)}
+    r = cli_proc("incident", "list", env=env)
+    assert r.code == 0, r.err
+    assert "fraud p99 above SLO" in r.out
+    assert r.err == f"upgraded the database {db} from schema version 1 to {migrations.LATEST}\n"
+    again = cli_proc("incident", "list", env=env)
+    assert (again.code, again.err) == (0, "")
+
+
+def test_an_older_schema_is_refused_when_upgrading_is_not_allowed(tmp_path):
+    db = tmp_path / "old.db"
+    shutil.copy(V1, db)
+    heard = []
+    with pytest.raises(StoreError) as err:
+        open_store(f"sqlite:///{db}", upgrade=False, note=heard.append)
+    assert str(err.value) == (
+        f"the database {db} is at schema version 1, older than this mlops-oncall's "
+        f"({migrations.LATEST}): run `mlops-oncall db upgrade` to upgrade it"
+    )
+    assert heard == []
+    store = open_store(f"sqlite:///{db}", note=heard.append)  # SQLite's default: upgrade
+    assert (store.found_version, store.version) == (1, migrations.LATEST)
+    assert heard == [f"upgraded the database {db} from schema version 1 to {migrations.LATEST}"]
+    store.close()
+
+
+def test_db_status_and_upgrade_on_sqlite(tmp_path, cli_proc):
+    db = tmp_path / "old.db"
+    env = {"MLOPS_ONCALL_DATABASE": str(db)}
+    missing = cli_proc("db", "status", "--json", env=env)
+    assert missing.code == 0, missing.err
+    assert missing.json() == {
+        "url": str(db),
+        "backend": "sqlite",
+        "server_version": sqlite3.sqlite_version,
+        "schema_version": None,
+        "latest_version": migrations.LATEST,
+        "state": "missing",
+    }
+    assert not db.exists()  # status creates nothing
+    shutil.copy(V1, db)
+    r = cli_proc("db", "status", env=env)
+    assert r.code == 0, r.err
+    assert r.out.splitlines() == [
+        f"database  {db}",
+        f"backend   sqlite (SQLite {sqlite3.sqlite_version})",
+        f"schema    version 1 (latest {migrations.LATEST}): older than this mlops-oncall's: "
+        f"run `mlops-oncall db upgrade`",
+    ]
+    r = cli_proc("db", "upgrade", env=env)
+    assert (r.code, r.err) == (0, "")
+    assert r.out == f"upgraded the database {db} from schema version 1 to {migrations.LATEST}\n"
+    r = cli_proc("db", "upgrade", "--json", env=env)
+    assert r.json() == {
+        "url": str(db),
+        "backend": "sqlite",
+        "from_version": migrations.LATEST,
+        "to_version": migrations.LATEST,
+        "action": "current",
+    }
+    assert cli_proc("db", "status", "--json", env=env).json()["state"] == "current"
+    fresh = cli_proc("db", "upgrade", env={"MLOPS_ONCALL_DATABASE": str(tmp_path / "new.db")})
+    assert fresh.out == (
+        f"created the database {tmp_path / 'new.db'} at schema version {migrations.LATEST}\n"
+    )
+
+
+def test_db_upgrade_on_a_read_only_file_is_one_line(tmp_path, cli_proc):
+    from tests.store.test_storage_errors import read_only
+
+    db = tmp_path / "old.db"
+    shutil.copy(V1, db)
+    with read_only(db):
+        r = cli_proc("db", "upgrade", env={"MLOPS_ONCALL_DATABASE": str(db)})
+    assert r.code == 2 and r.out == "" and len(r.err.splitlines()) == 1
+    assert "schema version 1 and needs upgrading" in r.err and "db upgrade" in r.err

@@ -57,6 +57,7 @@ _COMMANDS = {
         "The shift hand-off note (Markdown); --record starts the next one here.",
     ),
     "schema": ("mlops_oncall.cli.schema", "schema", "Print the JSON Schema of a file format."),
+    "db": ("mlops_oncall.cli.db", "db", "The database: schema version, backend; upgrade."),
     "drill": (
         "mlops_oncall.cli.drill",
         "drill",

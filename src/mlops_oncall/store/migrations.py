@@ -1,18 +1,26 @@
-"""Versioned schema migrations. The store records its version and upgrades on open.
+"""Versioned schema migrations. The store records its version; `db upgrade` moves it on.
 
-A fresh database is created at the latest version in one go. An older file is upgraded one
-step at a time, each step in its own transaction. The test suite keeps a database made by
-version 1 (tests/fixtures/db/v1.db) and upgrades it through every step.
+A fresh (empty) database is created at the latest version in one go, on open, on both backends:
+a single responder needs no setup. An older schema is upgraded one step at a time, each step in
+its own transaction, only when asked (`upgrade=True`): `mlops-oncall db upgrade` always, and an
+ordinary open of a SQLite file (see Store). A shared PostgreSQL database is never migrated by
+whichever teammate's terminal happens to open it first. Creating or upgrading holds an advisory
+lock on PostgreSQL (SQLite's write lock does the same), so two terminals take turns.
+
+The test suite keeps a database made by version 1 (tests/fixtures/db/v1.db) and upgrades it
+through every step, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import Connection, Engine, exc, inspect, select, text
 
+from mlops_oncall import __version__
 from mlops_oncall.store import tables
-from mlops_oncall.store.engine import StoreError, write_tx
+from mlops_oncall.store.engine import StoreError, read_tx, write_tx
+from mlops_oncall.store.errors import first_line
 
 Migration = Callable[[Connection], None]
 
@@ -46,9 +54,11 @@ def _v5(conn: Connection) -> None:
         "action_item": [("priority", "VARCHAR"), ("link", "VARCHAR")],
         "deployment": [
             ("rolled_back_to", "VARCHAR"),
-            ("outcome_at", "VARCHAR"),
+            # timestamps are VARCHAR(27) like every other (types.UTCTimestamp): SQLite ignores
+            # the length, but PostgreSQL keeps it, and its migrated DDL must match a fresh one
+            ("outcome_at", "VARCHAR(27)"),
             ("hotfix_of", "INTEGER REFERENCES deployment (id)"),
-            ("updated_at", "VARCHAR"),
+            ("updated_at", "VARCHAR(27)"),
         ],
         "risk": [("approver", "VARCHAR"), ("accepted_until", "DATE")],
     }
@@ -84,6 +94,13 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
+UPGRADE_COMMAND = "mlops-oncall db upgrade"
+# the mlops-oncall that last created or upgraded the schema: the oldest one that can use it
+TOOL_KEY = "written_by"
+# pg_advisory_xact_lock's key for schema changes (any constant; "mlops-on" in ASCII)
+_LOCK_KEY = 0x6D6C6F70732D6F6E
+
+
 def current_version(conn: Connection) -> int | None:
     if not inspect(conn).has_table("meta"):
         return None
@@ -93,39 +110,94 @@ def current_version(conn: Connection) -> int | None:
     return int(row[0]) if row else None
 
 
-def _set_version(conn: Connection, version: int) -> None:
+def written_by(conn: Connection) -> str | None:
+    row = conn.execute(select(tables.Meta.c.value).where(tables.Meta.c.key == TOOL_KEY)).first()
+    return row[0] if row else None
+
+
+def _put(conn: Connection, key: str, value: str) -> None:
     meta = tables.Meta
-    if conn.execute(select(meta.c.key).where(meta.c.key == "schema_version")).first():
-        conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(version)))
+    if conn.execute(select(meta.c.key).where(meta.c.key == key)).first():
+        conn.execute(meta.update().where(meta.c.key == key).values(value=value))
     else:
-        conn.execute(meta.insert().values(key="schema_version", value=str(version)))
+        conn.execute(meta.insert().values(key=key, value=value))
 
 
-def migrate(engine: Engine) -> int:
-    """Create or upgrade the schema; return the version now in place."""
-    with write_tx(engine) as conn:
+def _set_version(conn: Connection, version: int) -> None:
+    _put(conn, "schema_version", str(version))
+    _put(conn, TOOL_KEY, __version__)
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise schema changes across processes; released at commit. SQLite's BEGIN IMMEDIATE
+    already holds the write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def newer_message(version: int, tool: str | None) -> str:
+    needs = f" {tool} or later" if tool and tool != __version__ else ""
+    return (
+        f"the database is at schema version {version}, newer than this mlops-oncall "
+        f"understands ({LATEST}); upgrade mlops-oncall{needs}"
+    )
+
+
+def older_message(where: str, version: int) -> str:
+    return (
+        f"the database {where} is at schema version {version}, older than this "
+        f"mlops-oncall's ({LATEST}): run `{UPGRADE_COMMAND}` to upgrade it"
+    )
+
+
+def _foreign() -> StoreError:
+    return StoreError(
+        "the database has tables but no mlops-oncall schema version; "
+        "is it another application's database?"
+    )
+
+
+def open_schema(engine: Engine, where: str, *, upgrade: bool) -> tuple[int | None, int]:
+    """Make the schema usable: create it in an empty database, refuse a newer one, and upgrade
+    an older one if ``upgrade`` (else refuse it, naming the command). Returns (the version
+    found, None for an empty database; the version now in place)."""
+    with read_tx(engine) as conn:  # the common case, a current schema, takes no write lock
         version = current_version(conn)
-        if version is None:
-            if inspect(conn).get_table_names():
-                raise StoreError(
-                    "the database has tables but no mlops-oncall schema version; "
-                    "is it another application's database?"
-                )
-            tables.metadata.create_all(conn)
-            _set_version(conn, LATEST)
-            return LATEST
-    if version > LATEST:
-        raise StoreError(
-            f"the database is at schema version {version}, newer than this mlops-oncall "
-            f"understands ({LATEST}); upgrade mlops-oncall"
-        )
-    for target, _what, step in MIGRATIONS:
-        if target <= version:
-            continue
+        tool = written_by(conn) if version is not None else None
+    if version == LATEST:
+        return version, version
+    if version is None:
         with write_tx(engine) as conn:
-            if current_version(conn) != target - 1:  # another process upgraded meanwhile
+            _lock(conn)
+            version = current_version(conn)  # another terminal may have created it meanwhile
+            if version is None:
+                if inspect(conn).get_table_names():
+                    raise _foreign()
+                tables.metadata.create_all(conn)
+                _set_version(conn, LATEST)
+                return None, LATEST
+            tool = written_by(conn)
+    if version > LATEST:
+        raise StoreError(newer_message(version, tool))
+    if version < LATEST and not upgrade:
+        raise StoreError(older_message(where, version))
+    return version, _upgrade(engine, where)
+
+
+def _upgrade(engine: Engine, where: str) -> int:
+    for target, _what, step in MIGRATIONS:
+        with write_tx(engine) as conn:
+            _lock(conn)
+            version = current_version(conn)
+            if version is None or version >= target:  # done already, maybe by another process
                 continue
-            if step is not None:
-                step(conn)
-            _set_version(conn, target)
+            try:
+                if step is not None:
+                    step(conn)
+                _set_version(conn, target)
+            except exc.DBAPIError as err:  # the step's transaction rolls back as a whole
+                raise StoreError(
+                    f"could not upgrade the database {where} to schema version {target}: "
+                    f"{first_line(err.orig)}; it is still at version {version}"
+                ) from None
     return LATEST

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Date, String, bindparam, select, type_coerce, update
@@ -406,6 +406,10 @@ def stored_summary(conn: Connection, incident_id: int) -> dict[str, Any]:
     return {
         "incident": dict(found),
         "roles": [dict(r) for r in roles],
-        "actions": [dict(a) for a in actions],
+        # psycopg parses a DATE itself whatever SQLAlchemy's type says: back to its text
+        "actions": [
+            {k: v.isoformat() if isinstance(v, date) else v for k, v in a.items()}
+            for a in actions
+        ],
         "runbooks": [dict(t) for t in runbooks],
     }
