@@ -109,6 +109,20 @@ def render_handoff(
     """The hand-off document; ``inputs`` are build_context's."""
     sources = sources or Sources()
     ctx = build_context(sources=sources, **inputs)
+    return render_context(
+        ctx, sources=sources, templates_dir=templates_dir, template_file=template_file
+    )
+
+
+def render_context(
+    ctx: dict[str, Any],
+    *,
+    sources: Sources,
+    templates_dir: Path | None = None,
+    template_file: Path | None = None,
+) -> str:
+    """The document from a context already built (the TUI keeps it: the confirmation names
+    the open incidents)."""
     out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
     return sources.redact_text(out)
 

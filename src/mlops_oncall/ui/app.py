@@ -519,6 +519,14 @@ class OncallApp(App[None]):
             return
         self.push_screen(RiskScreen())
 
+    def action_handoff(self) -> None:
+        from mlops_oncall.ui.screens.handoff import HandoffScreen
+
+        if not self.ready:
+            self.notify("Still loading…")
+            return
+        self.push_screen(HandoffScreen())
+
     def action_debrief(self) -> None:
         from mlops_oncall.ui.screens.debrief import DebriefScreen
 

@@ -27,6 +27,11 @@ class OncallCommands(Provider):
             ("Help", "Keys, screens and binding ids", app.action_help),
             ("Risk register", "Risks by score; overdue reviews highlighted", app.action_risks),
             (
+                "Shift hand-off",
+                "The note for the next shift; record the hand-off",
+                app.action_handoff,
+            ),
+            (
                 "Drill debrief",
                 "The latest drill's score; accept improvement items",
                 app.action_debrief,

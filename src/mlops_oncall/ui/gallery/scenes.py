@@ -399,6 +399,15 @@ async def risks(app, pilot):
     await _settle(app, pilot)
 
 
+async def handoff(app, pilot):
+    from mlops_oncall.ui.screens.handoff import HandoffScreen
+
+    await _ready(app, pilot)
+    await pilot.press("s")
+    await _until(pilot, lambda: isinstance(app.screen, HandoffScreen) and app.screen.context)
+    await _settle(app, pilot)
+
+
 async def debrief(app, pilot):
     from mlops_oncall.ui.screens.debrief import DebriefScreen
 
@@ -440,5 +449,6 @@ SCENES = [
     Scene("postmortem", "Postmortem: narrative with a live preview", postmortem),
     Scene("candidate-risks", "Candidate risks after a postmortem", candidate_risks),
     Scene("risks", "Risk register, by score, overdue reviews highlighted", risks),
+    Scene("handoff", "Shift hand-off: the note for the next shift", handoff),
     Scene("debrief", "Drill debrief: scored from the timeline; accept improvements", debrief),
 ]

@@ -31,6 +31,7 @@ class DashboardScreen(Screen):
         Binding("c", "focus_checks", "Checks", id="dashboard.focus_checks", show=False),
         Binding("i", "focus_incidents", "Incidents", id="dashboard.focus_incidents"),
         Binding("w", "focus_deploys", "What changed", id="dashboard.focus_deploys", show=False),
+        Binding("s", "handoff", "Hand-off", id="dashboard.handoff"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -425,6 +426,9 @@ class DashboardScreen(Screen):
 
     def action_declare(self) -> None:
         oncall(self).declare_from_check(self.selected_check())
+
+    def action_handoff(self) -> None:
+        oncall(self).action_handoff()
 
     def action_open(self) -> None:
         focused = self.focused
