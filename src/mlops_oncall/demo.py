@@ -259,7 +259,9 @@ class Story:
         if self._stop.wait(self.delay):
             return
         started = self.session.clock.now()
-        self.session.deploys.record(
+        # the pipeline promotes the bad model, as it deployed the seeded history; the rollback
+        # below is the responder's
+        self.session.deploys_as("ci").record(
             self.SERVICE, self.BAD, "model", "succeeded", notes="canary skipped"
         )
         tell(f"{self.SERVICE} {self.BAD} rolled out (model promotion). Watch the fraud checks.")

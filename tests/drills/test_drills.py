@@ -125,6 +125,11 @@ def test_headless_run_breaks_and_heals_the_checks_in_order(tmp_path, drill_env, 
     assert view.row.is_drill is True and view.row.drill_id == "DRILL-0001"
     kinds = [e.kind for e in session.incidents.events(view.id)]
     assert "inject" in kinds and "check_transition" in kinds
+    # the responder's name is on what they did, not on what the drill delivered or its checks saw
+    actors = {e.kind: e.actor for e in session.incidents.events(view.id)}
+    assert actors["declared"] == "tester"
+    assert actors["inject"] == actors["drill_ended"] == "game_master"
+    assert actors["check_transition"] == "monitor"
     # the contingency came, because nobody acknowledged
     assert ("warning", "Payments asks what is going on.") in said
     assert ("information", "You are on call.") in said

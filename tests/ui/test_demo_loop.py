@@ -91,6 +91,7 @@ async def test_the_demo_rollback_step_heals_the_model_and_the_story_ends(tmp_pat
                 incident,
                 "v42",
             )
+            assert v43.actor == "ci"  # the pipeline promoted it, not the responder
             # the checks recover on their own polls
             await wait_for(pilot, lambda: state("fraud.ready") == "up", 60, "fraud up")
             # mitigate and resolve from the incident screen

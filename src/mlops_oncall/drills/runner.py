@@ -22,9 +22,12 @@ from typing import Any
 from mlops_oncall.drills.clock import DrillClock
 from mlops_oncall.drills.records import Delivery, DrillRecords
 from mlops_oncall.drills.scenario import Inject, Scenario
+from mlops_oncall.formats.actors import MONITOR
 from mlops_oncall.formats.refs import drill_ref
 
 POLL = timedelta(seconds=20)  # drill time between probe rounds in virtual mode
+# the actor of what the drill itself delivers or ends: not the responder playing it
+GAME_MASTER = "game_master"
 
 
 class DrillRunner:
@@ -121,7 +124,11 @@ class DrillRunner:
         resolved = []
         for ref in self.records.incidents_of(self.ref):
             incidents.record(
-                ref, "drill_ended", text, {"drill": self.ref, "status": status, "reason": reason}
+                ref,
+                "drill_ended",
+                text,
+                {"drill": self.ref, "status": status, "reason": reason},
+                actor=GAME_MASTER,
             )
             current = incidents.get(ref).row.status
             if current == "triage":
@@ -185,6 +192,7 @@ class DrillRunner:
                     "alert",
                     f"alert {inj.target} firing",
                     {"name": inj.target, "text": inj.text},
+                    actor=GAME_MASTER,
                 )
         elif inj.type == "message":
             self.tell(inj.text or "", "information")
@@ -207,6 +215,7 @@ class DrillRunner:
                     "fault": inj.fault,
                     "params": inj.params,
                 },
+                actor=GAME_MASTER,
             )
 
     def _declare(self) -> None:
@@ -217,7 +226,7 @@ class DrillRunner:
             service=sc.service,
             drill=True,
             drill_id=self.ref,
-            by="game_master",  # scoring gives the responder no points for it
+            by=GAME_MASTER,  # scoring gives the responder no points for it
         )
         self.incident = view.id
 
@@ -407,6 +416,7 @@ class DrillRunner:
                             "error_class": t.error_class,
                             "blocked_by": list(t.blocked_by),
                         },
+                        actor=MONITOR,  # as the TUI's monitor records a crossing
                     )
 
 

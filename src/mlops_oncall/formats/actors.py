@@ -9,6 +9,9 @@ import unicodedata
 
 ENV_ACTOR = "MLOPS_ONCALL_ACTOR"
 MAX_ACTOR = 100
+# the actor of what a check saw (the TUI's monitor, a drill's own polls): a blameless timeline
+# does not put the name of the responder who had the TUI open on what a machine observed
+MONITOR = "monitor"
 
 
 def actor_problem(name: str) -> str | None:

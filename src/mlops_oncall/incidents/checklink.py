@@ -12,11 +12,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.checks.state import Transition
+from mlops_oncall.formats.actors import MONITOR
 
 if TYPE_CHECKING:  # the UI thread imports this module (concerns) before the store is open
     from mlops_oncall.store.models import Incident
-
-MONITOR = "monitor"  # the actor of what a check saw: not the responder who had the TUI open
 
 
 def concerns(
