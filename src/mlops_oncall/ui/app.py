@@ -21,7 +21,13 @@ from textual.binding import Binding
 from mlops_oncall.boottrace import mark
 from mlops_oncall.formats.vocabulary import FAILING
 from mlops_oncall.ui.commands import OncallCommands
-from mlops_oncall.ui.messages import ChecksUpdated, DataChanged, DrillEnded, StoryEvent
+from mlops_oncall.ui.messages import (
+    ChecksUpdated,
+    DataChanged,
+    DrillEnded,
+    IncidentsChanged,
+    StoryEvent,
+)
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 if TYPE_CHECKING:
@@ -103,6 +109,7 @@ class OncallApp(App[None]):
         self.checks_loaded = False
         self.watch_every = watch_every  # seconds between looks at checks.yaml and runbooks
         self.watcher = None
+        self.live_changes = None  # the store's watcher (store/live.py), once the store is open
         self._monitor_lock = threading.Lock()
         self.monitor = None
         self.ready = False
@@ -180,6 +187,7 @@ class OncallApp(App[None]):
             mark("library loaded")
             s.note_unknown_runbooks()
             self._start_watching()
+            self._start_live()
         except Exception as exc:
             self.call_from_thread(
                 self.notify, f"could not start: {exc}", severity="error", timeout=30
@@ -215,6 +223,26 @@ class OncallApp(App[None]):
         self.watcher = FileWatcher(
             self.session.watched_files(), self._files_changed, every=self.watch_every
         ).start()
+
+    def _start_live(self) -> None:
+        """Screens re-read an incident when the store's watcher reports it (another terminal's
+        append, or this one's), instead of each polling its head every second."""
+        self.live_changes = self.session.watch(
+            lambda ids: self.post_message(IncidentsChanged(ids))
+        ).start()
+
+    def on_incidents_changed(self, message: IncidentsChanged) -> None:
+        from mlops_oncall.formats.refs import parse_ref
+        from mlops_oncall.ui.screens.incident import IncidentScreen
+        from mlops_oncall.ui.screens.triage import TriageScreen
+
+        for screen in self.screen_stack:
+            shows_one = isinstance(screen, IncidentScreen | TriageScreen)
+            if shows_one and parse_ref(screen.incident_id) in message.ids:
+                screen.poll()
+        dash = self._dashboard()
+        if dash is not None:
+            dash.refresh_lists()
 
     def _files_changed(self, groups: set[str]) -> None:
         """On the watcher's thread: read what changed, then apply it on the UI loop."""
@@ -288,6 +316,8 @@ class OncallApp(App[None]):
     def on_unmount(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        if self.live_changes is not None:
+            self.live_changes.stop()
         if self.story is not None:
             self.story.stop()
         if self.monitor is not None:

@@ -22,6 +22,14 @@ class DataChanged(Message):
         self.what = what
 
 
+class IncidentsChanged(Message):
+    """The store's watcher saw new events on these incidents (from any terminal, this one too)."""
+
+    def __init__(self, ids: frozenset[int]) -> None:
+        super().__init__()
+        self.ids = ids
+
+
 class StoryEvent(Message):
     """The demo story (or a drill) did something the responder should hear about."""
 

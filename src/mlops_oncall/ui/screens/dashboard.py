@@ -20,6 +20,7 @@ from mlops_oncall.ui.widgets.lean_table import LeanTable
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
+DEPLOYS_EVERY = 10.0  # seconds between re-reads of the lists when nothing was reported
 CONFIG_ERROR = Text("✗ config", style="bold red")  # a refused entry; the detail panel says why
 
 
@@ -80,7 +81,9 @@ class DashboardScreen(Screen):
             self.build_checks()
         if oncall(self).ready:
             self.refresh_lists()
-        self.set_interval(2.0, self.refresh_lists)
+        # the open incidents refresh when the store's watcher reports a change (the app calls
+        # refresh_lists); this slow round catches deploys, which append no event
+        self.set_interval(DEPLOYS_EVERY, self.refresh_lists)
         self.set_interval(1.0, self.tick)
 
     # -- checks ----------------------------------------------------------------------------

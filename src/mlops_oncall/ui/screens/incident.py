@@ -40,7 +40,7 @@ KIND_STYLE = {
 STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed", "declined")
 
 
-DEPLOYS_EVERY = 5  # polls (seconds) between re-reads of the service's recent deploys
+DEPLOYS_EVERY = 5  # seconds between re-reads of the service's recent deploys (no event tells)
 
 
 def milestone_dialog(app, incident_id: str, row: dict, after=None):
@@ -88,7 +88,6 @@ class IncidentScreen(Screen):
         self.incident_id = incident_id
         self.view = None
         self.last_seq = 0
-        self._polls = 0
         self._deploys: list | None = None  # as last shown in the recent-deploys panel
 
     def compose(self) -> ComposeResult:
@@ -130,7 +129,8 @@ class IncidentScreen(Screen):
             deps.add_column(key, key=key)
         tl.focus()
         self.load()
-        self.set_interval(1.0, self.poll)
+        # new events: the app calls poll() when the store's watcher reports this incident
+        self.set_interval(DEPLOYS_EVERY, self.poll_deploys)
         self.set_interval(1.0, self.render_header)
 
     # -- loading (thread) and applying (UI loop) ----------------------------------------------
@@ -144,23 +144,26 @@ class IncidentScreen(Screen):
 
     @work(thread=True, exclusive=True, group="incident-poll")
     def poll(self) -> None:
-        """New events from any process (a second terminal's `incident note`) within a second."""
+        """New events from any process (a second terminal's `incident note`): called when the
+        store's watcher reports this incident, and after this screen records something."""
         s = oncall(self).session
         if self.view is None:
             return
-        self._polls += 1
-        service = self.view.row.service
-        if service and self._polls % DEPLOYS_EVERY == 0:
-            # a deploy recorded or marked rolled back meanwhile (no event on this timeline)
-            deploys = s.deploys.list(service=service, limit=10)
-            if deploys != self._deploys:
-                self.app.call_from_thread(self._show_deploys, deploys)
         seq, _ = s.incidents.head(self.incident_id)
         if seq == self.last_seq:
             return
         events = s.incidents.events(self.incident_id, after_seq=self.last_seq)
         view = s.incidents.get(self.incident_id)
         self.app.call_from_thread(self._more, view, events)
+
+    @work(thread=True, exclusive=True, group="incident-deploys")
+    def poll_deploys(self) -> None:
+        """A deploy recorded or marked rolled back meanwhile (no event on this timeline)."""
+        service = self.view.row.service if self.view is not None else None
+        if service:
+            deploys = oncall(self).session.deploys.list(service=service, limit=10)
+            if deploys != self._deploys:
+                self.app.call_from_thread(self._show_deploys, deploys)
 
     def _loaded(self, view, events, deploys) -> None:
         self.view = view

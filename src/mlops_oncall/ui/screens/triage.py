@@ -119,7 +119,7 @@ class TriageScreen(CommandFlow, Screen):
 
     def on_mount(self) -> None:
         self.load()
-        self.set_interval(1.0, self.poll)
+        # another terminal's step: the app calls poll() when the store's watcher reports it
         self.set_interval(5.0, self.check_escalation)
         self.set_interval(1.0, self.paint_header)  # the elapsed time
 
