@@ -249,3 +249,29 @@ def test_watcher_reports_new_incidents_and_appends(backend, request, cli_proc):
     finally:
         watcher.stop()
         session.close()
+
+
+def test_watcher_fallback_poll_sees_a_change_that_sent_no_notification(on_pg, cli_proc):
+    """A missed NOTIFY (here: a head moved by hand, and a stranger's payload on the channel)
+    is still reported, by the heads re-read every FALLBACK_S."""
+    import psycopg
+
+    from mlops_oncall.config import load_workspace
+    from mlops_oncall.session import Session
+    from mlops_oncall.store.live import CHANNEL
+
+    _declare(cli_proc)
+    reports: queue.Queue[frozenset[int]] = queue.Queue()
+    session = Session(load_workspace(None))
+    watcher = session.watch(reports.put, incidents=[1])
+    try:
+        watcher.start()
+        head = watcher.heads[1]
+        with psycopg.connect(on_pg, autocommit=True) as conn:
+            conn.execute(f"NOTIFY {CHANNEL}, 'not ours'")
+            conn.execute("UPDATE incident SET head_seq = head_seq + 1 WHERE id = 1")
+        assert reports.get(timeout=DEADLINE_S) == frozenset({1})
+        assert watcher.heads[1] == head + 1
+    finally:
+        watcher.stop()
+        session.close()
