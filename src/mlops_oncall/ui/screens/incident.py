@@ -464,9 +464,6 @@ class IncidentScreen(Screen):
         )
 
     def action_role(self) -> None:
-        def done(result) -> None:
-            if result:
-                role, who = result
         from mlops_oncall.incidents.service import RoleHeld
 
         svc = oncall(self).session.incidents
@@ -493,6 +490,9 @@ class IncidentScreen(Screen):
                 )
                 return None
 
+        def done(result) -> None:
+            if result:
+                role, who = result
                 self._do(f"assign {role}", claim, role, who)
 
         self.app.push_screen(RoleModal(self.view.roles if self.view else {}), done)
