@@ -408,8 +408,7 @@ def stored_summary(conn: Connection, incident_id: int) -> dict[str, Any]:
         "roles": [dict(r) for r in roles],
         # psycopg parses a DATE itself whatever SQLAlchemy's type says: back to its text
         "actions": [
-            {k: v.isoformat() if isinstance(v, date) else v for k, v in a.items()}
-            for a in actions
+            {k: v.isoformat() if isinstance(v, date) else v for k, v in a.items()} for a in actions
         ],
         "runbooks": [dict(t) for t in runbooks],
     }
