@@ -90,6 +90,7 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
         "tolerated risks' approver and expiry",
         _v5,
     ),
+    (6, "who has an incident open (presence, not evidence)", _create(tables.Presence)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -327,3 +327,20 @@ class DrillInject(Record, table=True):
     source: str = _str(default="schedule")  # schedule | game_master
     offset_s: float = 0.0  # scenario time of the delivery
     at: datetime = _ts(null=False)
+
+
+class Presence(Record, table=True):
+    """Who has an incident open right now: one row per TUI session (two terminals of one
+    person are two rows), its time moved on by a heartbeat and stale after about 30 s
+    (store/presence.py). Not evidence: not on the timeline, not exported, not verified. No
+    foreign key to the incident: a beat would then wait on a writer's lock of its row."""
+
+    __tablename__ = "presence"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "session_key", name="uq_presence_incident_session"),
+    )
+    id: int | None = _id()
+    incident_id: int
+    session_key: str = _str()  # random per TUI process
+    actor: str = _str()
+    seen_at: datetime = _ts(null=False)

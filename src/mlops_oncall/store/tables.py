@@ -27,3 +27,4 @@ RiskReview = models.RiskReview.__table__
 RiskLink = models.RiskLink.__table__
 Drill = models.Drill.__table__
 DrillInject = models.DrillInject.__table__
+Presence = models.Presence.__table__
