@@ -2,7 +2,7 @@
 
 `.ci/run` starts one before pytest and stops it afterwards, also on failure:
 
-    python -m tests.pgcluster start DIR   # prints the server's URL on stdout
+    python -m tests.pgcluster start DIR [--durable]  # prints the server's URL on stdout
     python -m tests.pgcluster stop DIR
 
 The cluster lives in DIR (a temporary folder), listens on a free port on 127.0.0.1 only, trusts
@@ -53,7 +53,9 @@ def _run(argv: list[str]) -> None:
         sys.exit(f"pgcluster: {' '.join(argv[:2])} failed:\n{done.stdout}{done.stderr}")
 
 
-def start(root: Path) -> str:
+def start(root: Path, *, durable: bool = False, settings: dict[str, str] | None = None) -> str:
+    """``durable`` keeps fsync on (the tests turn it off for speed; the append benchmark
+    needs the real cost of a commit); ``settings`` are more server options (``-c k=v``)."""
     bins = bindir()
     if bins is None:
         sys.exit("pgcluster: no PostgreSQL server found (apt-get install postgresql)")
@@ -67,7 +69,11 @@ def start(root: Path) -> str:
                 parent.chmod(parent.stat().st_mode | 0o011)
     port = _free_port()
     _run([str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off"
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root}"
+    if not durable:
+        options += " -c fsync=off"
+    for key, value in (settings or {}).items():
+        options += f" -c {key}={value}"
     log = str(root / "log")
     _run([str(bins / "pg_ctl"), "-D", str(data), "-o", options, "-l", log, "-w", "start"])
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
@@ -84,11 +90,12 @@ def stop(root: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 2 or argv[0] not in ("start", "stop"):
-        sys.exit("usage: python -m tests.pgcluster start|stop DIR")
+    durable = argv[2:] == ["--durable"] and argv[0] == "start"
+    if len(argv) != 2 + durable or argv[0] not in ("start", "stop"):
+        sys.exit("usage: python -m tests.pgcluster start DIR [--durable] | stop DIR")
     root = Path(argv[1])
     if argv[0] == "start":
-        print(start(root))
+        print(start(root, durable=durable))
     else:
         stop(root)
 
