@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mlops_oncall.runbooks.library import Library
     from mlops_oncall.store.db import Store
     from mlops_oncall.store.live import Watcher
+    from mlops_oncall.store.presence import PresenceBoard
 
 
 @dataclass
@@ -136,12 +137,23 @@ class Session:
         *,
         incidents: list[int] | None = None,
         on_status: Callable[[str], None] | None = None,
+        on_deploys: Callable[[], None] | None = None,
     ) -> Watcher:
         """A watcher (not started) of new events in the store: ``on_change`` gets the ids of
         the incidents that have some, on the watcher's thread (store/live.py)."""
         from mlops_oncall.store.live import Watcher
 
-        return Watcher(self.store, on_change, incidents=incidents, on_status=on_status)
+        return Watcher(
+            self.store, on_change, incidents=incidents, on_status=on_status, on_deploys=on_deploys
+        )
+
+    @cached_property
+    def presence(self) -> PresenceBoard:
+        """Who else has an incident open (store/presence.py): this process's heartbeats, on
+        the wall clock whatever the session's (a drill's runs faster than the beats)."""
+        from mlops_oncall.store.presence import PresenceBoard
+
+        return PresenceBoard(self.store, actor=self.actor)
 
     @cached_property
     def drills(self) -> DrillRecords:
