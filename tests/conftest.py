@@ -1,4 +1,6 @@
-"""Shared fixtures: an isolated environment per test, and the CLI in-process or as a subprocess."""
+"""Shared fixtures: an isolated environment per test, the CLI in-process or as a subprocess, and
+a database on each backend (a SQLite file; a fresh PostgreSQL database on the cluster `.ci/run`
+starts)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,26 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+PG_ENV = "MLOPS_ONCALL_TEST_PG"
+PG_HOW = (
+    "the PostgreSQL tests need a server: run .ci/run, or start one with "
+    "`python -m tests.pgcluster start DIR` and set MLOPS_ONCALL_TEST_PG to the URL it prints"
+)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): runs on the sqlite param of backend_url only; the reason says why",
+    )
 
 
 @dataclass
@@ -87,3 +103,84 @@ def cli_proc():
         return Result(p.returncode, p.stdout, p.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The test cluster's URL; skips saying how to get one, or fails on CI (`CI=true`)."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{PG_ENV} is not set on CI: {PG_HOW}")
+        pytest.skip(PG_HOW)
+    return url
+
+
+def _pg_admin(admin_url: str, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _pg_database(admin_url: str, template: str | None = None):
+    """Create a uniquely named database (a copy of ``template`` if given); yield its URL; drop it."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    _pg_admin(admin_url, f'CREATE DATABASE "{name}"{copy}')
+    base, _, _ = admin_url.rpartition("/")
+    yield f"{base}/{name}"
+    _pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_admin_url):
+    """The URL of a new, empty database, dropped after the test."""
+    yield from _pg_database(pg_admin_url)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url):
+    """A database created at the latest schema once per run, copied for each store test.
+
+    Copying it (CREATE DATABASE ... TEMPLATE) skips building the schema again in every test.
+    """
+    from mlops_oncall.store.db import open_store
+
+    for url in _pg_database(pg_admin_url):
+        open_store(url).close()  # a template must have no open connections when copied
+        yield url.rpartition("/")[2]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request, tmp_path):
+    """A store's URL on each backend in turn: a SQLite file, then a fresh PostgreSQL database
+    at the latest schema. A test marked ``sqlite_only(reason)`` skips the PostgreSQL param."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'oncall.db'}"
+        return
+    marker = request.node.get_closest_marker("sqlite_only")
+    if marker is not None:
+        pytest.skip(f"SQLite only: {marker.args[0] if marker.args else marker.kwargs['reason']}")
+    admin = request.getfixturevalue("pg_admin_url")
+    yield from _pg_database(admin, template=request.getfixturevalue("pg_template"))
+
+
+def raw_sql(url: str, statement: str, *args) -> None:
+    """Run one statement (``?`` placeholders) straight on the database behind a store's URL, as
+    someone tampering with it would: no store, no retries, no NOTIFY."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        try:
+            con.execute(statement, args)
+            con.commit()
+        finally:
+            con.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(statement.replace("?", "%s"), args)

@@ -12,8 +12,9 @@ T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'oncall.db'}"
+def db_url(backend_url):
+    """The store's URL: each test using it (or store, svc) runs on SQLite and on PostgreSQL."""
+    return backend_url
 
 
 @pytest.fixture

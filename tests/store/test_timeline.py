@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from mlops_oncall.formats.refs import public_id
 from mlops_oncall.store import timeline as tl
+from tests.conftest import raw_sql as _sql
 
 
 @pytest.fixture
@@ -19,13 +19,6 @@ def inc(svc, clock):
         clock.advance(60)
         svc.note(view.id, f"note {i}")
     return view.row.id
-
-
-def _sql(db_url: str, statement: str, *args) -> None:
-    con = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    con.execute(statement, args)
-    con.commit()
-    con.close()
 
 
 def test_intact_chain_verifies(svc, inc):
