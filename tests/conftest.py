@@ -29,6 +29,9 @@ def pytest_configure(config):
         "markers",
         "sqlite_only(reason): runs on the sqlite param of backend_url only; the reason says why",
     )
+    config.addinivalue_line(
+        "markers", "both_backends: a reports test whose seeded week runs on SQLite and PostgreSQL"
+    )
 
 
 @dataclass
@@ -124,7 +127,7 @@ def _pg_admin(admin_url: str, *statements: str) -> None:
             conn.execute(statement)
 
 
-def _pg_database(admin_url: str, template: str | None = None):
+def pg_database(admin_url: str, template: str | None = None):
     """Create a uniquely named database (a copy of ``template`` if given); yield its URL; drop it."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     copy = f' TEMPLATE "{template}"' if template else ""
@@ -137,7 +140,7 @@ def _pg_database(admin_url: str, template: str | None = None):
 @pytest.fixture
 def pg_url(pg_admin_url):
     """The URL of a new, empty database, dropped after the test."""
-    yield from _pg_database(pg_admin_url)
+    yield from pg_database(pg_admin_url)
 
 
 @pytest.fixture(scope="session")
@@ -148,7 +151,7 @@ def pg_template(pg_admin_url):
     """
     from mlops_oncall.store.db import open_store
 
-    for url in _pg_database(pg_admin_url):
+    for url in pg_database(pg_admin_url):
         open_store(url).close()  # a template must have no open connections when copied
         yield url.rpartition("/")[2]
 
@@ -164,7 +167,7 @@ def backend_url(request, tmp_path):
     if marker is not None:
         pytest.skip(f"SQLite only: {marker.args[0] if marker.args else marker.kwargs['reason']}")
     admin = request.getfixturevalue("pg_admin_url")
-    yield from _pg_database(admin, template=request.getfixturevalue("pg_template"))
+    yield from pg_database(admin, template=request.getfixturevalue("pg_template"))
 
 
 def raw_sql(url: str, statement: str, *args) -> None:

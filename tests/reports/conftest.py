@@ -15,7 +15,7 @@ from mlops_oncall.clock import FixedClock
 from mlops_oncall.redact import Redactor
 from mlops_oncall.reports.sources import load_sources
 from mlops_oncall.store.db import open_store
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, pg_database
 
 from .seed import NOW, TOKEN, seed
 
@@ -23,20 +23,56 @@ GOLDEN = FIXTURES / "reports"
 UPDATE = os.environ.get("MLOPS_ONCALL_UPDATE_GOLDEN") == "1"
 
 
-@pytest.fixture(scope="session")
-def seeded_db(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("seeded")
-    with pytest.MonkeyPatch.context() as mp:  # session-scoped: isolated_env is not active yet
-        mp.setenv("MLOPS_ONCALL_NO_CACHE", "1")
-        mp.setenv("MLOPS_ONCALL_CACHE_DIR", str(folder / "_cache"))
-        store = open_store(f"sqlite:///{folder / 'week.db'}")
-        seed(store, folder)
-        store.close()
-    return folder
+def pytest_generate_tests(metafunc):
+    # a test marked both_backends gets the seeded week (and the empty workspace) on each backend
+    if "week_backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("week_backend", ["sqlite", "postgresql"], indirect=True)
 
 
 @pytest.fixture
-def week(seeded_db, tmp_path, monkeypatch):
+def week_backend(request) -> str:
+    """sqlite, or each backend in turn for a test marked both_backends."""
+    return getattr(request, "param", "sqlite")
+
+
+def _seed_into(url: str, folder: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:  # session-scoped: isolated_env is not active yet
+        mp.setenv("MLOPS_ONCALL_NO_CACHE", "1")
+        mp.setenv("MLOPS_ONCALL_CACHE_DIR", str(folder / "_cache"))
+        store = open_store(url)
+        seed(store, folder)
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("seeded")
+    _seed_into(f"sqlite:///{folder / 'week.db'}", folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seeded_pg(pg_admin_url, tmp_path_factory):
+    """The seeded week in a PostgreSQL database, built once and copied (as a template) per test."""
+    for url in pg_database(pg_admin_url):
+        _seed_into(url, tmp_path_factory.mktemp("seeded_pg"))
+        yield url.rpartition("/")[2]
+
+
+def _database(request, backend: str, tmp_path: Path, name: str, template: str) -> str:
+    """The URL of the test's database: a file under tmp_path, or a copy of a template."""
+    if backend == "sqlite":
+        return f"sqlite:///{name}"
+    admin = request.getfixturevalue("pg_admin_url")
+    copy = pg_database(admin, template=request.getfixturevalue(template))
+    request.addfinalizer(lambda: next(copy, None))
+    return next(copy)
+
+
+@pytest.fixture
+def week(request, week_backend, seeded_db, tmp_path, monkeypatch):
     """A private copy of the seeded database, a workspace around it, and a fixed clock.
 
     The CLI reads the same workspace (oncall.yaml, checks.yaml, the database) and its clock is
@@ -45,10 +81,11 @@ def week(seeded_db, tmp_path, monkeypatch):
     monkeypatch.setenv("MODEL_TOKEN", TOKEN)
     for name in ("week.db", "checks.yaml"):
         shutil.copy(seeded_db / name, tmp_path / name)
-    (tmp_path / "oncall.yaml").write_text("database: sqlite:///week.db\n", encoding="utf-8")
+    url = _database(request, week_backend, tmp_path, "week.db", "seeded_pg")
+    (tmp_path / "oncall.yaml").write_text(f"database: {url}\n", encoding="utf-8")
     fixed = FixedClock(NOW)
     monkeypatch.setattr(clock_module.SYSTEM, "now", fixed.now)
-    store = open_store(f"sqlite:///{tmp_path / 'week.db'}")
+    store = open_store(url if week_backend != "sqlite" else f"sqlite:///{tmp_path / 'week.db'}")
     yield Week(store, fixed, tmp_path)
     store.close()
 
@@ -102,12 +139,13 @@ def weekly_inputs(store, clock) -> dict:
 
 
 @pytest.fixture
-def empty(tmp_path, monkeypatch):
+def empty(request, week_backend, tmp_path, monkeypatch):
     """An empty workspace: no checks file, an empty database, the same fixed clock."""
     fixed = FixedClock(NOW)
     monkeypatch.setattr(clock_module.SYSTEM, "now", fixed.now)
-    (tmp_path / "oncall.yaml").write_text("database: sqlite:///empty.db\n", encoding="utf-8")
-    store = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    url = _database(request, week_backend, tmp_path, "empty.db", "pg_template")
+    (tmp_path / "oncall.yaml").write_text(f"database: {url}\n", encoding="utf-8")
+    store = open_store(url if week_backend != "sqlite" else f"sqlite:///{tmp_path / 'empty.db'}")
     yield Week(store, fixed, tmp_path)
     store.close()
 

@@ -18,6 +18,8 @@ from . import mdcheck
 from .conftest import assert_golden
 from .seed import BEARER, TOKEN
 
+pytestmark = pytest.mark.both_backends  # the week seeded on SQLite and on PostgreSQL
+
 POSTMORTEM_SECTIONS = [
     "Summary",
     "Impact",

@@ -12,6 +12,8 @@ from mlops_oncall.reports.sources import Sources
 from .conftest import weekly_inputs
 from .seed import NOW, at
 
+pytestmark = pytest.mark.both_backends  # the week seeded on SQLite and on PostgreSQL
+
 
 @pytest.fixture
 def wk(week):
