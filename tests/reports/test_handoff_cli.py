@@ -30,10 +30,11 @@ CHANGE_KEYS = [
 
 
 @pytest.fixture
-def shift(tmp_path, monkeypatch):
-    """A workspace whose database holds the seeded shift; the clock pinned at NOW."""
-    (tmp_path / "oncall.yaml").write_text("database: sqlite:///shift.db\n", encoding="utf-8")
-    store = open_store(f"sqlite:///{tmp_path / 'shift.db'}")
+def shift(backend_url, tmp_path, monkeypatch):
+    """A workspace whose database holds the seeded shift (on each backend); the clock pinned at
+    NOW."""
+    (tmp_path / "oncall.yaml").write_text(f"database: {backend_url}\n", encoding="utf-8")
+    store = open_store(backend_url)
     seed_shift(store)
     fixed = FixedClock(NOW)
     monkeypatch.setattr(clock_module.SYSTEM, "now", fixed.now)
@@ -154,7 +155,11 @@ def test_output_file_refuses_to_overwrite_without_force(shift, cli, tmp_path):
     r = cli("handoff", "-o", str(target), "--force")
     assert r.code == 0, r.err
     assert target.read_text(encoding="utf-8") == first
-    r = cli("handoff", "-o", "shift.db", "--force")  # never over the database
+
+
+@pytest.mark.sqlite_only("a PostgreSQL database is no file that -o could overwrite")
+def test_output_file_is_never_the_database(shift, cli):
+    r = cli("handoff", "-o", "oncall.db", "--force")
     assert r.code == 2 and "it is the database" in r.err
 
 

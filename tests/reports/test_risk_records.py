@@ -17,8 +17,8 @@ from mlops_oncall.store.models import Risk, RiskLink, RiskReview
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
 
-def test_the_register_reads_back_as_records(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+def test_the_register_reads_back_as_records(backend_url):
+    store = open_store(backend_url)
     clock = FixedClock(T0)
     inc = Incidents(store, clock=clock, actor="alice").declare("feed late", "SEV3").id
     risks = Risks(store, clock=clock, actor="alice")

@@ -30,8 +30,8 @@ def clock():
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+def store(backend_url):
+    s = open_store(backend_url)
     yield s
     s.close()
 

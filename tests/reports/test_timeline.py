@@ -18,8 +18,8 @@ T0 = datetime(2026, 11, 28, 23, 50, tzinfo=UTC)
 
 
 @pytest.fixture
-def setup(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 't.db'}")
+def setup(backend_url):
+    store = open_store(backend_url)
     clock = FixedClock(T0)
     svc = Incidents(store, clock=clock, actor="alice")
     yield store, clock, svc
