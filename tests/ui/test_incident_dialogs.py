@@ -300,13 +300,11 @@ async def test_mitigate_in_triage_is_refused_before_any_question(tmp_path):
         session.close()
 
 
-async def test_recent_deploys_follow_a_rollback_recorded_meanwhile(tmp_path, monkeypatch):
-    """The panel loaded once: v43 still read "succeeded" after the rollback was recorded."""
+async def test_recent_deploys_follow_a_rollback_recorded_meanwhile(tmp_path):
+    """The panel loaded once: v43 still read "succeeded" after the rollback was recorded.
+    The store's watcher reports the deploy written (data_version), with no timer."""
     from textual.widgets import DataTable
 
-    import mlops_oncall.ui.screens.incident as incident_screen
-
-    monkeypatch.setattr(incident_screen, "DEPLOYS_EVERY", 1)
     session = _session(tmp_path)
     session.deploys.record("fraud-scoring", "v43", "model", "succeeded")
     inc = session.incidents.declare("Latency", "SEV2", service="fraud-scoring").id

@@ -23,6 +23,7 @@ from mlops_oncall.formats.errors import BadInput, IncidentError
 from mlops_oncall.formats.refs import parse_ref, public_id
 from mlops_oncall.incidents.metrics import summarise
 from mlops_oncall.redact import DEFAULT, Redactor
+from mlops_oncall.store import live
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.models import Deployment as DeploymentRecord
 from mlops_oncall.store.tables import Deployment, Incident
@@ -174,6 +175,7 @@ class Deploys:
                 "updated_at": None,
             }
             new_id = conn.execute(insert(DEP).values(**values)).inserted_primary_key[0]
+            live.notify_deploy(conn, new_id)  # screens showing deploys re-read (no event tells)
         return DeploymentRecord.model_validate({"id": new_id, **values})
 
     def update(
@@ -236,6 +238,7 @@ class Deploys:
         if notes:
             values["notes"] = r.text(notes)
         conn.execute(update(DEP).where(DEP.c.id == row["id"]).values(**values))
+        live.notify_deploy(conn, row["id"])
         return DeploymentRecord.model_validate(row | values)
 
     def _latest(self, conn: Connection, service: str, when: datetime) -> dict[str, Any] | None:

@@ -9,6 +9,10 @@ heads are also read every ``FALLBACK_S`` in case a notification was missed.
 SQLite: ``PRAGMA data_version`` on one kept connection changes when another connection commits.
 It is polled every ``POLL_S`` (one tiny query), and the heads are read only when it moved.
 
+Deploys append no event: a deploy written sends ``'deploy:<id>'`` on the same channel, and on
+SQLite a moved ``data_version`` also reads the deployments' newest id and update; a watcher
+given ``on_deploys`` calls it then.
+
 Either way the callback gets the ids of the incidents whose head moved (or that are new). The
 reader then reads ``seq > last seen``: a change reported twice costs a query, never a duplicate.
 """
@@ -39,6 +43,8 @@ BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 # the fallback poll alone, to measure what a missed notification costs.
 NO_LISTEN_ENV = "MLOPS_ONCALL_BENCH_NO_LISTEN"
 
+DEPLOY = "deploy:"  # the payload's prefix for a deploy written
+_DEPLOYS_MARK = "SELECT max(id), max(updated_at) FROM deployment"  # SQLite: did one change?
 _NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', :payload)")
 
 Changed = Callable[[frozenset[int]], None]
@@ -48,6 +54,12 @@ def notify(conn: Connection, incident_id: int, seq: int) -> None:
     """Tell listeners that ``incident_id`` reached ``seq``, when this transaction commits."""
     if conn.dialect.name == "postgresql":
         conn.execute(_NOTIFY, {"payload": f"{incident_id}:{seq}"})
+
+
+def notify_deploy(conn: Connection, deploy_id: int) -> None:
+    """Tell listeners that deploy ``deploy_id`` was recorded or changed, when this commits."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_NOTIFY, {"payload": f"{DEPLOY}{deploy_id}"})
 
 
 def _payload(payload: str) -> tuple[int, int] | None:
@@ -64,6 +76,7 @@ class Watcher:
     ``incidents`` limits the watch to those ids (a follower of one incident); None watches
     every incident, new ones included (the dashboard). ``start()`` returns once the watch is
     in place, so anything committed after it is reported: read what exists after starting.
+    ``on_deploys`` is called (no argument) when a deploy was recorded or updated.
     ``on_status`` hears, in words, when the live connection is lost and when it is back."""
 
     def __init__(
@@ -73,12 +86,15 @@ class Watcher:
         *,
         incidents: Iterable[int] | None = None,
         on_status: Callable[[str], None] | None = None,
+        on_deploys: Callable[[], None] | None = None,
         poll_s: float = POLL_S,
         fallback_s: float = FALLBACK_S,
     ):
         self.store = store
         self.on_change = on_change
         self.on_status = on_status
+        self.on_deploys = on_deploys
+        self._deploys_mark: tuple | None = None
         self.ids = None if incidents is None else sorted({int(i) for i in incidents})
         self.poll_s = poll_s
         self.fallback_s = fallback_s
@@ -103,6 +119,7 @@ class Watcher:
             self._conn = self.store.engine.raw_connection()
             self._version = self._data_version()
             self._read_heads()
+            self._deploys_moved()
             target = self._run_sqlite
         self._thread = threading.Thread(target=target, name="live-watcher", daemon=True)
         self._thread.start()
@@ -152,7 +169,26 @@ class Watcher:
         if changed and not self._stop.is_set():
             self.on_change(changed)
 
+    def _deploys(self) -> None:
+        if self.on_deploys is not None and not self._stop.is_set():
+            self.on_deploys()
+
     # -- SQLite --------------------------------------------------------------------------------
+    def _deploys_moved(self) -> bool:
+        """Whether a deploy was recorded or updated since the last look (read only when someone
+        listens for deploys)."""
+        if self.on_deploys is None:
+            return False
+        cur = self._conn.cursor()
+        try:
+            cur.execute(_DEPLOYS_MARK)
+            mark = tuple(cur.fetchone())
+        finally:
+            cur.close()
+        self.queries += 1
+        moved, self._deploys_mark = mark != self._deploys_mark, mark
+        return moved
+
     def _data_version(self) -> int:
         cur = self._conn.cursor()
         try:
@@ -173,6 +209,8 @@ class Watcher:
                 if version != self._version:
                     self._version = version
                     self._report(self._read_heads())
+                    if self._deploys_moved():
+                        self._deploys()
                 if failing:
                     failing = False
                     self._status("the database can be read again")
@@ -226,6 +264,7 @@ class Watcher:
                 attempt = 0
                 self._status("reconnected to the database")
                 self._report(changed)  # what was appended while we were away
+                self._deploys()  # and any deploy written meanwhile
             try:
                 due = time.monotonic() + self.fallback_s
                 while not self._stop.is_set():
@@ -235,6 +274,9 @@ class Watcher:
                         due = time.monotonic() + self.fallback_s
                         continue
                     for note in self._conn.notifies(timeout=min(left, WAKE_S)):
+                        if note.payload.startswith(DEPLOY):
+                            self._deploys()
+                            continue
                         got = _payload(note.payload)
                         if got is None:
                             continue

@@ -24,6 +24,7 @@ from mlops_oncall.ui.commands import OncallCommands
 from mlops_oncall.ui.messages import (
     ChecksUpdated,
     DataChanged,
+    DeploysChanged,
     DrillEnded,
     IncidentsChanged,
     StoryEvent,
@@ -228,7 +229,8 @@ class OncallApp(App[None]):
         """Screens re-read an incident when the store's watcher reports it (another terminal's
         append, or this one's), instead of each polling its head every second."""
         self.live_changes = self.session.watch(
-            lambda ids: self.post_message(IncidentsChanged(ids))
+            lambda ids: self.post_message(IncidentsChanged(ids)),
+            on_deploys=lambda: self.post_message(DeploysChanged()),
         ).start()
 
     def on_incidents_changed(self, message: IncidentsChanged) -> None:
@@ -240,6 +242,17 @@ class OncallApp(App[None]):
             shows_one = isinstance(screen, IncidentScreen | TriageScreen)
             if shows_one and parse_ref(screen.incident_id) in message.ids:
                 screen.poll()
+        dash = self._dashboard()
+        if dash is not None:
+            dash.refresh_lists()
+
+    def on_deploys_changed(self, _message: DeploysChanged) -> None:
+        """Deploys are re-read only when one is written (the watcher says so), not on timers."""
+        from mlops_oncall.ui.screens.incident import IncidentScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, IncidentScreen):
+                screen.poll_deploys()
         dash = self._dashboard()
         if dash is not None:
             dash.refresh_lists()

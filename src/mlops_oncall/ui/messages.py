@@ -30,6 +30,10 @@ class IncidentsChanged(Message):
         self.ids = ids
 
 
+class DeploysChanged(Message):
+    """The store's watcher saw a deploy recorded or updated (deploys append no event)."""
+
+
 class StoryEvent(Message):
     """The demo story (or a drill) did something the responder should hear about."""
 

@@ -7,6 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import ColumnKey, RowDoesNotExist
@@ -20,12 +21,12 @@ from mlops_oncall.ui.widgets.lean_table import LeanTable
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
-DEPLOYS_EVERY = 10.0  # seconds between re-reads of the lists when nothing was reported
 CONFIG_ERROR = Text("✗ config", style="bold red")  # a refused entry; the detail panel says why
 
 
 class DashboardScreen(Screen):
     _lists_shown: tuple | None = None  # the incidents and deploys rows on screen
+    _deploys: tuple = ()  # the deploys on screen, whose "Ago" the tick keeps counting
     BINDINGS = [
         Binding("d", "declare", "Declare", id="dashboard.declare"),
         Binding("enter", "open", "Open", id="dashboard.open", show=False),
@@ -81,9 +82,8 @@ class DashboardScreen(Screen):
             self.build_checks()
         if oncall(self).ready:
             self.refresh_lists()
-        # the open incidents refresh when the store's watcher reports a change (the app calls
-        # refresh_lists); this slow round catches deploys, which append no event
-        self.set_interval(DEPLOYS_EVERY, self.refresh_lists)
+        # the lists refresh when the store's watcher reports an incident or a deploy changed
+        # (the app calls refresh_lists): an idle dashboard sends no query of its own
         self.set_interval(1.0, self.tick)
 
     # -- checks ----------------------------------------------------------------------------
@@ -240,6 +240,7 @@ class DashboardScreen(Screen):
     def tick(self) -> None:
         """Refresh the "for" column so ages keep counting between polls."""
         app = oncall(self)
+        self._deploy_ages()
         t = self._checks_table()
         if not app.views or t is None:
             return
@@ -250,6 +251,19 @@ class DashboardScreen(Screen):
                 view = app.views.get(cid)
                 if view is not None:
                     t.update_cell(cid, "for", fmt.since(view.since, now))
+
+    def _deploy_ages(self) -> None:
+        """The deploys' "Ago" counts on between reads, from the rows already read."""
+        if not self._deploys or self._lists_shown is None:
+            return
+        now = oncall(self).session.clock.now()
+        shown = self._lists_shown[1]
+        dep = self.query_one("#deploys-table", DataTable)
+        for row, (d, was) in enumerate(zip(self._deploys, shown, strict=False)):
+            since = fmt.since(d.at, now)
+            if since != was[0] and row < dep.row_count:
+                dep.update_cell_at(Coordinate(row, 0), since)
+                shown[row] = (since, *was[1:])
 
     def _visible_rows(self, t: DataTable) -> list[str]:
         """Keys of the rows on screen: with a thousand checks, only these need their age redrawn
@@ -393,6 +407,7 @@ class DashboardScreen(Screen):
         if shown == self._lists_shown:
             return
         self._lists_shown = shown
+        self._deploys = tuple(deploys)
         inc = self.query_one("#incidents-table", DataTable)
         keep = inc.cursor_row
         inc.clear()

@@ -40,9 +40,6 @@ KIND_STYLE = {
 STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed", "declined")
 
 
-DEPLOYS_EVERY = 5  # seconds between re-reads of the service's recent deploys (no event tells)
-
-
 def milestone_dialog(app, incident_id: str, row: dict, after=None):
     """The milestone correction dialog for an incident (from its screen and its postmortem)."""
     from mlops_oncall.incidents.dates import parse_when
@@ -130,7 +127,6 @@ class IncidentScreen(Screen):
         tl.focus()
         self.load()
         # new events: the app calls poll() when the store's watcher reports this incident
-        self.set_interval(DEPLOYS_EVERY, self.poll_deploys)
         self.set_interval(1.0, self.render_header)
 
     # -- loading (thread) and applying (UI loop) ----------------------------------------------
@@ -158,7 +154,8 @@ class IncidentScreen(Screen):
 
     @work(thread=True, exclusive=True, group="incident-deploys")
     def poll_deploys(self) -> None:
-        """A deploy recorded or marked rolled back meanwhile (no event on this timeline)."""
+        """A deploy recorded or marked rolled back meanwhile (no event on this timeline): the
+        app calls it when the store's watcher reports a deploy written."""
         service = self.view.row.service if self.view is not None else None
         if service:
             deploys = oncall(self).session.deploys.list(service=service, limit=10)
