@@ -62,7 +62,7 @@ def fake():
 
 
 @pytest.fixture
-def drill_env(tmp_path, fake):
+def drill_env(backend_url, tmp_path, fake):
     import urllib.request
 
     # warm each listener up: a first request on a busy machine can exceed the 250 ms warning
@@ -75,9 +75,7 @@ def drill_env(tmp_path, fake):
     checks, problems = load_checks(checks_path)
     assert checks is not None, problems
     ws = Workspace(config=Config(name="drills"))
-    session = Session(
-        ws, database_url=f"sqlite:///{tmp_path / 'drill.db'}", clock=DrillClock.for_mode("headless")
-    )
+    session = Session(ws, database_url=backend_url, clock=DrillClock.for_mode("headless"))
     yield session, checks
     session.close()
 

@@ -47,8 +47,8 @@ SCENARIO = Scenario.model_validate(
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'records.db'}")
+def store(backend_url):
+    s = open_store(backend_url)
     yield s
     s.close()
 

@@ -38,8 +38,8 @@ SCENARIO = {
 
 
 @pytest.fixture
-def drill(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'd.db'}")
+def drill(backend_url):
+    store = open_store(backend_url)
     clock = FixedClock(T0)
     incidents = Incidents(store, clock=clock, actor="responder")
     records = DrillRecords(store, clock, actor="gm")
