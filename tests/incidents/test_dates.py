@@ -53,10 +53,10 @@ def test_today_is_the_workspace_day():
     assert local_day(late, ZoneInfo("Europe/Berlin")) == date(2026, 11, 29)
 
 
-def test_the_service_refuses_a_due_date_before_the_incident(tmp_path):
+def test_the_service_refuses_a_due_date_before_the_incident(backend_url):
     from mlops_oncall.store.db import open_store
 
-    store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    store = open_store(backend_url)
     svc = Incidents(store, clock=FixedClock(datetime(2026, 11, 28, 3, tzinfo=UTC)), actor="a")
     inc = svc.declare("x", "SEV3").id
     with pytest.raises(

@@ -20,8 +20,8 @@ T0 = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def svc(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+def svc(backend_url):
+    store = open_store(backend_url)
     yield Incidents(store, clock=FixedClock(T0), actor="alice")
     store.close()
 
