@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +22,8 @@ from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
 
 FIRST_PAGE = 200  # events shown on open; a 50k-event incident opens as fast as a small one
+PRESENCE_EVERY = 10.0  # seconds between heartbeats while open (others drop out after 30 s)
+HEADER_SIDES = 18  # the header's icon (8) and clock space (10): the title is centred between
 KIND_STYLE = {
     "declared": "bold magenta",
     "status_changed": "bold yellow",
@@ -38,6 +42,18 @@ KIND_STYLE = {
     "inject": "magenta",
 }
 STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed", "declined")
+
+
+def also_here(here: list, room: int) -> str:
+    """The header's "also here: bob, carol" in at most ``room`` characters (else the count):
+    the names that do not fit are counted ("+2")."""
+    names = ["you (another terminal)" if h.you else h.actor for h in here]
+    for shown in range(len(names), 0, -1):
+        more = f" +{len(names) - shown}" if shown < len(names) else ""
+        text = "also here: " + ", ".join(names[:shown]) + more
+        if len(text) <= room:
+            return text
+    return f"+{len(names)} here"
 
 
 def milestone_dialog(app, incident_id: str, row: dict, after=None):
@@ -86,6 +102,8 @@ class IncidentScreen(Screen):
         self.view = None
         self.last_seq = 0
         self._deploys: list | None = None  # as last shown in the recent-deploys panel
+        self._here: list = []  # who else has it open, as last read
+        self._beaten = False  # a beat was recorded: leave when the screen closes
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -128,6 +146,9 @@ class IncidentScreen(Screen):
         self.load()
         # new events: the app calls poll() when the store's watcher reports this incident
         self.set_interval(1.0, self.render_header)
+        # who else has it open: one upsert and one select per beat (store/presence.py)
+        self.beat()
+        self.set_interval(PRESENCE_EVERY, self.beat)
 
     # -- loading (thread) and applying (UI loop) ----------------------------------------------
     @work(thread=True, exclusive=True, group="incident-load")
@@ -145,6 +166,7 @@ class IncidentScreen(Screen):
         s = oncall(self).session
         if self.view is None:
             return
+        self._look(s)  # someone who just wrote has it open, most likely
         seq, _ = s.incidents.head(self.incident_id)
         if seq == self.last_seq:
             return
@@ -288,6 +310,47 @@ class IncidentScreen(Screen):
             else:
                 t.append(f"{m} {fmt.clock_time(at, zone)}  ", style="")
         self.query_one("#incident-header", Static).update(t)
+
+    # -- presence: who else has this incident open ---------------------------------------------
+    @work(thread=True, exclusive=True, group="incident-presence")
+    def beat(self) -> None:
+        s = oncall(self).session
+        try:
+            s.presence.beat(self.incident_id)
+            self._beaten = True
+        except Exception:  # best effort: the screen's reads say when the database is gone
+            return
+        self._look(s)
+
+    def _look(self, s) -> None:
+        """On a worker: read the others and show them."""
+        try:
+            here = s.presence.others(self.incident_id)
+        except Exception:  # as for the beat
+            return
+        self.app.call_from_thread(self._show_presence, here)
+
+    def _show_presence(self, here: list) -> None:
+        self._here = here
+        if not here:
+            self.sub_title = None  # the app's: the workspace and who you are
+            return
+        room = self.app.size.width - HEADER_SIDES - len(f"{self.app.title} —  · ")
+        base = self.app.sub_title  # "workspace · you: name"
+        shown = also_here(here, room - len(base))
+        if not shown.startswith("also"):  # narrow: who you are, without the workspace's name
+            base = base.rpartition(" · ")[2]
+            shown = also_here(here, room - len(base))
+        self.sub_title = f"{base} · {shown}"
+
+    def on_unmount(self) -> None:
+        if self._beaten:  # off the UI loop; the app's worker outlives this screen
+            self.app.run_worker(
+                partial(oncall(self).session.presence.leave, self.incident_id),
+                thread=True,
+                group="presence-leave",
+                exit_on_error=False,
+            )
 
     # -- actions (each runs the core call in a thread, then refreshes) ------------------------
     def _do(self, label: str, fn, *args, **kwargs) -> None:
