@@ -1,7 +1,7 @@
 """Who else has an incident open: a heartbeat per TUI session, stale after about 30 s.
 
-The incident screen beats every ``BEAT_EVERY`` seconds while it is open (one upsert) and reads
-the others (one select); it leaves when it closes. A terminal that dies without leaving drops
+The incident screen beats every 10 s while it is open (one upsert) and reads the others (one
+select); it leaves when it closes. A terminal that dies without leaving drops
 out once its last beat is older than ``STALE_AFTER``; its row is deleted later, when this or
 another terminal opens or leaves an incident, so an idle screen costs the two statements only.
 
@@ -24,7 +24,6 @@ from mlops_oncall.formats.refs import parse_ref
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.tables import Presence as P
 
-BEAT_EVERY = 10.0  # seconds between an open incident screen's beats
 STALE_AFTER = timedelta(seconds=30)  # a session not seen for this long has gone
 
 
