@@ -104,6 +104,7 @@ class IncidentScreen(Screen):
         self._deploys: list | None = None  # as last shown in the recent-deploys panel
         self._here: list = []  # who else has it open, as last read
         self._beaten = False  # a beat was recorded: leave when the screen closes
+        self._left = False  # the screen has closed: a beat still on its way leaves after it
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -318,6 +319,9 @@ class IncidentScreen(Screen):
         try:
             s.presence.beat(self.incident_id)
             self._beaten = True
+            if self._left:  # closed while this beat was on its way: leave after it, not before
+                s.presence.leave(self.incident_id)
+                return
         except Exception:  # best effort: the screen's reads say when the database is gone
             return
         self._look(s)
@@ -344,6 +348,7 @@ class IncidentScreen(Screen):
         self.sub_title = f"{base} · {shown}"
 
     def on_unmount(self) -> None:
+        self._left = True
         if self._beaten:  # off the UI loop; the app's worker outlives this screen
             self.app.run_worker(
                 partial(oncall(self).session.presence.leave, self.incident_id),
