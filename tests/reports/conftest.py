@@ -61,10 +61,13 @@ def seeded_pg(pg_admin_url, tmp_path_factory):
         yield url.rpartition("/")[2]
 
 
-def _database(request, backend: str, tmp_path: Path, name: str, template: str) -> str:
-    """The URL of the test's database: a file under tmp_path, or a copy of a template."""
+def _database(request, backend: str, name: str, template: str | None) -> str:
+    """The URL of the test's database: a file in the workspace, a copy of a PostgreSQL template,
+    or (no template) the run's shared PostgreSQL database, emptied."""
     if backend == "sqlite":
         return f"sqlite:///{name}"
+    if template is None:
+        return request.getfixturevalue("pg_store_url")
     admin = request.getfixturevalue("pg_admin_url")
     copy = pg_database(admin, template=request.getfixturevalue(template))
     request.addfinalizer(lambda: next(copy, None))
@@ -81,7 +84,7 @@ def week(request, week_backend, seeded_db, tmp_path, monkeypatch):
     monkeypatch.setenv("MODEL_TOKEN", TOKEN)
     for name in ("week.db", "checks.yaml"):
         shutil.copy(seeded_db / name, tmp_path / name)
-    url = _database(request, week_backend, tmp_path, "week.db", "seeded_pg")
+    url = _database(request, week_backend, "week.db", "seeded_pg")
     (tmp_path / "oncall.yaml").write_text(f"database: {url}\n", encoding="utf-8")
     fixed = FixedClock(NOW)
     monkeypatch.setattr(clock_module.SYSTEM, "now", fixed.now)
@@ -143,7 +146,7 @@ def empty(request, week_backend, tmp_path, monkeypatch):
     """An empty workspace: no checks file, an empty database, the same fixed clock."""
     fixed = FixedClock(NOW)
     monkeypatch.setattr(clock_module.SYSTEM, "now", fixed.now)
-    url = _database(request, week_backend, tmp_path, "empty.db", "pg_template")
+    url = _database(request, week_backend, "empty.db", None)
     (tmp_path / "oncall.yaml").write_text(f"database: {url}\n", encoding="utf-8")
     store = open_store(url if week_backend != "sqlite" else f"sqlite:///{tmp_path / 'empty.db'}")
     yield Week(store, fixed, tmp_path)
