@@ -1,7 +1,8 @@
-"""Tampering beyond the event table, through the real CLI on a real SQLite file.
+"""Tampering beyond the event table, through the real CLI on a real SQLite file and on a real
+PostgreSQL database.
 
 Each test records an incident with the CLI, edits the database (or the witness) the way someone
-with write access to the file could, and checks that `incident verify` exits 1 and names what
+with write access to it could, and checks that `incident verify` exits 1 and names what
 was changed: every summary column of the incident, its roles, action items and runbook
 snapshot, a truncated chain with its head moved back, and a chain recomputed end to end.
 """
@@ -12,7 +13,9 @@ import hashlib
 import hmac
 import json
 import sqlite3
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from mlops_oncall.formats.refs import public_id
@@ -23,12 +26,23 @@ from mlops_oncall.store import timeline as tl
 KEY = "correct horse battery staple"
 
 
+# The witness is a file beside a SQLite database; a server database has none unless
+# oncall.yaml names one, so a chain recomputed end to end is caught on SQLite only.
+WITNESS = pytest.mark.sqlite_only("the default witness is a file beside the SQLite database")
+# These rewrite the chain (and sign witness lines) through sqlite3, as a tamperer with the file.
+REWRITE = pytest.mark.sqlite_only("rewrites the whole chain of the SQLite file with sqlite3")
+
+
 @pytest.fixture
-def db(tmp_path, monkeypatch):
-    path = tmp_path / "oncall.db"
-    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(path))
+def db(backend_url, monkeypatch):
+    """The database's URL, on each backend; the CLI of the test uses it."""
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", backend_url)
     monkeypatch.delenv("MLOPS_ONCALL_WITNESS_KEY", raising=False)
-    return path
+    return backend_url
+
+
+def _file(db: str) -> Path:
+    return Path(db.removeprefix("sqlite:///"))
 
 
 def ok(r):
@@ -76,18 +90,26 @@ def seeded(cli, db):
 
 
 def sql(db, statement: str, *args) -> None:
-    con = sqlite3.connect(db)
-    cur = con.execute(statement, args)
-    assert cur.rowcount != 0, statement
-    con.commit()
-    con.close()
+    if db.startswith("sqlite:///"):
+        con = sqlite3.connect(_file(db))
+        cur = con.execute(statement, args)
+        assert cur.rowcount != 0, statement
+        con.commit()
+        con.close()
+        return
+    with psycopg.connect(db, autocommit=True) as conn:
+        cur = conn.execute(statement.replace("?", "%s"), args)
+        assert cur.rowcount != 0, statement
 
 
 def rows(db, statement: str, *args) -> list[tuple]:
-    con = sqlite3.connect(db)
-    out = con.execute(statement, args).fetchall()
-    con.close()
-    return out
+    if db.startswith("sqlite:///"):
+        con = sqlite3.connect(_file(db))
+        out = con.execute(statement, args).fetchall()
+        con.close()
+        return out
+    with psycopg.connect(db) as conn:
+        return [tuple(r) for r in conn.execute(statement.replace("?", "%s"), args).fetchall()]
 
 
 def verify_fails(cli, ref: str, *named: str):
@@ -109,8 +131,8 @@ INCIDENT_COLUMNS = [c.name for c in tables.Incident.c if c.name not in SKIP]
 
 def _other_value(column: str, current):
     col = tables.Incident.c[column]
-    if column == "is_drill":
-        return 1 - int(current)
+    if column == "is_drill":  # an integer on SQLite, a boolean on PostgreSQL
+        return (not current) if isinstance(current, bool) else 1 - int(current)
     if column == "severity":
         return "SEV4"
     if column == "status":
@@ -244,6 +266,7 @@ def test_runbook_snapshot(cli, db, seeded, statement, named):
     verify_fails(cli, seeded, named.format(seq=ATTACHED))
 
 
+@REWRITE
 def test_old_attach_events_are_checked_by_their_version_prefix(cli, db, seeded):
     """Records made before the full sha256 was in the chain carry its 12-hex prefix only."""
     q = "SELECT data FROM event WHERE incident_id = 1 AND seq = ?"
@@ -262,7 +285,7 @@ def test_old_attach_events_are_checked_by_their_version_prefix(cli, db, seeded):
 def _rewrite_chain(db, incident_id: int, edits: dict[int, dict], drop_from: int | None = None):
     """What a determined tamperer does: edit events, drop the tail, recompute every hash with
     plain SHA-256 (the recipe is public), and move the head and updated_at to match."""
-    con = sqlite3.connect(db)
+    con = sqlite3.connect(_file(db))
     if drop_from is not None:
         con.execute(
             "DELETE FROM event WHERE incident_id = ? AND seq >= ?", (incident_id, drop_from)
@@ -295,9 +318,11 @@ def _rewrite_chain(db, incident_id: int, edits: dict[int, dict], drop_from: int 
 
 
 def _witness(db):
-    return db.with_name(db.name + ".witness")
+    path = _file(db)
+    return path.with_name(path.name + ".witness")
 
 
+@REWRITE
 def test_truncated_chain_with_its_head_moved_back(cli, db, seeded):
     (head,) = rows(db, "SELECT head_seq FROM incident WHERE id = 1")[0]
     last = _rewrite_chain(db, 1, {}, drop_from=head)  # the last note, gone without a trace
@@ -311,6 +336,7 @@ def test_truncated_chain_with_its_head_moved_back(cli, db, seeded):
     assert j["chain_ok"] is True and j["mismatches"] == []
 
 
+@WITNESS
 def test_fully_recomputed_chain(cli, db, seeded):
     edited = {8: {"text": "status mitigated → resolved: all fine, nothing to see"}}
     _rewrite_chain(db, 1, edited)
@@ -318,6 +344,7 @@ def test_fully_recomputed_chain(cli, db, seeded):
     assert j["chain_ok"] is True and j["witness"]["problems"]
 
 
+@WITNESS
 def test_disagreeing_witness_line(cli, db, seeded):
     w = _witness(db)
     lines = w.read_text().splitlines()
@@ -328,6 +355,7 @@ def test_disagreeing_witness_line(cli, db, seeded):
     verify_fails(cli, seeded, f"event {doc['seq']}'s hash is", "the chain was rewritten")
 
 
+@WITNESS
 def test_missing_witness_is_said_not_hidden(cli, db, seeded):
     _witness(db).unlink()
     _rewrite_chain(db, 1, {8: {"text": "forged"}})
@@ -339,6 +367,7 @@ def test_missing_witness_is_said_not_hidden(cli, db, seeded):
     assert j["ok"] is True and j["witness"]["exists"] is False and j["not_checked"]
 
 
+@WITNESS
 def test_witness_off_says_so(cli, db, tmp_path, monkeypatch):
     (tmp_path / "oncall.yaml").write_text("witness: off\n")
     monkeypatch.setenv("MLOPS_ONCALL_CONFIG", str(tmp_path / "oncall.yaml"))
@@ -348,6 +377,7 @@ def test_witness_off_says_so(cli, db, tmp_path, monkeypatch):
     assert "not checked: witness: none is configured" in r.out
 
 
+@WITNESS
 def test_witness_path_from_the_workspace(cli, db, tmp_path, monkeypatch):
     (tmp_path / "oncall.yaml").write_text("witness: elsewhere/heads.jsonl\n")
     (tmp_path / "elsewhere").mkdir()
@@ -361,7 +391,7 @@ def _sign_lines(db, key: str | None, incident: str) -> None:
     """Rewrite the witness so it matches the (recomputed) chain: what a tamperer without the
     right key can do. ``key`` None drops the signatures."""
     w = _witness(db)
-    con = sqlite3.connect(db)
+    con = sqlite3.connect(_file(db))
     hashes = dict(con.execute("SELECT seq, hash FROM event WHERE incident_id = 1").fetchall())
     con.close()
     out = []
@@ -393,6 +423,7 @@ def signed(cli, db, monkeypatch):
     return "INC-0001"
 
 
+@WITNESS
 @pytest.mark.parametrize("forger_key", [None, "a guess"])
 def test_key_present_catches_a_rewritten_witness(cli, db, signed, forger_key):
     _rewrite_chain(db, 1, {4: {"text": "forged"}})
@@ -402,6 +433,7 @@ def test_key_present_catches_a_rewritten_witness(cli, db, signed, forger_key):
     assert j["chain_ok"] is True
 
 
+@WITNESS
 def test_key_absent_says_what_it_could_not_check(cli, db, signed, monkeypatch):
     _rewrite_chain(db, 1, {4: {"text": "forged"}})
     _sign_lines(db, None, signed)
@@ -411,12 +443,14 @@ def test_key_absent_says_what_it_could_not_check(cli, db, signed, monkeypatch):
     assert "not checked: witness signatures: MLOPS_ONCALL_WITNESS_KEY is not set" in r.out
 
 
+@WITNESS
 def test_key_absent_still_catches_a_recomputed_chain(cli, db, signed, monkeypatch):
     monkeypatch.delenv("MLOPS_ONCALL_WITNESS_KEY")
     _rewrite_chain(db, 1, {4: {"text": "forged"}})
     verify_fails(cli, signed, "event 4's hash is", "the chain was rewritten")
 
 
+@WITNESS
 def test_witness_write_failure_warns_and_keeps_the_event(cli, db, tmp_path, monkeypatch):
     (tmp_path / "oncall.yaml").write_text("witness: no-such-dir/heads.jsonl\n")
     monkeypatch.setenv("MLOPS_ONCALL_CONFIG", str(tmp_path / "oncall.yaml"))
@@ -436,7 +470,7 @@ def test_an_edited_snapshot_refuses_to_run_its_commands(cli, db, seeded, tmp_pat
     from mlops_oncall.store.db import open_store
 
     marker = tmp_path / "ran"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db)
     try:
         svc = Incidents(store, actor="t")
         assert svc.verified_triage(seeded).runbook.id == "model-latency-spike"
@@ -474,13 +508,14 @@ def test_no_runbook_nothing_to_check(cli, db, seeded):
     from mlops_oncall.incidents.service import Incidents
     from mlops_oncall.store.db import open_store
 
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db)
     try:
         assert Incidents(store).verified_triage("INC-0002") is None
     finally:
         store.close()
 
 
+@WITNESS
 def test_an_unsigned_line_after_signed_ones_fails(cli, db, signed, monkeypatch):
     monkeypatch.delenv("MLOPS_ONCALL_WITNESS_KEY")
     ok(cli("incident", "note", signed, "written without the key"))
@@ -488,6 +523,7 @@ def test_an_unsigned_line_after_signed_ones_fails(cli, db, signed, monkeypatch):
     verify_fails(cli, signed, "witness line 4 (event 6) is not signed, but the witness is signed")
 
 
+@WITNESS
 def test_a_torn_witness_line_is_skipped_and_said(cli, db, signed):
     with open(_witness(db), "ab") as fh:
         fh.write(b'{"hash":"ab","incident":"INC-0001","se')  # a crash mid-write
@@ -496,7 +532,7 @@ def test_a_torn_witness_line_is_skipped_and_said(cli, db, signed):
     # the next head is glued to the torn line, and still read: a truncation after it is caught
     ok(cli("incident", "note", signed, "after the crash"))
     assert "unreadable" not in ok(cli("incident", "verify", signed)).out
-    con = sqlite3.connect(db)
+    con = sqlite3.connect(_file(db))
     con.execute("DELETE FROM event WHERE seq = 6")
     con.execute(
         "UPDATE incident SET head_seq = 5, head_hash = (SELECT hash FROM event WHERE seq = 5), "
