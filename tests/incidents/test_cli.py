@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.conftest import raw_sql
+
 INCIDENT_KEYS = {
     "id",
     "title",
@@ -41,8 +43,10 @@ EVENT_KEYS = {"seq", "ts", "actor", "kind", "text", "data", "prev_hash", "hash"}
 
 
 @pytest.fixture(autouse=True)
-def db(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(tmp_path / "cli.db"))
+def db(backend_url, monkeypatch):
+    """Every command of this module on each backend; the database's URL."""
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", backend_url)
+    return backend_url
 
 
 def declare(cli, *extra):
@@ -159,15 +163,10 @@ def test_export_is_json_with_the_head(cli, tmp_path):
     assert doc["events"][-1][4] == "hello"
 
 
-def test_verify_names_the_bad_event(cli, tmp_path):
-    import sqlite3
-
+def test_verify_names_the_bad_event(cli, db):
     ref = declare(cli)
     cli("incident", "note", ref, "hello")
-    con = sqlite3.connect(tmp_path / "cli.db")
-    con.execute("UPDATE event SET text='bye' WHERE seq=4")
-    con.commit()
-    con.close()
+    raw_sql(db, "UPDATE event SET text='bye' WHERE seq=4")
     r = cli("incident", "verify", ref)
     assert r.code == 1
     assert (
@@ -279,6 +278,7 @@ def test_error_messages(cli, args, code, message):
     assert "Traceback" not in r.err
 
 
+@pytest.mark.sqlite_only("a file that is no SQLite database")
 def test_unusable_database_is_a_config_error(cli, tmp_path, monkeypatch):
     bad = tmp_path / "junk.db"
     bad.write_bytes(b"not a database at all" * 50)
@@ -341,27 +341,25 @@ def test_deploy_record_and_list(cli):
     assert bad.code == 2 and "'ok' is not one of" in bad.err
 
 
-def test_second_terminal_sees_notes(cli, cli_proc, tmp_path):
+def test_second_terminal_sees_notes(cli, cli_proc, db):
     ref = declare(cli)
     r = cli_proc(
         "incident",
         "note",
         ref,
         "from another terminal",
-        env={"MLOPS_ONCALL_DATABASE": str(tmp_path / "cli.db")},
+        env={"MLOPS_ONCALL_DATABASE": db},
     )
     assert r.code == 0, r.err
     tl = cli("incident", "timeline", ref, "--json").json()
     assert tl[-1]["text"] == "from another terminal"
 
 
-def test_a_drill_is_marked_once_in_the_list(cli, tmp_path, monkeypatch):
+def test_a_drill_is_marked_once_in_the_list(cli, db):
     from mlops_oncall.config import Config, Workspace
     from mlops_oncall.session import Session
 
-    db = tmp_path / "drills.db"
-    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(db))
-    session = Session(Workspace(config=Config(name="t")), database_url=f"sqlite:///{db}")
+    session = Session(Workspace(config=Config(name="t")), database_url=db)
     session.incidents.declare("[drill] stale features", "SEV3", drill=True, drill_id="DRILL-1")
     session.incidents.declare("a real one", "SEV2")
     session.close()
@@ -369,21 +367,16 @@ def test_a_drill_is_marked_once_in_the_list(cli, tmp_path, monkeypatch):
     assert out.count("[drill]") == 1, out
 
 
-def _tamper(tmp_path, statement: str) -> None:
-    import sqlite3
-
-    con = sqlite3.connect(tmp_path / "cli.db")
-    con.execute(statement)
-    con.commit()
-    con.close()
+def _tamper(db: str, statement: str) -> None:
+    raw_sql(db, statement)
 
 
-def test_export_of_a_tampered_incident_is_marked_or_refused(cli, tmp_path):
+def test_export_of_a_tampered_incident_is_marked_or_refused(cli, db, tmp_path):
     ref = declare(cli)
     ok = json.loads(cli("incident", "export", ref).out)
     assert ok["verification"]["ok"] is True and ok["verification"]["banner"] is None
     assert next(iter(ok)) == "verification"
-    _tamper(tmp_path, "UPDATE incident SET title = 'nothing happened'")
+    _tamper(db, "UPDATE incident SET title = 'nothing happened'")
     r = cli("incident", "export", ref)
     assert r.code == 0
     warning = (
@@ -404,13 +397,13 @@ def test_export_of_a_tampered_incident_is_marked_or_refused(cli, tmp_path):
     )
 
 
-def test_postmortem_of_a_tampered_incident_has_a_banner_or_is_refused(cli, tmp_path):
+def test_postmortem_of_a_tampered_incident_has_a_banner_or_is_refused(cli, db, tmp_path):
     ref = declare(cli)
     cli("incident", "ack", ref)
     clean = cli("postmortem", ref)
     assert clean.code == 0 and clean.out.startswith("# Postmortem") and clean.err == ""
     assert cli("postmortem", ref, "--strict").code == 0
-    _tamper(tmp_path, "UPDATE incident SET acknowledged_at = NULL, severity = 'SEV4'")
+    _tamper(db, "UPDATE incident SET acknowledged_at = NULL, severity = 'SEV4'")
     r = cli("postmortem", ref)
     assert r.code == 0
     assert r.err.strip().startswith("warning: INC-0001 fails `incident verify`: incident.severity")

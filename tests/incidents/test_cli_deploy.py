@@ -6,8 +6,9 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def db(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", str(tmp_path / "cli.db"))
+def db(backend_url, monkeypatch):
+    """Every command of this module on each backend."""
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", backend_url)
 
 
 def record(cli, version, *extra):
