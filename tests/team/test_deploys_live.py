@@ -94,3 +94,21 @@ async def test_another_terminals_deploy_shows_up_live(backend, request, tmp_path
             )
     finally:
         session.close()
+
+
+def test_the_benchmarks_poll_only_watcher_still_sees_appends(pg_url, tmp_path, monkeypatch):
+    """MLOPS_ONCALL_BENCH_NO_LISTEN (bench/bench_team.py): no LISTEN, the heads poll alone
+    reports the append (the benchmark's fallback-only latency measures this path)."""
+    from mlops_oncall.store.live import NO_LISTEN_ENV, Watcher
+
+    monkeypatch.setenv(NO_LISTEN_ENV, "1")
+    session = Session(load_workspace(make_workspace(tmp_path, FIXED_CHECKS)), database_url=pg_url)
+    inc = session.incidents.declare("Ranker drift", "SEV2").id
+    seen = threading.Event()
+    watcher = Watcher(session.store, lambda ids: seen.set(), fallback_s=0.2).start()
+    try:
+        session.incidents.note(inc, "seen by the poll")
+        assert seen.wait(WAIT_S)
+    finally:
+        watcher.stop()
+        session.close()
