@@ -278,6 +278,15 @@ def test_error_messages(cli, args, code, message):
     assert "Traceback" not in r.err
 
 
+@pytest.mark.parametrize("ref", ["INC-2147483648", "INC-9223372036854775807"])
+def test_an_id_past_a_32_bit_integer_is_an_unknown_incident(cli, ref):
+    # PostgreSQL's id columns are int4: the lookup binds BIGINT, never "integer out of range"
+    declare(cli)
+    for args in (("show", ref), ("note", ref, "x"), ("verify", ref)):
+        r = cli("incident", *args)
+        assert (r.code, r.err) == (1, f"error: unknown incident '{ref}'\n"), args
+
+
 @pytest.mark.sqlite_only("a file that is no SQLite database")
 def test_unusable_database_is_a_config_error(cli, tmp_path, monkeypatch):
     bad = tmp_path / "junk.db"

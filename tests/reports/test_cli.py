@@ -428,11 +428,7 @@ def test_huge_risk_ids_are_unknown_risks(week, cli, args):
     assert r.err == f"error: unknown risk '{args[2]}' (ids look like R-001)\n"
 
 
-def test_the_largest_possible_risk_id_is_just_unknown(week, cli, week_backend, request):
-    if week_backend == "postgresql":
-        # a known bug, not a limit: the id columns are INTEGER (int4) on PostgreSQL and
-        # SQLAlchemy binds `id = %(id)s::INTEGER`, so any id past 2**31 - 1 is "integer out of
-        # range" (exit 2) where SQLite says unknown (exit 1). Fixed by BIGINT ids on PostgreSQL.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="int4 ids on PostgreSQL"))
+def test_the_largest_possible_risk_id_is_just_unknown(week, cli):
+    # on PostgreSQL the id columns are int4: an id past 2**31 - 1 must still be just unknown
     r = cli("risk", "show", "R-9223372036854775807")
     assert (r.code, r.err) == (1, "error: unknown risk 'R-9223372036854775807'\n")

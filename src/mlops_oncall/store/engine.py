@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, Integer, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -79,13 +79,30 @@ def _create_private(path: Path) -> bool:
     return False
 
 
+def _wide_integer_binds(engine: Engine) -> Engine:
+    """Bind integers as BIGINT on PostgreSQL, as SQLite's integers are.
+
+    The id columns are INTEGER (int4) there, and SQLAlchemy's psycopg dialect casts each
+    bound value to its column's type (`%(id)s::INTEGER`): a lookup of id 2**31 or more
+    failed with "integer out of range" instead of finding no row. `int4 = int8` compares
+    (and uses the index); a stored value still has to fit its column. Only the cast's name
+    changes: the type is no BigInteger, so the DDL still says INTEGER and SERIAL.
+    """
+    dialect = engine.dialect
+    integer = dialect.colspecs.get(Integer)
+    if integer is not None:
+        wide = type("_BigIntegerBind", (integer,), {"__visit_name__": "big_integer"})
+        dialect.colspecs = {**dialect.colspecs, Integer: wide}
+    return engine
+
+
 def _server_engine(url: str) -> Engine:
     u = make_url(url)
     if u.drivername == "postgresql":
         # plain postgresql:// means psycopg 3 (SQLAlchemy 2.0 would pick psycopg2)
         u = u.set(drivername="postgresql+psycopg")
     try:
-        return create_engine(u, pool_pre_ping=True)
+        return _wide_integer_binds(create_engine(u, pool_pre_ping=True))
     except (ImportError, exc.NoSuchModuleError) as err:
         missing = getattr(err, "name", None) or u.get_driver_name()
         package = DRIVER_PACKAGES.get(missing.split(".")[0], missing)
