@@ -25,7 +25,7 @@ from mlops_oncall.formats.words import plural
 from mlops_oncall.incidents.lifecycle import OPEN_STATUSES
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.reports import text as fmt
-from mlops_oncall.reports.render import render
+from mlops_oncall.reports.render import render_document
 from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.store.models import CheckTransition
@@ -109,22 +109,9 @@ def render_handoff(
     """The hand-off document; ``inputs`` are build_context's."""
     sources = sources or Sources()
     ctx = build_context(sources=sources, **inputs)
-    return render_context(
-        ctx, sources=sources, templates_dir=templates_dir, template_file=template_file
+    return render_document(
+        TEMPLATE, ctx, sources, templates_dir=templates_dir, template_file=template_file
     )
-
-
-def render_context(
-    ctx: dict[str, Any],
-    *,
-    sources: Sources,
-    templates_dir: Path | None = None,
-    template_file: Path | None = None,
-) -> str:
-    """The document from a context already built (the TUI keeps it: the confirmation names
-    the open incidents)."""
-    out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
-    return sources.redact_text(out)
 
 
 def record_handoff(incidents: Incidents, since: datetime) -> list[str]:

@@ -20,7 +20,7 @@ from mlops_oncall.incidents.metrics import duration_vs_ttr, incident_metrics
 from mlops_oncall.incidents.service import Incidents, IncidentView
 from mlops_oncall.reports import text as fmt
 from mlops_oncall.reports import timeline as tlm
-from mlops_oncall.reports.render import render
+from mlops_oncall.reports.render import render_document
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.store.models import ActionItem, CheckTransition, Deployment, Incident
 
@@ -111,8 +111,9 @@ def render_postmortem(
     """The postmortem document; ``inputs`` are build_context's."""
     sources = sources or Sources()
     ctx = build_context(ref, sources=sources, **inputs)
-    out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
-    return sources.redact_text(out)
+    return render_document(
+        TEMPLATE, ctx, sources, templates_dir=templates_dir, template_file=template_file
+    )
 
 
 # -- parts ---------------------------------------------------------------------------------

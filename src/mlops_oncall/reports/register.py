@@ -8,7 +8,7 @@ from typing import Any
 
 from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.reports import text as fmt
-from mlops_oncall.reports.render import render
+from mlops_oncall.reports.render import render_document
 from mlops_oncall.reports.risks import BANDS, REVIEW_EVERY, Risks
 from mlops_oncall.reports.sources import Sources
 
@@ -103,5 +103,6 @@ def render_register(
 ) -> str:
     sources = sources or Sources()
     ctx = build_context(risks, include_all=include_all, sources=sources, clock=clock)
-    out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
-    return sources.redact_text(out)
+    return render_document(
+        TEMPLATE, ctx, sources, templates_dir=templates_dir, template_file=template_file
+    )

@@ -57,6 +57,20 @@ def environment(templates_dir: Path | None = None):
     return env
 
 
+def render_document(
+    name: str,
+    context: dict[str, Any],
+    sources: Any,
+    *,
+    templates_dir: Path | None = None,
+    template_file: Path | None = None,
+) -> str:
+    """A document: ``render`` then the sources' redactor over the whole text, the last pass
+    every document takes (a template may print a value the context did not mask)."""
+    out = render(name, context, templates_dir=templates_dir, template_file=template_file)
+    return sources.redact_text(out)
+
+
 def render(
     name: str,
     context: dict[str, Any],

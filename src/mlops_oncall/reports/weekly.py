@@ -24,7 +24,7 @@ from mlops_oncall.incidents.lifecycle import SEVERITIES
 from mlops_oncall.incidents.metrics import incident_metrics, summarise
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.reports import text as fmt
-from mlops_oncall.reports.render import render
+from mlops_oncall.reports.render import render_document
 from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
 from mlops_oncall.store.models import CheckRollup, Incident
@@ -107,8 +107,9 @@ def render_weekly(
     """The weekly document; ``inputs`` are build_context's."""
     sources = sources or Sources()
     ctx = build_context(sources=sources, **inputs)
-    out = render(TEMPLATE, ctx, templates_dir=templates_dir, template_file=template_file)
-    return sources.redact_text(out)
+    return render_document(
+        TEMPLATE, ctx, sources, templates_dir=templates_dir, template_file=template_file
+    )
 
 
 # -- checks --------------------------------------------------------------------------------

@@ -48,13 +48,14 @@ class HandoffScreen(Screen):
     @work(thread=True, exclusive=True, group="handoff-load")
     def load(self) -> None:
         from mlops_oncall.reports import handoff
+        from mlops_oncall.reports.render import render_document
 
         session = oncall(self).session
         sources = session.sources()
         try:
             ctx = handoff.build_context(sources=sources, **session.handoff_inputs())
-            text = handoff.render_context(
-                ctx, sources=sources, templates_dir=session.workspace.templates_dir
+            text = render_document(
+                handoff.TEMPLATE, ctx, sources, templates_dir=session.workspace.templates_dir
             )
         except Exception as exc:  # a workspace template that does not render: say why
             self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
