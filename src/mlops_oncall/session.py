@@ -247,7 +247,11 @@ class Session:
         from mlops_oncall.runbooks.library import Library
 
         cache = None if os.environ.get("MLOPS_ONCALL_NO_CACHE") else default_cache()
-        labels = label_names(self.checks_path)  # names the checks' labels: fill
+        loaded = self.__dict__.get("checks")
+        if loaded is not None and not loaded.refused:  # the TUI's: the file is not read again
+            labels = {name for spec in loaded.specs.values() for name in spec.labels}
+        else:
+            labels = label_names(self.checks_path)  # names the checks' labels: fill
         return Library.load(
             self.workspace.runbook_dirs(),
             paths=paths,
