@@ -80,8 +80,19 @@ class Tmux:
         return p.stdout.strip() == "1"
 
     def exit_status(self) -> str:
-        p = self._tmux("display-message", "-p", "-t", self.target, "#{pane_dead_status}")
-        return p.stdout.strip()
+        """The exit status ("0"), or "signal N" for a process a signal ended.
+
+        tmux marks a pane dead when its pty closes, which can come before it reaps the
+        child (a SIGCHLD later): until then both formats are empty, so wait for one.
+        """
+        fmt = "#{pane_dead_status}|#{pane_dead_signal}"
+        deadline = time.monotonic() + WAIT
+        while True:
+            p = self._tmux("display-message", "-p", "-t", self.target, fmt)
+            status, _, signal = p.stdout.strip().partition("|")
+            if status or signal or time.monotonic() >= deadline:
+                return status or (f"signal {signal}" if signal else "")
+            time.sleep(0.05)  # a poll interval for tmux's SIGCHLD, not a synchronisation
 
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", self.target, *keys)
