@@ -1,0 +1,1 @@
+"""Change sources: what changed, collected by itself (the model registry), recorded as deploys."""
