@@ -1,0 +1,1 @@
+"""Production-readiness reviews: a runbook-shaped checklist of evidence, scored per category."""
