@@ -108,6 +108,12 @@ class Store:
     def single_read(self) -> AbstractContextManager[Connection]:
         return single_read(self.engine)
 
+    def ping(self) -> None:
+        """One trivial read (the schema version); a StoreError when the database does not
+        answer (the intake daemon's /healthz)."""
+        with self.single_read() as conn:
+            current_version(conn)
+
     def close(self) -> None:
         self.engine.dispose()
 
