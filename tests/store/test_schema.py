@@ -54,7 +54,7 @@ def test_the_core_view_is_the_models_tables():
     assert set(tables.metadata.tables) == {
         "meta", "incident", "event", "role_assignment", "action_item", "deployment",
         "triage_runbook", "check_transition", "check_rollup", "risk", "risk_review",
-        "risk_link", "drill", "drill_inject", "presence",
+        "risk_link", "drill", "drill_inject", "presence", "alert_group", "alert",
     }  # fmt: skip
 
 

@@ -91,6 +91,7 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
         _v5,
     ),
     (6, "who has an incident open (presence, not evidence)", _create(tables.Presence)),
+    (7, "Alertmanager's alert groups and alerts", _create(tables.AlertGroup, tables.Alert)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -344,3 +344,56 @@ class Presence(Record, table=True):
     session_key: str = _str()  # random per TUI process
     actor: str = _str()
     seen_at: datetime = _ts(null=False)
+
+
+class AlertGroup(Record, table=True):
+    """One Alertmanager notification group as this tool tracks it: (receiver, groupKey) and an
+    epoch, so a firing after the group's incident ended starts a new group (and a new incident)
+    instead of reopening the old one. The unique key is what makes concurrent deliveries of the
+    same group agree on one row (alerts/records.py)."""
+
+    __tablename__ = "alert_group"
+    __table_args__ = (
+        UniqueConstraint("receiver", "group_key", "epoch", name="uq_alert_group_key_epoch"),
+    )
+    id: int | None = _id()
+    receiver: str = _str()
+    group_key: str = _text()
+    epoch: int = Field(default=1)
+    state: str = _str(index=True)  # inbox | declared | attached | dismissed
+    incident_id: int | None = _fk("incident.id", null=True, index=True)
+    group_labels: dict = _json(dict)  # redacted (outside data)
+    external_url: str | None = _str(null=True)
+    route: str | None = _str(null=True)  # the name of the route that matched
+    severity: str = _str()
+    service: str | None = _str(null=True)
+    runbook: str | None = _str(null=True)
+    silences: list = _json(list)  # [{id, by, at, until, comment}] (one on the incident too)
+    decided_by: str | None = _str(null=True)  # who declared, attached or dismissed it
+    decided_at: datetime | None = _ts()
+    first_seen: datetime = _ts(null=False)
+    last_seen: datetime = _ts(null=False)
+
+
+class Alert(Record, table=True):
+    """One alert of a group, per (fingerprint, startsAt): the same alert firing again after it
+    resolved is a new row. Labels and annotations are stored redacted."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint(
+            "group_id", "fingerprint", "starts_at", name="uq_alert_group_fingerprint_start"
+        ),
+    )
+    id: int | None = _id()
+    group_id: int = _fk("alert_group.id", index=True)
+    fingerprint: str = _str()
+    alertname: str = _str()
+    status: str = _str()  # firing | resolved
+    labels: dict = _json(dict)
+    annotations: dict = _json(dict)
+    starts_at: datetime = _ts(null=False)
+    ends_at: datetime | None = _ts()
+    generator_url: str | None = _str(null=True)
+    first_seen: datetime = _ts(null=False)
+    last_seen: datetime = _ts(null=False)

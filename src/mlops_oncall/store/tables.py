@@ -28,3 +28,5 @@ RiskLink = models.RiskLink.__table__
 Drill = models.Drill.__table__
 DrillInject = models.DrillInject.__table__
 Presence = models.Presence.__table__
+AlertGroup = models.AlertGroup.__table__
+Alert = models.Alert.__table__

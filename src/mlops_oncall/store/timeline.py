@@ -50,6 +50,9 @@ KINDS = frozenset(
         "inject",
         "drill_ended",
         "handoff",
+        "alert_fired",  # an Alertmanager alert (fingerprint, startsAt) of the incident's group
+        "alerts_resolved",  # the fingerprints Alertmanager reported resolved, in one event
+        "alert_silenced",  # a silence created in Alertmanager from the tool
     }
 )
 
