@@ -113,8 +113,15 @@ class IncidentView:
 class Incidents(ActionItems, TriageOps):
     # -- lifecycle -------------------------------------------------------------------------
     @retried
-    def declare(
+    def declare(self, title: str, severity: str, **kw: Any) -> IncidentView:
+        """Declare an incident; the keywords are ``declare_in``'s."""
+        with self._write() as conn:
+            iid = self.declare_in(conn, title, severity, **kw)
+        return self.get(iid)
+
+    def declare_in(
         self,
+        conn: Connection,
         title: str,
         severity: str,
         *,
@@ -129,8 +136,12 @@ class Incidents(ActionItems, TriageOps):
         declared_from_check: str | None = None,
         notes: list[str] | None = None,
         by: str | None = None,
-    ) -> IncidentView:
-        """``by``: who declared it when it was not the actor themselves (a drill's game master),
+    ) -> int:
+        """The work of ``declare`` inside a write transaction the caller opened with
+        ``_write()``: an alert group and the incident it declares commit together
+        (alerts/service.py). Returns the new incident's id.
+
+        ``by``: who declared it when it was not the actor themselves (a drill's game master),
         kept in the declared event so a drill's score can tell."""
         title = title.strip()
         if not title:
@@ -162,45 +173,42 @@ class Incidents(ActionItems, TriageOps):
             }
             | ({"by": by} if by else {})  # absent otherwise: older chains hash the same
         )
-        with self._write() as conn:
-            iid = conn.execute(
-                insert(INC).values(
-                    title=declared["title"],
-                    severity=sev,
-                    status="triage",
-                    service=declared["service"],
-                    is_drill=drill,
-                    drill_id=declared["drill_id"],
-                    declared_from_check=declared["from_check"],
-                    created_at=when,
-                    updated_at=when,
-                    postmortem_status="draft",
-                    head_seq=0,
-                    head_hash="",
-                )
-            ).inserted_primary_key[0]
-            row = self._row(conn, iid, lock=True)
-            app = tl.Appender.for_row(conn, row)
-            self._append(
-                app,
-                "declared",
-                when,
-                f"{public_id(iid)} declared: {title}",
-                declared,
-                redacted=True,
+        iid = conn.execute(
+            insert(INC).values(
+                title=declared["title"],
+                severity=sev,
+                status="triage",
+                service=declared["service"],
+                is_drill=drill,
+                drill_id=declared["drill_id"],
+                declared_from_check=declared["from_check"],
+                created_at=when,
+                updated_at=when,
+                postmortem_status="draft",
+                head_seq=0,
+                head_hash="",
             )
-            if impact_started_at is not None:
-                self._milestone(
-                    conn, app, row, "impact_started", impact_started_at, source, ts=when
-                )
-            det_source = detected_source or ("check" if declared_from_check else source)
-            self._milestone(conn, app, row, "detected", detected_at or when, det_source, ts=when)
-            self._milestone(conn, app, row, "declared", when, source, ts=when)
-            for text in notes or []:
-                self._append(app, "note", when, text)
-            if runbook is not None:
-                self._attach(conn, app, row, runbook, when)
-        return self.get(iid)
+        ).inserted_primary_key[0]
+        row = self._row(conn, iid, lock=True)
+        app = tl.Appender.for_row(conn, row)
+        self._append(
+            app,
+            "declared",
+            when,
+            f"{public_id(iid)} declared: {title}",
+            declared,
+            redacted=True,
+        )
+        if impact_started_at is not None:
+            self._milestone(conn, app, row, "impact_started", impact_started_at, source, ts=when)
+        det_source = detected_source or ("check" if declared_from_check else source)
+        self._milestone(conn, app, row, "detected", detected_at or when, det_source, ts=when)
+        self._milestone(conn, app, row, "declared", when, source, ts=when)
+        for text in notes or []:
+            self._append(app, "note", when, text)
+        if runbook is not None:
+            self._attach(conn, app, row, runbook, when)
+        return iid
 
     @retried
     def ack(
