@@ -53,7 +53,7 @@ def test_the_core_view_is_the_models_tables():
     assert tables.DrillInject is models.DrillInject.__table__
     assert set(tables.metadata.tables) == {
         "meta", "incident", "event", "role_assignment", "action_item", "deployment",
-        "triage_runbook", "check_transition", "check_rollup", "risk", "risk_review",
+        "triage_runbook", "check_transition", "check_rollup", "check_minute", "risk", "risk_review",
         "risk_link", "drill", "drill_inject", "presence", "alert_group", "alert",
     }  # fmt: skip
 

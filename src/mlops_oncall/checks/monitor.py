@@ -3,8 +3,8 @@
 The UI thread never waits on a probe or a database write. Results are folded into the latest
 view per check and handed over in batches (every ``flush_every`` seconds, only what changed),
 so a thousand checks cost one UI update per batch, not one per poll. Threshold transitions
-are persisted as they happen and hourly roll-ups every ``rollup_every`` seconds, on a worker
-thread of the monitor's loop.
+are persisted as they happen and hourly and per-minute roll-ups every ``rollup_every`` seconds
+(60: a kill -9 loses at most a minute of polls), on a worker thread of the monitor's loop.
 """
 
 from __future__ import annotations
@@ -171,8 +171,9 @@ class Monitor:
             return
         with self._collector.lock:
             hours = self._collector.rollup.drain(None)
-        if hours:
-            await self._in_thread("roll-ups", self._merge, hours)
+            minutes = self._collector.rollup.drain_minutes()
+        if hours or minutes:
+            await self._in_thread("roll-ups", self._merge, hours, minutes)
 
     async def _in_thread(self, what: str, fn, *args) -> None:
         try:
@@ -189,10 +190,12 @@ class Monitor:
 
         record_transitions(self.store, transitions)
 
-    def _merge(self, hours) -> None:
-        from mlops_oncall.store.checks_history import merge_rollups
+    def _merge(self, hours, minutes) -> None:
+        from mlops_oncall.store.checks_history import merge_minutes, merge_rollups
 
         merge_rollups(self.store, hours)
+        # the minutes for the SLO burn rates, older ones pruned (every rollup_every: 60 s)
+        merge_minutes(self.store, minutes, now=self.clock.now())
 
     def wait_first_round(self, timeout: float) -> bool:
         """Until every check has been polled once (the UI opens the store after that, so the

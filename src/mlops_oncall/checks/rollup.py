@@ -26,6 +26,10 @@ def hour_of(ts: datetime) -> datetime:
     return ts.replace(minute=0, second=0, microsecond=0)
 
 
+def minute_of(ts: datetime) -> datetime:
+    return ts.replace(second=0, microsecond=0)
+
+
 def bucket_index(latency_ms: float) -> int:
     """Index of the first bucket whose upper edge is >= latency (len(BUCKETS_MS) = overflow)."""
     return bisect_left(BUCKETS_MS, latency_ms)
@@ -100,18 +104,30 @@ def percentile(counts: list[int], p: float) -> float | None:
 
 
 class Rollup:
-    """Accumulates results into (check_id, hour) roll-ups; the store drains finished hours."""
+    """Accumulates results into (check_id, hour) roll-ups, and the same counts per (check_id,
+    minute) for the SLO burn-rate windows (an ``HourRollup`` whose ``hour`` is the minute's
+    start); the store drains them and merges them into its rows."""
 
     def __init__(self) -> None:
         self.hours: dict[tuple[str, datetime], HourRollup] = {}
+        self.minutes: dict[tuple[str, datetime], HourRollup] = {}
 
     def add(self, result: Result) -> None:
-        hour = hour_of(result.observed_at)
-        key = (result.check_id, hour)
-        entry = self.hours.get(key)
-        if entry is None:
-            entry = self.hours[key] = HourRollup(result.check_id, hour)
-        entry.add(result)
+        for table, start in (
+            (self.hours, hour_of(result.observed_at)),
+            (self.minutes, minute_of(result.observed_at)),
+        ):
+            key = (result.check_id, start)
+            entry = table.get(key)
+            if entry is None:
+                entry = table[key] = HourRollup(result.check_id, start)
+            entry.add(result)
+
+    def drain_minutes(self) -> list[HourRollup]:
+        """Remove and return every minute, the current one too (the store merges a minute
+        flushed in parts), so a kill -9 loses at most the polls since the last drain."""
+        done, self.minutes = self.minutes, {}
+        return [done[k] for k in sorted(done, key=lambda k: (k[1], k[0]))]
 
     def get(self, check_id: str, hour: datetime) -> HourRollup | None:
         return self.hours.get((check_id, hour_of(hour)))

@@ -237,6 +237,24 @@ class CheckRollup(Record, table=True):
     latency_counts: list[int] = _json(list)  # one count per latency bucket
 
 
+class CheckMinute(Record, table=True):
+    """One check's polls in one UTC minute, for the SLO burn-rate windows (slo/). Pruned past
+    the longest alert window plus a margin (``checks_history.MINUTE_RETENTION``). The unique
+    key leads with the minute: pruning and the window sums are range scans of it. Latency
+    counts are sparse ({bucket index: count}): a minute usually has one or two polls."""
+
+    __tablename__ = "check_minute"
+    __table_args__ = (UniqueConstraint("minute", "check_id", name="uq_check_minute_minute_check"),)
+    id: int | None = _id()
+    check_id: str = _str()
+    minute: datetime = _ts(null=False)
+    polls: int = 0
+    successes: int = 0
+    degraded: int = 0
+    down: int = 0
+    latency_counts: dict = _json(dict)  # {bucket index (text): count}, nonzero buckets only
+
+
 class Risk(Record, table=True):
     """One entry of the risk register (R-001 is id 1). The score changes only by a review,
     so every change is in risk_review."""

@@ -22,6 +22,7 @@ Deployment = models.Deployment.__table__
 TriageRunbook = models.TriageRunbook.__table__
 CheckTransition = models.CheckTransition.__table__
 CheckRollup = models.CheckRollup.__table__
+CheckMinute = models.CheckMinute.__table__
 Risk = models.Risk.__table__
 RiskReview = models.RiskReview.__table__
 RiskLink = models.RiskLink.__table__
