@@ -73,6 +73,60 @@ class FakeSystemConfig(FileModel):
     port_base: int = Field(default=0, ge=0, le=65526)
 
 
+class MlflowChanges(FileModel):
+    """An MLflow model registry, polled over its REST API: a new model version, a stage or an
+    alias move is recorded as a `model` deploy of the mapped service (docs/changes.md)."""
+
+    url: str = Field(description="The tracking server's base URL, e.g. http://mlflow:5000.")
+    token: str | None = Field(
+        default=None, description="A bearer token, only as ${env:NAME} (sent, never stored)."
+    )
+    interval: Duration = Field(
+        default=timedelta(seconds=60), description="How often `serve` polls the registry."
+    )
+    models: dict[str, str] = Field(
+        min_length=1, description="Registered model name -> the service it is deployed as."
+    )
+    aliases: list[str] | None = Field(
+        default=None, description="Only these aliases are followed (default: every alias)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http:// or https:// URL, e.g. http://mlflow:5000")
+        return value.rstrip("/")
+
+    @field_validator("token")
+    @classmethod
+    def _token_from_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_REF.fullmatch(value.strip()):
+            raise ValueError("a token comes from the environment: write token: ${env:NAME}")
+        return value.strip() if value is not None else None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("expected at least 1s")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _services(cls, value: dict[str, str]) -> dict[str, str]:
+        for model, service in value.items():
+            if not model.strip() or not service.strip():
+                raise ValueError("each entry is a registered model name -> a service name")
+        return value
+
+
+class ChangesConfig(FileModel):
+    """Change sources: what changed, collected by itself and recorded as deploys."""
+
+    mlflow: MlflowChanges | None = Field(default=None, description="An MLflow model registry.")
+
+
 class Config(FileModel):
     """oncall.yaml. Every path is relative to the folder the file is in."""
 
@@ -112,6 +166,7 @@ class Config(FileModel):
     )
     fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
     weekly: WeeklyConfig = Field(default_factory=WeeklyConfig)
+    changes: ChangesConfig = Field(default_factory=ChangesConfig)
     vars: dict[str, str | int | float] = Field(
         default_factory=new_dict,
         description="Values for runbook command placeholders, e.g. namespace: ml-serving "

@@ -17,6 +17,7 @@ from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.config import Workspace
 
 if TYPE_CHECKING:
+    from mlops_oncall.changes.source import MlflowSource
     from mlops_oncall.checks.spec import CheckSet
     from mlops_oncall.drills.records import DrillRecords
     from mlops_oncall.formats.problems import Problem
@@ -170,6 +171,14 @@ class Session:
         from mlops_oncall.incidents.deploys import Deploys
 
         return Deploys(self.store, clock=clock or self.clock, actor=actor, redactor=self.redactor)
+
+    def change_sources(self) -> list[MlflowSource]:
+        """The configured change sources (`changes:` in oncall.yaml), built afresh; each records
+        its deploys as its own actor (``mlflow``), and a token it resolves is learned by
+        ``redactor``. Raises a located SourceConfigError when `changes:` cannot be used."""
+        from mlops_oncall.changes.source import ACTOR, build_sources
+
+        return build_sources(self.workspace, self.redactor, self.deploys_as(ACTOR))
 
     @cached_property
     def risks(self) -> Risks:
