@@ -44,6 +44,11 @@ _COMMANDS = {
         "Declare and work incidents; the timeline.",
     ),
     "deploy": ("mlops_oncall.cli.deploy", "deploy", "Record and list deployments."),
+    "changes": (
+        "mlops_oncall.cli.changes",
+        "changes",
+        "Poll the model registry: new versions, stage and alias moves as deploys.",
+    ),
     "postmortem": (
         "mlops_oncall.cli.postmortem",
         "postmortem",
