@@ -285,7 +285,7 @@ def test_certificate_expiration():
     assert check("[CERTIFICATE_EXPIRATION] > 48h", o).success
     assert not check("[CERTIFICATE_EXPIRATION] > 720h1m", o).success
     r = check("[CERTIFICATE_EXPIRATION] > 48h", obs({}))
-    assert r.message == "[CERTIFICATE_EXPIRATION]: no TLS certificate (not an https check)"
+    assert r.message == "[CERTIFICATE_EXPIRATION]: no TLS certificate (not a TLS check)"
 
 
 def test_header_and_connected():

@@ -370,6 +370,7 @@ class Observation:
     headers: dict[str, str] | None = None  # lower-cased names
     connected: bool | None = None
     certificate_expires_at: datetime | None = None
+    grpc_status: str | None = None  # a grpc check's status code name, read as [STATUS]
     _json: Any = field(default=None, repr=False)
     _json_error: str | None = field(default=None, repr=False)
     _json_done: bool = field(default=False, repr=False)
@@ -540,6 +541,8 @@ def _resolve(operand: Operand, obs: Observation) -> _Val | list[_Val] | _Missing
 def _read_placeholder(ph: Placeholder, obs: Observation) -> _Val | list[_Val] | _Missing:
     name = ph.name
     if name == "STATUS":
+        if obs.grpc_status is not None:
+            return _Val(obs.grpc_status, "json", "[STATUS]")
         if obs.status is None:
             return _Missing("[STATUS]: no HTTP response")
         return _Val(Decimal(obs.status), "json", "[STATUS]")
@@ -551,7 +554,7 @@ def _read_placeholder(ph: Placeholder, obs: Observation) -> _Val | list[_Val] | 
         return _Val(bool(obs.connected), "bool", "[CONNECTED]")
     if name == "CERTIFICATE_EXPIRATION":
         if obs.certificate_expires_at is None:
-            return _Missing("[CERTIFICATE_EXPIRATION]: no TLS certificate (not an https check)")
+            return _Missing("[CERTIFICATE_EXPIRATION]: no TLS certificate (not a TLS check)")
         left = (obs.certificate_expires_at - obs.now).total_seconds()
         return _Val(Decimal(str(left)) * 1000, "duration_ms", "[CERTIFICATE_EXPIRATION]")
     if name == "HEADER":

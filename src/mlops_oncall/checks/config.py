@@ -9,6 +9,8 @@ check, never into the models, and the CheckSet's Redactor knows each of them.
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 from collections.abc import Callable, Collection
@@ -41,6 +43,9 @@ from mlops_oncall.formats.validate import (
 from mlops_oncall.formats.words import join_words
 from mlops_oncall.formats.yamlsrc import Document, load_file
 
+GRPC_SCHEMES = ("grpc", "grpcs")
+GRPC_HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+GRPC_MISSING = "kind grpc needs the grpc extra: pip install 'mlops-oncall[grpc]'"
 _ENV = re.compile(r"\$\{env:([^}]*)\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # the fields whose text may carry ${env:NAME}; anywhere else it would be shown, not resolved
@@ -277,6 +282,7 @@ class _Builder:
         self._labels(loc, entry.get("labels"))
         preset = entry.get("preset")
         kind = entry.get("kind", "http")
+        self._kind(loc, entry, kind)
         for key in ("url", "base_url", "management_url"):
             value = entry.get(key)
             # a number would pass as text (numbers coerce to str); other types pydantic reports
@@ -341,6 +347,23 @@ class _Builder:
             self.internal_deps[f"{cid}.{ep.suffix}"] = [f"{cid}.{s}" for s in ep.depends_on]
         return ids
 
+    def _kind(self, loc: tuple, entry: dict, kind: Any) -> None:
+        """What a kind needs: its library installed, its own keys and none of another's."""
+        if kind == "grpc" and not _grpc_installed():
+            self.error((*loc, "kind"), GRPC_MISSING)
+        if "grpc_service" in entry and kind != "grpc":
+            self.error((*loc, "grpc_service"), "grpc_service is for kind grpc", key=True)
+        if kind == "grpc":
+            for key in ("method", "body"):
+                if key in entry:
+                    self.error((*loc, key), f"a grpc check has no {key}; remove it", key=True)
+            if entry.get("insecure") is True:  # grpcio has no way to skip verification
+                self.error(
+                    (*loc, "insecure"),
+                    "grpcs cannot skip certificate verification (grpcio always verifies); "
+                    "trust the server's CA with SSL_CERT_FILE instead",
+                )
+
     def _condition(self, loc: tuple, text: str, entry: dict) -> None:
         try:
             cond = parse_condition(text)
@@ -354,6 +377,10 @@ class _Builder:
             self.error(loc, "${env:…} is not resolved in conditions; only in " + _SECRET_LIST)
         if entry.get("kind") == "tcp" and (cond.needs_body or reads_http(cond)):
             self.error(loc, "a tcp check has no HTTP response; use [CONNECTED] or [RESPONSE_TIME]")
+        if entry.get("kind") == "grpc" and _reads(cond, "HEADER"):
+            self.error(
+                loc, "a grpc check has no HTTP headers; use [STATUS], [BODY] or [RESPONSE_TIME]"
+            )
 
     def _column(self, loc: tuple, pos: int) -> tuple[int, int]:
         """Line and column of character ``pos`` inside the condition's scalar."""
@@ -487,6 +514,16 @@ class _Builder:
             if parts.scheme not in ("", "tcp") or not parts.hostname or port is None:
                 self.error(loc, f"expected tcp://host:port for a tcp check, got '{shown}'")
             return
+        if kind == "grpc":
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            if parts.scheme not in GRPC_SCHEMES or not parts.hostname or port is None:
+                self.error(loc, f"expected grpc://host:port or grpcs://host:port, got '{shown}'")
+            elif parts.path.strip("/") or parts.query:
+                self.error(loc, f"a grpc URL is grpc://host:port only, got '{shown}'")
+            return
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.error(loc, f"expected an http:// or https:// URL, got '{shown}'")
             return
@@ -533,6 +570,22 @@ class _Builder:
                 source=source,
             )
             deps = tuple(dep for name in check.depends_on for dep in self.groups.get(name, [name]))
+            if check.preset is None and check.kind == "grpc":
+                url = self.resolved.get((*loc, "url"), check.url or "")
+                ask = {"service": check.grpc_service} if check.grpc_service else {}
+                common["method"] = GRPC_HEALTH_CHECK
+                specs[check.id] = CheckSpec(
+                    id=check.id,
+                    name=check.name or check.id,
+                    kind="grpc",
+                    url=strip_userinfo(check.url or ""),
+                    conditions=user,
+                    request=Request(GRPC_HEALTH_CHECK, url, headers, json.dumps(ask).encode()),
+                    depends_on=deps,
+                    evaluator=_presets.GRPC_HEALTH,
+                    **common,
+                )
+                continue
             if check.preset is None:
                 url = self.resolved.get((*loc, "url"), check.url or "")
                 conds = user or (_DEFAULT_TCP if check.kind == "tcp" else _DEFAULT_HTTP)
@@ -619,6 +672,13 @@ _DEFAULT_HTTP = (ParsedCondition(parse_condition("[STATUS] < 400"), "fail"),)
 _DEFAULT_TCP = (ParsedCondition(parse_condition("[CONNECTED] == true"), "fail"),)
 
 
+def _reads(cond: Condition, name: str) -> bool:
+    return any(
+        getattr(getattr(side, "arg", side), "name", None) == name
+        for side in (cond.left, cond.right)
+    )
+
+
 def reads_http(cond: Condition) -> bool:
     names = set()
     for side in (cond.left, cond.right):
@@ -633,6 +693,14 @@ def _merge_thresholds(defaults: Thresholds, override: Thresholds | None) -> Thre
     data = defaults.model_dump()
     data.update({k: getattr(override, k) for k in override.model_fields_set})
     return Thresholds(**data)
+
+
+def _grpc_installed() -> bool:
+    """grpcio and its health stubs are there, found without importing them."""
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("grpc", "grpc_health"))
+    except (ImportError, ValueError):
+        return False
 
 
 def _bytes(body: str | None) -> bytes | None:

@@ -81,6 +81,7 @@ PRESETS: tuple[str, ...] = (
     "health_json",
 )
 HEALTH_JSON = "health_json"
+GRPC_HEALTH = "grpc_health"  # the evaluator of a grpc check on the standard health protocol
 TORCHSERVE_WORKERS = "torchserve_workers"
 QUEUE = "queue"  # evaluator "queue:<gauge>:<max or empty>"
 # Old names still accepted, with the warning a load gives and the preset they stand for.
@@ -390,8 +391,24 @@ def queue_results(obs: Observation, gauge: str, max_queue: int | None) -> list[C
     return [ConditionResult(gauge, "fail", True, json_value(value), shown)]
 
 
+def grpc_health_results(obs: Observation) -> list[ConditionResult]:
+    """A grpc.health.v1 Check reply: SERVING is up, NOT_SERVING (or UNKNOWN) down, and
+    SERVICE_UNKNOWN down with its own error class."""
+    data, _ = obs.body_json()
+    status = data.get("status") if isinstance(data, dict) else None
+    name = "serving status"
+    if status == "SERVING":
+        return [ConditionResult(name, "fail", True, status, "serving status SERVING")]
+    error_class = "service_unknown" if status == "SERVICE_UNKNOWN" else None
+    shown = f"serving status {status}, expected SERVING"
+    return [ConditionResult(name, "fail", False, status, shown, error_class)]
+
+
+
 def preset_results(evaluator: str, obs: Observation) -> list[ConditionResult]:
     """The condition results a preset's own evaluator adds to a probe."""
+    if evaluator == GRPC_HEALTH:
+        return grpc_health_results(obs)
     if evaluator == HEALTH_JSON:
         return health_json_results(obs)
     if evaluator == TORCHSERVE_WORKERS:

@@ -40,6 +40,7 @@ from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.formats.timestamps import rfc3339
 
 MAX_BODY = 1024 * 1024
+GRPC_MISSING = "grpc checks need the grpc extra: pip install 'mlops-oncall[grpc]'"
 
 
 @dataclass(slots=True)
@@ -111,6 +112,7 @@ class Prober:
         self._given_transport = transport
         self._transport: httpx.AsyncBaseTransport | None = None
         self._prepared: dict[str, tuple[CheckSpec, _Prepared]] = {}
+        self._grpc: Any = None  # grpcprobe.GrpcClient, built by the first grpc check
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -133,6 +135,9 @@ class Prober:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.aclose()
+            self._grpc = None
         if self._client is not None:
             await self._client.aclose()  # and the transport under it
             self._client = None
@@ -143,6 +148,8 @@ class Prober:
         try:
             if spec.kind == "tcp":
                 return await self._tcp(spec)
+            if spec.kind == "grpc":
+                return await self._grpc_call(spec)
             return await self._http(spec)
         except asyncio.CancelledError:
             raise
@@ -307,6 +314,39 @@ class Prober:
         obs.response_time_ms = round(elapsed)
         return self._evaluate(spec, obs, round(elapsed, 1))
 
+    # ---- grpc
+
+    async def _grpc_call(self, spec: CheckSpec) -> Result:
+        try:  # only now: grpcio is an optional extra, and costly to import
+            from mlops_oncall.checks import grpcprobe
+        except ImportError:
+            return self._failed(spec, "protocol", GRPC_MISSING)
+        if self._grpc is None:
+            self._grpc = grpcprobe.GrpcClient()
+        req = spec.request
+        metadata = tuple((k.lower(), v) for k, v in req.headers.items())
+        obs = Observation(now=self.clock.now())
+        started = time.perf_counter()
+        try:
+            # grpcio's deadline ends the call; this only guards against a call that hangs on
+            async with asyncio.timeout(spec.total_timeout + 1):
+                reply = await self._grpc.call(
+                    req.url, spec.method, req.body, metadata, spec.total_timeout
+                )
+        except grpcprobe.CallFailed as exc:
+            obs.grpc_status = exc.code
+            return self._failed(spec, exc.error_class, exc.message, obs)
+        except TimeoutError:
+            _, where = _where(req.url)
+            return self._failed(
+                spec, "timeout", f"no reply from {where} within {_secs(spec.total_timeout)}"
+            )
+        elapsed = (time.perf_counter() - started) * 1000
+        obs.grpc_status = reply.status
+        obs.body = reply.body
+        obs.connected = True
+        obs.response_time_ms = round(elapsed)
+        return self._evaluate(spec, obs, round(elapsed, 1))
     # ---- results
 
     def _evaluate(self, spec: CheckSpec, obs: Observation, latency: float) -> Result:
@@ -328,7 +368,8 @@ class Prober:
             ranked = hard or failed
             classes = {r.error_class for r in ranked}
             error_class = next(
-                (c for c in ("http_status", "body_parse") if c in classes), "condition"
+                (c for c in ("http_status", "body_parse", "service_unknown") if c in classes),
+                "condition",
             )
             message = "; ".join(r.message for r in ranked)
             if error_class == "http_status":

@@ -209,8 +209,17 @@ class Check(FileModel):
     name: str | None = Field(default=None, description="Display name; default: the id.")
     group: str | None = Field(default=None, description="Grouping in the UI, e.g. serving.")
     service: str | None = Field(default=None, description="Ties checks, incidents and deploys.")
-    kind: Literal["http", "tcp"] = "http"
-    url: str | None = Field(default=None, description="http(s)://… or, for tcp, tcp://host:port.")
+    kind: Literal["http", "tcp", "grpc"] = "http"
+    url: str | None = Field(
+        default=None,
+        description="http(s)://…; for tcp, tcp://host:port; "
+        "for grpc, grpc://host:port or grpcs://host:port.",
+    )
+    grpc_service: str | None = Field(
+        default=None,
+        description="grpc: the service name asked of grpc.health.v1.Health/Check; "
+        "default: the server as a whole.",
+    )
     method: str = Field(default="GET", description="HTTP method.")
     headers: dict[str, str] = Field(default_factory=new_dict)
     body: str | None = Field(default=None, description="Request body.")

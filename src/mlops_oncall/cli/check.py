@@ -233,7 +233,7 @@ def validate(app: AppContext, checks_path: str | None, as_json: bool) -> None:
             width = max((len(i) for i in checkset.ids()), default=2)
             for spec in checkset:
                 preset = f"  (preset {spec.preset})" if spec.preset else ""
-                kind = spec.kind if spec.kind == "tcp" else spec.method
+                kind = spec.method if spec.kind == "http" else spec.kind
                 out.line(f"{spec.id:<{width}}  {kind:<4} {spec.url}{preset}")
         warnings = len(problems) - errors
         n = len(checkset) if checkset is not None else 0

@@ -24,5 +24,11 @@ ErrorClass = Literal[
     "body_parse",
     "condition",
     "protocol",
+    # gRPC: the health service does not know the service name asked for; the server does not
+    # implement the method; the call was refused for its credentials; any other status code
+    "service_unknown",
+    "unimplemented",
+    "unauthenticated",
+    "grpc_status",
 ]
 ERROR_CLASSES: tuple[str, ...] = ErrorClass.__args__  # type: ignore[attr-defined]
