@@ -242,6 +242,47 @@ class Session:
             "clock": self.clock,
         }
 
+    def readiness_facts(self, checklist: Any, service: str) -> Any:
+        """What a readiness review knows without asking (readiness/gather.py): the service's
+        checks probed once, the runbooks, the finished drills and the service's open risks
+        as plain data (readiness does not import drills or reports)."""
+        from mlops_oncall.formats.refs import public_id
+        from mlops_oncall.readiness.gather import gather
+
+        return gather(
+            checklist,
+            service=service,
+            now=self.clock.now(),
+            checkset=self.checks,
+            redactor=self.redactor,
+            library=self.library,
+            drills=self.drills.list(),
+            risks=self.risks.list(include_closed=False),
+            incident_ids={public_id(i.id) for i in self.incidents.list(service=service)},
+        )
+
+    @property
+    def readiness_dir(self) -> Path:
+        """Where completed readiness reviews are kept: the workspace's readiness/ folder, else
+        the user data dir's."""
+        if self.workspace.root is not None:
+            return self.workspace.root / "readiness"
+        from mlops_oncall.paths import user_data_dir
+
+        return user_data_dir() / "readiness"
+
+    def render_readiness(self, context: dict[str, Any]) -> str:
+        """A readiness assessment through the documents' sandboxed render path (readiness
+        does not import reports): the shipped or the workspace's readiness.md.j2."""
+        from mlops_oncall.reports.render import render_document
+
+        return render_document(
+            "readiness.md.j2",
+            context,
+            self.sources(),
+            templates_dir=self.workspace.templates_dir,
+        )
+
     @cached_property
     def library(self) -> Library:
         return self.load_library()

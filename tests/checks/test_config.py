@@ -93,7 +93,7 @@ def test_every_problem_is_reported_at_once_with_its_location(tmp_path):
         "checks.yaml:4:14: checks[0].timeout: timeout.connect must not be longer than timeout.total",
         "checks.yaml:5:19: checks[0].conditions[0]: invalid condition: unknown placeholder "
         "[STAUTS] (did you mean '[STATUS]'?); expected one of [STATUS], [RESPONSE_TIME], [BODY], "
-        "[HEADER], [CONNECTED], [CERTIFICATE_EXPIRATION] (at character 1)",
+        "[HEADER], [CONNECTED], [CERTIFICATE_EXPIRATION], [VALUE] (at character 1)",
         "checks.yaml:5:47: checks[0].conditions[1]: invalid condition: put a space on each side "
         "of '==' (e.g. '[STATUS] == 200') (at character 10)",
         "checks.yaml:6:18: checks[0].depends_on[0]: unknown check 'nope'",
@@ -238,7 +238,7 @@ def test_preset_parameter_errors(tmp_path):
         "remove model",
         "checks.yaml:4:21: checks[2].preset: expected one of oip_v2, triton, kserve_v1, torchserve, "
         "mlflow_tracking, mlflow_scoring, mlflow, bentoml, vllm, tgi, ray_serve, feast, "
-        "health_json; got 'tensorflow'",
+        "health_json, vllm_queue, triton_queue_time, prometheus_targets; got 'tensorflow'",
         "checks.yaml:5:30: checks[3].model: model is a preset parameter; set preset or remove it",
         "checks.yaml:7:10: checks[5].id: duplicate check id 'e.live' (first defined by checks[4])",
     ]

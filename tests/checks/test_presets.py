@@ -526,7 +526,7 @@ async def test_llm_servers_health_and_queue(tmp_path, serve):
         tmp_path, "checks:\n  - {id: f, preset: feast, base_url: 'http://h', max_queue: 5}\n"
     )
     assert len(errors) == 1 and errors[0].endswith(
-        "checks[0].max_queue: max_queue is a vllm and tgi parameter; remove it"
+        "checks[0].max_queue: max_queue is a vllm, tgi and vllm_queue parameter; remove it"
     ), errors
 
 

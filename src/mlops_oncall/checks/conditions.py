@@ -31,7 +31,15 @@ from mlops_oncall.formats.validate import did_you_mean
 
 Level = Literal["fail", "warn"]
 OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
-PLACEHOLDERS = ("STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CONNECTED", "CERTIFICATE_EXPIRATION")
+PLACEHOLDERS = (
+    "STATUS",
+    "RESPONSE_TIME",
+    "BODY",
+    "HEADER",
+    "CONNECTED",
+    "CERTIFICATE_EXPIRATION",
+    "VALUE",  # a prometheus check's series value (checks/promql.py)
+)
 # Gatus placeholders for probe kinds we do not have: say so rather than "unknown"
 UNSUPPORTED = {
     "IP": "[IP] is not supported: mlops-oncall probes http and tcp only",
@@ -370,6 +378,7 @@ class Observation:
     headers: dict[str, str] | None = None  # lower-cased names
     connected: bool | None = None
     certificate_expires_at: datetime | None = None
+    value: Decimal | None = None  # a prometheus check sets each series' value in turn
     grpc_status: str | None = None  # a grpc check's status code name, read as [STATUS]
     _json: Any = field(default=None, repr=False)
     _json_error: str | None = field(default=None, repr=False)
@@ -550,6 +559,10 @@ def _read_placeholder(ph: Placeholder, obs: Observation) -> _Val | list[_Val] | 
         if obs.response_time_ms is None:
             return _Missing("[RESPONSE_TIME]: no response")
         return _Val(Decimal(obs.response_time_ms), "ms", "[RESPONSE_TIME]")
+    if name == "VALUE":
+        if obs.value is None:
+            return _Missing("[VALUE]: no query value (only prometheus checks have one)")
+        return _Val(obs.value, "json", "[VALUE]")
     if name == "CONNECTED":
         return _Val(bool(obs.connected), "bool", "[CONNECTED]")
     if name == "CERTIFICATE_EXPIRATION":

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable, Collection
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from mlops_oncall.checks import presets as _presets
+from mlops_oncall.checks import promql as _promql
 from mlops_oncall.checks.conditions import Condition, ConditionError, parse_condition
 from mlops_oncall.checks.redact import Redactor, strip_userinfo, url_userinfo_secrets
 from mlops_oncall.checks.spec import (
@@ -35,6 +37,7 @@ from mlops_oncall.checks.spec import (
     Request,
     Thresholds,
 )
+from mlops_oncall.formats.durations import parse_duration
 from mlops_oncall.formats.problems import Problem, format_path
 from mlops_oncall.formats.validate import (
     did_you_mean,
@@ -60,7 +63,16 @@ SECRET_FIELDS = (
 )
 # preset parameters: only from the environment, as ${env:NAME}, so no key is ever stored
 _TOKENS = ("management_token", "inference_token")
-_PRESET_KEYS = ("base_url", "model", "management_url", *_TOKENS, "max_queue")
+_PRESET_KEYS = (
+    "base_url",
+    "model",
+    "management_url",
+    *_TOKENS,
+    "max_queue",
+    "max_queue_time",
+    "job",
+)
+_PROMQL_KEYS = ("query", "on_empty", "on_nan")  # kind: prometheus only
 
 
 # --------------------------------------------------------------------------- loading
@@ -289,6 +301,7 @@ class _Builder:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.error((*loc, key), f"expected a URL as text, got the number {value!r}")
         if preset is None:
+            self._promql(loc, entry, kind)
             for key in _PRESET_KEYS:
                 if key in entry:
                     self.error(
@@ -331,6 +344,8 @@ class _Builder:
                 management_token=_text(entry.get("management_token")),
                 inference_token=_text(entry.get("inference_token")),
                 max_queue=_count(entry.get("max_queue")),
+                max_queue_time=_seconds(entry.get("max_queue_time")),
+                job=_text(entry.get("job")),
             )
         except _presets.PresetError as exc:
             where = (*loc, exc.field) if exc.field in entry else loc
@@ -377,9 +392,43 @@ class _Builder:
             self.error(loc, "${env:…} is not resolved in conditions; only in " + _SECRET_LIST)
         if entry.get("kind") == "tcp" and (cond.needs_body or reads_http(cond)):
             self.error(loc, "a tcp check has no HTTP response; use [CONNECTED] or [RESPONSE_TIME]")
+        if entry.get("kind") == "prometheus":
+            problem = _promql.placeholder_problem(cond)
+            if problem:
+                self.error(loc, problem)
+        elif _promql.reads_value(cond):
+            self.error(loc, "[VALUE] is a prometheus check's series value; set kind: prometheus")
         if entry.get("kind") == "grpc" and _reads(cond, "HEADER"):
             self.error(
                 loc, "a grpc check has no HTTP headers; use [STATUS], [BODY] or [RESPONSE_TIME]"
+            )
+
+    def _promql(self, loc: tuple, entry: dict, kind: Any) -> None:
+        """A prometheus check's own fields, and those fields refused on other kinds."""
+        if kind != "prometheus":
+            for key in _PROMQL_KEYS:
+                if key in entry:
+                    self.error((*loc, key), f"{key} is a prometheus field; set kind: prometheus")
+            return
+        query = entry.get("query")
+        if query is None:
+            self.error(loc, "query is required for a prometheus check (its PromQL)")
+        elif isinstance(query, str):
+            if not query.strip():
+                self.error((*loc, "query"), "expected PromQL such as 'up{job=\"vllm\"}'")
+            elif (why := _promql.range_selector(query)) is not None:
+                self.error((*loc, "query"), why)
+        if "body" in entry:
+            self.error((*loc, "body"), "a prometheus check sends its query; remove body")
+        method = entry.get("method")
+        if isinstance(method, str) and method.upper() not in ("GET", "POST"):
+            self.error((*loc, "method"), "a prometheus query is sent with GET or POST")
+        texts = [t for key in ("conditions", "warn") for t in entry.get(key) or () if t]
+        if not any(_reads_value(t) for t in texts if isinstance(t, str)):
+            self.error(
+                loc,
+                "a prometheus check needs a condition on [VALUE], each series' value "
+                "(e.g. conditions: ['[VALUE] < 10'])",
             )
 
     def _column(self, loc: tuple, pos: int) -> tuple[int, int]:
@@ -589,14 +638,22 @@ class _Builder:
             if check.preset is None:
                 url = self.resolved.get((*loc, "url"), check.url or "")
                 conds = user or (_DEFAULT_TCP if check.kind == "tcp" else _DEFAULT_HTTP)
+                request = Request(check.method, url, headers, _bytes(body))
+                promql = None
+                if check.kind == "prometheus" and check.query is not None:
+                    promql = _promql.PromQuery(
+                        check.query, check.on_empty or "unknown", check.on_nan or "unknown"
+                    )
+                    request = _query_request(check.method, url, headers, promql.query)
                 specs[check.id] = CheckSpec(
                     id=check.id,
                     name=check.name or check.id,
                     kind=check.kind,
                     url=strip_userinfo(check.url or ""),
                     conditions=conds,
-                    request=Request(check.method, url, headers, _bytes(body)),
+                    request=request,
                     depends_on=deps,
+                    promql=promql,
                     **common,
                 )
                 continue
@@ -612,6 +669,8 @@ class _Builder:
                 management_token=check.management_token,
                 inference_token=check.inference_token,
                 max_queue=check.max_queue,
+                max_queue_time=_seconds(check.max_queue_time),
+                job=check.job,
             )
             real = _presets.endpoints(
                 check.preset,
@@ -622,6 +681,8 @@ class _Builder:
                 management_token=self.resolved.get((*loc, "management_token")),
                 inference_token=self.resolved.get((*loc, "inference_token")),
                 max_queue=check.max_queue,
+                max_queue_time=_seconds(check.max_queue_time),
+                job=check.job,
             )
             for ep, real_ep in zip(shown, real, strict=True):
                 eid = f"{check.id}.{ep.suffix}"
@@ -630,22 +691,28 @@ class _Builder:
                     for level, texts in (("fail", ep.conditions), ("warn", ep.warn))
                     for c in texts
                 )
+                request = Request(
+                    check.method,
+                    real_ep.url,
+                    {**headers, **dict(real_ep.headers)},
+                    _bytes(body),
+                )
+                promql = None
+                if ep.query is not None:  # a prometheus preset: url is the server
+                    promql = _promql.PromQuery(ep.query, ep.on_empty, ep.on_nan)  # type: ignore[arg-type]
+                    request = _query_request(check.method, real_ep.url, headers, ep.query)
                 specs[eid] = CheckSpec(
                     id=eid,
                     name=join_words(check.name or check.id, ep.title),
-                    kind="http",
+                    kind=ep.kind,
                     url=ep.url,
                     conditions=conds + user,
-                    request=Request(
-                        check.method,
-                        real_ep.url,
-                        {**headers, **dict(real_ep.headers)},
-                        _bytes(body),
-                    ),
+                    request=request,
                     depends_on=tuple(f"{check.id}.{s}" for s in ep.depends_on) + deps,
                     preset=check.preset,
                     parent=check.id,
                     evaluator=ep.evaluator,
+                    promql=promql,
                     **common,
                 )
         return specs
@@ -705,6 +772,32 @@ def _grpc_installed() -> bool:
 
 def _bytes(body: str | None) -> bytes | None:
     return None if body is None else body.encode()
+
+
+def _query_request(method: str, url: str, headers: dict[str, str], query: str) -> Request:
+    """The instant query's request; a POST form-encodes the query in the body."""
+    full, extra, body = _promql.query_request(url, query, method)
+    return Request(method, full, {**headers, **extra}, body)
+
+
+def _reads_value(text: str) -> bool:
+    try:
+        return _promql.reads_value(parse_condition(text))
+    except ConditionError:
+        return True  # reported as it is; not also as missing
+
+
+def _seconds(value: Any) -> float | None:
+    """A duration (raw text or a parsed timedelta) in seconds; None when absent or wrong (the
+    schema reports a wrong one)."""
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, str):
+        try:
+            return parse_duration(value).total_seconds()
+        except ValueError:
+            return None
+    return None
 
 
 def _text(value: Any) -> str | None:

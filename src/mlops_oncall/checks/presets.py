@@ -50,6 +50,18 @@ server-wide check is ``degraded`` (a warn condition) and the per-model check car
   until the route table is populated.
 - ``feast``, the Feast 0.67.0 feature server (``feast/feature_server.py``): ``/health`` is an empty
   200, or 503 when the registry cannot be read.
+- ``vllm_queue``, ``triton_queue_time`` and ``prometheus_targets`` are ``kind: prometheus``
+  checks against the Prometheus server at ``base_url`` (checks/promql.py). ``vllm_queue``: the
+  gauge ``vllm:num_requests_waiting`` (labels ``model_name``, ``engine``; vLLM
+  ``vllm/v1/metrics/loggers.py``) summed per job, instance and model, down above ``max_queue``.
+  ``triton_queue_time``: Triton's counters ``nv_inference_queue_duration_us`` (cumulative queue
+  time) and ``nv_inference_request_success`` (labels ``model``, ``version``; Triton
+  ``docs/user_guide/metrics.md``), their 5-minute rates divided per job, instance and model,
+  in ms, down above ``max_queue_time``; no requests in 5 minutes is 0/0 = NaN, read as up.
+  ``prometheus_targets``: ``up`` (1 when the last scrape worked, Prometheus's
+  ``docs/concepts/jobs_instances.md``) of every target, or of ``job``, down when any is 0. For
+  all three, no series at all is down: Prometheus does not scrape the server (or a metric was
+  renamed).
 - ``health_json``, ``application/health+json`` (IETF draft-inadarei-api-health-check): ``status``
   pass/warn/fail (also ok/up, error/down) maps to up/degraded/down, and every entry under ``checks``
   is reported as a condition result.
@@ -57,6 +69,7 @@ server-wide check is ``degraded`` (a warn condition) and the per-model check car
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -79,6 +92,9 @@ PRESETS: tuple[str, ...] = (
     "ray_serve",
     "feast",
     "health_json",
+    "vllm_queue",
+    "triton_queue_time",
+    "prometheus_targets",
 )
 HEALTH_JSON = "health_json"
 GRPC_HEALTH = "grpc_health"  # the evaluator of a grpc check on the standard health protocol
@@ -93,9 +109,11 @@ DEPRECATED: dict[str, tuple[str, str]] = {
     ),
 }
 # Preset parameters beyond base_url; which presets take each (the rest refuse it).
-TAKES_MODEL = ("oip_v2", "triton", "kserve_v1", "torchserve")
+TAKES_MODEL = ("oip_v2", "triton", "kserve_v1", "torchserve", "vllm_queue", "triton_queue_time")
 TAKES_TOKENS = ("torchserve",)
 QUEUE_GAUGES = {"vllm": "vllm:num_requests_waiting", "tgi": "tgi_queue_size"}
+# kind: prometheus presets: base_url is the Prometheus server
+PROMETHEUS = ("vllm_queue", "triton_queue_time", "prometheus_targets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +126,10 @@ class Endpoint:
     evaluator: str | None = None
     warn: tuple[str, ...] = ()  # failing one makes the check degraded, not down
     headers: tuple[tuple[str, str], ...] = ()  # e.g. a token; secrets resolved by the loader
+    kind: str = "http"  # or "prometheus": url is the server, query its PromQL
+    query: str | None = None
+    on_empty: str = "unknown"
+    on_nan: str = "unknown"
 
 
 class PresetError(ValueError):
@@ -140,6 +162,8 @@ def endpoints(
     management_token: str | None = None,
     inference_token: str | None = None,
     max_queue: int | None = None,
+    max_queue_time: float | None = None,  # seconds
+    job: str | None = None,
 ) -> list[Endpoint]:
     """The endpoints a preset covers; raises PresetError naming the parameter at fault."""
     preset = DEPRECATED[preset][0] if preset in DEPRECATED else preset
@@ -163,12 +187,22 @@ def endpoints(
         ):
             if value:
                 raise PresetError(name, f"{name} is a torchserve parameter; remove it")
-    if max_queue is not None and preset not in QUEUE_GAUGES:
-        raise PresetError("max_queue", "max_queue is a vllm and tgi parameter; remove it")
+    if max_queue is not None and preset not in (*QUEUE_GAUGES, "vllm_queue"):
+        raise PresetError(
+            "max_queue", "max_queue is a vllm, tgi and vllm_queue parameter; remove it"
+        )
+    if max_queue_time is not None and preset != "triton_queue_time":
+        raise PresetError(
+            "max_queue_time", "max_queue_time is a triton_queue_time parameter; remove it"
+        )
+    if job is not None and preset != "prometheus_targets":
+        raise PresetError("job", "job is a prometheus_targets parameter; remove it")
     if preset in QUEUE_GAUGES:
         return _llm(base_url, QUEUE_GAUGES[preset], max_queue)
     if management_url and preset != "torchserve":
         raise PresetError("management_url", "management_url is a torchserve parameter; remove it")
+    if preset in PROMETHEUS:
+        return [_prometheus(preset, base_url, model, max_queue, max_queue_time, job)]
     build = _BUILDERS.get(preset)
     if build is None:  # pragma: no cover - the schema guards
         raise PresetError("preset", f"unknown preset '{preset}'")
@@ -295,6 +329,46 @@ def _ray_serve(base, *_rest) -> list[Endpoint]:
     ]
 
 
+def _prometheus(
+    preset: str,
+    base: str,
+    model: str | None,
+    max_queue: int | None,
+    max_queue_time: float | None,
+    job: str | None,
+) -> Endpoint:
+    def prom(suffix: str, title: str, query: str, condition: str, on_nan: str) -> Endpoint:
+        return Endpoint(
+            suffix, title, base, (condition,), kind="prometheus", query=query,
+            on_empty="down", on_nan=on_nan,
+        )  # fmt: skip
+
+    if preset == "vllm_queue":
+        if max_queue is None:
+            raise PresetError("max_queue", "preset vllm_queue needs max_queue")
+        by = "sum by (job, instance, model_name)"
+        sel = _selector("model_name", model)
+        query = f"{by} (vllm:num_requests_waiting{sel})"
+        return prom("queue", "requests waiting", query, f"[VALUE] <= {max_queue}", "unknown")
+    if preset == "triton_queue_time":
+        if max_queue_time is None:
+            raise PresetError("max_queue_time", "preset triton_queue_time needs max_queue_time")
+        by = "sum by (job, instance, model)"
+        sel = _selector("model", model)
+        query = (
+            f"{by} (rate(nv_inference_queue_duration_us{sel}[5m]))"
+            f" / {by} (rate(nv_inference_request_success{sel}[5m])) / 1000"
+        )
+        limit = f"{Decimal(str(max_queue_time)) * 1000:f}".rstrip("0").rstrip(".")
+        return prom("queue-time", "average queue time (ms)", query, f"[VALUE] <= {limit}", "up")
+    return prom("up", "scrape targets up", f"up{_selector('job', job)}", "[VALUE] == 1", "unknown")
+
+
+def _selector(label: str, value: str | None) -> str:
+    """{label="value"} with the value quoted as a PromQL string (Go's escapes, as JSON's)."""
+    return f"{{{label}={json.dumps(value)}}}" if value else ""
+
+
 _BUILDERS: dict[str, Callable[..., list[Endpoint]]] = {
     "oip_v2": _oip_v2,
     "triton": _triton,
@@ -402,7 +476,6 @@ def grpc_health_results(obs: Observation) -> list[ConditionResult]:
     error_class = "service_unknown" if status == "SERVICE_UNKNOWN" else None
     shown = f"serving status {status}, expected SERVING"
     return [ConditionResult(name, "fail", False, status, shown, error_class)]
-
 
 
 def preset_results(evaluator: str, obs: Observation) -> list[ConditionResult]:

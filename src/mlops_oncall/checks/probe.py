@@ -22,6 +22,7 @@ from mlops_oncall.checks._httpx import httpx
 from mlops_oncall.checks.conditions import ConditionResult, Observation, evaluate
 from mlops_oncall.checks.decode import BodyDecodeError, decode
 from mlops_oncall.checks.presets import preset_results
+from mlops_oncall.checks.promql import judge
 from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.spec import CheckSpec
 from mlops_oncall.checks.tlsinfo import ssl_object_expiry
@@ -347,9 +348,12 @@ class Prober:
         obs.connected = True
         obs.response_time_ms = round(elapsed)
         return self._evaluate(spec, obs, round(elapsed, 1))
+
     # ---- results
 
     def _evaluate(self, spec: CheckSpec, obs: Observation, latency: float) -> Result:
+        if spec.promql is not None:
+            return self._judged(spec, obs, latency)
         results: list[ConditionResult] = []
         if spec.evaluator is not None:
             results.extend(preset_results(spec.evaluator, obs))
@@ -386,6 +390,22 @@ class Prober:
             latency_ms=latency,
             status=obs.status,
             conditions=results,
+            observed_at=obs.now,
+            service=spec.service,
+        )
+
+    def _judged(self, spec: CheckSpec, obs: Observation, latency: float) -> Result:
+        """A prometheus check: its conditions on every series of the answer (checks/promql)."""
+        assert spec.promql is not None
+        verdict = judge(spec.conditions, spec.promql, obs)
+        return Result(
+            check_id=spec.id,
+            state=verdict.state,
+            error_class=verdict.error_class,
+            message=self.redactor.text(verdict.message),
+            latency_ms=latency,
+            status=obs.status,
+            conditions=[self._clean(r) for r in verdict.conditions],
             observed_at=obs.now,
             service=spec.service,
         )

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_serializer, field_validator, model_validator
 
 from mlops_oncall.checks import presets as _presets
+from mlops_oncall.checks import promql as _promql
 from mlops_oncall.checks.conditions import Condition, Level
 from mlops_oncall.checks.redact import Redactor, strip_userinfo
 from mlops_oncall.formats.durations import Duration
@@ -209,7 +210,7 @@ class Check(FileModel):
     name: str | None = Field(default=None, description="Display name; default: the id.")
     group: str | None = Field(default=None, description="Grouping in the UI, e.g. serving.")
     service: str | None = Field(default=None, description="Ties checks, incidents and deploys.")
-    kind: Literal["http", "tcp", "grpc"] = "http"
+    kind: Literal["http", "tcp", "grpc", "prometheus"] = "http"
     url: str | None = Field(
         default=None,
         description="http(s)://…; for tcp, tcp://host:port; "
@@ -223,6 +224,20 @@ class Check(FileModel):
     method: str = Field(default="GET", description="HTTP method.")
     headers: dict[str, str] = Field(default_factory=new_dict)
     body: str | None = Field(default=None, description="Request body.")
+    query: str | None = Field(
+        default=None,
+        description="prometheus: the PromQL of an instant query; conditions read each "
+        "series' value as [VALUE].",
+    )
+    on_empty: Literal[_promql.ON_NO_VALUE] | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="prometheus: the state when the query returns no series (default unknown).",
+    )
+    on_nan: Literal[_promql.ON_NO_VALUE] | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="prometheus: how a series whose value is NaN or ±Inf counts: unknown "
+        "(left out; the default), up or down.",
+    )
     interval: Duration | None = None
     timeout: Timeout | None = Field(default=None, description="One duration, or {connect, total}.")
     conditions: list[str] = Field(default_factory=new_list, description="Failing any: down.")
@@ -258,7 +273,16 @@ class Check(FileModel):
     max_queue: int | None = Field(
         default=None,
         ge=0,
-        description="Preset vllm or tgi: degraded when more requests than this wait (/metrics).",
+        description="Preset vllm or tgi: degraded when more requests than this wait (/metrics); "
+        "vllm_queue: down when more wait.",
+    )
+    max_queue_time: Duration | None = Field(
+        default=None,
+        description="Preset triton_queue_time: down when a request waits longer than this "
+        "in the queue, on average over 5 minutes.",
+    )
+    job: str | None = Field(
+        default=None, description="Preset prometheus_targets: only the targets of this job."
     )
 
     @field_validator("method")
@@ -343,11 +367,16 @@ class CheckSpec:
     preset: str | None = None
     parent: str | None = None  # the preset entry's id
     evaluator: str | None = None  # "health_json"
+    promql: _promql.PromQuery | None = None  # kind prometheus: its query
     source: str = ""  # file:line of the entry
 
     @cached_property  # read on every poll
     def needs_body(self) -> bool:
-        return self.evaluator is not None or any(c.condition.needs_body for c in self.conditions)
+        return (
+            self.evaluator is not None
+            or self.promql is not None
+            or any(c.condition.needs_body for c in self.conditions)
+        )
 
     @cached_property
     def needs_certificate(self) -> bool:

@@ -219,12 +219,15 @@ class CheckState:
         """Feed one raw result; return the transitions it caused (zero, one or two)."""
         self.last = result
         self._ring.append(result.observed_at, result.state, result.latency_ms, result.error_class)
-        self._count(result)
+        # an unknown result (a prometheus query with no value) says nothing either way: it
+        # neither breaks a streak nor counts towards one
+        if result.state != "unknown":
+            self._count(result)
         out: list[Transition] = []
         moved = self.tick(result.observed_at, result)
         if moved:
             out.append(moved)
-        if self.state == "maintenance":
+        if self.state == "maintenance" or result.state == "unknown":
             return out
         target = self._target(result.state)
         if target != self.state:

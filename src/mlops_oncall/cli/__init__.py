@@ -61,6 +61,11 @@ _COMMANDS = {
         "handoff",
         "The shift hand-off note (Markdown); --record starts the next one here.",
     ),
+    "readiness": (
+        "mlops_oncall.cli.readiness",
+        "readiness",
+        "Production-readiness reviews: run a checklist, report, history.",
+    ),
     "schema": ("mlops_oncall.cli.schema", "schema", "Print the JSON Schema of a file format."),
     "db": ("mlops_oncall.cli.db", "db", "The database: schema version, backend; upgrade."),
     "drill": (

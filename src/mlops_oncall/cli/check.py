@@ -192,7 +192,7 @@ def _print_round(
         note = f" [blocked by {', '.join(blocked[r.check_id])}]" if blocked[r.check_id] else ""
         cls = f"{r.error_class}: " if r.error_class else ""
         out.line(f"{r.state:<11} {r.check_id:<{width}}  {latency:>8}  {cls}{r.message}{note}")
-    order = ("up", "degraded", "down", "maintenance")
+    order = ("up", "degraded", "down", "unknown", "maintenance")
     parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
     n = len(results)
     out.line(f"{plural(n, 'check')}: {', '.join(parts) or 'none'}", err=True)

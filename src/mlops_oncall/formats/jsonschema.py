@@ -17,6 +17,11 @@ SCHEMAS: dict[str, tuple[str, str, str]] = {
         "mlops-oncall health checks (checks.yaml)",
     ),
     "scenario": ("mlops_oncall.drills.scenario", "Scenario", "mlops-oncall drill scenario"),
+    "readiness": (
+        "mlops_oncall.readiness.schema",
+        "Checklist",
+        "mlops-oncall readiness checklist",
+    ),
 }
 
 

@@ -30,5 +30,11 @@ ErrorClass = Literal[
     "unimplemented",
     "unauthenticated",
     "grpc_status",
+    # Prometheus: the query was refused (400 bad_data), could not be executed (422), timed
+    # out or was cancelled (503); and a query that gave no series or no number (checks/promql.py)
+    "promql_bad_data",
+    "promql_execution",
+    "promql_unavailable",
+    "no_data",
 ]
 ERROR_CLASSES: tuple[str, ...] = ErrorClass.__args__  # type: ignore[attr-defined]
