@@ -71,6 +71,7 @@ _PRESET_KEYS = (
     "max_queue",
     "max_queue_time",
     "job",
+    "model_version",
 )
 _PROMQL_KEYS = ("query", "on_empty", "on_nan")  # kind: prometheus only
 
@@ -317,7 +318,10 @@ class _Builder:
             return [cid] if cid else []
         if not isinstance(preset, str) or preset not in _presets.PRESETS:
             return [cid] if cid else []
-        if kind != "http":
+        grpc_preset = preset in _presets.GRPC_PRESETS
+        if grpc_preset and not _grpc_installed():
+            self.error((*loc, "preset"), GRPC_MISSING.replace("kind grpc", f"preset {preset}"))
+        if kind != "http" and not (grpc_preset and kind == "grpc"):
             self.error((*loc, "kind"), "presets probe http endpoints; remove kind")
         if preset in _presets.DEPRECATED:
             self.doc.problems.append(
@@ -346,6 +350,7 @@ class _Builder:
                 max_queue=_count(entry.get("max_queue")),
                 max_queue_time=_seconds(entry.get("max_queue_time")),
                 job=_text(entry.get("job")),
+                model_version=_text(entry.get("model_version")),
             )
         except _presets.PresetError as exc:
             where = (*loc, exc.field) if exc.field in entry else loc
@@ -353,7 +358,7 @@ class _Builder:
             return [cid] if cid else []
         for key in ("base_url", "management_url", "url"):
             if isinstance(entry.get(key), str):
-                self._url((*loc, key), entry[key], "http")
+                self._url((*loc, key), entry[key], "grpc" if grpc_preset else "http")
         if cid is None:
             return []
         ids = [f"{cid}.{ep.suffix}" for ep in eps]
@@ -671,6 +676,7 @@ class _Builder:
                 max_queue=check.max_queue,
                 max_queue_time=_seconds(check.max_queue_time),
                 job=check.job,
+                model_version=check.model_version,
             )
             real = _presets.endpoints(
                 check.preset,
@@ -683,6 +689,7 @@ class _Builder:
                 max_queue=check.max_queue,
                 max_queue_time=_seconds(check.max_queue_time),
                 job=check.job,
+                model_version=check.model_version,
             )
             for ep, real_ep in zip(shown, real, strict=True):
                 eid = f"{check.id}.{ep.suffix}"
@@ -701,6 +708,8 @@ class _Builder:
                 if ep.query is not None:  # a prometheus preset: url is the server
                     promql = _promql.PromQuery(ep.query, ep.on_empty, ep.on_nan)  # type: ignore[arg-type]
                     request = _query_request(check.method, real_ep.url, headers, ep.query)
+                if ep.rpc is not None:  # a grpc preset: the call, its request message as JSON
+                    request = Request(ep.rpc, real_ep.url, headers, (ep.request or "{}").encode())
                 specs[eid] = CheckSpec(
                     id=eid,
                     name=join_words(check.name or check.id, ep.title),

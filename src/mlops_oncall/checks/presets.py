@@ -70,6 +70,7 @@ server-wide check is ``degraded`` (a warn condition) and the per-model check car
 from __future__ import annotations
 
 import json
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -95,6 +96,8 @@ PRESETS: tuple[str, ...] = (
     "vllm_queue",
     "triton_queue_time",
     "prometheus_targets",
+    "oip_v2_grpc",
+    "triton_grpc",
 )
 HEALTH_JSON = "health_json"
 GRPC_HEALTH = "grpc_health"  # the evaluator of a grpc check on the standard health protocol
@@ -109,7 +112,18 @@ DEPRECATED: dict[str, tuple[str, str]] = {
     ),
 }
 # Preset parameters beyond base_url; which presets take each (the rest refuse it).
-TAKES_MODEL = ("oip_v2", "triton", "kserve_v1", "torchserve", "vllm_queue", "triton_queue_time")
+TAKES_MODEL = (
+    "oip_v2",
+    "triton",
+    "kserve_v1",
+    "torchserve",
+    "vllm_queue",
+    "triton_queue_time",
+    "oip_v2_grpc",
+    "triton_grpc",
+)
+# gRPC twins of the Open Inference Protocol presets: base_url is grpc://host:port (grpcs://)
+GRPC_PRESETS = ("oip_v2_grpc", "triton_grpc")
 TAKES_TOKENS = ("torchserve",)
 QUEUE_GAUGES = {"vllm": "vllm:num_requests_waiting", "tgi": "tgi_queue_size"}
 # kind: prometheus presets: base_url is the Prometheus server
@@ -130,6 +144,8 @@ class Endpoint:
     query: str | None = None
     on_empty: str = "unknown"
     on_nan: str = "unknown"
+    rpc: str | None = None  # kind "grpc": the full method name; request: its message as JSON
+    request: str | None = None
 
 
 class PresetError(ValueError):
@@ -164,6 +180,7 @@ def endpoints(
     max_queue: int | None = None,
     max_queue_time: float | None = None,  # seconds
     job: str | None = None,
+    model_version: str | None = None,
 ) -> list[Endpoint]:
     """The endpoints a preset covers; raises PresetError naming the parameter at fault."""
     preset = DEPRECATED[preset][0] if preset in DEPRECATED else preset
@@ -201,6 +218,12 @@ def endpoints(
         return _llm(base_url, QUEUE_GAUGES[preset], max_queue)
     if management_url and preset != "torchserve":
         raise PresetError("management_url", "management_url is a torchserve parameter; remove it")
+    if model_version is not None and (preset not in GRPC_PRESETS or not model):
+        raise PresetError(
+            "model_version", "model_version is an oip_v2_grpc and triton_grpc parameter with model"
+        )
+    if preset in GRPC_PRESETS:
+        return _v2_grpc(base_url, model, model_version, _SERVER_READY[preset.removesuffix("_grpc")])
     if preset in PROMETHEUS:
         return [_prometheus(preset, base_url, model, max_queue, max_queue_time, job)]
     build = _BUILDERS.get(preset)
@@ -228,12 +251,50 @@ def _v2(base: str, model: str | None, server_ready: str) -> list[Endpoint]:
     return [live, ready, model_ready]
 
 
+_SERVER_READY = {
+    "oip_v2": "server ready (all models)",
+    "triton": "server ready (strict readiness: all models)",
+}
+
+
 def _oip_v2(base, model, _mgmt, _mt, _it) -> list[Endpoint]:
-    return _v2(base, model, "server ready (all models)")
+    return _v2(base, model, _SERVER_READY["oip_v2"])
 
 
 def _triton(base, model, _mgmt, _mt, _it) -> list[Endpoint]:
-    return _v2(base, model, "server ready (strict readiness: all models)")
+    return _v2(base, model, _SERVER_READY["triton"])
+
+
+OIP = "/inference.GRPCInferenceService/"  # KServe's grpc_predict_v2.proto (checks/oip_grpc.py)
+
+
+def _v2_grpc(base: str, model: str | None, version: str | None, server_ready: str) -> list[Endpoint]:
+    """The REST twin's checks over gRPC: the same states, read from the replies' booleans."""
+
+    def call(suffix, title, rpc, flag, request="{}", depends=(), warn=False) -> Endpoint:
+        conds = ("[STATUS] == OK", f"[BODY].{flag} == true")
+        return Endpoint(
+            suffix,
+            title,
+            base,
+            () if warn else conds,
+            depends,
+            warn=conds if warn else (),
+            kind="grpc",
+            rpc=OIP + rpc,
+            request=request,
+        )
+
+    live = call("live", "server live", "ServerLive", "live")
+    if not model:
+        return [live, call("ready", "server ready", "ServerReady", "ready", depends=("live",))]
+    ask = {"name": model, **({"version": version} if version else {})}
+    title = f"model {model}" + (f" version {version}" if version else "") + " ready"
+    return [
+        live,
+        call("ready", server_ready, "ServerReady", "ready", depends=("live",), warn=True),
+        call("model-ready", title, "ModelReady", "ready", json.dumps(ask), ("ready",)),
+    ]
 
 
 def _kserve_v1(base, model, _mgmt, _mt, _it) -> list[Endpoint]:

@@ -332,7 +332,7 @@ class Prober:
             # grpcio's deadline ends the call; this only guards against a call that hangs on
             async with asyncio.timeout(spec.total_timeout + 1):
                 reply = await self._grpc.call(
-                    req.url, spec.method, req.body, metadata, spec.total_timeout
+                    req.url, req.method, req.body, metadata, spec.total_timeout
                 )
         except grpcprobe.CallFailed as exc:
             obs.grpc_status = exc.code
