@@ -14,39 +14,14 @@ from pathlib import Path
 import pytest
 
 from tests.real_servers.harness import free_port, probe_preset, running, venv_or_skip
+from tests.real_servers.mlflow_server import ENV, tracking_server
 
 APP = Path(__file__).parent / "apps" / "mlflow_model.py"
-ENV = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 
 
 @pytest.fixture(scope="session")
 def tracking(tmp_path_factory):
-    server = venv_or_skip("mlflow")
-    root = tmp_path_factory.mktemp("mlflow-tracking")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    argv = [
-        str(server.bin("mlflow")),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--default-artifact-root",
-        str(root / "artifacts"),
-    ]
-    with running(
-        "mlflow-tracking",
-        argv,
-        cwd=root,
-        ready_url=f"{base}/health",
-        ready=lambda s: s == 200,
-        env=ENV,
-    ) as proc:
+    with tracking_server(tmp_path_factory.mktemp("mlflow-tracking")) as (base, proc):
         yield base, proc
 
 
