@@ -127,6 +127,110 @@ class ChangesConfig(FileModel):
     mlflow: MlflowChanges | None = Field(default=None, description="An MLflow model registry.")
 
 
+# labels.severity -> an incident severity when no route sets one (docs/alerts.md)
+DEFAULT_ALERT_SEVERITIES = {
+    "critical": "SEV1",
+    "page": "SEV2",
+    "error": "SEV2",
+    "warning": "SEV3",
+    "info": "SEV4",
+}
+
+
+class AlertRoute(FileModel):
+    """One route of `alerts:`: the first whose matchers all match an alert group decides."""
+
+    name: str | None = Field(default=None, description="Shown in the inbox and the timeline.")
+    matchers: list[str] = Field(
+        default_factory=list,
+        description='Label matchers in Alertmanager\'s syntax: name="v", name!="v", '
+        'name=~"regex", name!~"regex" (regexes fully anchored); none matches every alert.',
+    )
+    severity: SeverityName | None = Field(
+        default=None, description="The incident severity (default: from labels.severity)."
+    )
+    service: str | None = Field(default=None, description="The service (default: a label's).")
+    service_label: str | None = Field(
+        default=None, description="The label naming the service (default alerts.service_label)."
+    )
+    runbook: str | None = Field(default=None, description="A runbook id of the library.")
+    declare: bool | None = Field(
+        default=None,
+        description="Declare an incident at once (true) or wait in the inbox (false); "
+        "default alerts.declare.",
+    )
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers(cls, value: list[str]) -> list[str]:
+        from mlops_oncall.formats.matchers import parse_matcher
+
+        for text in value:
+            parse_matcher(text)  # ValueError: the located problem
+        return value
+
+
+class AlertmanagerTarget(FileModel):
+    """Where silences are created (Alertmanager's API v2)."""
+
+    url: str = Field(description="Alertmanager's base URL, e.g. http://alertmanager:9093.")
+    token: str | None = Field(
+        default=None, description="A bearer token, only as ${env:NAME} (sent, never stored)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http:// or https:// URL, e.g. http://alertmanager:9093")
+        return value.rstrip("/")
+
+    @field_validator("token")
+    @classmethod
+    def _token_from_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_REF.fullmatch(value.strip()):
+            raise ValueError("a token comes from the environment: write token: ${env:NAME}")
+        return value.strip() if value is not None else None
+
+    def token_value(self) -> str | None:
+        """The token from its variable; ValueError naming the variable when it is unset."""
+        if self.token is None:
+            return None
+        name = _ENV_REF.fullmatch(self.token).group(1)
+        got = os.environ.get(name, "")
+        if not got.strip():
+            raise ValueError(
+                f"alerts.alertmanager.token in {CONFIG_NAME} uses ${{env:{name}}}, which is not set"
+            )
+        return got
+
+
+class AlertsConfig(FileModel):
+    """Alertmanager's alerts (docs/alerts.md): routing, the inbox, resolution, silences."""
+
+    routes: list[AlertRoute] = Field(default_factory=list, description="Tried in order.")
+    declare: bool = Field(
+        default=False,
+        description="What a group no route matches does: declare at once, or wait in the inbox.",
+    )
+    service_label: str = Field(default="service", description="The label naming the service.")
+    severities: dict[str, SeverityName] = Field(
+        default_factory=lambda: dict(DEFAULT_ALERT_SEVERITIES),
+        description="labels.severity value -> incident severity.",
+    )
+    default_severity: SeverityName = Field(
+        default="SEV3", description="When neither a route nor labels.severity gives one."
+    )
+    resolve_closes: bool = Field(
+        default=False,
+        description="When every alert of a group has resolved, move its incident to mitigated "
+        "(never resolved: an alert no longer firing is not proof of recovery).",
+    )
+    alertmanager: AlertmanagerTarget | None = Field(
+        default=None, description="Alertmanager's API, for silences."
+    )
+
+
 class Config(FileModel):
     """oncall.yaml. Every path is relative to the folder the file is in."""
 
@@ -166,6 +270,7 @@ class Config(FileModel):
     )
     fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
     weekly: WeeklyConfig = Field(default_factory=WeeklyConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     changes: ChangesConfig = Field(default_factory=ChangesConfig)
     vars: dict[str, str | int | float] = Field(
         default_factory=new_dict,

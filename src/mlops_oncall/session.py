@@ -17,6 +17,7 @@ from mlops_oncall.clock import SYSTEM, Clock
 from mlops_oncall.config import Workspace
 
 if TYPE_CHECKING:
+    from mlops_oncall.alerts.service import Alerts
     from mlops_oncall.changes.source import MlflowSource
     from mlops_oncall.checks.spec import CheckSet
     from mlops_oncall.drills.records import DrillRecords
@@ -189,6 +190,23 @@ class Session:
         from mlops_oncall.reports.risks import Risks
 
         return Risks(self.store, clock=self.clock, actor=actor, redactor=self.redactor)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        """Alertmanager's alert groups (alerts/service.py): what Alertmanager reported is
+        written as `alertmanager`, what the responder decides as the session's actor. The
+        runbook library is loaded only when an alert declares an incident."""
+        from mlops_oncall.alerts.service import ALERTMANAGER, Alerts
+
+        return Alerts(
+            self.store,
+            responder=self.incidents,
+            machine=self.incidents_as(ALERTMANAGER),
+            config=self.workspace.config.alerts,
+            clock=self.clock,
+            redactor=self.redactor,
+            library=lambda: self.library,
+        )
 
     def postmortem_inputs(self) -> dict[str, Any]:
         """What reports/postmortem.py reads: this session's services and check history."""

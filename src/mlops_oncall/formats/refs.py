@@ -47,3 +47,20 @@ def parse_drill_ref(ref: str) -> int | None:
         return None
     n = int(ref)
     return n if 0 < n <= MAX_ID else None
+
+
+def alert_group_ref(group_id: int) -> str:
+    """An alert group's public id: ``ALG-0001``."""
+    return f"ALG-{group_id:04d}"
+
+
+def parse_alert_group_ref(ref: str | int) -> int:
+    """The group id in ``ALG-0001``, ``alg1`` or ``1``; IncidentError if it names none."""
+    if isinstance(ref, int):
+        if not 0 < ref <= MAX_ID:
+            raise IncidentError(f"unknown alert group '{ref}'")
+        return ref
+    m = re.match(r"^(?:alg-?)?0*(\d+)$", ref.strip(), re.IGNORECASE)
+    if not m or not 0 < int(m.group(1)) <= MAX_ID:
+        raise IncidentError(f"unknown alert group '{ref}' (ids look like ALG-0001)")
+    return int(m.group(1))

@@ -1,0 +1,137 @@
+"""The SQL of alert groups and alerts (store/models.py: AlertGroup, Alert).
+
+Every function takes the caller's connection: the alerts service runs each delivery in one
+write transaction with the incident events it appends. Duplicates are decided by the unique
+keys, not by a read before the write: an alert is inserted with ON CONFLICT DO NOTHING, and a
+firing alert turns resolved with an UPDATE guarded by its status, so two deliveries of one
+notification at once record it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from mlops_oncall.store.tables import Alert as AL
+from mlops_oncall.store.tables import AlertGroup as AG
+from mlops_oncall.store.tables import Incident as INC
+
+
+def _insert(conn: Connection):
+    # both dialects' inserts have on_conflict_do_nothing; the generic insert has none
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
+
+
+def current_group(conn: Connection, receiver: str, group_key: str) -> dict[str, Any] | None:
+    """The newest group of (receiver, groupKey), locked (FOR UPDATE on PostgreSQL; SQLite's
+    write transaction already holds the lock)."""
+    q = (
+        select(AG)
+        .where(AG.c.receiver == receiver, AG.c.group_key == group_key)
+        .order_by(AG.c.epoch.desc())
+        .limit(1)
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = conn.execute(q).mappings().first()
+    return dict(row) if row else None
+
+
+def insert_group(conn: Connection, **values: Any) -> int:
+    """A new group; IntegrityError when a concurrent delivery created this epoch first (the
+    caller runs its transaction again and finds it)."""
+    return conn.execute(insert(AG).values(**values)).inserted_primary_key[0]
+
+
+def group(conn: Connection, group_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    q = select(AG).where(AG.c.id == group_id)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = conn.execute(q).mappings().first()
+    return dict(row) if row else None
+
+
+def set_group(conn: Connection, group_id: int, **values: Any) -> None:
+    conn.execute(update(AG).where(AG.c.id == group_id).values(**values))
+
+
+def add_alert(conn: Connection, **values: Any) -> bool:
+    """Insert an alert unless (group, fingerprint, startsAt) is there; True if inserted."""
+    stmt = (
+        _insert(conn)(AL)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["group_id", "fingerprint", "starts_at"])
+        .returning(AL.c.id)  # rowcount is not reliable for this statement on every driver
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def resolve_alert(
+    conn: Connection,
+    group_id: int,
+    fingerprint: str,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Mark a firing alert resolved; True only for the delivery that changed it."""
+    key = (AL.c.group_id == group_id, AL.c.fingerprint == fingerprint)
+    result = conn.execute(
+        update(AL)
+        .where(*key, AL.c.starts_at == starts_at, AL.c.status == "firing")
+        .values(status="resolved", ends_at=ends_at, last_seen=now)
+    )
+    return result.rowcount == 1
+
+
+def seen(conn: Connection, group_id: int, fingerprint: str, starts_at: datetime, now) -> None:
+    conn.execute(
+        update(AL)
+        .where(AL.c.group_id == group_id, AL.c.fingerprint == fingerprint)
+        .where(AL.c.starts_at == starts_at)
+        .values(last_seen=now)
+    )
+
+
+def alerts_of(conn: Connection, group_ids: list[int]) -> list[dict[str, Any]]:
+    if not group_ids:
+        return []
+    q = select(AL).where(AL.c.group_id.in_(group_ids)).order_by(AL.c.group_id, AL.c.id)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def firing_count(conn: Connection, group_id: int) -> int:
+    q = select(func.count()).where(AL.c.group_id == group_id, AL.c.status == "firing")
+    return conn.execute(q).scalar_one()
+
+
+def groups(
+    conn: Connection, *, states: tuple[str, ...] | None, since: datetime | None
+) -> list[dict[str, Any]]:
+    """Groups newest first, with their incident's status: in ``states`` (None: any), and
+    seen since ``since`` unless still firing."""
+    q = (
+        select(AG, INC.c.status.label("incident_status"))
+        .select_from(AG.outerjoin(INC, INC.c.id == AG.c.incident_id))
+        .order_by(AG.c.last_seen.desc(), AG.c.id.desc())
+    )
+    if states is not None:
+        q = q.where(AG.c.state.in_(states))
+    rows = [dict(r) for r in conn.execute(q).mappings()]
+    if since is None:
+        return rows
+    firing = {
+        gid
+        for (gid,) in conn.execute(select(AL.c.group_id).where(AL.c.status == "firing").distinct())
+    }
+    return [r for r in rows if r["id"] in firing or r["last_seen"] >= since]
+
+
+def incident_status(conn: Connection, incident_id: int) -> str | None:
+    return conn.execute(select(INC.c.status).where(INC.c.id == incident_id)).scalar()

@@ -1,0 +1,550 @@
+"""Alertmanager's alerts: the webhook's notifications stored as groups, routed to incidents or
+to the inbox, and what a responder does with a group (declare, attach, dismiss, silence).
+
+One open incident per (receiver, groupKey): a group is a row of ``alert_group``; while its
+incident is open every new (fingerprint, startsAt) firing is one ``alert_fired`` event on it,
+and the alerts that turned resolved in one notification are one ``alerts_resolved`` event.
+Once the incident is resolved, closed or declined, a firing with the same groupKey starts a
+new group and a new incident: a reused group key never reopens an old incident (Alertmanager
+issue 3959). Each delivery is one write transaction (the group, its alerts, the incident and
+its events commit together or not at all), and the unique keys of the two tables decide what
+is new, so a notification delivered twice, or twice at once, is recorded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from mlops_oncall.alerts import records
+from mlops_oncall.alerts.payload import AlertIn, Notification, parse
+from mlops_oncall.alerts.routing import Decision, Router
+from mlops_oncall.clock import Clock
+from mlops_oncall.config import AlertsConfig
+from mlops_oncall.formats.errors import BadInput, IncidentError
+from mlops_oncall.formats.refs import alert_group_ref, parse_alert_group_ref, parse_ref, public_id
+from mlops_oncall.formats.timestamps import rfc3339
+from mlops_oncall.incidents import lifecycle as lc
+from mlops_oncall.incidents.service import Incidents
+from mlops_oncall.incidents.writer import WriteConflict
+from mlops_oncall.redact import Redactor
+from mlops_oncall.store import timeline as tl
+from mlops_oncall.store.db import Store
+from mlops_oncall.store.errors import StoreError
+
+ALERTMANAGER = "alertmanager"  # the actor of what Alertmanager reported (formats/actors.py)
+STATES = ("inbox", "declared", "attached", "dismissed")
+ENDED = ("resolved", "closed", "declined")  # an incident a new firing never joins
+RECENT = timedelta(hours=24)  # `alert list` without --all: resolved groups seen this recently
+ATTEMPTS = 5  # a delivery that met a concurrent one is run again (it then finds its rows)
+MAX_TITLE = 90
+
+
+@dataclass
+class Received:
+    """What one notification did, the webhook's answer."""
+
+    group: str
+    state: str
+    incident: str | None
+    fired: list[str] = field(default_factory=list)  # fingerprints newly firing
+    resolved: list[str] = field(default_factory=list)  # fingerprints newly resolved
+    new_group: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "state": self.state,
+            "incident": self.incident,
+            "fired": self.fired,
+            "resolved": self.resolved,
+            "new_group": self.new_group,
+        }
+
+
+@dataclass
+class GroupView:
+    """A group with its alerts, as the inbox and `alert list` show it."""
+
+    row: dict[str, Any]
+    alerts: list[dict[str, Any]]
+    incident_status: str | None = None
+
+    @property
+    def id(self) -> str:
+        return alert_group_ref(self.row["id"])
+
+    @property
+    def state(self) -> str:
+        return self.row["state"]
+
+    @property
+    def incident(self) -> str | None:
+        iid = self.row["incident_id"]
+        return public_id(iid) if iid else None
+
+    @property
+    def firing(self) -> list[dict[str, Any]]:
+        return [a for a in self.alerts if a["status"] == "firing"]
+
+    @property
+    def title(self) -> str:
+        names = sorted({a["alertname"] for a in self.alerts}) or ["(no alerts)"]
+        return ", ".join(names)
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.row
+        return {
+            "id": self.id,
+            "receiver": r["receiver"],
+            "group_key": r["group_key"],
+            "state": r["state"],
+            "incident": self.incident,
+            "incident_status": self.incident_status,
+            "route": r["route"],
+            "severity": r["severity"],
+            "service": r["service"],
+            "runbook": r["runbook"],
+            "group_labels": r["group_labels"],
+            "firing": len(self.firing),
+            "first_seen": rfc3339(r["first_seen"]),
+            "last_seen": rfc3339(r["last_seen"]),
+            "silences": r["silences"],
+            "alerts": [
+                {
+                    "fingerprint": a["fingerprint"],
+                    "alertname": a["alertname"],
+                    "status": a["status"],
+                    "labels": a["labels"],
+                    "annotations": a["annotations"],
+                    "starts_at": rfc3339(a["starts_at"]),
+                    "ends_at": rfc3339(a["ends_at"]),
+                    "generator_url": a["generator_url"],
+                }
+                for a in self.alerts
+            ],
+        }
+
+
+class Alerts:
+    """The alert groups over the store. ``machine`` writes what Alertmanager reported (actor
+    ``alertmanager``); ``responder`` what the person at the keyboard decided."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        responder: Incidents,
+        machine: Incidents,
+        config: AlertsConfig,
+        clock: Clock,
+        redactor: Redactor,
+        library: Callable[[], Any] | None = None,
+    ):
+        self.store = store
+        self.responder = responder
+        self.machine = machine
+        self.config = config
+        self.router = Router(config)
+        self.clock = clock
+        self.redactor = redactor
+        self._library = library
+
+    # -- the webhook ---------------------------------------------------------------------
+    def receive(self, payload: Any) -> Received:
+        """Store one webhook notification (parsed JSON). PayloadError: not one (a 400);
+        StoreError: not stored (a 503, which Alertmanager retries)."""
+        note = parse(payload)
+        labels = {**note.common_labels, **note.group_labels}
+        annotations = note.common_annotations or note.alerts[0].annotations
+        decision = self.router.decide(labels, annotations)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return self._receive(note, decision)
+            except (IntegrityError, WriteConflict) as exc:
+                # another delivery of this group committed first: run again, finding its rows
+                if attempt == ATTEMPTS:
+                    raise StoreError(
+                        f"the alerts of group {note.group_key!r} were not stored: concurrent "
+                        f"deliveries on all {ATTEMPTS} attempts ({type(exc).__name__})"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _receive(self, note: Notification, decision: Decision) -> Received:
+        inc, r = self.machine, self.redactor
+        with inc._write() as conn:
+            now = self.clock.now()
+            g = records.current_group(conn, note.receiver, note.group_key)
+            firing = any(a.status == "firing" for a in note.alerts)
+            new_group = g is None or (firing and self._ended(conn, g))
+            if new_group:
+                gid = records.insert_group(
+                    conn,
+                    receiver=note.receiver,
+                    group_key=note.group_key,
+                    epoch=g["epoch"] + 1 if g else 1,
+                    state="inbox",
+                    group_labels=r.value(note.group_labels),
+                    external_url=r.text(note.external_url) if note.external_url else None,
+                    route=decision.route,
+                    severity=decision.severity,
+                    service=decision.service,
+                    runbook=decision.runbook,
+                    silences=[],
+                    first_seen=now,
+                    last_seen=now,
+                )
+                g = records.group(conn, gid)
+            else:
+                records.set_group(conn, g["id"], last_seen=now)
+            assert g is not None
+            gid = g["id"]
+            fired, resolved = self._store_alerts(conn, gid, note.alerts, now)
+            iid = g["incident_id"]
+            if iid is None and g["state"] == "inbox" and decision.declare and fired:
+                iid = self._declare(conn, inc, g, decision, now, by=ALERTMANAGER)
+                records.set_group(
+                    conn,
+                    gid,
+                    state="declared",
+                    incident_id=iid,
+                    decided_by=ALERTMANAGER,
+                    decided_at=now,
+                )
+                self._replay(conn, inc, g, iid, now)
+                state = "declared"
+            else:
+                state = g["state"]
+                if iid is not None and records.incident_status(conn, iid) in lc.OPEN_STATUSES:
+                    self._events(conn, inc, g, iid, fired, resolved, now)
+        return Received(
+            group=alert_group_ref(gid),
+            state=state,
+            incident=public_id(iid) if iid else None,
+            fired=[a.fingerprint for a in fired],
+            resolved=[a.fingerprint for a in resolved],
+            new_group=new_group,
+        )
+
+    def _ended(self, conn: Connection, g: dict[str, Any]) -> bool:
+        """A group a new firing does not join: its incident ended, or it was dismissed and
+        every alert of it has resolved since."""
+        if g["incident_id"] is not None:
+            return records.incident_status(conn, g["incident_id"]) in ENDED
+        return g["state"] == "dismissed" and records.firing_count(conn, g["id"]) == 0
+
+    def _store_alerts(
+        self, conn: Connection, gid: int, alerts: list[AlertIn], now: datetime
+    ) -> tuple[list[AlertIn], list[AlertIn]]:
+        r = self.redactor
+        fired: list[AlertIn] = []
+        resolved: list[AlertIn] = []
+        for a in alerts:
+            added = records.add_alert(
+                conn,
+                group_id=gid,
+                fingerprint=a.fingerprint,
+                alertname=r.text(a.alertname),
+                status=a.status,
+                labels=r.value(a.labels),
+                annotations=r.value(a.annotations),
+                starts_at=a.starts_at,
+                ends_at=a.ends_at,
+                generator_url=r.text(a.generator_url) if a.generator_url else None,
+                first_seen=now,
+                last_seen=now,
+            )
+            if added:
+                (fired if a.status == "firing" else resolved).append(a)
+            elif a.status == "resolved" and records.resolve_alert(
+                conn, gid, a.fingerprint, a.starts_at, a.ends_at, now
+            ):
+                resolved.append(a)
+            else:
+                records.seen(conn, gid, a.fingerprint, a.starts_at, now)
+        return fired, resolved
+
+    # -- events --------------------------------------------------------------------------
+    def _fired_event(self, g: dict[str, Any], a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        ann = a["annotations"]
+        what = ann.get("summary") or ann.get("description") or ""
+        text = f"{a['alertname'] or 'alert'} firing" + (f": {what}" if what else "")
+        data = {
+            "group": alert_group_ref(g["id"]),
+            "fingerprint": a["fingerprint"],
+            "alertname": a["alertname"],
+            "starts_at": rfc3339(a["starts_at"]),
+            "labels": a["labels"],
+            "generator_url": a["generator_url"],
+        }
+        return text, data
+
+    def _append(self, conn, inc: Incidents, iid: int, kind: str, text: str, data, now):
+        row = inc._row(conn, iid, lock=True)
+        app = tl.Appender.for_row(conn, row)
+        inc._append(app, kind, now, text, data, actor=ALERTMANAGER)
+        return row, app
+
+    def _events(self, conn, inc, g, iid, fired, resolved, now) -> None:
+        by_fp = {(a["fingerprint"], a["starts_at"]): a for a in records.alerts_of(conn, [g["id"]])}
+        for a in fired:
+            text, data = self._fired_event(g, by_fp[(a.fingerprint, a.starts_at)])
+            self._append(conn, inc, iid, "alert_fired", text, data, now)
+        if resolved:
+            self._resolved_event(conn, inc, g, iid, [a.fingerprint for a in resolved], now)
+
+    def _resolved_event(self, conn, inc, g, iid, fingerprints: list[str], now) -> None:
+        left = records.firing_count(conn, g["id"])
+        ref = alert_group_ref(g["id"])
+        text = f"alerts resolved ({len(fingerprints)}): {', '.join(fingerprints)}"
+        if left:
+            text += f"; {left} of {ref} still firing"
+        else:
+            text += f"; none of {ref} is firing: consider mitigating (not proof of recovery)"
+        data = {"group": ref, "fingerprints": fingerprints, "still_firing": left}
+        row, app = self._append(conn, inc, iid, "alerts_resolved", text, data, now)
+        if not left and self.config.resolve_closes:
+            self._mitigate(conn, inc, row, app, now)
+
+    def _mitigate(self, conn, inc: Incidents, row, app, now) -> None:
+        """``resolve_closes``: every alert resolved moves the incident to mitigated (through
+        investigating from triage), never further."""
+        path = {"triage": ("investigating", "mitigated"), "investigating": ("mitigated",)}
+        path |= {"identified": ("mitigated",)}
+        for status in path.get(row["status"], ()):
+            inc._status(conn, app, row, status, now, "alert", "every alert resolved")
+
+    def _replay(self, conn, inc: Incidents, g, iid: int, now) -> None:
+        """A group becoming an incident: each of its alerts as a fired event, then the ones
+        already resolved as one resolved event."""
+        alerts = records.alerts_of(conn, [g["id"]])
+        for a in alerts:
+            text, data = self._fired_event(g, a)
+            self._append(conn, inc, iid, "alert_fired", text, data, now)
+        done = [a["fingerprint"] for a in alerts if a["status"] == "resolved"]
+        if done:
+            self._resolved_event(conn, inc, g, iid, done, now)
+
+    def _declare(self, conn, inc: Incidents, g, decision: Decision, now, *, by: str) -> int:
+        """The incident of a group, prefilled as a failing check's would be: title, severity,
+        service, the runbook (named, or matched by alert name), detected at the first start."""
+        alerts = records.alerts_of(conn, [g["id"]])
+        firing = [a for a in alerts if a["status"] == "firing"] or alerts
+        first = min(firing, key=lambda a: a["starts_at"])
+        ann = first["annotations"]
+        what = ann.get("summary") or ann.get("description") or ""
+        names = sorted({a["alertname"] for a in firing if a["alertname"]}) or ["alert"]
+        title = f"{', '.join(names)}: {what}" if what else ", ".join(names)
+        if len(title) > MAX_TITLE:
+            title = title[: MAX_TITLE - 3] + "..."
+        ref = alert_group_ref(g["id"])
+        notes = [f"From Alertmanager: {ref} (receiver {g['receiver']}, route {g['route'] or '-'})"]
+        url = ann.get("runbook_url")
+        if url:
+            notes.append(f"Runbook link from the alert: {url}")
+        detected = min(first["starts_at"], now)
+        return inc.declare_in(
+            conn,
+            title,
+            decision.severity if decision else g["severity"],
+            service=g["service"],
+            runbook=self._runbook(g["runbook"], names, g["service"]),
+            at=now,
+            detected_at=detected,
+            detected_source="alert",
+            notes=notes,
+        )
+
+    def _runbook(self, named: str | None, alertnames: list[str], service: str | None):
+        """The runbook a route or a `runbook` label names, else the best match of the alert
+        names against the library's alert triggers; None without a library."""
+        library = self._library() if self._library else None
+        if library is None:
+            return None
+        if named:
+            entry = library.get(named)
+            return entry.runbook if entry is not None else None
+        matches = library.match(alerts=alertnames, services=[service] if service else [])
+        return matches[0].entry.runbook if matches else None
+
+    # -- the responder's operations ------------------------------------------------------
+    def get(self, ref: str | int) -> GroupView:
+        gid = parse_alert_group_ref(ref)
+        with self.store.read() as conn:
+            g = records.group(conn, gid)
+            if g is None:
+                raise IncidentError(f"unknown alert group '{ref}'")
+            status = records.incident_status(conn, g["incident_id"]) if g["incident_id"] else None
+            return GroupView(g, records.alerts_of(conn, [gid]), status)
+
+    def groups(self, *, all: bool = False) -> list[GroupView]:
+        """Newest first. Without ``all``: the inbox and the groups whose incident is open,
+        firing or seen within RECENT."""
+        with self.store.read() as conn:
+            if all:
+                rows = records.groups(conn, states=None, since=None)
+            else:
+                since = self.clock.now() - RECENT
+                rows = [
+                    r
+                    for r in records.groups(
+                        conn, states=("inbox", "declared", "attached"), since=since
+                    )
+                    if r["state"] == "inbox" or r["incident_status"] in lc.OPEN_STATUSES
+                ]
+            alerts = records.alerts_of(conn, [r["id"] for r in rows])
+        by_group: dict[int, list[dict[str, Any]]] = {}
+        for a in alerts:
+            by_group.setdefault(a["group_id"], []).append(a)
+        return [
+            GroupView(
+                {k: v for k, v in r.items() if k != "incident_status"},
+                by_group.get(r["id"], []),
+                r["incident_status"],
+            )
+            for r in rows
+        ]
+
+    def _undecided(self, conn, ref: str | int) -> dict[str, Any]:
+        g = records.group(conn, parse_alert_group_ref(ref), lock=True)
+        if g is None:
+            raise IncidentError(f"unknown alert group '{ref}'")
+        if g["state"] in ("declared", "attached"):
+            raise IncidentError(
+                f"{alert_group_ref(g['id'])} is already {g['state']} "
+                f"({public_id(g['incident_id'])})"
+            )
+        return g
+
+    def declare(self, ref: str | int, *, severity: str | None = None) -> GroupView:
+        """Declare an incident from an inbox (or dismissed) group, prefilled from its alerts."""
+        inc = self.responder
+        with inc._write() as conn:
+            now = self.clock.now()
+            g = self._undecided(conn, ref)
+            decision = Decision(
+                g["route"], severity or g["severity"], g["service"], g["runbook"], None, True
+            )
+            iid = self._declare(conn, inc, g, decision, now, by=inc.actor)
+            records.set_group(
+                conn, g["id"], state="declared", incident_id=iid, decided_by=inc.actor,
+                decided_at=now,
+            )  # fmt: skip
+            self._replay(conn, inc, g, iid, now)
+        return self.get(g["id"])
+
+    def attach(self, ref: str | int, incident: str | int) -> GroupView:
+        """Add an inbox (or dismissed) group's alerts to an open incident; its later alerts go
+        there too."""
+        inc = self.responder
+        iid = parse_ref(incident)
+        with inc._write() as conn:
+            now = self.clock.now()
+            g = self._undecided(conn, ref)
+            row = inc._row(conn, iid, lock=True)
+            if row["status"] not in lc.OPEN_STATUSES:
+                raise IncidentError(f"{public_id(iid)} is {row['status']}: attach to an open one")
+            records.set_group(
+                conn, g["id"], state="attached", incident_id=iid, decided_by=inc.actor,
+                decided_at=now,
+            )  # fmt: skip
+            count = len(records.alerts_of(conn, [g["id"]]))
+            app = tl.Appender.for_row(conn, row)
+            text = f"attached alert group {alert_group_ref(g['id'])} ({count} alerts)"
+            inc._append(app, "note", now, text, {"group": alert_group_ref(g["id"])})
+            self._replay(conn, inc, g, iid, now)
+        return self.get(g["id"])
+
+    def dismiss(self, ref: str | int) -> GroupView:
+        """Leave an inbox group without an incident; a firing after all its alerts resolved
+        starts a new group."""
+        with self.store.write() as conn:
+            g = records.group(conn, parse_alert_group_ref(ref), lock=True)
+            if g is None:
+                raise IncidentError(f"unknown alert group '{ref}'")
+            if g["state"] != "inbox":
+                raise IncidentError(f"{alert_group_ref(g['id'])} is {g['state']}, not in the inbox")
+            records.set_group(
+                conn, g["id"], state="dismissed", decided_by=self.responder.actor,
+                decided_at=self.clock.now(),
+            )  # fmt: skip
+        return self.get(g["id"])
+
+    # -- silences --------------------------------------------------------------------------
+    def silence(self, ref: str | int, duration: timedelta, comment: str) -> dict[str, Any]:
+        """Silence a group's alerts in Alertmanager for ``duration``: one silence whose
+        matchers are the labels all its alerts share (equality). Recorded on the group, and as
+        an ``alert_silenced`` event on its incident when it has one."""
+        from mlops_oncall.alerts.silences import SilenceError, create_silence
+
+        target = self.config.alertmanager
+        if target is None:
+            raise BadInput(
+                "no Alertmanager to silence in: set alerts.alertmanager.url in oncall.yaml"
+            )
+        if duration <= timedelta(0):
+            raise BadInput("a silence lasts a positive duration, e.g. --for 2h")
+        comment = comment.strip()
+        if not comment:
+            raise BadInput("a silence needs a comment (why, and who to ask)")
+        view = self.get(ref)
+        matchers = _shared_labels(view.alerts)
+        if not matchers:
+            raise IncidentError(f"{view.id}'s alerts share no label to silence them by")
+        try:
+            token = target.token_value()
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        starts = self.clock.now()
+        ends = starts + duration
+        actor = self.responder.actor
+        try:
+            silence_id = asyncio.run(
+                create_silence(
+                    target.url,
+                    token,
+                    matchers=matchers,
+                    starts_at=starts,
+                    ends_at=ends,
+                    created_by=actor,
+                    comment=comment,
+                )
+            )
+        except SilenceError as exc:
+            raise IncidentError(self.redactor.text(str(exc))) from None
+        record = {
+            "id": silence_id,
+            "by": actor,
+            "at": rfc3339(starts),
+            "until": rfc3339(ends),
+            "comment": self.redactor.text(comment),
+            "matchers": self.redactor.value(matchers),
+        }
+        inc = self.responder
+        with inc._write() as conn:
+            g = records.group(conn, view.row["id"], lock=True)
+            assert g is not None
+            records.set_group(conn, g["id"], silences=[*g["silences"], record])
+            iid = g["incident_id"]
+            if iid is not None:
+                row = inc._row(conn, iid, lock=True)
+                app = tl.Appender.for_row(conn, row)
+                text = f"silenced {view.id} in Alertmanager until {record['until']}: {comment}"
+                inc._append(app, "alert_silenced", starts, text, {"group": view.id, **record})
+        return {"group": view.id, "incident": view.incident, **record}
+
+
+def _shared_labels(alerts: list[dict[str, Any]]) -> dict[str, str]:
+    """The labels (name and value) every alert has."""
+    if not alerts:
+        return {}
+    shared = dict(alerts[0]["labels"])
+    for a in alerts[1:]:
+        shared = {k: v for k, v in shared.items() if a["labels"].get(k) == v}
+    return shared
