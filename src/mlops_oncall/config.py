@@ -231,6 +231,43 @@ class AlertsConfig(FileModel):
     )
 
 
+class IntakeConfig(FileModel):
+    """`mlops-oncall serve`, the intake daemon (docs/intake.md)."""
+
+    token: str | None = Field(
+        default=None,
+        description="The bearer token every endpoint but /healthz wants, as ${env:NAME}; "
+        "required to listen on anything but a loopback address.",
+    )
+    max_body: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="The largest request body accepted, in bytes; larger ones get 413.",
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _token_from_env(cls, value: str | None) -> str | None:
+        # the file is shared and committed: the token itself lives in the environment only
+        if value is not None and not _ENV_REF.fullmatch(value.strip()):
+            raise ValueError("write the token as ${env:NAME} (a variable that holds it)")
+        return value.strip() if value is not None else None
+
+    def token_value(self) -> str | None:
+        """The token from the variable ``token:`` names; None when no token is configured.
+        ValueError (naming the variable, never a value) when it is unset or empty."""
+        if self.token is None:
+            return None
+        name = _ENV_REF.fullmatch(self.token).group(1)
+        got = os.environ.get(name, "")
+        if not got.strip():
+            raise ValueError(
+                f"intake.token in {CONFIG_NAME} uses ${{env:{name}}}, which is not set"
+            )
+        return got
+
+
 class Config(FileModel):
     """oncall.yaml. Every path is relative to the folder the file is in."""
 
@@ -270,6 +307,7 @@ class Config(FileModel):
     )
     fake_system: FakeSystemConfig = Field(default_factory=FakeSystemConfig)
     weekly: WeeklyConfig = Field(default_factory=WeeklyConfig)
+    intake: IntakeConfig = Field(default_factory=IntakeConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     changes: ChangesConfig = Field(default_factory=ChangesConfig)
     vars: dict[str, str | int | float] = Field(

@@ -73,6 +73,11 @@ _COMMANDS = {
         "drill",
         "Tabletop drills against the fake ML system, scored.",
     ),
+    "serve": (
+        "mlops_oncall.cli.serve",
+        "serve",
+        "The intake daemon: alerts and changes over HTTP, recorded as they arrive.",
+    ),
     "demo": (
         "mlops_oncall.cli.tui",
         "demo",

@@ -261,6 +261,25 @@ class Deploys:
         return conn.execute(q.limit(1)).first() is not None
 
     # -- reads -----------------------------------------------------------------------------
+    def find(self, service: str, version: str, kind: str, at: datetime) -> DeploymentRecord | None:
+        """The deploy recorded with exactly this service, version, kind and time (the first
+        one), or None: a retried POST /changes finds the deploy its first delivery recorded."""
+        r = self.redactor  # as record() stored them
+        q = (
+            select(DEP)
+            .where(
+                DEP.c.service == r.text(service.strip()),
+                DEP.c.version == r.text(version.strip()),
+                DEP.c.kind == kind,
+                DEP.c.at == at.astimezone(UTC),
+            )
+            .order_by(DEP.c.id)
+            .limit(1)
+        )
+        with self.store.read() as conn:
+            row = conn.execute(q).mappings().first()
+        return DeploymentRecord.model_validate(dict(row)) if row else None
+
     def get(self, ref: str | int) -> DeploymentRecord:
         with self.store.read() as conn:
             return DeploymentRecord.model_validate(self._row(conn, ref))

@@ -41,7 +41,8 @@ def _no_constants(name: str) -> Any:
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The body, refused with 413 as soon as it passes the configured limit."""
+    """The body (counted as received), refused with 413 as soon as it passes the limit."""
+    request.app[METRICS].received(endpoint(request))
     limit = request.app[MAX_BODY]
     too_large = f"the body is larger than the limit of {limit} bytes (intake.max_body)"
     if request.content_length is not None and request.content_length > limit:
