@@ -19,7 +19,9 @@ GO_ZERO = "0001-01-01T00:00:00Z"
 
 def make_session(tmp_path, url: str, alerts: dict | None = None, clock=None) -> Session:
     config = Config.model_validate({"me": "alice", "alerts": alerts or {}, "witness": False})
-    return Session(Workspace(config, root=tmp_path), clock=clock or FixedClock(T0), database_url=url)
+    return Session(
+        Workspace(config, root=tmp_path), clock=clock or FixedClock(T0), database_url=url
+    )
 
 
 @pytest.fixture

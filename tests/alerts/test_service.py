@@ -24,9 +24,17 @@ def test_a_group_declares_one_incident_with_one_event_per_fingerprint(make):
     s = make(DECLARE)
     a, b = alert("aaaa000000000001"), alert("aaaa000000000002", labels={"pod": "p2"})
     first = s.alerts.receive(payload(a))
-    assert (first.state, first.incident, first.fired) == ("declared", "INC-0001", [a["fingerprint"]])
+    assert (first.state, first.incident, first.fired) == (
+        "declared",
+        "INC-0001",
+        [a["fingerprint"]],
+    )
     second = s.alerts.receive(payload(a, b))
-    assert (second.incident, second.fired, second.new_group) == ("INC-0001", [b["fingerprint"]], False)
+    assert (second.incident, second.fired, second.new_group) == (
+        "INC-0001",
+        [b["fingerprint"]],
+        False,
+    )
     fired = kinds(s, "INC-0001", "alert_fired")
     assert [e.data["fingerprint"] for e in fired] == [a["fingerprint"], b["fingerprint"]]
     assert {e.actor for e in fired} == {"alertmanager"}
@@ -102,7 +110,7 @@ def test_attach_and_dismiss(make):
     s = make()
     s.incidents.declare("fraud model slow", "SEV2")
     s.alerts.receive(payload(alert("eeee000000000001")))
-    s.alerts.receive(payload(alert("eeee000000000002", "GPUMemory"), group_key="{}:{x=\"2\"}"))
+    s.alerts.receive(payload(alert("eeee000000000002", "GPUMemory"), group_key='{}:{x="2"}'))
     view = s.alerts.attach("ALG-0001", "INC-0001")
     assert (view.state, view.incident) == ("attached", "INC-0001")
     notes = [e.text for e in kinds(s, "INC-0001", "note")]
@@ -120,7 +128,9 @@ def test_attach_and_dismiss(make):
 def test_labels_and_annotations_are_stored_redacted(make):
     s = make(DECLARE)
     secret = "ghp_" + "A" * 36
-    s.alerts.receive(payload(alert("ffff000000000001", annotations={"description": f"token {secret}"})))
+    s.alerts.receive(
+        payload(alert("ffff000000000001", annotations={"description": f"token {secret}"}))
+    )
     (group,) = s.alerts.groups()
     assert secret not in str(group.to_json())
     assert all(secret not in str(e.data) + e.text for e in kinds(s, "INC-0001"))
@@ -154,7 +164,7 @@ def test_a_notification_delivered_twice_at_once_is_recorded_once(make):
     ("body", "reason"),
     [
         ([], "expected a JSON object"),
-        ({"version": "3"}, "version: expected \"4\""),
+        ({"version": "3"}, 'version: expected "4"'),
         (payload(alert("a")) | {"status": "odd"}, "status: expected firing or resolved"),
         (payload(alert("a")) | {"alerts": []}, "alerts: expected a non-empty list"),
         (payload(alert("a") | {"startsAt": "yesterday"}), "alerts[0].startsAt"),
