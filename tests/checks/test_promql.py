@@ -4,8 +4,8 @@ The answers are Prometheus's documented wire format (prometheus.io/docs/promethe
 querying/api/, "Format overview", "Instant queries" and "Expression query result formats": the
 vector and scalar examples are the page's own) and the error bodies of ``respondError`` in
 ``web/api/v1/api.go`` (400 bad_data, 422 execution, 503 timeout/canceled/unavailable); the
-``bad_data`` and ``execution`` texts are what Prometheus 2.42 answered to these queries
-(tests/checks/test_prometheus_real.py runs the real server).
+``bad_data`` and ``execution`` texts are what Prometheus 2.42 answered to ``1 * * 2`` and to
+two series with one labelset (tests/checks/test_prometheus_real.py runs the real server).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ MATRIX = {
 BAD_DATA = {
     "status": "error",
     "errorType": "bad_data",
-    "error": 'invalid parameter "query": 1:4: parse error: unexpected <op:*>',
+    "error": 'invalid parameter "query": 1:5: parse error: unexpected <op:*>',  # "1 * * 2"
 }
 EXECUTION = {
     "status": "error",
