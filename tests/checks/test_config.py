@@ -238,7 +238,8 @@ def test_preset_parameter_errors(tmp_path):
         "remove model",
         "checks.yaml:4:21: checks[2].preset: expected one of oip_v2, triton, kserve_v1, torchserve, "
         "mlflow_tracking, mlflow_scoring, mlflow, bentoml, vllm, tgi, ray_serve, feast, "
-        "health_json, vllm_queue, triton_queue_time, prometheus_targets; got 'tensorflow'",
+        "health_json, vllm_queue, triton_queue_time, prometheus_targets, oip_v2_grpc, triton_grpc; "
+        "got 'tensorflow'",
         "checks.yaml:5:30: checks[3].model: model is a preset parameter; set preset or remove it",
         "checks.yaml:7:10: checks[5].id: duplicate check id 'e.live' (first defined by checks[4])",
     ]

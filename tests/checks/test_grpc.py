@@ -252,3 +252,120 @@ def test_no_grpc_or_dns_import_without_such_a_check(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- OIP presets
+
+
+class OipServer:
+    """A gRPC server speaking the OIP readiness calls from KServe's proto messages
+    (checks/oip_grpc.py), with flags the test sets; it records the ModelReady requests."""
+
+    def __init__(self) -> None:
+        from concurrent import futures
+
+        from mlops_oncall.checks import oip_grpc
+
+        self.live, self.ready, self.models = True, True, {"fraud": True}
+        self.asked: list[tuple[str, str]] = []
+        m = oip_grpc.methods()
+
+        def unary(name, answer):
+            req, resp = m[f"/{oip_grpc.SERVICE}/{name}"]
+            return grpc.unary_unary_rpc_method_handler(
+                lambda request, context: resp(**answer(request, context)),
+                request_deserializer=req.FromString,
+                response_serializer=resp.SerializeToString,
+            )
+
+        def model_ready(request, context):
+            self.asked.append((request.name, request.version))
+            if request.name not in self.models:
+                context.abort(
+                    grpc.StatusCode.NOT_FOUND, f"Request for unknown model: '{request.name}'"
+                )
+            return {"ready": self.models[request.name]}
+
+        handler = grpc.method_handlers_generic_handler(
+            oip_grpc.SERVICE,
+            {
+                "ServerLive": unary("ServerLive", lambda r, c: {"live": self.live}),
+                "ServerReady": unary("ServerReady", lambda r, c: {"ready": self.ready}),
+                "ModelReady": unary("ModelReady", model_ready),
+            },
+        )
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        self.server.add_generic_rpc_handlers((handler,))
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop(None).wait(5)
+
+
+@pytest.fixture
+def oip():
+    srv = OipServer()
+    yield srv
+    srv.stop()
+
+
+def _summary(results):
+    return {k: (r.state, r.error_class, r.message) for k, r in results.items()}
+
+
+async def test_triton_grpc_has_the_states_of_its_rest_twin(tmp_path, oip):
+    entry = (
+        f"  - {{id: t, preset: triton_grpc, base_url: 'grpc://127.0.0.1:{oip.port}', "
+        "model: fraud, model_version: '2'}\n"
+    )
+    assert _summary(await probe_all(tmp_path, entry)) == {
+        "t.live": ("up", None, "ok"),
+        "t.ready": ("up", None, "ok"),
+        "t.model-ready": ("up", None, "ok"),
+    }
+    assert oip.asked == [("fraud", "2")]
+    oip.ready, oip.models["fraud"] = False, False  # strict readiness: the model is loading
+    assert _summary(await probe_all(tmp_path, entry)) == {
+        "t.live": ("up", None, "ok"),
+        "t.ready": ("degraded", "condition", "[BODY].ready = false, expected == true"),
+        "t.model-ready": ("down", "condition", "[BODY].ready = false, expected == true"),
+    }
+    oip.live = False
+    assert _summary(await probe_all(tmp_path, entry))["t.live"] == (
+        "down",
+        "condition",
+        "[BODY].live = false, expected == true",
+    )
+
+
+async def test_oip_v2_grpc_without_model_and_an_unknown_model(tmp_path, oip):
+    base = f"grpc://127.0.0.1:{oip.port}"
+    got = await probe_all(
+        tmp_path,
+        f"  - {{id: s, preset: oip_v2_grpc, base_url: '{base}'}}\n"
+        f"  - {{id: u, preset: oip_v2_grpc, base_url: '{base}', model: nosuch}}\n",
+    )
+    assert set(got) == {"s.live", "s.ready", "u.live", "u.ready", "u.model-ready"}
+    assert got["s.ready"].state == "up"
+    assert (got["u.model-ready"].error_class, got["u.model-ready"].message) == (
+        "grpc_status",
+        f"/inference.GRPCInferenceService/ModelReady on 127.0.0.1:{oip.port} ended NOT_FOUND: "
+        "Request for unknown model: 'nosuch'",
+    )
+
+
+def test_grpc_preset_errors_are_located(tmp_path):
+    errors = load_errors(
+        tmp_path,
+        """
+        checks:
+          - {id: a, preset: oip_v2_grpc, base_url: 'http://127.0.0.1:1'}
+          - {id: b, preset: oip_v2, base_url: 'http://h:1', model: m, model_version: '1'}
+          - {id: c, preset: triton_grpc, base_url: 'grpc://h:1', model_version: '1'}
+        """,
+    )
+    text = "\n".join(errors)
+    assert "checks[0].base_url: expected grpc://host:port or grpcs://host:port" in text
+    assert "checks[1].model_version: model_version is an oip_v2_grpc and triton_grpc" in text
+    assert "checks[2].model_version: model_version is an oip_v2_grpc and triton_grpc" in text

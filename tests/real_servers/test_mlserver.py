@@ -54,6 +54,41 @@ def mlserver(tmp_path_factory):
         yield base, gate, proc
 
 
+async def test_oip_v2_grpc_against_mlserver(tmp_path, mlserver):
+    """The same states over MLServer's own gRPC endpoint (settings.json's grpc_port). Runs
+    before the REST test, which stops the server: it leaves "slow" loading and "fraud" loaded."""
+    pytest.importorskip("grpc", reason="pip install -e '.[test]' (grpcio)")
+    base, gate, proc = mlserver
+    port = json.loads((gate.parent / "settings.json").read_text())["grpc_port"]
+
+    def entry(model):
+        return f"  - {{id: m, preset: oip_v2_grpc, base_url: 'grpc://127.0.0.1:{port}', model: {model}}}\n"
+
+    # "slow" is still loading: ServerReady is false (all models), fraud's ModelReady true
+    assert await probe_preset(tmp_path, entry("fraud")) == {
+        "m.live": ("up", None, "ok"),
+        "m.ready": ("degraded", "condition", "[BODY].ready = false, expected == true"),
+        "m.model-ready": ("up", None, "ok"),
+    }
+    assert states(await probe_preset(tmp_path, entry("slow"))) == {
+        "m.live": "up",
+        "m.ready": "degraded",
+        "m.model-ready": "down",
+    }
+    assert http_status_post(f"{base}/v2/repository/models/fraud/unload") == 200
+    assert (await probe_preset(tmp_path, entry("fraud")))["m.model-ready"] == (
+        "down",
+        "grpc_status",
+        # MLServer 1.7.1's gRPC servicer lets ModelNotFound through as UNKNOWN
+        f"/inference.GRPCInferenceService/ModelReady on 127.0.0.1:{port} ended UNKNOWN: "
+        "Unexpected <class 'mlserver.errors.ModelNotFound'>: Model fraud with version  not found",
+    )
+    assert http_status_post(f"{base}/v2/repository/models/fraud/load") == 200
+    wait_for(
+        "fraud reloaded", lambda: http_status(f"{base}/v2/models/fraud/ready") == 200, 60, proc
+    )
+
+
 async def test_oip_v2_against_mlserver(tmp_path, mlserver):
     base, gate, proc = mlserver
 

@@ -70,7 +70,6 @@ server-wide check is ``degraded`` (a warn condition) and the per-model check car
 from __future__ import annotations
 
 import json
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -268,7 +267,9 @@ def _triton(base, model, _mgmt, _mt, _it) -> list[Endpoint]:
 OIP = "/inference.GRPCInferenceService/"  # KServe's grpc_predict_v2.proto (checks/oip_grpc.py)
 
 
-def _v2_grpc(base: str, model: str | None, version: str | None, server_ready: str) -> list[Endpoint]:
+def _v2_grpc(
+    base: str, model: str | None, version: str | None, server_ready: str
+) -> list[Endpoint]:
     """The REST twin's checks over gRPC: the same states, read from the replies' booleans."""
 
     def call(suffix, title, rpc, flag, request="{}", depends=(), warn=False) -> Endpoint:

@@ -259,6 +259,11 @@ class Check(FileModel):
     )
     base_url: str | None = Field(default=None, description="Preset: the server's base URL.")
     model: str | None = Field(default=None, description="Preset: the model name.")
+    model_version: str | None = Field(
+        default=None,
+        description="Preset oip_v2_grpc or triton_grpc: the model version ModelReady asks for; "
+        "default: the server's choice.",
+    )
     management_url: str | None = Field(
         default=None, description="Preset torchserve: the management API's base URL."
     )
