@@ -292,6 +292,7 @@ class Config(FileModel):
         default_factory=lambda: ["runbooks"], description="Folders of workspace runbooks."
     )
     checks: str = Field(default="checks.yaml", description="The health checks file.")
+    slos: str = Field(default="slos.yaml", description="The SLOs file (docs/slo.md).")
     scenarios: str = Field(default="scenarios", description="Folder of drill scenarios.")
     templates: str = Field(default="templates", description="Folder of report template overrides.")
     postmortems: str = Field(default="postmortems", description="Where the TUI writes postmortems.")
@@ -408,6 +409,10 @@ class Workspace:
     @property
     def checks_file(self) -> Path | None:
         return self.path(self.config.checks)
+
+    @property
+    def slos_file(self) -> Path | None:
+        return self.path(self.config.slos)
 
     @property
     def scenarios_dir(self) -> Path | None:

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from mlops_oncall.reports.risks import Risks
     from mlops_oncall.reports.sources import Sources
     from mlops_oncall.runbooks.library import Library
+    from mlops_oncall.slo.config import SloSet
+    from mlops_oncall.slo.service import Slos
     from mlops_oncall.store.db import Store
     from mlops_oncall.store.live import Watcher
     from mlops_oncall.store.presence import PresenceBoard
@@ -156,6 +158,33 @@ class Session:
         from mlops_oncall.store.presence import PresenceBoard
 
         return PresenceBoard(self.store, actor=self.actor)
+
+    @cached_property
+    def slos(self) -> Slos:
+        """The workspace's SLOs (slos.yaml) evaluated over the store's roll-ups; none without
+        the file. A file with errors raises ProblemsError; its warnings go to on_warning."""
+        from mlops_oncall.formats.problems import ProblemsError
+        from mlops_oncall.slo.service import Slos
+
+        slos, problems = self.load_slos()
+        if slos is None:
+            raise ProblemsError([p for p in problems if p.is_error])
+        if self.on_warning is not None:
+            for p in problems:
+                self.on_warning(str(p))
+        return Slos(self.store, self.clock, slos)
+
+    def load_slos(self) -> tuple[SloSet | None, list[Problem]]:
+        """Read slos.yaml afresh: an empty set when the workspace has none. A check id it
+        names that the checks file lacks is a warning."""
+        from mlops_oncall.slo.config import SloSet, load_slos
+
+        path = self.workspace.slos_file
+        if path is None or not path.is_file():
+            return SloSet(str(path or "slos.yaml")), []
+        checks = self.checks
+        known = {*checks.specs, *(r.id for r in checks.refused)} if checks is not None else None
+        return load_slos(path, known_checks=known)
 
     @cached_property
     def drills(self) -> DrillRecords:

@@ -17,6 +17,7 @@ SCHEMAS: dict[str, tuple[str, str, str]] = {
         "mlops-oncall health checks (checks.yaml)",
     ),
     "scenario": ("mlops_oncall.drills.scenario", "Scenario", "mlops-oncall drill scenario"),
+    "slos": ("mlops_oncall.slo.config", "SlosFile", "mlops-oncall SLOs (slos.yaml)"),
     "readiness": (
         "mlops_oncall.readiness.schema",
         "Checklist",

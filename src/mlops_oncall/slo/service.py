@@ -1,0 +1,81 @@
+"""`Session.slos`: the workspace's SLOs evaluated over the store's roll-ups.
+
+``status()`` is now, ``evaluate(at)`` any time (from the store or another ``Source``), and
+``consumed(slo_id, t0, t1)`` the share of the budget the polls between t0 and t1 spent (the
+postmortem's "this incident used 34% of the budget").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mlops_oncall.clock import Clock
+from mlops_oncall.slo import arithmetic as ar
+from mlops_oncall.slo.config import Slo, SloSet
+from mlops_oncall.slo.evaluate import MINUTE, SloStatus, Source, ceil_minute, evaluate, hour_floor
+from mlops_oncall.slo.records import StoreSource
+from mlops_oncall.store.checks_history import MINUTE_RETENTION
+from mlops_oncall.store.db import Store
+
+# the SRE Workbook's postmortem trigger: one incident spent more than 20% of the budget
+POSTMORTEM_SHARE = 0.20
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """The budget the polls in [start, end) spent, against the SLO's window ending at end."""
+
+    slo: Slo
+    start: datetime
+    end: datetime
+    bad: int
+    window_total: int
+    share: float | None  # of the window's budget; None without any poll in the window
+
+    @property
+    def needs_postmortem(self) -> bool:
+        return self.share is not None and self.share > POSTMORTEM_SHARE
+
+
+class Slos:
+    def __init__(self, store: Store, clock: Clock, slos: SloSet):
+        self.store = store
+        self.clock = clock
+        self.set = slos
+
+    def _source(self) -> StoreSource:
+        return StoreSource(self.store, {c for s in self.set for c in s.checks})
+
+    def status(self) -> list[SloStatus]:
+        return self.evaluate(self.clock.now())
+
+    def evaluate(self, at: datetime, source: Source | None = None) -> list[SloStatus]:
+        return evaluate(self.set, source or self._source(), at)
+
+    def consumed(self, slo_id: str, start: datetime, end: datetime) -> Consumed:
+        """From the minute roll-ups while they are kept, else whole hours (start's hour on)."""
+        slo = self.set.slos[slo_id]
+        source = StoreSource(self.store, set(slo.checks))
+        stop = ceil_minute(end)
+        if start >= self.clock.now() - MINUTE_RETENTION:
+            begin = start.replace(second=0, microsecond=0)
+            sums = source.minute_sums(stop, [max(stop - begin, MINUTE)])
+        else:
+            hours = source.hour_sums(hour_floor(start), hour_floor(stop))
+            tail = (
+                source.minute_sums(stop, [stop - hour_floor(stop)])
+                if stop != hour_floor(stop)
+                else None
+            )
+            sums = hours
+            if tail is not None:
+                for check, counts in tail.counts.items():
+                    base = sums.counts.get(check, [ar.Counts()])[0]
+                    sums.counts[check] = [base + counts[0]]
+        bad = sum((sums.counts[c][0] for c in slo.checks if c in sums.counts), ar.Counts()).bad(
+            slo.count_degraded
+        )
+        (window,) = evaluate([slo], source, end)
+        total = window.counts.polls
+        return Consumed(slo, start, end, bad, total, ar.consumed(bad, total, slo.budget))
