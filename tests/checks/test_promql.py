@@ -495,3 +495,19 @@ def test_preset_parameters(tmp_path):
     assert "checks[2].model: preset prometheus_targets checks the whole server" in text
     assert "checks[3].job: job is a prometheus_targets parameter; remove it" in text
     assert "checks[4].max_queue_time:" in text
+
+
+async def test_unknown_result_is_not_a_poll_in_the_rollups(prom, tmp_path):
+    from mlops_oncall.checks.rollup import Rollup
+
+    spec = load_ok(tmp_path, check_yaml(prom.url)).specs["q"]
+    rollup = Rollup()
+    async with Prober() as prober:
+        prom.reply = (200, EMPTY)
+        rollup.add(await prober.probe(spec))
+        assert rollup.hours == {} and rollup.drain_minutes() == []
+        prom.reply = (200, vector(({"job": "a"}, "1")))
+        r = await prober.probe(spec)
+    rollup.add(r)
+    hour = rollup.get("q", r.observed_at)
+    assert hour is not None and (hour.polls, hour.successes) == (1, 1)

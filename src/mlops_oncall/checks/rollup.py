@@ -113,6 +113,8 @@ class Rollup:
         self.minutes: dict[tuple[str, datetime], HourRollup] = {}
 
     def add(self, result: Result) -> None:
+        if result.state == "unknown":  # a query without a value: not a poll for availability
+            return
         for table, start in (
             (self.hours, hour_of(result.observed_at)),
             (self.minutes, minute_of(result.observed_at)),
