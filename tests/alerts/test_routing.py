@@ -58,7 +58,7 @@ def test_the_first_matching_route_decides():
 @pytest.mark.parametrize(
     ("yaml", "line", "expected"),
     [
-        ("alerts:\n  routes:\n    - matchers: ['9lives=x']\n", 4, "alerts.routes.0.matchers"),
+        ("alerts:\n  routes:\n    - matchers: ['9lives=x']\n", 4, "alerts.routes[0].matchers: '9lives=x' is not a matcher"),
         ("alerts:\n  routes:\n    - matchers: ['a=~\"(\"']\n", 4, "the regex does not compile"),
         ("alerts:\n  severities:\n    critical: SEV9\n", 4, "alerts.severities.critical"),
         ("alerts:\n  alertmanager:\n    url: http://am:9093\n    token: abc\n", 5,
