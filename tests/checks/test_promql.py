@@ -21,6 +21,7 @@ from mlops_oncall.checks.promql import range_selector
 from mlops_oncall.checks.state import Board
 from mlops_oncall.formats.vocabulary import ERROR_CLASSES
 from tests.checks.helpers import load_errors, load_ok
+from tests.store.conftest import clock, db_url, store, svc  # noqa: F401
 
 T = 1435781451.781
 
@@ -511,3 +512,22 @@ async def test_unknown_result_is_not_a_poll_in_the_rollups(prom, tmp_path):
     rollup.add(r)
     hour = rollup.get("q", r.observed_at)
     assert hour is not None and (hour.polls, hour.successes) == (1, 1)
+
+
+async def test_a_runbook_step_records_what_the_query_saw(prom, tmp_path, svc):  # noqa: F811
+    """A step's embedded check (``check: <id>``) is probed and recorded as check_run."""
+    from mlops_oncall.incidents.commands import record_check_run
+
+    spec = load_ok(tmp_path, check_yaml(prom.url)).specs["q"]
+    prom.reply = (200, VECTOR)
+    async with Prober() as prober:
+        result = await prober.probe(spec)
+    inc = svc.declare("queue backs up", "SEV2", service="fraud").id
+    record_check_run(svc, inc, "look", result)
+    (event,) = [e for e in svc.events(inc) if e.kind == "check_run"]
+    assert event.data["state"] == "down" and event.data["error_class"] == "condition"
+    assert event.data["conditions"][0]["observed"] == {
+        'up{instance="localhost:9100", job="node"}': 0
+    }
+    assert 'job="node"' in event.text
+    assert svc.verify(inc).ok
