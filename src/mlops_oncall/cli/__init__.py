@@ -44,6 +44,11 @@ _COMMANDS = {
         "Declare and work incidents; the timeline.",
     ),
     "deploy": ("mlops_oncall.cli.deploy", "deploy", "Record and list deployments."),
+    "alert": (
+        "mlops_oncall.cli.alert",
+        "alert",
+        "Alertmanager's alert groups: the inbox, declare, attach, dismiss, silence.",
+    ),
     "changes": (
         "mlops_oncall.cli.changes",
         "changes",
