@@ -3,10 +3,13 @@ graceful stop on SIGTERM with a request in flight."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import sqlite3
+import threading
 import time
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -145,3 +148,48 @@ def _until_received(url: str, endpoint: str, count: int, timeout: float = 30) ->
                     return
         time.sleep(0.02)
     raise AssertionError(f"{endpoint} never received {count} request(s)")
+
+
+class _Registry(http.server.BaseHTTPRequestHandler):
+    """Answers every request 503 as a registry that is down, keeping the paths asked for."""
+
+    paths: ClassVar[list[str]] = []
+
+    def do_GET(self):
+        self.paths.append(self.path)
+        body = b'{"error_code": "TEMPORARILY_UNAVAILABLE", "message": "down"}'
+        self.send_response(503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def test_change_sources_poll_while_serving_and_stop_with_it(tmp_path, daemons):
+    """changes: in the workspace is polled by the daemon (changes/runner.py); a registry that is
+    down is one logged line and a retry, never the daemon's end; SIGTERM cancels the poller."""
+    _Registry.paths = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Registry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "oncall.yaml").write_text(
+            "name: intake\nchanges:\n  mlflow:\n"
+            f"    url: http://127.0.0.1:{server.server_port}\n"
+            "    interval: 1s\n    models: {fraud: fraud-api}\n"
+        )
+        d = daemons(tmp_path, "--listen", "127.0.0.1:0")
+        d.url()
+        d.wait_for(r"^changes: mlflow: fraud: .* answered 503")
+        assert _Registry.paths and _Registry.paths[0].startswith("/api/2.0/mlflow/")
+        assert httpx.get(f"{d.url()}/healthz").status_code == 200  # still serving
+        d.terminate()
+        assert d.wait() == 0
+        assert d.lines[-1] == "mlops-oncall serve: stopped"
+    finally:
+        server.shutdown()
+        server.server_close()

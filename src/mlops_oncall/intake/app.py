@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -40,7 +41,20 @@ def build_app(
     app.router.add_get("/metrics", metrics_page)
     app.router.add_post("/changes", changes.handle)
     app.router.add_post("/alertmanager", alertmanager.handle)
+    app.cleanup_ctx.append(_change_sources)
     return app
+
+
+async def _change_sources(app: web.Application) -> AsyncIterator[None]:
+    """The workspace's change sources (changes: in oncall.yaml) polled while the daemon runs,
+    cancelled when it stops; none configured returns at once."""
+    from mlops_oncall.changes.runner import run_sources
+
+    task = asyncio.create_task(run_sources(app[SESSION]), name="change sources")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _bearer(token: str) -> Callable:

@@ -65,8 +65,10 @@ class _RequestLog(AbstractAccessLogger):
         )
 
 
-def _request_logger() -> logging.Logger:
-    logger = logging.getLogger("mlops_oncall.intake.requests")
+def _stderr_logger(name: str) -> logging.Logger:
+    """A logger writing bare lines to stderr: the request lines, and the change sources'
+    (already redacted by them)."""
+    logger = logging.getLogger(name)
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -85,12 +87,13 @@ async def _serve(
     max_body: int,
     say: Callable[[str], None],
 ) -> None:
+    _stderr_logger("mlops_oncall.changes")
     app = build_app(session, token=token, max_body=max_body)
     log_class = type("RequestLog", (_RequestLog,), {"redact": staticmethod(session.redactor.text)})
     runner = web.AppRunner(
         app,
         access_log_class=log_class,
-        access_log=_request_logger(),
+        access_log=_stderr_logger("mlops_oncall.intake.requests"),
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     )
     await runner.setup()
