@@ -72,8 +72,8 @@ def test_lowercase_placeholders_are_accepted_like_gatus():
         (
             "[STAUTS] == 200",
             "unknown placeholder [STAUTS] (did you mean '[STATUS]'?); expected one of [STATUS], "
-            "[RESPONSE_TIME], [BODY], [HEADER], [CONNECTED], [CERTIFICATE_EXPIRATION], [VALUE] "
-            "(at character 1)",
+            "[RESPONSE_TIME], [BODY], [HEADER], [CONNECTED], [CERTIFICATE_EXPIRATION], [VALUE], "
+            "[DNS_RCODE] (at character 1)",
         ),
         (
             "[STATUS]==200",

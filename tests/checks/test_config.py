@@ -93,7 +93,7 @@ def test_every_problem_is_reported_at_once_with_its_location(tmp_path):
         "checks.yaml:4:14: checks[0].timeout: timeout.connect must not be longer than timeout.total",
         "checks.yaml:5:19: checks[0].conditions[0]: invalid condition: unknown placeholder "
         "[STAUTS] (did you mean '[STATUS]'?); expected one of [STATUS], [RESPONSE_TIME], [BODY], "
-        "[HEADER], [CONNECTED], [CERTIFICATE_EXPIRATION], [VALUE] (at character 1)",
+        "[HEADER], [CONNECTED], [CERTIFICATE_EXPIRATION], [VALUE], [DNS_RCODE] (at character 1)",
         "checks.yaml:5:47: checks[0].conditions[1]: invalid condition: put a space on each side "
         "of '==' (e.g. '[STATUS] == 200') (at character 10)",
         "checks.yaml:6:18: checks[0].depends_on[0]: unknown check 'nope'",

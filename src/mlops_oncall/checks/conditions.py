@@ -39,11 +39,11 @@ PLACEHOLDERS = (
     "CONNECTED",
     "CERTIFICATE_EXPIRATION",
     "VALUE",  # a prometheus check's series value (checks/promql.py)
+    "DNS_RCODE",  # a dns check's response code: NOERROR, NXDOMAIN, SERVFAIL, ...
 )
 # Gatus placeholders for probe kinds we do not have: say so rather than "unknown"
 UNSUPPORTED = {
     "IP": "[IP] is not supported: mlops-oncall probes http and tcp only",
-    "DNS_RCODE": "[DNS_RCODE] is not supported: mlops-oncall has no dns checks",
     "DOMAIN_EXPIRATION": "[DOMAIN_EXPIRATION] is not supported (it needs a WHOIS lookup)",
     "CONTEXT": "[CONTEXT] is not supported (it belongs to Gatus suites)",
 }
@@ -380,6 +380,7 @@ class Observation:
     certificate_expires_at: datetime | None = None
     value: Decimal | None = None  # a prometheus check sets each series' value in turn
     grpc_status: str | None = None  # a grpc check's status code name, read as [STATUS]
+    dns_rcode: str | None = None  # a dns check's response code name, read as [DNS_RCODE]
     _json: Any = field(default=None, repr=False)
     _json_error: str | None = field(default=None, repr=False)
     _json_done: bool = field(default=False, repr=False)
@@ -448,7 +449,7 @@ def evaluate(cond: Condition, obs: Observation, level: Level = "fail") -> Condit
         subject = _read_placeholder(cond.left, obs)  # type: ignore[arg-type]
         if subject.__class__ is _Val:
             ok, why = _compare(subject, cond.op, cond.right)
-            error_class = "http_status" if not ok and cond.left.name == "STATUS" else None  # type: ignore[union-attr]
+            error_class = _FAILED_AS.get(cond.left.name) if not ok else None  # type: ignore[union-attr]
             return ConditionResult(
                 cond.text,
                 level,
@@ -497,6 +498,9 @@ def evaluate(cond: Condition, obs: Observation, level: Level = "fail") -> Condit
         _message(cond, subject, why, success=ok, subject_left=subject_left),
         error_class,
     )
+
+
+_FAILED_AS = {"STATUS": "http_status", "DNS_RCODE": "dns"}  # a failed comparison's error class
 
 
 def _message(
@@ -565,6 +569,10 @@ def _read_placeholder(ph: Placeholder, obs: Observation) -> _Val | list[_Val] | 
         return _Val(obs.value, "json", "[VALUE]")
     if name == "CONNECTED":
         return _Val(bool(obs.connected), "bool", "[CONNECTED]")
+    if name == "DNS_RCODE":
+        if obs.dns_rcode is None:
+            return _Missing("[DNS_RCODE]: no DNS answer (only dns checks have one)")
+        return _Val(obs.dns_rcode, "json", "[DNS_RCODE]")
     if name == "CERTIFICATE_EXPIRATION":
         if obs.certificate_expires_at is None:
             return _Missing("[CERTIFICATE_EXPIRATION]: no TLS certificate (not a TLS check)")

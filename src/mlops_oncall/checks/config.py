@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -311,7 +311,9 @@ class _Builder:
                         key=True,
                     )
             url = entry.get("url")
-            if url is None:
+            if kind == "dns":
+                self._dns(loc, entry)
+            elif url is None:
                 self.error(loc, "url is required (or a preset with base_url)")
             elif isinstance(url, str):
                 self._url((*loc, "url"), url, kind)
@@ -371,6 +373,8 @@ class _Builder:
         """What a kind needs: its library installed, its own keys and none of another's."""
         if kind == "grpc" and not _grpc_installed():
             self.error((*loc, "kind"), GRPC_MISSING)
+        if "dns" in entry and kind != "dns":
+            self.error((*loc, "dns"), "dns: is for kind dns", key=True)
         if "grpc_service" in entry and kind != "grpc":
             self.error((*loc, "grpc_service"), "grpc_service is for kind grpc", key=True)
         if kind == "grpc":
@@ -382,6 +386,29 @@ class _Builder:
                     (*loc, "insecure"),
                     "grpcs cannot skip certificate verification (grpcio always verifies); "
                     "trust the server's CA with SSL_CERT_FILE instead",
+                )
+
+    def _dns(self, loc: tuple, entry: dict) -> None:
+        """A dns check asks its dns: block's query; it has no URL, method, body or headers."""
+        for key in ("url", "method", "body", "headers", "insecure"):
+            if key in entry:
+                self.error((*loc, key), f"a dns check has no {key}; see dns:", key=True)
+        query = entry.get("dns")
+        if not isinstance(query, dict):
+            if query is None:
+                self.error(loc, "a dns check needs dns: {name: NAME, type: A, server: HOST}")
+            return
+        server = query.get("server")
+        if isinstance(server, str):
+            try:
+                parts = urlsplit(f"//{_bracketed(server)}")
+                ok = bool(parts.hostname) and not parts.path and parts.port != 0
+            except ValueError:
+                ok = False
+            if not ok:
+                self.error(
+                    (*loc, "dns", "server"),
+                    f"expected host or host:port for the name server, got '{server}'",
                 )
 
     def _condition(self, loc: tuple, text: str, entry: dict) -> None:
@@ -403,6 +430,8 @@ class _Builder:
                 self.error(loc, problem)
         elif _promql.reads_value(cond):
             self.error(loc, "[VALUE] is a prometheus check's series value; set kind: prometheus")
+        if entry.get("kind") == "dns" and reads_http(cond):
+            self.error(loc, "a dns check has [DNS_RCODE], [BODY], [RESPONSE_TIME] and [CONNECTED]")
         if entry.get("kind") == "grpc" and _reads(cond, "HEADER"):
             self.error(
                 loc, "a grpc check has no HTTP headers; use [STATUS], [BODY] or [RESPONSE_TIME]"
@@ -624,6 +653,21 @@ class _Builder:
                 source=source,
             )
             deps = tuple(dep for name in check.depends_on for dep in self.groups.get(name, [name]))
+            if check.preset is None and check.kind == "dns" and check.dns is not None:
+                q = check.dns
+                server = _bracketed(q.server) if q.server else ""
+                url = f"dns://{server}/{quote(q.name, safe='')}?type={q.type}"
+                specs[check.id] = CheckSpec(
+                    id=check.id,
+                    name=check.name or check.id,
+                    kind="dns",
+                    url=url,
+                    conditions=user or _DEFAULT_DNS,
+                    request=Request(q.type, url, {}, None),
+                    depends_on=deps,
+                    **{**common, "method": q.type},
+                )
+                continue
             if check.preset is None and check.kind == "grpc":
                 url = self.resolved.get((*loc, "url"), check.url or "")
                 ask = {"service": check.grpc_service} if check.grpc_service else {}
@@ -746,6 +790,12 @@ def _unsafe(text: str, *, allow_tab: bool) -> str | None:
 
 _DEFAULT_HTTP = (ParsedCondition(parse_condition("[STATUS] < 400"), "fail"),)
 _DEFAULT_TCP = (ParsedCondition(parse_condition("[CONNECTED] == true"), "fail"),)
+_DEFAULT_DNS = (ParsedCondition(parse_condition("[DNS_RCODE] == NOERROR"), "fail"),)
+
+
+def _bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as a URL's host:port wants it."""
+    return f"[{host}]" if host.count(":") > 1 and not host.startswith("[") else host
 
 
 def _reads(cond: Condition, name: str) -> bool:

@@ -151,6 +151,8 @@ class Prober:
                 return await self._tcp(spec)
             if spec.kind == "grpc":
                 return await self._grpc_call(spec)
+            if spec.kind == "dns":
+                return await self._dns(spec)
             return await self._http(spec)
         except asyncio.CancelledError:
             raise
@@ -349,6 +351,27 @@ class Prober:
         obs.response_time_ms = round(elapsed)
         return self._evaluate(spec, obs, round(elapsed, 1))
 
+    # ---- dns
+
+    async def _dns(self, spec: CheckSpec) -> Result:
+        from mlops_oncall.checks import dnsprobe  # only now: dnspython is needed by dns checks
+
+        obs = Observation(now=self.clock.now())
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(spec.total_timeout + 1):  # dnspython's own ends it first
+                answer = await dnsprobe.query(spec.request.url, spec.total_timeout)
+        except dnsprobe.QueryFailed as exc:
+            return self._failed(spec, exc.error_class, exc.message)
+        except TimeoutError:
+            return self._failed(spec, "timeout", f"no answer within {_secs(spec.total_timeout)}")
+        elapsed = (time.perf_counter() - started) * 1000
+        obs.dns_rcode = answer.rcode
+        obs.body = answer.body.encode()
+        obs.connected = True
+        obs.response_time_ms = round(elapsed)
+        return self._evaluate(spec, obs, round(elapsed, 1))
+
     # ---- results
 
     def _evaluate(self, spec: CheckSpec, obs: Observation, latency: float) -> Result:
@@ -372,7 +395,11 @@ class Prober:
             ranked = hard or failed
             classes = {r.error_class for r in ranked}
             error_class = next(
-                (c for c in ("http_status", "body_parse", "service_unknown") if c in classes),
+                (
+                    c
+                    for c in ("http_status", "body_parse", "service_unknown", "dns")
+                    if c in classes
+                ),
                 "condition",
             )
             message = "; ".join(r.message for r in ranked)

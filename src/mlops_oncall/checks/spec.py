@@ -183,6 +183,37 @@ class Maintenance(FileModel):
         return None
 
 
+# the record types a dns check asks for (validated here: dnspython is imported only to query)
+DNS_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SRV", "TXT", "SOA", "CAA")
+
+
+class DnsQuery(FileModel):
+    """What a ``kind: dns`` check asks, and of which server."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        description="The name to resolve; for PTR, an IP address is turned into its reverse name.",
+    )
+    type: str = Field(default="A", description=f"Record type: {', '.join(DNS_TYPES)}.")
+    server: str | None = Field(
+        default=None,
+        description="The name server, host or host:port (port 53 by default); "
+        "default: the first nameserver of /etc/resolv.conf.",
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        up = value.strip().upper()
+        if up not in DNS_TYPES:
+            raise ValueError(
+                f"unknown record type '{value}'{did_you_mean(up, DNS_TYPES)}; "
+                f"expected one of {', '.join(DNS_TYPES)}"
+            )
+        return up
+
+
 class Defaults(FileModel):
     interval: Duration = Field(default=timedelta(seconds=30), description="How often to probe.")
     timeout: Timeout = Field(
@@ -210,17 +241,18 @@ class Check(FileModel):
     name: str | None = Field(default=None, description="Display name; default: the id.")
     group: str | None = Field(default=None, description="Grouping in the UI, e.g. serving.")
     service: str | None = Field(default=None, description="Ties checks, incidents and deploys.")
-    kind: Literal["http", "tcp", "grpc", "prometheus"] = "http"
+    kind: Literal["http", "tcp", "grpc", "dns", "prometheus"] = "http"
     url: str | None = Field(
         default=None,
         description="http(s)://…; for tcp, tcp://host:port; "
-        "for grpc, grpc://host:port or grpcs://host:port.",
+        "for grpc, grpc://host:port or grpcs://host:port; none for dns (see dns:).",
     )
     grpc_service: str | None = Field(
         default=None,
         description="grpc: the service name asked of grpc.health.v1.Health/Check; "
         "default: the server as a whole.",
     )
+    dns: DnsQuery | None = Field(default=None, description="kind dns: the query.")
     method: str = Field(default="GET", description="HTTP method.")
     headers: dict[str, str] = Field(default_factory=new_dict)
     body: str | None = Field(default=None, description="Request body.")
