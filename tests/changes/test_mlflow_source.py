@@ -238,3 +238,27 @@ def test_changes_sources_json(cli, registry):
     r = cli("changes", "sources")
     assert r.code == 0 and f"{registry.base}  every 60s  {registry.model} -> fraud-api" in r.out
     assert f"last recorded: deploy {d['id']} fraud-api {d['version']}" in r.out
+
+
+def test_a_registry_change_is_in_the_postmortems_what_changed(cli, registry):
+    registry.version()
+    registry.alias("champion", 1)
+    poll(cli)
+    registry.version()
+    registry.alias("champion", 2)
+    (d,) = poll(cli)
+    inc = cli(
+        "incident", "declare", "--title", "fraud scores drift", "--severity", "SEV2",
+        "--service", "fraud-api",
+    ).out.strip()  # fmt: skip
+    r = cli("postmortem", inc)
+    assert r.code == 0, r.err
+    deploys = r.out.split("### Deploys", 1)[1].split("### Checks", 1)[0]
+    new, old = f"{registry.model}/2", f"{registry.model}/1"
+    assert f"| fraud-api | {old} | model | succeeded | no |" in deploys
+    assert f"| fraud-api | {new} | model | succeeded | no |" in deploys
+    when = d["at"][:19].replace("T", " ")
+    assert (
+        f"- {when} UTC fraud-api {new}: MLflow {registry.model} version 2: "
+        "new version 2 (previous 1); alias @champion 1 → 2 " in deploys
+    )
