@@ -172,7 +172,7 @@ class Session:
         if self.on_warning is not None:
             for p in problems:
                 self.on_warning(str(p))
-        return Slos(self.store, self.clock, slos)
+        return Slos(lambda: self.store, self.clock, slos)
 
     def load_slos(self) -> tuple[SloSet | None, list[Problem]]:
         """Read slos.yaml afresh: an empty set when the workspace has none. A check id it

@@ -61,6 +61,11 @@ _COMMANDS = {
     ),
     "risk": ("mlops_oncall.cli.risk", "risk", "The risk register: add, review, export."),
     "report": ("mlops_oncall.cli.report", "report", "The weekly status report (Markdown)."),
+    "slo": (
+        "mlops_oncall.cli.slo",
+        "slo",
+        "SLOs: error budgets left and burn-rate alerts (status, eval).",
+    ),
     "handoff": (
         "mlops_oncall.cli.handoff",
         "handoff",

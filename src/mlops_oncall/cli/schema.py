@@ -10,7 +10,8 @@ from mlops_oncall.cli.common import echo_json, fail
 @click.command()
 @click.argument("name", metavar="NAME")
 def schema(name: str) -> None:
-    """Print the JSON Schema of a file format: runbook, checks, scenario, readiness or config.
+    """Print the JSON Schema of a file format: runbook, checks, scenario, slos, readiness or
+    config.
 
     Point yaml-language-server at it with a first line such as
     `# yaml-language-server: $schema=runbook.schema.json`.

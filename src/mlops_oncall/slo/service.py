@@ -7,6 +7,7 @@ postmortem's "this incident used 34% of the budget").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,10 +40,14 @@ class Consumed:
 
 
 class Slos:
-    def __init__(self, store: Store, clock: Clock, slos: SloSet):
-        self.store = store
+    def __init__(self, store: Callable[[], Store], clock: Clock, slos: SloSet):
+        self._store = store  # opened when first needed: an eval of a history needs none
         self.clock = clock
         self.set = slos
+
+    @property
+    def store(self) -> Store:
+        return self._store()
 
     def _source(self) -> StoreSource:
         return StoreSource(self.store, {c for s in self.set for c in s.checks})
