@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mlops_oncall.drills.records import DrillRecords
     from mlops_oncall.formats.problems import Problem
     from mlops_oncall.incidents.deploys import Deploys
+    from mlops_oncall.incidents.outbox import OfflineWrites
     from mlops_oncall.incidents.service import Incidents
     from mlops_oncall.redact import Redactor
     from mlops_oncall.reports.drafts import Drafts
@@ -201,6 +202,34 @@ class Session:
         from mlops_oncall.incidents.deploys import Deploys
 
         return Deploys(self.store, clock=clock or self.clock, actor=actor, redactor=self.redactor)
+
+    @cached_property
+    def outbox(self) -> OfflineWrites | None:
+        """Writes waiting for a team database that could not be reached (incidents/outbox.py),
+        in a local file per database; None on SQLite: a file has no network to lose. Built
+        without opening the database: it is needed most when that fails."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            if make_url(self.database).get_backend_name() == "sqlite":
+                return None
+        except Exception:  # an invalid URL: opening the store says so
+            return None
+        from mlops_oncall.incidents.outbox import OfflineWrites
+        from mlops_oncall.paths import user_data_dir
+        from mlops_oncall.store.outbox import Outbox, outbox_path
+
+        def services(kind: str, actor: str, clock: Clock) -> Any:
+            build = self.incidents_as if kind == "incidents" else self.deploys_as
+            return build(actor, clock=clock)
+
+        return OfflineWrites(
+            Outbox(outbox_path(self.database, user_data_dir())),
+            services,
+            clock=self.clock,
+            actor=self.actor,
+            redactor=self.redactor,
+        )
 
     def change_sources(self) -> list[MlflowSource]:
         """The configured change sources (`changes:` in oncall.yaml), built afresh; each records

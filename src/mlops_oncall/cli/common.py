@@ -117,15 +117,17 @@ strict_option = click.option(
 
 
 def opened(app: AppContext) -> Session:
-    """The command's session with its store open (and migrated): a database that cannot be
-    opened is one line and exit 2."""
+    """The command's session with its store open (and migrated), the writes its outbox held
+    delivered: a database that cannot be opened is one line and exit 2."""
+    from mlops_oncall.cli.offline import flush, unreachable_line
     from mlops_oncall.store.errors import StoreError
 
     session = app.session
     try:
         session.store  # noqa: B018 - opened here, where its failure is a usage error
     except StoreError as exc:
-        fail(str(exc), EXIT_USAGE)
+        fail(unreachable_line(session, exc), EXIT_USAGE)
+    flush(session)  # writes queued while a team database was unreachable go first
     return session
 
 

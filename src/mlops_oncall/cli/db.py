@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from mlops_oncall.cli.common import AppContext, echo_json, json_option, pass_app
+from mlops_oncall.cli.common import EXIT_USAGE, AppContext, echo_json, fail, json_option, pass_app
 
 
 @click.group()
@@ -24,17 +24,43 @@ def db() -> None:
 def status(app: AppContext, as_json: bool) -> None:
     """Schema version (and the latest this mlops-oncall knows), backend, server version and
     the database's URL, password hidden. Creates and upgrades nothing."""
+    from mlops_oncall.cli.offline import flush, outbox_json, unreachable_line
     from mlops_oncall.store.db import STATES, database_status
+    from mlops_oncall.store.errors import StoreError
 
-    st = database_status(app.session.database)
+    session = app.session
+    try:
+        st = database_status(session.database)
+        if st.state == "current":
+            flush(session)  # the database is back: what waited for it goes now
+    except StoreError as exc:
+        fail(unreachable_line(session, exc), EXIT_USAGE)
+    box = outbox_json(session)  # only while the outbox holds something
     if as_json:
-        echo_json(st.to_json())
+        echo_json(st.to_json() | ({"outbox": box} if box else {}))
         return
     server = "SQLite" if st.backend == "sqlite" else "PostgreSQL"
     schema = "none" if st.schema_version is None else f"version {st.schema_version}"
     click.echo(f"database  {st.url}")
     click.echo(f"backend   {st.backend} ({server} {st.server_version})")
     click.echo(f"schema    {schema} (latest {st.latest_version}): {STATES[st.state]}")
+    if box:
+        click.echo(
+            f"outbox    {box['pending']} pending, {box['undeliverable']} undeliverable "
+            f"(`mlops-oncall db outbox`)"
+        )
+
+
+@db.command()
+@json_option
+@pass_app
+def outbox(app: AppContext, as_json: bool) -> None:
+    """The writes kept in the local outbox of a team database: those still waiting for it
+    (pending) and those it refused when they were delivered (undeliverable, with why).
+    Reads the local file only."""
+    from mlops_oncall.cli.offline import echo_entries
+
+    echo_entries(app.session, as_json)
 
 
 @db.command()

@@ -74,19 +74,23 @@ def record(
     app, service, version_, kind, outcome, incident, rolled_back_to, hotfix_for, notes, at, as_json
 ):
     """Record a deployment. A rollback is recorded on the version that went bad."""
-    svc, deploys = _deploys(app)
-    d = deploys.record(
+    from mlops_oncall.cli.offline import perform, queued, when
+
+    d = perform(
+        app,
+        "deploy_record",
         service,
         version_,
         kind,
         outcome,
         incident=incident,
-        at=svc.time(at),
+        at=when(app, at),
         notes=notes,
         rolled_back_to=rolled_back_to,
         hotfix_of=hotfix_for,
     )
-    _print(d, as_json)
+    if not queued(app, [d], as_json):
+        _print(d, as_json)
 
 
 def _print(record, as_json) -> None:

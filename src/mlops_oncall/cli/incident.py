@@ -27,6 +27,7 @@ from mlops_oncall.cli.common import (
     verified,
     window,
 )
+from mlops_oncall.cli.offline import perform, queued, when, zone
 from mlops_oncall.formats.words import plural
 
 NARRATIVE = (
@@ -107,20 +108,22 @@ def declare(
     """Declare an incident. Prints its id (INC-0001)."""
     if from_check:
         _known_check(app, from_check)
-    svc = incidents(app)
     rb = runbook_entry(app, runbook_id) if runbook_id else None
-    view = svc.declare(
+    # a team database that is unreachable refuses it in one line: no id to hand out
+    view = perform(
+        app,
+        "declare",
         title,
         severity,
         service=service,
         runbook=rb,
         drill=drill,
-        at=svc.time(at),
-        detected_at=svc.time(detected),
-        impact_started_at=svc.time(impact_started),
+        at=when(app, at),
+        detected_at=when(app, detected),
+        impact_started_at=when(app, impact_started),
         declared_from_check=from_check,
     )
-    _print_view(view, svc.zone, as_json, view.id)
+    _print_view(view, zone(app), as_json, view.id)
 
 
 def _known_check(app: AppContext, check_id: str) -> None:
@@ -233,12 +236,13 @@ def show(app, ref, as_json):
 @domain_errors
 def note(app, ref, text, at, as_json):
     """Add a note to the timeline."""
-    svc = incidents(app)
-    ev = svc.note(ref, " ".join(text), at=svc.time(at))
+    ev = perform(app, "note", ref, " ".join(text), at=when(app, at))
+    if queued(app, [ev], as_json):
+        return
     if as_json:
         echo_json(ev.to_json())
     else:
-        click.echo(f"{fmt_ts(ev.ts, svc.zone)}  note #{ev.seq}")
+        click.echo(f"{fmt_ts(ev.ts, zone(app))}  note #{ev.seq}")
 
 
 def _status_command(name: str, target: str | None, doc: str):
@@ -249,13 +253,13 @@ def _status_command(name: str, target: str | None, doc: str):
     @pass_app
     @domain_errors
     def cmd(app, ref, at, as_json):
-        svc = incidents(app)
         view = (
-            svc.ack(ref, at=svc.time(at))
+            perform(app, "ack", ref, at=when(app, at))
             if target is None
-            else svc.set_status(ref, target, at=svc.time(at))
+            else perform(app, "set_status", ref, target, at=when(app, at))
         )
-        _print_view(view, svc.zone, as_json)
+        if not queued(app, [view], as_json):
+            _print_view(view, zone(app), as_json)
 
     return cmd
 
@@ -278,8 +282,9 @@ _status_command("close", "closed", "Close a resolved incident.")
 @domain_errors
 def status(app, ref, status, note, at, as_json):
     """Move to STATUS (the allowed moves are in docs/incidents.md)."""
-    svc = incidents(app)
-    _print_view(svc.set_status(ref, status, at=svc.time(at), note=note), svc.zone, as_json)
+    view = perform(app, "set_status", ref, status, at=when(app, at), note=note)
+    if not queued(app, [view], as_json):
+        _print_view(view, zone(app), as_json)
 
 
 @incident.command()
@@ -291,8 +296,9 @@ def status(app, ref, status, note, at, as_json):
 @domain_errors
 def severity(app, ref, sev, at, as_json):
     """Change the severity."""
-    svc = incidents(app)
-    _print_view(svc.set_severity(ref, sev, at=svc.time(at)), svc.zone, as_json)
+    view = perform(app, "set_severity", ref, sev, at=when(app, at))
+    if not queued(app, [view], as_json):
+        _print_view(view, zone(app), as_json)
 
 
 @incident.command()
@@ -313,12 +319,12 @@ def assign(app, ref, role, who, take_over, at, as_json):
     --take-over is given; assigning it to its holder again changes nothing."""
     from mlops_oncall.incidents.service import RoleHeld
 
-    svc = incidents(app)
     try:
-        view = svc.assign(ref, role, who, at=svc.time(at), take_over=take_over)
+        view = perform(app, "assign", ref, role, who, at=when(app, at), take_over=take_over)
     except RoleHeld as exc:
         fail(app.session.redactor.text(f"{exc.held}; add --take-over to take it"), EXIT_NO)
-    _print_view(view, svc.zone, as_json, f"{view.id} {role}: {view.roles.get(role, '')}")
+    if not queued(app, [view], as_json):
+        _print_view(view, zone(app), as_json, f"{view.id} {role}: {view.roles.get(role, '')}")
 
 
 @incident.command()
@@ -333,11 +339,10 @@ def assign(app, ref, role, who, take_over, at, as_json):
 @domain_errors
 def milestone(app, ref, name, at, source, as_json):
     """Correct a milestone's time (the correction wins, and is itself an event)."""
-    svc = incidents(app)
-    view = svc.milestone(ref, name, svc.time(at), source=source)
-    _print_view(
-        view, svc.zone, as_json, f"{view.id} {name} {fmt_ts(view.milestone(name), svc.zone)}"
-    )
+    view = perform(app, "milestone", ref, name, when(app, at), source=source)
+    if not queued(app, [view], as_json):
+        tz = zone(app)
+        _print_view(view, tz, as_json, f"{view.id} {name} {fmt_ts(view.milestone(name), tz)}")
 
 
 @incident.command("set")
@@ -372,11 +377,10 @@ def set_(app, ref, at, as_json, **fields):
     given = {k: v for k, v in fields.items() if v is not None}
     if not given:
         fail("give at least one of " + ", ".join(flag for _, flag in NARRATIVE), EXIT_USAGE)
-    svc = incidents(app)
-    view = None
-    for name, value in given.items():
-        view = svc.set_field(ref, name, value, at=svc.time(at))
-    _print_view(view, svc.zone, as_json, f"{view.id}: set {', '.join(given)}")
+    views = [perform(app, "set_field", ref, k, v, at=when(app, at)) for k, v in given.items()]
+    if not queued(app, views, as_json):
+        view = views[-1]
+        _print_view(view, zone(app), as_json, f"{view.id}: set {', '.join(given)}")
 
 
 @incident.command()
@@ -438,8 +442,9 @@ def _print_triage(state, as_json: bool) -> None:
 @domain_errors
 def step(app, ref, step_id, outcome, note, at, as_json):
     """Record a step's outcome and move on through the runbook."""
-    svc = incidents(app)
-    _print_triage(svc.step(ref, step_id, outcome, note=note, at=svc.time(at)), as_json)
+    state = perform(app, "step", ref, step_id, outcome, note=note, at=when(app, at))
+    if not queued(app, [state], as_json):
+        _print_triage(state, as_json)
 
 
 @incident.command()
@@ -453,8 +458,9 @@ def step(app, ref, step_id, outcome, note, at, as_json):
 @domain_errors
 def decide(app, ref, step_id, choice, note, at, as_json):
     """Answer a decide step (by label, number or target step)."""
-    svc = incidents(app)
-    _print_triage(svc.decide(ref, step_id, choice, note=note, at=svc.time(at)), as_json)
+    state = perform(app, "decide", ref, step_id, choice, note=note, at=when(app, at))
+    if not queued(app, [state], as_json):
+        _print_triage(state, as_json)
 
 
 @incident.group()
@@ -481,17 +487,21 @@ def action_add(app, ref, text, type_, owner, due, priority, link, at, as_json):
     from mlops_oncall.incidents.actions import action_json
     from mlops_oncall.incidents.dates import local_day, parse_day
 
-    svc = incidents(app)
-    item = svc.action_add(
+    session = app.session
+    item = perform(
+        app,
+        "action_add",
         ref,
         " ".join(text),
         type=type_,
         owner=owner,
-        due=parse_day(due, local_day(svc.clock.now(), svc.zone)) if due else None,
+        due=parse_day(due, local_day(session.clock.now(), zone(app))) if due else None,
         priority=priority,
         link=link,
-        at=svc.time(at),
+        at=when(app, at),
     )
+    if queued(app, [item], as_json):
+        return
     if as_json:
         echo_json(action_json(item))
     else:
@@ -509,8 +519,9 @@ def action_done(app, ref, number, at, as_json):
     """Mark action item N done."""
     from mlops_oncall.incidents.actions import action_json
 
-    svc = incidents(app)
-    item = svc.action_done(ref, number, at=svc.time(at))
+    item = perform(app, "action_done", ref, number, at=when(app, at))
+    if queued(app, [item], as_json):
+        return
     if as_json:
         echo_json(action_json(item))
     else:

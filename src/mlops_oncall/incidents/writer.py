@@ -32,6 +32,7 @@ from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.conflicts import conflict
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.errors import StoreError
+from mlops_oncall.store.outbox import delivered
 from mlops_oncall.store.tables import Incident as INC
 from mlops_oncall.store.types import ts_text
 from mlops_oncall.store.witness import Head, Witness, WitnessError, open_witness
@@ -55,6 +56,11 @@ class WriteConflict(StoreError):
         super().__init__(
             f"{what}: {reason} {tries} (other terminals are writing to it); run it again"
         )
+
+
+class AlreadyDelivered(Exception):
+    """The outbox entry being replayed is already in the incident's chain (a replay cut short
+    between the server's commit and the outbox's delete): nothing is appended twice."""
 
 
 def retried(method):
@@ -144,6 +150,17 @@ class Writer:
             else:
                 logging.getLogger(__name__).warning(msg)
 
+    @contextmanager
+    def delivering(self, uid: str) -> Iterator[None]:
+        """Operations in this block replay the outbox entry ``uid`` (incidents/outbox.py):
+        each event they append carries ``"outbox": uid`` in its data, and an incident whose
+        chain already holds it raises AlreadyDelivered instead of appending again."""
+        self._tx.outbox = uid
+        try:
+            yield
+        finally:
+            self._tx.outbox = None
+
     # -- helpers ---------------------------------------------------------------------------
     def time(self, text: str | None) -> datetime | None:
         """Parse a --at value against this service's clock and zone."""
@@ -156,6 +173,11 @@ class Writer:
         if lock:
             self._tx.locked = iid  # named if the write meets a conflict
             row = tl.lock_incident(conn, iid)
+            uid = getattr(self._tx, "outbox", None)
+            first = not getattr(self._tx, "touched", None)  # nothing appended yet
+            # checked under the incident's lock, so two replays of one entry take turns
+            if row is not None and uid and first and delivered(conn, iid, uid):
+                raise AlreadyDelivered(uid)
         else:
             found = conn.execute(select(INC).where(INC.c.id == iid)).mappings().first()
             row = dict(found) if found else None
@@ -206,6 +228,9 @@ class Writer:
         (the caller stores the same values in summary columns, which ``verify`` compares)."""
         r = self.redactor
         data = (data or {}) if redacted else r.value(data or {})
+        uid = getattr(self._tx, "outbox", None)
+        if uid:  # a replayed outbox entry: its id makes the replay idempotent (delivering)
+            data = {**data, "outbox": uid}
         who = self.actor if actor is None else actor
         record = app.append(kind, ts=ts, actor=who, text=r.text(text), data=data)
         touched = getattr(self._tx, "touched", None)

@@ -31,10 +31,41 @@ class StoreError(Exception):
     # the server aborted the transaction to keep concurrent ones apart (serialization failure,
     # deadlock): running it again may succeed (incidents/writer.py retries these)
     conflict = False
+    # the server could not be reached or went away (refused, reset, timed out, shutting down):
+    # a team database's writes then go to the local outbox (incidents/outbox.py)
+    unreachable = False
 
     def __init__(self, message: str):
         # one line whatever the cause carried (paths with newlines, multi-line driver text)
         super().__init__(" ".join(str(message).split()))
+
+
+# connection_exception (class 08); admin_shutdown, crash_shutdown, cannot_connect_now
+_GONE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether a server database error means "the database cannot be reached right now" rather
+    than "it refused": judged by the connection's state, not the message.
+
+    A connection that broke mid-session is one SQLAlchemy invalidated (its dialect's
+    is_disconnect). A connection attempt that failed carries no SQLSTATE (libpq has no result
+    to take one from) unless the server answered; when it did answer, libpq prefixes the
+    server's reason with its severity, so "FATAL:" there means the server refused us (a
+    wrong role, password or database): that is not queued, it is shown."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    if hasattr(orig, "sqlite_errorcode"):
+        return False  # a file: there is no network to lose
+    # by name: this module imports no driver (psycopg's AdminShutdown is an OperationalError)
+    if not {c.__name__ for c in type(orig).__mro__} & {"OperationalError", "InterfaceError"}:
+        return False
+    state = getattr(orig, "sqlstate", None)
+    if state is not None:
+        return state.startswith("08") or state in _GONE_SQLSTATES
+    message = str(orig)
+    return "FATAL:" not in message or "the database system is" in message  # 57P03's words
 
 
 def first_line(text: object) -> str:
@@ -108,6 +139,7 @@ def describe(exc: BaseException, path: Path | None, display: str) -> StoreError:
         what = first_line(orig) or type(orig).__name__
         error = StoreError(f"database error at {display}: {what}")
         error.conflict = getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES
+        error.unreachable = unreachable(exc)
         return error
     primary = code & 0xFF
     name = getattr(orig, "sqlite_errorname", "") or str(code)

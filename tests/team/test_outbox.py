@@ -1,0 +1,187 @@
+"""When the team database is unreachable: writes go to the local outbox and are delivered, in
+order, with their original times and actors, when it returns (docs/team.md).
+
+The stop/start test stops a cluster of its own (a real `pg_ctl stop`, then a start on the same
+data and port), so the shared test cluster stays up for the other tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from mlops_oncall.config import load_workspace
+from mlops_oncall.session import Session
+from mlops_oncall.store.errors import StoreError
+from tests import pgcluster
+
+pytestmark = pytest.mark.timeout(120)
+
+QUEUED = "database unreachable: queued in the local outbox ({n} pending); delivered when it returns"
+
+
+@pytest.fixture(scope="module")
+def own_cluster(pg_admin_url):
+    """A PostgreSQL cluster for this module alone (it gets stopped and started again). Not
+    under pytest's temporary folder: each pytest run makes that 0700 again, which would lock
+    the postgres user out between a stop and a start."""
+    root = Path(tempfile.mkdtemp(prefix="mlops-oncall-outbox-pg-"))
+    try:
+        url = pgcluster.start(root / "cluster")
+        yield root / "cluster", url
+    finally:
+        pgcluster.stop(root / "cluster")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _session(url: str, actor: str = "tester") -> Session:
+    os.environ["MLOPS_ONCALL_ACTOR"] = actor  # isolated_env restores it after the test
+    return Session(load_workspace(None), database_url=url)
+
+
+def test_server_stopped_mid_incident(own_cluster, cli_proc, monkeypatch):
+    root, url = own_cluster
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", url)
+    alice, bob = {"MLOPS_ONCALL_ACTOR": "alice"}, {"MLOPS_ONCALL_ACTOR": "bob"}
+    assert cli_proc("incident", "declare", "--title", "fraud p99", "--severity", "SEV2").code == 0
+    assert cli_proc("incident", "note", "INC-0001", "before the outage", env=alice).code == 0
+
+    pgcluster.stop(root)  # pg_ctl stop -m immediate: the network to the database is gone
+    note = cli_proc("incident", "note", "INC-0001", "rolled back fraud-v7", env=alice)
+    assert (note.code, note.out) == (0, "")
+    assert note.err.splitlines() == [QUEUED.format(n=1)]
+    ack = cli_proc("incident", "ack", "INC-0001", "--json", env=bob)
+    assert ack.code == 0 and ack.err.splitlines() == [QUEUED.format(n=2)]
+    shown = ack.json()
+    assert (shown["queued"], shown["pending"]) == (True, 2)
+    assert [(e["op"], e["incident"], e["actor"]) for e in shown["entries"]] == [
+        ("ack", "INC-0001", "bob")
+    ]
+    status = cli_proc("incident", "status", "INC-0001", "mitigated", "--note", "v6 back", env=bob)
+    assert status.code == 0 and status.err.splitlines() == [QUEUED.format(n=3)]
+
+    # what cannot wait: a declaration (no id to hand out), and reads (no cached copy)
+    declare = cli_proc("incident", "declare", "--title", "another", "--severity", "SEV3")
+    assert declare.code == 2 and "declare cannot wait for it" in declare.err
+    show = cli_proc("incident", "show", "INC-0001")
+    assert show.code == 2 and show.out == ""
+    assert show.err.startswith("error: database error at ") and "Connection refused" in show.err
+    assert show.err.rstrip().endswith(
+        "; the local outbox holds 3 pending write(s), delivered when the database returns"
+    )
+    assert cli_proc("db", "status").code == 2
+    # a refused write is not queued: bad input still fails as it did
+    bad = cli_proc("incident", "severity", "INC-0001", "SEV9")
+    assert bad.code == 2 and "queued" not in bad.err
+    listed = cli_proc("db", "outbox", "--json").json()["entries"]
+    assert [(e["op"], e["actor"], e["state"]) for e in listed] == [
+        ("note", "alice", "pending"),
+        ("ack", "bob", "pending"),
+        ("set_status", "bob", "pending"),
+    ]
+
+    pgcluster.restart(root)
+    status_after = cli_proc("db", "status", "--json")
+    assert status_after.code == 0, status_after.err
+    assert "outbox" not in status_after.json()  # emptied: the key is only there when not
+    assert status_after.err.splitlines() == ["delivered 3 queued writes from the local outbox"]
+
+    events = json.loads(cli_proc("incident", "timeline", "INC-0001", "--json").out)
+    replayed = [e for e in events if "outbox" in e["data"]]
+    assert [(e["actor"], e["kind"]) for e in replayed] == [
+        ("alice", "note"),
+        ("bob", "milestone"),  # acknowledged
+        ("bob", "status_changed"),  # triage -> investigating
+        ("bob", "status_changed"),  # investigating -> mitigated
+        ("bob", "milestone"),  # mitigated
+    ]
+    # the time each was typed, not delivered (the outbox's JSON shows milliseconds)
+    captured = {e["op"]: e["captured_at"] for e in listed}
+    assert [e["ts"][:23] + "Z" for e in replayed] == [
+        captured["note"],
+        *[captured["ack"]] * 2,
+        *[captured["set_status"]] * 2,
+    ]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    verify = cli_proc("incident", "verify", "INC-0001", "--json")
+    assert verify.code == 0 and verify.json()["ok"] is True
+    assert cli_proc("incident", "show", "INC-0001", "--json").json()["status"] == "mitigated"
+    assert cli_proc("db", "outbox", "--json").json() == {"entries": []}
+
+
+def test_a_replay_cut_short_after_the_server_has_it_is_not_applied_twice(pg_url):
+    session = _session(pg_url, "alice")
+    iid = session.incidents.declare("model drift", "SEV3").id
+    writes = session.outbox
+    writes.capture("note", iid, "queued while away")
+    writes.capture("deploy_record", "fraud", "v8", "model", "succeeded")
+
+    cut = writes.deliver(crash_after_apply=True)  # the server commits, the delete never runs
+    assert cut.delivered == [] and writes.counts()["pending"] == 2
+    again = writes.deliver()
+    assert [e.op for e in again.delivered] == ["note", "deploy_record"]
+    assert again.refused == [] and writes.counts() == {"pending": 0, "undeliverable": 0}
+
+    notes = [e for e in session.incidents.events(iid) if e.kind == "note"]
+    assert [n.text for n in notes] == ["queued while away"]  # once, not twice
+    assert [(d.service, d.version, d.actor) for d in session.deploys.list()] == [
+        ("fraud", "v8", "alice")
+    ]
+    assert session.incidents.verify(iid).ok
+    session.close()
+
+
+def test_an_entry_the_server_refuses_is_kept_with_its_reason(pg_url, cli_proc, monkeypatch):
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", pg_url)
+    session = _session(pg_url, "bob")
+    iid = session.incidents.declare("feature store timeouts", "SEV2").id
+    session.outbox.capture("ack", iid)  # queued while away...
+    session.outbox.capture("note", iid, "checked the feature store")
+    session.incidents_as("carol").ack(iid)  # ...and meanwhile a teammate acknowledged it
+    session.close()
+
+    r = cli_proc("incident", "list")  # the next command delivers
+    assert r.code == 0, r.err
+    lines = r.err.splitlines()
+    assert lines[0] == "delivered 1 queued write from the local outbox"
+    assert lines[1].startswith(f"could not deliver queued ack on {iid} (captured ")
+    assert "by bob): " + f"{iid} was already acknowledged at " in lines[1]
+    kept = cli_proc("db", "outbox", "--json").json()["entries"]
+    assert [(e["op"], e["state"]) for e in kept] == [("ack", "undeliverable")]
+    assert "already acknowledged" in kept[0]["reason"]
+    status = cli_proc("db", "status", "--json").json()
+    assert status["outbox"] | {"oldest_pending": None} == {
+        "pending": 0,
+        "undeliverable": 1,
+        "oldest_pending": None,
+    }
+    assert cli_proc("incident", "verify", iid).code == 0
+
+
+def test_unreachable_is_told_from_refused_by_the_connection(pg_admin_url):
+    from sqlalchemy.engine import make_url
+
+    from mlops_oncall.store.db import open_store
+
+    u = make_url(pg_admin_url)
+    with pytest.raises(StoreError) as gone:
+        open_store(str(u.set(port=1)))  # nothing listens there: refused
+    assert gone.value.unreachable
+    with pytest.raises(StoreError) as refused:
+        open_store(str(u.set(username="nobody-here")))  # the server answered: no such role
+    assert not refused.value.unreachable
+
+
+def test_the_outbox_file_is_named_without_credentials(tmp_path):
+    from mlops_oncall.store.outbox import outbox_path
+
+    a = outbox_path("postgresql://alice:s3cret@db.example:5432/oncall", tmp_path)
+    b = outbox_path("postgresql://bob:other@db.example:5432/oncall", tmp_path)
+    assert a == b and "s3cret" not in str(a) and "alice" not in str(a)
+    assert a != outbox_path("postgresql://alice@db.example:5432/other", tmp_path)
+    assert Path(a).parent == tmp_path
