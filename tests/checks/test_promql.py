@@ -531,3 +531,36 @@ async def test_a_runbook_step_records_what_the_query_saw(prom, tmp_path, svc):  
     }
     assert 'job="node"' in event.text
     assert svc.verify(inc).ok
+
+
+async def test_prometheus_presets_take_on_empty_on_nan_and_value_conditions(prom, tmp_path):
+    text = f"""
+        checks:
+          - id: llm
+            preset: vllm_queue
+            base_url: {prom.url}
+            max_queue: 10
+            on_empty: unknown
+            warn: ["[VALUE] <= 2"]
+        """
+    spec = load_ok(tmp_path, text).specs["llm.queue"]
+    assert spec.promql is not None and spec.promql.on_empty == "unknown"
+    async with Prober() as prober:
+        prom.reply = (200, EMPTY)
+        assert (await prober.probe(spec)).state == "unknown"
+        prom.reply = (200, vector(({"instance": "a"}, "5")))
+        r = await prober.probe(spec)
+    assert (r.state, r.message) == ("degraded", '{instance="a"}: [VALUE] = 5, expected <= 2')
+    errors = load_errors(
+        tmp_path,
+        """
+        checks:
+          - {id: a, preset: vllm_queue, base_url: "http://p:9090", max_queue: 1, query: up}
+          - {id: b, preset: vllm, base_url: "http://v:8000", on_nan: up}
+          - {id: c, preset: vllm_queue, base_url: "http://p:9090", max_queue: 1, warn: ["[STATUS] == 200"]}
+        """,
+    )
+    text = "\n".join(errors)
+    assert "checks[0].query: preset vllm_queue sets its own query; remove query" in text
+    assert "checks[1].on_nan: on_nan is a prometheus field" in text
+    assert "checks[2].warn[0]: [STATUS] does not apply to a prometheus check" in text

@@ -325,6 +325,7 @@ class _Builder:
             self.error((*loc, "preset"), GRPC_MISSING.replace("kind grpc", f"preset {preset}"))
         if kind != "http" and not (grpc_preset and kind == "grpc"):
             self.error((*loc, "kind"), "presets probe http endpoints; remove kind")
+        self._promql_preset(loc, entry, preset)
         if preset in _presets.DEPRECATED:
             self.doc.problems.append(
                 self.doc.warning((*loc, "preset"), _presets.DEPRECATED[preset][1])
@@ -424,7 +425,7 @@ class _Builder:
             self.error(loc, "${env:…} is not resolved in conditions; only in " + _SECRET_LIST)
         if entry.get("kind") == "tcp" and (cond.needs_body or reads_http(cond)):
             self.error(loc, "a tcp check has no HTTP response; use [CONNECTED] or [RESPONSE_TIME]")
-        if entry.get("kind") == "prometheus":
+        if entry.get("kind") == "prometheus" or entry.get("preset") in _presets.PROMETHEUS:
             problem = _promql.placeholder_problem(cond)
             if problem:
                 self.error(loc, problem)
@@ -464,6 +465,19 @@ class _Builder:
                 "a prometheus check needs a condition on [VALUE], each series' value "
                 "(e.g. conditions: ['[VALUE] < 10'])",
             )
+
+    def _promql_preset(self, loc: tuple, entry: dict, preset: str) -> None:
+        """A prometheus preset sets its query; on_empty and on_nan may override its own."""
+        if "query" in entry:
+            self.error((*loc, "query"), f"preset {preset} sets its own query; remove query")
+        if preset not in _presets.PROMETHEUS:
+            for key in ("on_empty", "on_nan"):
+                if key in entry:
+                    self.error(
+                        (*loc, key),
+                        f"{key} is a prometheus field (kind: prometheus, or the presets "
+                        "vllm_queue, triton_queue_time and prometheus_targets)",
+                    )
 
     def _column(self, loc: tuple, pos: int) -> tuple[int, int]:
         """Line and column of character ``pos`` inside the condition's scalar."""
@@ -750,7 +764,11 @@ class _Builder:
                 )
                 promql = None
                 if ep.query is not None:  # a prometheus preset: url is the server
-                    promql = _promql.PromQuery(ep.query, ep.on_empty, ep.on_nan)  # type: ignore[arg-type]
+                    promql = _promql.PromQuery(
+                        ep.query,
+                        check.on_empty or ep.on_empty,  # type: ignore[arg-type]
+                        check.on_nan or ep.on_nan,  # type: ignore[arg-type]
+                    )
                     request = _query_request(check.method, real_ep.url, headers, ep.query)
                 if ep.rpc is not None:  # a grpc preset: the call, its request message as JSON
                     request = Request(ep.rpc, real_ep.url, headers, (ep.request or "{}").encode())
