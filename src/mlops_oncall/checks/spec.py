@@ -245,7 +245,8 @@ class Check(FileModel):
     url: str | None = Field(
         default=None,
         description="http(s)://…; for tcp, tcp://host:port; "
-        "for grpc, grpc://host:port or grpcs://host:port; none for dns (see dns:).",
+        "for grpc, grpc://host:port or grpcs://host:port; none for dns (see dns:); "
+        "for prometheus, the Prometheus server's base URL (http://prometheus:9090).",
     )
     grpc_service: str | None = Field(
         default=None,
