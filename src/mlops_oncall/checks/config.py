@@ -423,7 +423,15 @@ class _Builder:
             return
         if _ENV.search(text):
             self.error(loc, "${env:…} is not resolved in conditions; only in " + _SECRET_LIST)
-        if entry.get("kind") == "tcp" and (cond.needs_body or reads_http(cond)):
+        url = entry.get("url") if isinstance(entry.get("url"), str) else ""
+        if _reads(cond, "CERTIFICATE_EXPIRATION") and url.startswith(("tcp://", "grpc://")):
+            scheme = url.split(":", 1)[0]
+            self.error(loc, f"a {scheme}:// check has no certificate; use {_TLS_OF[scheme]}://")
+        elif (
+            entry.get("kind") == "tcp"
+            and (cond.needs_body or reads_http(cond))
+            and not (url.startswith("tls://") and _reads(cond, "CERTIFICATE_EXPIRATION"))
+        ):
             self.error(loc, "a tcp check has no HTTP response; use [CONNECTED] or [RESPONSE_TIME]")
         if entry.get("kind") == "prometheus" or entry.get("preset") in _presets.PROMETHEUS:
             problem = _promql.placeholder_problem(cond)
@@ -608,7 +616,7 @@ class _Builder:
                 port = parts.port
             except ValueError:
                 port = None
-            if parts.scheme not in ("", "tcp") or not parts.hostname or port is None:
+            if parts.scheme not in ("", "tcp", "tls") or not parts.hostname or port is None:
                 self.error(loc, f"expected tcp://host:port for a tcp check, got '{shown}'")
             return
         if kind == "grpc":
@@ -808,6 +816,7 @@ def _unsafe(text: str, *, allow_tab: bool) -> str | None:
 
 _DEFAULT_HTTP = (ParsedCondition(parse_condition("[STATUS] < 400"), "fail"),)
 _DEFAULT_TCP = (ParsedCondition(parse_condition("[CONNECTED] == true"), "fail"),)
+_TLS_OF = {"tcp": "tls", "grpc": "grpcs"}
 _DEFAULT_DNS = (ParsedCondition(parse_condition("[DNS_RCODE] == NOERROR"), "fail"),)
 
 

@@ -25,7 +25,7 @@ from mlops_oncall.checks.presets import preset_results
 from mlops_oncall.checks.promql import judge
 from mlops_oncall.checks.redact import NULL, Redactor
 from mlops_oncall.checks.spec import CheckSpec
-from mlops_oncall.checks.tlsinfo import ssl_object_expiry
+from mlops_oncall.checks.tlsinfo import peer_expiry, ssl_object_expiry
 from mlops_oncall.checks.transport import (
     CERTIFICATE,
     EXPIRY,
@@ -114,6 +114,7 @@ class Prober:
         self._transport: httpx.AsyncBaseTransport | None = None
         self._prepared: dict[str, tuple[CheckSpec, _Prepared]] = {}
         self._grpc: Any = None  # grpcprobe.GrpcClient, built by the first grpc check
+        self._tls: dict[bool, ssl.SSLContext] = {}  # by insecure
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -295,11 +296,16 @@ class Prober:
         host, port = parts.hostname or "", parts.port or 0
         obs = Observation(now=self.clock.now())
         started = time.perf_counter()
+        tls = self._tls_context(spec.insecure) if parts.scheme == "tls" else None
         try:
             async with asyncio.timeout(spec.total_timeout):
-                _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, port), spec.connect_timeout
+                _, writer = await asyncio.wait_for(  # with tls://, the handshake too
+                    asyncio.open_connection(host, port, ssl=tls), spec.connect_timeout
                 )
+                if tls is not None:
+                    obs.certificate_expires_at = ssl_object_expiry(
+                        writer.get_extra_info("ssl_object")
+                    )
                 writer.close()
                 with contextlib.suppress(OSError):
                     await writer.wait_closed()
@@ -345,6 +351,12 @@ class Prober:
                 spec, "timeout", f"no reply from {where} within {_secs(spec.total_timeout)}"
             )
         elapsed = (time.perf_counter() - started) * 1000
+        if spec.needs_certificate and req.url.startswith("grpcs://"):
+            # grpcio verified the peer but does not show its certificate: one more handshake
+            host, port = urlsplit(req.url).hostname or "", urlsplit(req.url).port or 0
+            obs.certificate_expires_at = await peer_expiry(
+                host, port, self._tls_context(True), spec.total_timeout
+            )
         obs.grpc_status = reply.status
         obs.body = reply.body
         obs.connected = True
@@ -371,6 +383,18 @@ class Prober:
         obs.connected = True
         obs.response_time_ms = round(elapsed)
         return self._evaluate(spec, obs, round(elapsed, 1))
+
+    def _tls_context(self, insecure: bool) -> ssl.SSLContext:
+        """The TLS contexts of tls:// and grpcs:// reads, built once: verifying as https does
+        (SSL_CERT_FILE honoured), or not."""
+        ctx = self._tls.get(insecure)
+        if ctx is None:
+            ctx = httpx.create_ssl_context(verify=True, trust_env=True)
+            if insecure:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._tls[insecure] = ctx
+        return ctx
 
     # ---- results
 

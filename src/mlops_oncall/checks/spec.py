@@ -244,7 +244,7 @@ class Check(FileModel):
     kind: Literal["http", "tcp", "grpc", "dns", "prometheus"] = "http"
     url: str | None = Field(
         default=None,
-        description="http(s)://…; for tcp, tcp://host:port; "
+        description="http(s)://…; for tcp, tcp://host:port (tls://host:port with TLS); "
         "for grpc, grpc://host:port or grpcs://host:port; none for dns (see dns:); "
         "for prometheus, the Prometheus server's base URL (http://prometheus:9090).",
     )

@@ -7,6 +7,9 @@ dependency on a crypto library.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ssl
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,3 +78,22 @@ def ssl_object_expiry(ssl_object: Any) -> datetime | None:
     except (ValueError, AttributeError):
         return None
     return not_after(der) if der else None
+
+
+async def peer_expiry(
+    host: str, port: int, context: ssl.SSLContext, timeout: float
+) -> datetime | None:
+    """The expiry of the certificate ``host:port`` presents in a TLS handshake of its own, for
+    a protocol whose library does not show it (grpcio); None if the handshake fails (the
+    check's own call reports why)."""
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
+    except (OSError, TimeoutError, ssl.SSLError):
+        return None
+    try:
+        return ssl_object_expiry(writer.get_extra_info("ssl_object"))
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
