@@ -193,3 +193,30 @@ def test_change_sources_poll_while_serving_and_stop_with_it(tmp_path, daemons):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("listen", "host", "port", "loopback"),
+    [
+        ("127.0.0.1:9417", "127.0.0.1", 9417, True),
+        ("[::1]:9417", "::1", 9417, True),
+        ("localhost:0", "localhost", 0, True),
+        ("127.8.9.10:80", "127.8.9.10", 80, True),
+        ("0.0.0.0:9417", "0.0.0.0", 9417, False),
+        ("[::]:9417", "::", 9417, False),
+        ("oncall.internal:9417", "oncall.internal", 9417, False),
+    ],
+)
+def test_listen_addresses(listen, host, port, loopback):
+    from mlops_oncall.intake.server import is_loopback, parse_listen
+
+    assert parse_listen(listen) == (host, port)
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize("listen", ["", ":9417", "127.0.0.1:", "127.0.0.1:65536", "host:x"])
+def test_bad_listen_addresses(listen):
+    from mlops_oncall.intake.server import parse_listen
+
+    with pytest.raises(ValueError, match="expected HOST:PORT"):
+        parse_listen(listen)
