@@ -14,6 +14,7 @@ is, `slo eval` says "insufficient history"; docs/slo.md).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -133,7 +134,7 @@ def rules(budget: str) -> dict:
     return {"groups": [{"name": "slo", "interval": "1m", "rules": recording + alerts}]}
 
 
-def test_fire_or_not_matches_prometheus_at_every_minute(tmp_path: Path):
+def test_fire_or_not_matches_prometheus_at_every_minute(tmp_path: Path, cli, monkeypatch):
     tool = promtool()
     budget = str((Decimal(100) - Decimal(OBJECTIVE)) / 100)
     slo = Slo("p", tuple(CHECKS), Decimal(OBJECTIVE), timedelta(days=30), "30d", min_bad_events=1)
@@ -162,6 +163,17 @@ def test_fire_or_not_matches_prometheus_at_every_minute(tmp_path: Path):
                     else [],
                 }
             )
+    # `slo eval --history` itself, at a few of those minutes
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "oncall.yaml").write_text("name: t\n")
+    (tmp_path / "slos.yaml").write_text(
+        f"slos: [{{id: p, checks: [a, b], objective: {OBJECTIVE}, min_bad_events: 1}}]\n"
+    )
+    for minute in (PREFIX + 25, PREFIX + 73, PREFIX + 200, PREFIX + 302):
+        at = (T0 + timedelta(minutes=minute)).isoformat()
+        r = cli("slo", "eval", "--at", at, "--history", str(history), "--json")
+        (got,) = json.loads(r.out)["slos"]
+        assert [f["severity"] + f["long"] for f in got["firing"]] == expected[minute]
     # the scenario exercises every row both ways
     assert all(seen == {True, False} for seen in fired.values()), fired
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules(budget)))
@@ -185,3 +197,52 @@ def test_fire_or_not_matches_prometheus_at_every_minute(tmp_path: Path):
 def test_the_expanding_notation():
     assert _series([0, 1, 2, 3, 3, 3, 5]) == "0+1x3 3+0x1 5"
     assert _series([7]) == "7"
+
+
+def test_the_known_difference_with_less_history_than_a_window(tmp_path: Path):
+    """78 minutes of history, the last 18 with one check down: Prometheus rates the 6h, 1d
+    and 3d windows from the samples there are and fires every row; `slo eval` fires the
+    1h/5m row and says "insufficient history" for the three others."""
+    tool = promtool()
+    minutes, at_minute = 120, 78
+    states = {
+        c: ["down" if c == "a" and 60 <= m < 80 else "up" for m in range(minutes)] for c in CHECKS
+    }
+    history = [
+        (c, T0 + timedelta(minutes=m, seconds=CHECKS[c]), states[c][m])
+        for m in range(minutes)
+        for c in CHECKS
+    ]
+    slo = Slo("p", tuple(CHECKS), Decimal(OBJECTIVE), timedelta(days=30), "30d", min_bad_events=1)
+    from mlops_oncall.slo.history import MemorySource
+
+    (status,) = evaluate([slo], MemorySource.from_polls(history), T0 + timedelta(minutes=at_minute))
+    assert [r.state for r in status.rows] == ["firing"] + ["insufficient history"] * 3
+    series = []
+    for c in CHECKS:
+        total = [m for m in range(minutes + 1)]
+        bad = [sum(s == "down" for s in states[c][:m]) for m in range(minutes + 1)]
+        series.append({"series": f'slo_polls_total{{check="{c}"}}', "values": _series(total)})
+        series.append({"series": f'slo_bad_polls_total{{check="{c}"}}', "values": _series(bad)})
+    budget = str((Decimal(100) - Decimal(OBJECTIVE)) / 100)
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules(budget)))
+    fires = {"page": [{"exp_labels": {"severity": "page"}}]}
+    ticket = [{"exp_labels": {"severity": "ticket"}}]
+    alert_tests = [
+        {
+            "eval_time": f"{at_minute}m",
+            "alertname": f"SLOBurn{_w(r.long)}{_w(r.short)}",
+            "exp_alerts": fires.get(r.severity, ticket),  # every row fires in Prometheus
+        }
+        for r in DEFAULT_POLICY
+    ]
+    test = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": alert_tests}],
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(test, width=1 << 20))
+    r = subprocess.run(
+        [tool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
