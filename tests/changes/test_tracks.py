@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mlops_oncall.changes.marker import describe
 from mlops_oncall.changes.registry import ModelState, Version
 from mlops_oncall.changes.tracks import Change, Move, changes, recorded
 
@@ -43,7 +44,7 @@ def test_a_stage_move_names_the_version_it_replaced():
     s = state("m", {1: "Archived", 2: "Production"})
     (c,) = changes(s, {"version": 2, "stage:Production": 1}, None)
     assert c.version == 2 and c.notes() == (
-        "MLflow m version 2: stage Production 1 → 2 [mlflow:m@2 stage:Production]"
+        "MLflow m version 2: stage Production 1 → 2 [mlflow:m@2 stage:Production<1]"
     )
     assert c.at(datetime(2027, 1, 1, tzinfo=UTC)) == T  # the registry's time
 
@@ -54,3 +55,14 @@ def test_an_alias_move_is_at_the_poll_time_and_never_in_the_future():
     assert c.at(polled) == polled  # MLflow keeps no time for an alias move
     ahead = Change("m", 1, (Move("version", None, datetime(2026, 3, 1, 12, 6, tzinfo=UTC)),))
     assert ahead.at(polled) == polled  # a registry clock ahead of ours is clamped
+
+
+def test_describe_is_the_move_in_a_few_characters():
+    def notes(*moves):
+        return Change("fraud @eu", 4, tuple(Move(t, p, None) for t, p in moves)).notes()
+
+    assert describe(notes(("version", 3), ("alias:champion", 2))) == "@champion 2→4"
+    assert describe(notes(("stage:Production", 3))) == "Production 3→4"
+    assert describe(notes(("version", 3))) == "new after 3"
+    assert describe(notes(("version", None))) is None  # a first poll: nothing before it
+    assert describe("canary skipped") is None and describe(None) is None

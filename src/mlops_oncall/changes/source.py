@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlops_oncall.changes import records, tracks
+from mlops_oncall.changes.marker import prefix
 from mlops_oncall.changes.registry import Registry, RegistryError, Unreachable
 from mlops_oncall.formats.errors import BadInput
 
@@ -80,7 +81,7 @@ class MlflowSource:
         out = []
         for model, state in states.items():
             service = self.models[model]
-            notes = records.source_notes(self.deploys.store, ACTOR, [service], tracks.prefix(model))
+            notes = records.source_notes(self.deploys.store, ACTOR, [service], prefix(model))
             last = tracks.recorded(model, notes)
             for change in tracks.changes(state, last, self.aliases):
                 out.append(
@@ -119,7 +120,7 @@ def build_sources(workspace: Workspace, redactor: Redactor, deploys: Deploys) ->
     if token:
         redactor.add(token)
     for model, service in spec.models.items():
-        marker = tracks.prefix(model)
+        marker = prefix(model)
         if redactor.text(marker) != marker or redactor.text(service) != service:
             raise _located(
                 workspace,

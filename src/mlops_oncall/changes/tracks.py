@@ -6,21 +6,18 @@ and ``alias:NAME`` (the version the alias points at). A track whose version diff
 one last recorded is a move; the moves to one version in one poll make one deploy.
 
 The last recorded version of each track is read back from the deploys this source recorded:
-each carries a marker in its notes, ``[mlflow:MODEL@VERSION track track ...]``, so a restarted
-poller (or another process) derives the same state and records nothing twice, with no table of
-its own. A track that empties (an alias deleted, a version archived) records nothing.
+each carries a marker in its notes (marker.py), so a restarted poller (or another process)
+derives the same state and records nothing twice, with no table of its own. A track that empties (an alias deleted, a version archived) records nothing.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from mlops_oncall.changes.marker import marker, tracks_of
 from mlops_oncall.changes.registry import STAGES, ModelState
-
-_TAIL = re.compile(r"(\d+)((?: [^\s\]]+)*)\]")
 
 
 @dataclass(frozen=True)
@@ -50,11 +47,7 @@ class Change:
         return f"MLflow {self.model} version {self.version}: {'; '.join(parts)} {self.marker()}"
 
     def marker(self) -> str:
-        return f"{prefix(self.model)}{self.version} {' '.join(m.track for m in self.moves)}]"
-
-
-def prefix(model: str) -> str:
-    return f"[mlflow:{model}@"
+        return marker(self.model, self.version, [(m.track, m.previous) for m in self.moves])
 
 
 def _say(move: Move, version: int) -> str:
@@ -71,15 +64,9 @@ def _say(move: Move, version: int) -> str:
 def recorded(model: str, notes: Iterable[str | None]) -> dict[str, int]:
     """The last recorded version of each track of ``model``, from deploy notes oldest first."""
     last: dict[str, int] = {}
-    start = prefix(model)
     for text in notes:
-        at = (text or "").find(start)
-        while at >= 0:
-            m = _TAIL.match(text or "", at + len(start))
-            if m:
-                for track in m.group(2).split():
-                    last[track] = int(m.group(1))
-            at = (text or "").find(start, at + 1)
+        for version, track, _previous in tracks_of(model, text):
+            last[track] = version
     return last
 
 

@@ -94,6 +94,14 @@ def latency(ms: float | None) -> str:
     return f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
 
 
+def deploy_version(version: str, notes: str | None) -> str:
+    """A deploy's version; a registry move adds the version before it (changes/marker.py)."""
+    from mlops_oncall.changes.marker import describe
+
+    moved = describe(notes)
+    return f"{version} ({moved})" if moved else version
+
+
 def since(when: datetime | None, now: datetime) -> str:
     from mlops_oncall.formats.durations import format_duration  # pydantic: off the first frame
 

@@ -396,7 +396,14 @@ class DashboardScreen(Screen):
 
         now = oncall(self).session.clock.now()
         deploy_rows = [
-            (fmt.since(d.at, now), d.service, d.version, d.kind, d.outcome) for d in deploys
+            (
+                fmt.since(d.at, now),
+                d.service,
+                fmt.deploy_version(d.version, d.notes),
+                d.kind,
+                d.outcome,
+            )
+            for d in deploys
         ]
         # every two seconds, and mostly unchanged: rebuilding the tables anyway repainted them
         # and restyled their scrollbars, a frame's work a keystroke could land behind

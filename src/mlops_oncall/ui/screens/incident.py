@@ -213,7 +213,7 @@ class IncidentScreen(Screen):
             style = {"failed": "red", "rolled_back": "yellow"}.get(d.outcome, "green")
             deps.add_row(
                 fmt.stamp(d.at, zone)[5:16],
-                d.version,
+                fmt.deploy_version(d.version, d.notes),
                 d.kind,
                 Text(d.outcome, style=style),
             )
