@@ -58,6 +58,7 @@ def test_a_group_declares_one_incident_with_one_event_per_fingerprint(make):
     s.alerts.receive(payload(resolved(a), resolved(b)))  # resent: still one event
     assert len(kinds(s, "INC-0001", "alerts_resolved")) == 1
     assert s.incidents.get("INC-0001").row.status == "triage"  # not closed by alerts
+    assert s.incidents.verify("INC-0001").ok  # the chain and the summary agree
 
 
 def test_a_firing_after_the_incident_resolved_opens_a_new_incident(make, clock):
@@ -83,6 +84,7 @@ def test_resolve_closes_moves_the_incident_to_mitigated_only(make):
     record = s.incidents.get("INC-0001").row
     assert record.status == "mitigated"
     assert record.mitigated_source == "alert"
+    assert s.incidents.verify("INC-0001").ok  # verify replays the status moves
 
 
 def test_an_inbox_group_waits_for_a_human_then_declares(make):

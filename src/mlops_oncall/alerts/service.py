@@ -208,7 +208,7 @@ class Alerts:
             fired, resolved = self._store_alerts(conn, gid, note.alerts, now)
             iid = g["incident_id"]
             if iid is None and g["state"] == "inbox" and decision.declare and fired:
-                iid = self._declare(conn, inc, g, decision, now, by=ALERTMANAGER)
+                iid = self._declare(conn, inc, g, decision, now)
                 records.set_group(
                     conn,
                     gid,
@@ -331,7 +331,7 @@ class Alerts:
         if done:
             self._resolved_event(conn, inc, g, iid, done, now)
 
-    def _declare(self, conn, inc: Incidents, g, decision: Decision, now, *, by: str) -> int:
+    def _declare(self, conn, inc: Incidents, g, decision: Decision, now) -> int:
         """The incident of a group, prefilled as a failing check's would be: title, severity,
         service, the runbook (named, or matched by alert name), detected at the first start."""
         alerts = records.alerts_of(conn, [g["id"]])
@@ -431,7 +431,7 @@ class Alerts:
             decision = Decision(
                 g["route"], severity or g["severity"], g["service"], g["runbook"], None, True
             )
-            iid = self._declare(conn, inc, g, decision, now, by=inc.actor)
+            iid = self._declare(conn, inc, g, decision, now)
             records.set_group(
                 conn, g["id"], state="declared", incident_id=iid, decided_by=inc.actor,
                 decided_at=now,
