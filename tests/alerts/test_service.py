@@ -186,3 +186,25 @@ def test_unknown_fields_are_ignored(make):
     s = make()
     body = payload(alert("a1") | {"newField": 1}) | {"somethingNew": {"x": 1}}
     assert s.alerts.receive(body).state == "inbox"
+
+
+def test_the_runbook_whose_alert_triggers_match_is_attached(make, tmp_path):
+    from pathlib import Path
+
+    import mlops_oncall.ui.gallery as gallery
+
+    source = (Path(gallery.__file__).parent / "runbooks" / "latency.yaml").read_text()
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "latency.yaml").write_text(
+        source.replace(
+            "triggers: {checks: [fraud.ready],", "triggers: {alerts: [ModelLatencyHigh],"
+        )
+    )
+    s = make(DECLARE)
+    s.alerts.receive(payload(alert("1111000000000001")))
+    (attached,) = kinds(s, "INC-0001", "runbook_attached")
+    assert attached.data["runbook"] == "fraud-latency"
+    # a route naming a runbook the library lacks declares without one
+    s2 = make({"routes": [{"matchers": [], "declare": True, "runbook": "nope"}]})
+    s2.alerts.receive(payload(alert("1111000000000002"), group_key="{}:{b}"))
+    assert kinds(s2, "INC-0002", "runbook_attached") == []
