@@ -318,10 +318,13 @@ class Session:
             "clock": self.clock,
         }
 
-    def readiness_facts(self, checklist: Any, service: str) -> Any:
+    def readiness_facts(
+        self, checklist: Any, service: str, states: dict[str, tuple[str, str]] | None = None
+    ) -> Any:
         """What a readiness review knows without asking (readiness/gather.py): the service's
-        checks probed once, the runbooks, the finished drills and the service's open risks
-        as plain data (readiness does not import drills or reports)."""
+        checks probed once (or their ``states`` as the TUI's monitor has them), the runbooks,
+        the finished drills and the service's open risks as plain data (readiness does not
+        import drills or reports)."""
         from mlops_oncall.formats.refs import public_id
         from mlops_oncall.readiness.gather import gather
 

@@ -49,9 +49,19 @@ def gather(
     drills: list[Any],
     risks: list[dict[str, Any]],
     incident_ids: set[str],
+    states: dict[str, tuple[str, str]] | None = None,
 ) -> Facts:
+    """``states``: the checks' current (state, message) as a monitor already knows them (the
+    TUI's), used instead of probing; a check it does not hold counts as not polled."""
     facts = Facts(service=service, now=now)
-    facts.checks = probe(checks_to_probe(checklist, checkset, service), redactor)
+    specs = checks_to_probe(checklist, checkset, service)
+    if states is None:
+        facts.checks = probe(specs, redactor)
+    else:
+        facts.checks = {
+            s.id: CheckFact(s.id, s.service, *states.get(s.id, (None, "not polled yet")))
+            for s in specs
+        }
     for spec in checkset or ():
         if spec.service == service and spec.slo is not None:
             if spec.slo.availability is not None:

@@ -408,6 +408,17 @@ async def handoff(app, pilot):
     await _settle(app, pilot)
 
 
+async def readiness(app, pilot):
+    from mlops_oncall.ui.screens.readiness import ReadinessScreen
+
+    await _ready(app, pilot)
+    await pilot.press("p")
+    await _until(pilot, lambda: isinstance(app.screen, ReadinessScreen) and app.screen.findings)
+    for key in ("down", "y", "y", "p"):  # answer three of the asked items
+        await pilot.press(key)
+    await _settle(app, pilot)
+
+
 async def debrief(app, pilot):
     from mlops_oncall.ui.screens.debrief import DebriefScreen
 
@@ -451,4 +462,5 @@ SCENES = [
     Scene("risks", "Risk register, by score, overdue reviews highlighted", risks),
     Scene("handoff", "Shift hand-off: the note for the next shift", handoff),
     Scene("debrief", "Drill debrief: scored from the timeline; accept improvements", debrief),
+    Scene("readiness", "Production readiness: pre-filled evidence, answered with a key", readiness),
 ]

@@ -34,6 +34,7 @@ class DashboardScreen(Screen):
         Binding("i", "focus_incidents", "Incidents", id="dashboard.focus_incidents"),
         Binding("w", "focus_deploys", "What changed", id="dashboard.focus_deploys", show=False),
         Binding("s", "handoff", "Hand-off", id="dashboard.handoff"),
+        Binding("p", "readiness", "Readiness", id="dashboard.readiness"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -454,6 +455,20 @@ class DashboardScreen(Screen):
 
     def action_handoff(self) -> None:
         oncall(self).action_handoff()
+
+    def action_readiness(self) -> None:
+        """A readiness review of the selected check's service (else the first service)."""
+        app = oncall(self)
+        cid = self.selected_check()
+        spec = app.specs.get(cid) if cid else None
+        service = spec.service if spec is not None else None
+        service = service or next((s.service for s in app.specs.values() if s.service), None)
+        if service is None:
+            self.notify("No check names a service: add service: to checks.yaml")
+            return
+        from mlops_oncall.ui.screens.readiness import ReadinessScreen
+
+        app.push_screen(ReadinessScreen(service))
 
     def action_open(self) -> None:
         focused = self.focused
