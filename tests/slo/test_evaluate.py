@@ -128,3 +128,25 @@ def test_the_store_and_a_history_in_memory_agree(store, at_offset):
     db = [s.to_json() for s in evaluate(slos, StoreSource(store), at)]
     assert db == mem
     assert len(mem[0]["firing"]) == 4 and mem[1]["state"] == "ok"
+
+
+def test_budget_consumed_between_two_times(store):
+    from mlops_oncall.clock import FixedClock
+    from mlops_oncall.slo.config import SloSet
+    from mlops_oncall.slo.service import Slos
+
+    n = 30 * 1440
+    recent = set(range(n - 100, n - 90))  # 10 bad, 100 minutes ago
+    old = set(range(n - 10 * 1440, n - 10 * 1440 + 5))  # 5 bad, ten days ago
+    _store_from(store, month(recent | old))
+    svc = Slos(lambda: store, FixedClock(AT), SloSet("slos.yaml", {"predict": SLO}))
+    start = AT - timedelta(minutes=100)
+    got = svc.consumed("predict", start, start + timedelta(minutes=20))
+    # 10 bad against the 43.2 the 43,200 polls of the window ending then allow
+    assert (got.bad, got.window_total) == (10, 43_200 - 80)
+    assert got.share == pytest.approx(10 / (0.001 * (43_200 - 80)))
+    assert got.needs_postmortem  # more than 20% of the budget in one incident
+    # ten days ago the minutes are pruned: whole hours from the start's hour
+    t = AT - timedelta(days=10)
+    old_got = svc.consumed("predict", t, t + timedelta(minutes=30))
+    assert old_got.bad == 5 and not old_got.needs_postmortem

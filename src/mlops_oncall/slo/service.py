@@ -14,7 +14,15 @@ from datetime import datetime
 from mlops_oncall.clock import Clock
 from mlops_oncall.slo import arithmetic as ar
 from mlops_oncall.slo.config import Slo, SloSet
-from mlops_oncall.slo.evaluate import MINUTE, SloStatus, Source, ceil_minute, evaluate, hour_floor
+from mlops_oncall.slo.evaluate import (
+    MINUTE,
+    SloStatus,
+    Source,
+    ceil_hour,
+    ceil_minute,
+    evaluate,
+    hour_floor,
+)
 from mlops_oncall.slo.records import StoreSource
 from mlops_oncall.store.checks_history import MINUTE_RETENTION
 from mlops_oncall.store.db import Store
@@ -59,25 +67,15 @@ class Slos:
         return evaluate(self.set, source or self._source(), at)
 
     def consumed(self, slo_id: str, start: datetime, end: datetime) -> Consumed:
-        """From the minute roll-ups while they are kept, else whole hours (start's hour on)."""
+        """From the minute roll-ups while they are kept, else the whole hours around it."""
         slo = self.set.slos[slo_id]
         source = StoreSource(self.store, set(slo.checks))
         stop = ceil_minute(end)
         if start >= self.clock.now() - MINUTE_RETENTION:
             begin = start.replace(second=0, microsecond=0)
             sums = source.minute_sums(stop, [max(stop - begin, MINUTE)])
-        else:
-            hours = source.hour_sums(hour_floor(start), hour_floor(stop))
-            tail = (
-                source.minute_sums(stop, [stop - hour_floor(stop)])
-                if stop != hour_floor(stop)
-                else None
-            )
-            sums = hours
-            if tail is not None:
-                for check, counts in tail.counts.items():
-                    base = sums.counts.get(check, [ar.Counts()])[0]
-                    sums.counts[check] = [base + counts[0]]
+        else:  # the minutes are pruned: the whole hours around it
+            sums = source.hour_sums(hour_floor(start), ceil_hour(stop))
         bad = sum((sums.counts[c][0] for c in slo.checks if c in sums.counts), ar.Counts()).bad(
             slo.count_degraded
         )
