@@ -283,8 +283,6 @@ def test_import_gatus_realistic_config(tmp_path, cli):
         f"{src}:17:1: warning: maintenance: the global maintenance window is applied to every check",
         f"{src}:36:5: warning: endpoints[0].alerts: 'Fraud model ready': alerts are not carried "
         "over (pagerduty, slack); alarms follow the check's thresholds",
-        f"{src}:60:5: warning: endpoints[3].dns: 'Model registry DNS': dns checks are not "
-        "supported; skipped",
         f"{src}:67:10: warning: endpoints[4].url: 'GPU node ping': icmp (ping) checks are not "
         "supported; skipped",
         f"{src}:76:7: warning: endpoints[5].client.ignore-redirect: 'Registry API': "
@@ -298,15 +296,26 @@ def test_import_gatus_realistic_config(tmp_path, cli):
         f"{src}:98:14: warning: endpoints[7].enabled: 'Legacy batch': disabled in Gatus; skipped",
         f"{src}:101:1: warning: external-endpoints: external endpoints (pushed results) are not "
         "supported; skipped",
-        "imported 5 checks with 14 warnings",
+        "imported 6 checks with 13 warnings",
     ]
     out = tmp_path / "checks.yaml"
     out.write_text(r.out)
     checkset, problems = load_checks(out, env={"MODEL_TOKEN": "x"})
     assert problems == [] and checkset is not None
     assert checkset.ids() == [
-        "fraud-model-ready", "drift-monitor", "feature-store-redis", "registry-api", "pipeline-graphql",
+        "fraud-model-ready", "drift-monitor", "feature-store-redis", "model-registry-dns",
+        "registry-api", "pipeline-graphql",
     ]  # fmt: skip
+    dns = checkset.specs["model-registry-dns"]  # Gatus's url is the name server
+    assert (dns.kind, dns.request.url, dns.request.method) == (
+        "dns",
+        "dns://8.8.8.8/registry.ml.internal?type=A",
+        "A",
+    )
+    assert [c.condition.text for c in dns.conditions] == [
+        "[BODY] == 10.0.0.12",
+        "[DNS_RCODE] == NOERROR",
+    ]
     fraud = checkset.specs["fraud-model-ready"]
     assert fraud.headers == {"Authorization": "Bearer ${env:MODEL_TOKEN}"}
     assert (fraud.total_timeout, fraud.insecure, fraud.interval.total_seconds()) == (3.0, True, 30)

@@ -11,6 +11,7 @@ Where we differ from Gatus, on purpose:
 - numbers compare as decimals (Gatus truncates 0.42 to 0);
 - a JSON path that is missing fails with "path not found" (Gatus reads it as 0 and a ``<`` passes);
 - a value that is not a number fails an ordering comparison instead of reading as 0;
+- ``010`` is ten, not Go's octal eight (``0x…``, ``0o…`` and ``0b…`` are read as Gatus reads them);
 - ``age()`` reads ISO-8601 timestamps (and epoch seconds or milliseconds) against the engine's
   clock, so ``age([BODY].last_success) < 26h`` is testable.
 """
@@ -51,6 +52,13 @@ MAX_CONDITION_LENGTH = 4096
 MAX_OBSERVED_TEXT = 1000
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Go's strconv.ParseInt(s, 0, 64) prefixes, which Gatus reads numbers with (not Go's leading-0
+# octal: "010" stays ten here)
+_PREFIXED = re.compile(
+    r"^[+-]?0(?:[xX]_?[0-9a-fA-F]+(?:_[0-9a-fA-F]+)*"
+    r"|[oO]_?[0-7]+(?:_[0-7]+)*|[bB]_?[01]+(?:_[01]+)*)$"
+)
+_INT64 = 2**63
 _DURATION_PART = r"(\d+(?:\.\d+)?)(ms|us|µs|ns|s|m|h|d|w)"
 _DURATION = re.compile(rf"^(?:{_DURATION_PART})+$")
 _DURATION_PARTS = re.compile(_DURATION_PART)
@@ -288,6 +296,8 @@ def _literal(text: str) -> Literal_:
             number = Decimal(text)
         except InvalidOperation:  # pragma: no cover - the regex admits only valid numbers
             number = None
+    elif _PREFIXED.match(text):
+        number = _prefixed(text)
     elif _DURATION.match(text):
         duration = sum(
             (Decimal(v) * _UNIT_MS[u] for v, u in _DURATION_PARTS.findall(text)), Decimal(0)
@@ -535,9 +545,9 @@ def _resolve(operand: Operand, obs: Observation) -> _Val | list[_Val] | _Missing
             return base
         assert isinstance(base, _Val)
         if operand.name == "len":
-            if base.kind == "body":  # Gatus: the JSON root's length, else the text's
+            if base.kind == "body":  # Gatus: a JSON array's items, else the body's bytes
                 data, error = obs.body_json()
-                n = len(base.value) if error is not None else _length(data)
+                n = len(data) if error is None and isinstance(data, list) else len(obs.body or b"")
                 return _Val(n, "count", operand.text)
             return _Val(_length(base.value), "count", operand.text)
         when = _timestamp(base.value)
@@ -661,7 +671,9 @@ def _kind(value: Any) -> str:
 
 
 def _length(value: Any) -> int:
-    if isinstance(value, (str, list, dict)):
+    if isinstance(value, dict):  # Gatus: the bytes of its compact JSON, as Go marshals it
+        return len(_go_json(value))
+    if isinstance(value, (str, list)):
         return len(value)
     if value is None:
         return 0
@@ -748,9 +760,51 @@ def _number(side: Any, other: Any) -> tuple[Decimal | None, str | None]:
         return None, f"{_render(side)} is not a number"
     if isinstance(value, str) and _NUMBER.match(value.strip()):
         return Decimal(value.strip()), None
+    if isinstance(value, str) and _PREFIXED.match(value.strip()):
+        number = _prefixed(value.strip())
+        if number is not None:
+            return number, None
     if isinstance(value, str) and timed and _DURATION.match(value.strip()):
         return _literal(value.strip()).duration_ms, None
     return None, f"{_render(side)} is not a number"
+
+
+def _prefixed(text: str) -> Decimal | None:
+    """0x…, 0o…, 0b… as a number, within Go's int64 as Gatus reads them."""
+    n = int(text, 0)
+    return Decimal(n) if -_INT64 <= n < _INT64 else None
+
+
+def _same_integer(a: str, b: str) -> bool:
+    """Gatus's equality of two integers written in any base, e.g. "0b0010" == 0b10; only when
+    one side has a prefix (two plain numbers already compare as numbers or as text)."""
+    a, b = a.strip(), b.strip()
+    if not (_PREFIXED.match(a) or _PREFIXED.match(b)):
+        return False
+    x, y = (_prefixed(t) if _PREFIXED.match(t) else _plain_int(t) for t in (a, b))
+    return x is not None and x == y
+
+
+def _plain_int(text: str) -> Decimal | None:
+    return Decimal(int(text)) if re.fullmatch(r"[+-]?\d+", text) else None
+
+
+def _go_json(value: Any) -> bytes:
+    """What Go's json.Marshal writes for a decoded JSON value: compact, keys sorted, <, > and &
+    escaped (and U+2028, U+2029), in UTF-8."""
+    text = json.dumps(json_value(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    for ch, esc in _GO_ESCAPES:
+        text = text.replace(ch, esc)
+    return text.encode()
+
+
+_GO_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
 
 
 def _is_timed(side: Any) -> bool:
@@ -779,7 +833,7 @@ def _equal(left: Any, right: Any) -> bool:
         if value is None:
             return right.text.lower() == "null"
         if isinstance(value, str):
-            return value == right.text
+            return value == right.text or _same_integer(value, right.text)
         return _plain(value) == right.text
     if isinstance(left, _Val) and isinstance(right, _Val):
         a, b = left.value, right.value

@@ -19,8 +19,7 @@ from typing import Any
 
 import yaml
 
-from mlops_oncall.checks.conditions import ConditionError, parse_condition
-from mlops_oncall.checks.config import reads_http
+from mlops_oncall.checks.conditions import Condition, ConditionError, parse_condition
 from mlops_oncall.formats.problems import Problem
 from mlops_oncall.formats.yamlsrc import Document, load_file
 
@@ -35,14 +34,11 @@ _UNSUPPORTED_SCHEMES = {
     "icmp": "icmp (ping)",
     "udp": "udp",
     "sctp": "sctp",
-    "tls": "tls",
     "starttls": "starttls",
     "ssh": "ssh",
     "sftp": "sftp",
     "ws": "websocket",
     "wss": "websocket",
-    "grpc": "grpc",
-    "grpcs": "grpc",
     "mqtt": "mqtt",
 }
 _TOP_LEVEL_NOTES = {
@@ -140,7 +136,7 @@ def import_gatus(path: Path | str, display: str | None = None) -> Imported:
 
 
 _ORDER = (
-    "id", "name", "group", "kind", "url", "method", "headers", "body", "interval", "timeout",
+    "id", "name", "group", "kind", "url", "dns", "method", "headers", "body", "interval", "timeout",
     "insecure", "conditions", "thresholds", "maintenance",
 )  # fmt: skip
 
@@ -169,19 +165,19 @@ def _endpoint(doc: Document, i: int, ep: dict, out: Imported, used: set[str]) ->
         warn((), "no url; skipped")
         return None
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    query = ep.get("dns")
     if "dns" in ep or scheme == "dns":
-        warn(
-            ("dns",) if "dns" in ep else ("url",),
-            "dns checks are not supported; skipped",
-            key="dns" in ep,
-        )
-        return None
+        if not (isinstance(query, dict) and query.get("query-name")):
+            warn(("dns",) if "dns" in ep else ("url",), "dns without dns.query-name; skipped")
+            return None
+        scheme = "dns"  # Gatus's url is the name server: host, host:port or tcp://host:port
     if scheme in _UNSUPPORTED_SCHEMES:
         warn(("url",), f"{_UNSUPPORTED_SCHEMES[scheme]} checks are not supported; skipped")
         return None
-    if scheme not in ("http", "https", "tcp"):
+    if scheme not in ("http", "https", "tcp", "tls", "grpc", "grpcs", "dns"):
         warn(("url",), f"unsupported URL scheme '{scheme or url}'; skipped")
         return None
+    kind = _KINDS.get(scheme, "http")
 
     base = slug(name)
     cid = base
@@ -196,17 +192,25 @@ def _endpoint(doc: Document, i: int, ep: dict, out: Imported, used: set[str]) ->
     check: dict[str, Any] = {"id": cid, "name": name}
     if ep.get("group"):
         check["group"] = str(ep["group"])
-    if scheme == "tcp":
-        check["kind"] = "tcp"
-    check["url"] = _env(url)
+    if kind != "http":
+        check["kind"] = kind
+    if kind == "dns":
+        server = url.split("://", 1)[-1]
+        check["dns"] = {"name": str(query["query-name"]).rstrip(".")}
+        if query.get("query-type"):
+            check["dns"]["type"] = str(query["query-type"]).upper()
+        if server:
+            check["dns"]["server"] = server
+    else:
+        check["url"] = _env(url)
     method = ep.get("method")
-    if method and scheme != "tcp":
+    if method and kind == "http":
         check["method"] = str(method).upper()
     headers = ep.get("headers")
-    if isinstance(headers, dict) and headers and scheme != "tcp":
+    if isinstance(headers, dict) and headers and kind in ("http", "grpc"):
         check["headers"] = {str(k): _env(str(v)) for k, v in headers.items()}
     body = ep.get("body")
-    if body is not None and scheme != "tcp":
+    if body is not None and kind == "http":
         if ep.get("graphql"):
             # Gatus sends {"query": body} as JSON for graphql endpoints
             body = json.dumps({"query": str(body)})
@@ -228,8 +232,9 @@ def _endpoint(doc: Document, i: int, ep: dict, out: Imported, used: set[str]) ->
         except ConditionError as exc:
             warn(("conditions", j), f"condition '{text}' is not carried over: {exc.message}")
             continue
-        if scheme == "tcp" and (parsed.needs_body or reads_http(parsed)):
-            warn(("conditions", j), f"condition '{text}' reads an HTTP response; dropped for tcp")
+        dropped = _dropped(kind, scheme, parsed)
+        if dropped:
+            warn(("conditions", j), f"condition '{text}' {dropped}")
             continue
         if "$" in text and (_ENV_BRACED.search(text) or _ENV_BARE.search(text)):
             warn(("conditions", j), f"condition '{text}' uses an environment variable; "
@@ -248,7 +253,10 @@ def _endpoint(doc: Document, i: int, ep: dict, out: Imported, used: set[str]) ->
                 else:
                     check["timeout"] = converted
             elif key == "insecure":
-                if value:
+                if value and kind == "grpc":
+                    warn(("client", key), "client.insecure is not carried over: grpcio always "
+                         "verifies (trust the CA with SSL_CERT_FILE)", key=True)  # fmt: skip
+                elif value and kind != "dns":
                     check["insecure"] = True
             elif key == "ignore-redirect" and value:
                 warn(("client", key), "client.ignore-redirect is not supported: redirects are "
@@ -280,6 +288,39 @@ def _endpoint(doc: Document, i: int, ep: dict, out: Imported, used: set[str]) ->
         if key in ep:
             warn((key,), f"{key} is not carried over", key=True)
     return check
+
+
+_KINDS = {"tcp": "tcp", "tls": "tcp", "grpc": "grpc", "grpcs": "grpc", "dns": "dns"}
+
+
+def _dropped(kind: str, scheme: str, cond: Condition) -> str | None:
+    """Why a condition cannot be carried over to a check of this kind, or None."""
+    if kind == "http":
+        return None
+    missing = sorted(_names(cond) - _HAS[scheme])
+    if not missing:
+        return None
+    shown = ", ".join(f"[{n}]" for n in missing)
+    what = "dns" if scheme == "dns" else f"{scheme}://"
+    return f"reads {shown}, which a {what} check does not have; dropped"
+
+
+# what each non-http check can be asked (a grpc check's [STATUS] is its call's status name,
+# where Gatus's is 0: a condition on it is dropped rather than given another meaning)
+_BASIC = {"CONNECTED", "RESPONSE_TIME"}
+_HAS = {
+    "tcp": _BASIC,
+    "tls": _BASIC | {"CERTIFICATE_EXPIRATION"},
+    "grpc": _BASIC | {"BODY"},
+    "grpcs": _BASIC | {"BODY", "CERTIFICATE_EXPIRATION"},
+    "dns": _BASIC | {"BODY", "DNS_RCODE"},
+}
+
+
+def _names(cond: Condition) -> set[str]:
+    return {
+        getattr(getattr(side, "arg", side), "name", None) for side in (cond.left, cond.right)
+    } - {None}
 
 
 def _maintenance(doc: Document, loc: tuple, value: Any, out: Imported) -> list[dict]:
