@@ -268,6 +268,93 @@ class IntakeConfig(FileModel):
         return got
 
 
+# How often a status update is due while an incident is open, per severity (docs/communication.md)
+DEFAULT_UPDATE_EVERY = {"SEV1": timedelta(minutes=30), "SEV2": timedelta(minutes=60)}
+# what each destination type needs, and which of its fields hold secrets (${env:NAME} only)
+NOTIFY_REQUIRED = {
+    "slack": ("url",),
+    "statuspage": ("page_id", "key"),
+    "webhook": ("url",),
+    "smtp": ("host", "sender", "to"),
+}
+NOTIFY_SECRETS = ("url", "key", "token", "password")
+
+
+class NotifyDestination(FileModel):
+    """One destination of status updates under `notify:` (docs/communication.md)."""
+
+    type: Literal["slack", "statuspage", "webhook", "smtp"] = Field(
+        description="slack (incoming webhook), statuspage (Atlassian), webhook (JSON), smtp."
+    )
+    url: str | None = Field(
+        default=None, description="slack, webhook: the URL, only as ${env:NAME}."
+    )
+    token: str | None = Field(
+        default=None, description="webhook: a bearer token, only as ${env:NAME}."
+    )
+    page_id: str | None = Field(default=None, description="statuspage: the page's id.")
+    key: str | None = Field(default=None, description="statuspage: the API key, as ${env:NAME}.")
+    api: str = Field(
+        default="https://api.statuspage.io", description="statuspage: the API's base URL."
+    )
+    components: dict[str, str] = Field(
+        default_factory=new_dict,
+        description="statuspage: service -> component id, set from the incident's service.",
+    )
+    host: str | None = Field(default=None, description="smtp: the server (or ${env:NAME}).")
+    port: int = Field(default=587, ge=1, le=65535, description="smtp: the server's port.")
+    starttls: bool = Field(default=True, description="smtp: upgrade with STARTTLS first.")
+    username: str | None = Field(default=None, description="smtp: the login name, if any.")
+    password: str | None = Field(default=None, description="smtp: the password, as ${env:NAME}.")
+    sender: str | None = Field(default=None, description="smtp: the From address.")
+    to: list[str] = Field(default_factory=list, description="smtp: the recipients.")
+    timeout: Duration = Field(
+        default=timedelta(seconds=10), description="Time limit for one attempt."
+    )
+    retries: int = Field(
+        default=3, ge=0, le=5, description="Retries after a 429 or 5xx (with backoff)."
+    )
+
+    @field_validator(*NOTIFY_SECRETS)
+    @classmethod
+    def _secret_from_env(cls, value: str | None) -> str | None:
+        # the file is shared and committed: URLs with tokens in them and keys live in the env
+        if value is not None and not _ENV_REF.fullmatch(value.strip()):
+            raise ValueError("write it as ${env:NAME} (a variable that holds it)")
+        return value.strip() if value is not None else None
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: timedelta) -> timedelta:
+        if not timedelta(0) < value <= timedelta(minutes=2):
+            raise ValueError("expected a duration above 0 and at most 2m")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_of_type(self):
+        missing = [f for f in NOTIFY_REQUIRED[self.type] if not getattr(self, f)]
+        if missing:
+            raise ValueError(f"a {self.type} destination needs {', '.join(missing)}")
+        return self
+
+    def resolved(self, field: str, name: str) -> str | None:
+        """A field's value with ${env:NAME} replaced; ValueError naming the variable (never
+        a value) when it is unset."""
+        value = getattr(self, field)
+        if value is None:
+            return None
+        m = _ENV_REF.fullmatch(value)
+        if not m:
+            return value
+        got = os.environ.get(m.group(1), "")
+        if not got.strip():
+            raise ValueError(
+                f"notify.{name}.{field} in {CONFIG_NAME} uses ${{env:{m.group(1)}}}, "
+                "which is not set"
+            )
+        return got.strip()
+
+
 class Config(FileModel):
     """oncall.yaml. Every path is relative to the folder the file is in."""
 
@@ -311,6 +398,15 @@ class Config(FileModel):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     changes: ChangesConfig = Field(default_factory=ChangesConfig)
+    notify: dict[str, NotifyDestination] = Field(
+        default_factory=new_dict,
+        description="Where status updates go: name -> destination (docs/communication.md).",
+    )
+    update_every: dict[SeverityName, Duration] = Field(
+        default_factory=lambda: dict(DEFAULT_UPDATE_EVERY),
+        description="How often a status update is due per severity while an incident is open "
+        "(default SEV1 30m, SEV2 1h); this mapping replaces the default as a whole.",
+    )
     vars: dict[str, str | int | float] = Field(
         default_factory=new_dict,
         description="Values for runbook command placeholders, e.g. namespace: ml-serving "

@@ -93,6 +93,7 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (6, "who has an incident open (presence, not evidence)", _create(tables.Presence)),
     (7, "Alertmanager's alert groups and alerts", _create(tables.AlertGroup, tables.Alert)),
     (8, "per-minute check roll-ups for SLO burn rates", _create(tables.CheckMinute)),
+    (9, "status updates' deliveries to destinations", _create(tables.NotifyDelivery)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

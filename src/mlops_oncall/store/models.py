@@ -415,3 +415,29 @@ class Alert(Record, table=True):
     generator_url: str | None = _str(null=True)
     first_seen: datetime = _ts(null=False)
     last_seen: datetime = _ts(null=False)
+
+
+class NotifyDelivery(Record, table=True):
+    """One status update sent to one destination (notify/): the idempotency key (one per
+    update and destination, sent again on every retry), the request body's sha256, the last
+    HTTP status and the bounded, redacted answer. Never a URL or a key. ``external_id`` is
+    what the destination calls the incident (a Statuspage incident id), so later updates
+    amend it instead of opening another."""
+
+    __tablename__ = "notify_delivery"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_notify_delivery_key"),)
+    id: int | None = _id()
+    incident_id: int = _fk("incident.id", index=True)
+    update_seq: int  # the status_update event's seq
+    destination: str = _str()  # the name under notify:
+    type: str = _str()  # slack | statuspage | webhook | smtp
+    idempotency_key: str = _str()
+    state: str = _str()  # sending | delivered | failed
+    attempts: int = Field(default=0)
+    body_sha256: str | None = _str(null=True)
+    http_status: int | None = Field(default=None, nullable=True)
+    response: str | None = _text(null=True)  # bounded, redacted
+    error: str | None = _text(null=True)
+    external_id: str | None = _str(null=True)
+    created_at: datetime = _ts(null=False)
+    updated_at: datetime = _ts(null=False)

@@ -31,3 +31,4 @@ DrillInject = models.DrillInject.__table__
 Presence = models.Presence.__table__
 AlertGroup = models.AlertGroup.__table__
 Alert = models.Alert.__table__
+NotifyDelivery = models.NotifyDelivery.__table__

@@ -53,6 +53,8 @@ KINDS = frozenset(
         "alert_fired",  # an Alertmanager alert (fingerprint, startsAt) of the incident's group
         "alerts_resolved",  # the fingerprints Alertmanager reported resolved, in one event
         "alert_silenced",  # a silence created in Alertmanager from the tool
+        "status_update",  # a stakeholder update (its text), and where it was sent
+        "update_overdue",  # the next status update is overdue (once per overdue period)
     }
 )
 
