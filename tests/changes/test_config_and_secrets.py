@@ -1,9 +1,10 @@
 """`changes:` in oncall.yaml: located errors, and the token (a bearer header) never shown.
 
-The registry here is a local HTTP server answering as MLflow does when its auth refuses a
-request: 401 with ``{"error_code": "UNAUTHENTICATED", "message": ...}``, the shape of
-mlflow/server/auth (its ``make_basic_auth_response``'s JSON errors); this one also echoes the
-header in its message, as a careless proxy might, to prove the token is masked.
+The registry here is a local HTTP server refusing the request. ``basic-auth`` answers as
+MLflow's basic-auth app does (mlflow/server/auth/__init__.py, ``make_basic_auth_response``:
+401, a text body, ``WWW-Authenticate: Basic realm="mlflow"``); ``echo`` answers 401 in
+MLflow's error JSON with the Authorization header copied into the message, the worst a server
+or proxy could do, to prove the token is masked wherever it would show.
 """
 
 from __future__ import annotations
@@ -17,21 +18,28 @@ import pytest
 TOKEN = "tok-3c1d9e7a5b2f4860"
 
 
-@pytest.fixture
-def refusing_registry():
+@pytest.fixture(params=["basic-auth", "echo"])
+def refusing_registry(request):
     seen: list[str | None] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             seen.append(self.headers.get("Authorization"))
-            body = json.dumps(
-                {
-                    "error_code": "UNAUTHENTICATED",
-                    "message": f"bad credentials {self.headers.get('Authorization')}",
-                }
-            ).encode()
+            if request.param == "basic-auth":
+                body = b"You are not authenticated. Please see https://www.mlflow.org/docs/"
+                kind = "text/html; charset=utf-8"
+            else:
+                body = json.dumps(
+                    {
+                        "error_code": "UNAUTHENTICATED",
+                        "message": f"bad credentials {self.headers.get('Authorization')}",
+                    }
+                ).encode()
+                kind = "application/json"
             self.send_response(401)
-            self.send_header("Content-Type", "application/json")
+            if request.param == "basic-auth":
+                self.send_header("WWW-Authenticate", 'Basic realm="mlflow"')
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -43,7 +51,7 @@ def refusing_registry():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen, request.param
     finally:
         server.shutdown()
         server.server_close()
@@ -58,7 +66,7 @@ def write(tmp_path, monkeypatch, text: str) -> None:
 def test_the_token_is_a_bearer_header_and_never_shown(
     cli, tmp_path, monkeypatch, refusing_registry
 ):
-    url, seen = refusing_registry
+    url, seen, kind = refusing_registry
     monkeypatch.setenv("MLF_TOKEN", TOKEN)
     write(
         tmp_path,
@@ -69,8 +77,13 @@ def test_the_token_is_a_bearer_header_and_never_shown(
     r = cli("changes", "poll", "--once")
     assert seen == [f"Bearer {TOKEN}"]
     assert r.code == 1 and r.err.count("\n") == 1
-    assert r.err.startswith("error: fraud: registered-models/get answered 401: UNAUTHENTICATED: ")
-    assert r.err.endswith("(check changes.mlflow.token)\n")
+    if kind == "basic-auth":
+        assert r.err == (
+            "error: fraud: registered-models/get answered 401 (check changes.mlflow.token)\n"
+        )
+    else:
+        assert r.err.startswith("error: fraud: registered-models/get answered 401: UNAUTHENTICATED")
+        assert r.err.endswith("(check changes.mlflow.token)\n")
     r = cli("changes", "poll", "--once", "--json")
     r2 = cli("changes", "sources", "--json")
     assert r2.json()[0]["token"] is True

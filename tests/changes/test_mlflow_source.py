@@ -206,7 +206,8 @@ def test_mlflow_down_fails_the_poll_in_one_line_and_records_nothing(
     r = cli("changes", "poll", "--once", "--json")
     assert r.code == 1
     (got,) = r.json()["polls"]
-    assert not got["ok"] and got["recorded"] == [] and len(got["errors"]) == 1
+    assert (got["source"], got["url"], got["ok"], got["recorded"]) == ("mlflow", down, False, [])
+    assert len(got["errors"]) == 1 and got["at"] is not None
     assert cli("deploy", "list", "--json").json() == []
     (source,) = cli("changes", "sources", "--json").json()
     assert source["last_poll"]["ok"] is False and source["last_recorded"] is None
@@ -262,3 +263,47 @@ def test_a_registry_change_is_in_the_postmortems_what_changed(cli, registry):
         f"- {when} UTC fraud-api {new}: MLflow {registry.model} version 2: "
         "new version 2 (previous 1); alias @champion 1 → 2 " in deploys
     )
+
+
+def test_the_runner_retries_a_registry_that_is_down_and_logs_one_line(
+    tmp_path, backend_url, monkeypatch, caplog
+):
+    """What `serve` sees with MLflow down: each failure logged as one line and retried (1 s,
+    then 2 s), the loop alive until cancelled, nothing recorded."""
+    from mlops_oncall.changes.runner import run_sources
+    from mlops_oncall.config import load_workspace
+    from mlops_oncall.session import Session
+
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", backend_url)
+    down = f"http://127.0.0.1:{free_port()}"
+    workspace(tmp_path, monkeypatch, down, "{fraud: fraud-api}")
+    session = Session(load_workspace())
+
+    async def two_polls() -> list:
+        seen: list = []
+        twice = asyncio.Event()
+
+        def on_poll(got) -> None:
+            seen.append(got)
+            if len(seen) == 2:
+                twice.set()
+
+        task = asyncio.create_task(run_sources(session, on_poll=on_poll))
+        await asyncio.wait_for(twice.wait(), 60)
+        assert not task.done()  # a failed poll never ends the loop
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return seen
+
+    try:
+        with caplog.at_level("ERROR", logger="mlops_oncall.changes"):
+            seen = asyncio.run(two_polls())
+        assert [(g.failed, g.recorded) for g in seen] == [(True, []), (True, [])]
+        lines = [r.getMessage() for r in caplog.records if r.name == "mlops_oncall.changes"]
+        assert lines[0].startswith(f"changes: mlflow: cannot reach {down}: ")
+        assert lines[0].endswith("(retrying in 1s)") and lines[1].endswith("(retrying in 2s)")
+        assert all("\n" not in line for line in lines)
+        assert session.deploys.list() == []
+    finally:
+        session.close()

@@ -28,16 +28,14 @@ def _status_file(session: Any):
 
 
 async def poll_source(session: Any, source: MlflowSource, registry: Any) -> PollResult:
-    """One poll; its outcome (or failure) is written to the status file. A poll that failed as
-    a whole raises RegistryError with a redacted one-line message."""
+    """One poll, its outcome written to the status file. A poll that failed as a whole is a
+    result with ``failed`` and its one redacted line in ``errors``, nothing recorded."""
     try:
         result = await source.poll(registry)
     except RegistryError as exc:
-        message = session.redactor.text(f"{source.name}: {exc}")
         now = source.deploys.clock.now().astimezone(UTC)
-        entry = {"at": now, "ok": False, "recorded": 0, "errors": [message]}
-        await asyncio.to_thread(status.write, _status_file(session), source.name, entry)
-        raise RegistryError(message) from None
+        message = session.redactor.text(f"{source.name}: {exc}")
+        result = PollResult(source.name, source.url, now, errors=[message], failed=True)
     entry = {
         "at": result.at,
         "ok": result.ok,
@@ -48,21 +46,16 @@ async def poll_source(session: Any, source: MlflowSource, registry: Any) -> Poll
     return result
 
 
-async def poll_once(session: Any) -> list[PollResult | RegistryError]:
-    """Every configured source polled once: its result, or the error that failed it."""
-    out: list[PollResult | RegistryError] = []
+async def poll_once(session: Any) -> list[PollResult]:
+    """Every configured source polled once."""
+    out: list[PollResult] = []
     for source in session.change_sources():
         async with source.registry() as registry:
-            try:
-                out.append(await poll_source(session, source, registry))
-            except RegistryError as exc:
-                out.append(exc)
+            out.append(await poll_source(session, source, registry))
     return out
 
 
-async def run_sources(
-    session: Any, *, on_poll: Callable[[PollResult | RegistryError], None] | None = None
-) -> None:
+async def run_sources(session: Any, *, on_poll: Callable[[PollResult], None] | None = None) -> None:
     """Run every configured source until cancelled; return at once when none is configured
     (or `changes:` cannot be used: that is logged once, as one located line)."""
     try:
@@ -82,19 +75,21 @@ async def _run(session: Any, source: MlflowSource, on_poll) -> None:
     async with source.registry() as registry:
         while True:
             try:
-                got: PollResult | RegistryError = await poll_source(session, source, registry)
-                for error in got.errors:
-                    log.warning("changes: %s: %s", source.name, error)
-                failures = 0
-                delay = source.interval
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # any failure is retried, never fatal
+                got = await poll_source(session, source, registry)
+            except Exception as exc:  # the store, a bug: retried like the registry, never fatal
+                text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                now = source.deploys.clock.now().astimezone(UTC)
+                message = session.redactor.text(f"{source.name}: {text}")
+                got = PollResult(source.name, source.url, now, errors=[message], failed=True)
+            if got.failed:
                 failures += 1
                 delay = min(source.interval, FIRST_RETRY * 2 ** (failures - 1))
-                text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                got = exc if isinstance(exc, RegistryError) else RegistryError(text)
-                log.error("changes: %s (retrying in %.0fs)", session.redactor.text(text), delay)
+                log.error("changes: %s (retrying in %.0fs)", got.errors[0], delay)
+            else:
+                failures = 0
+                delay = source.interval
+                for error in got.errors:
+                    log.warning("changes: %s: %s", source.name, error)
             if on_poll is not None:
                 on_poll(got)
             await asyncio.sleep(delay)

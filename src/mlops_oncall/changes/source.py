@@ -40,6 +40,7 @@ class PollResult:
     at: datetime
     recorded: list[Any] = field(default_factory=list)  # DeploymentRecord
     errors: list[str] = field(default_factory=list)
+    failed: bool = False  # the poll as a whole (the registry unreachable): nothing recorded
 
     @property
     def ok(self) -> bool:

@@ -31,26 +31,16 @@ def _sources(session):
 
 
 def poll_json(got) -> dict:
-    """One poll in `--json`: the deploys it recorded, or why it failed."""
-    from mlops_oncall.changes.source import PollResult
+    """One poll in `--json`: the deploys it recorded, and what failed."""
     from mlops_oncall.incidents.deploys import deploy_json
 
-    if isinstance(got, PollResult):
-        return {
-            "source": got.source,
-            "url": got.url,
-            "at": got.at,
-            "ok": got.ok,
-            "recorded": [deploy_json(d) for d in got.recorded],
-            "errors": got.errors,
-        }
     return {
-        "source": "mlflow",
-        "url": None,
-        "at": None,
-        "ok": False,
-        "recorded": [],
-        "errors": [str(got)],
+        "source": got.source,
+        "url": got.url,
+        "at": got.at,
+        "ok": got.ok,
+        "recorded": [deploy_json(d) for d in got.recorded],
+        "errors": got.errors,
     }
 
 
@@ -95,7 +85,7 @@ def poll(app, once, as_json):
         else:
             for got in results:
                 _say(got, zone)
-        if not all(poll_json(r)["ok"] for r in results):
+        if not all(r.ok for r in results):
             raise SystemExit(1)
         return
 
