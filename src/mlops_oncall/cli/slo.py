@@ -81,8 +81,9 @@ def _print(statuses: list[SloStatus]) -> None:
         )
         for r in s.rows:
             pair = f"{format_duration(r.row.long)}/{format_duration(r.row.short)}"
+            over = f"> {r.row.burn_rate:g}x"
             click.echo(
-                f"  {pair:<8} over {r.row.burn_rate:g}x {r.row.severity:<6}  "
+                f"  {pair:<7} {over:<7} {r.row.severity:<6} "
                 f"{_rate(r.long_rate):>9} {_rate(r.short_rate):>9}  {r.state}"
             )
 
