@@ -39,6 +39,9 @@ def _binary(*names: str) -> str:
     return found
 
 
+DIAGNOSE: list = []  # what a timeout shows: the daemon's stderr and Alertmanager's log
+
+
 def poll(what: str, fn, timeout: float = DEADLINE_S):
     """fn()'s first truthy value, polled until the deadline (no fixed sleeps)."""
     deadline = time.monotonic() + timeout
@@ -47,7 +50,8 @@ def poll(what: str, fn, timeout: float = DEADLINE_S):
         if got:
             return got
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    logs = "\n".join(str(d()) for d in DIAGNOSE)
+    raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
 class Alertmanager:
@@ -129,6 +133,15 @@ def stack(tmp_path, cli):
         f"    url: http://127.0.0.1:{am_port}\n"
     )
     daemon = Daemon(tmp_path, "--listen", f"127.0.0.1:{free_port()}")
+    log = tmp_path / "alertmanager.log"
+    DIAGNOSE[:] = [
+        lambda: "daemon:\n" + "\n".join(daemon.lines[-30:]),
+        lambda: (
+            "alertmanager:\n" + "\n".join(log.read_text().splitlines()[-30:])
+            if log.exists()
+            else ""
+        ),
+    ]
     am = None
     try:
         base = daemon.url()

@@ -208,3 +208,27 @@ def test_the_runbook_whose_alert_triggers_match_is_attached(make, tmp_path):
     s2 = make({"routes": [{"matchers": [], "declare": True, "runbook": "nope"}]})
     s2.alerts.receive(payload(alert("1111000000000002"), group_key="{}:{b}"))
     assert kinds(s2, "INC-0002", "runbook_attached") == []
+
+
+def test_the_declaration_preview_and_the_responders_changes(make):
+    s = make({"declare": False})
+    s.incidents.declare("earlier fraud outage", "SEV2", service="fraud-api")
+    s.alerts.receive(
+        payload(alert("2222000000000001", annotations={"runbook_url": "https://wiki/lat"}))
+    )
+    d = s.alerts.declaration("ALG-0001")
+    assert (d.group, d.title, d.severity, d.service) == (
+        "ALG-0001",
+        "ModelLatencyHigh: p99 latency over 2s",
+        "SEV1",
+        "fraud-api",
+    )
+    assert d.notes == [
+        "From Alertmanager: ALG-0001 (receiver oncall, route -)",
+        "Runbook link from the alert: https://wiki/lat",
+    ]
+    assert [p["id"] for p in d.past] == ["INC-0001"]
+    assert s.alerts.groups()[0].state == "inbox"  # the preview wrote nothing
+    view = s.alerts.declare("ALG-0001", title="Fraud p99 over SLO", severity="SEV2")
+    row = s.incidents.get(view.incident).row
+    assert (row.title, row.severity, row.detected_source) == ("Fraud p99 over SLO", "SEV2", "alert")

@@ -32,6 +32,7 @@ from mlops_oncall.formats.refs import alert_group_ref, parse_alert_group_ref, pa
 from mlops_oncall.formats.timestamps import rfc3339
 from mlops_oncall.incidents import lifecycle as lc
 from mlops_oncall.incidents.service import Incidents
+from mlops_oncall.incidents.suggest import Suggestion, past_incidents
 from mlops_oncall.incidents.writer import WriteConflict
 from mlops_oncall.redact import Redactor
 from mlops_oncall.store import timeline as tl
@@ -132,6 +133,20 @@ class GroupView:
         }
 
 
+@dataclass
+class Declaration:
+    """A group's incident as it would be declared (``Alerts.declaration``)."""
+
+    group: str
+    title: str
+    severity: str
+    service: str | None
+    detected_at: datetime
+    notes: list[str]
+    runbooks: list[Suggestion] = field(default_factory=list)  # best first
+    past: list[dict[str, Any]] = field(default_factory=list)  # earlier incidents, newest first
+
+
 class Alerts:
     """The alert groups over the store. ``machine`` writes what Alertmanager reported (actor
     ``alertmanager``); ``responder`` what the person at the keyboard decided."""
@@ -208,7 +223,7 @@ class Alerts:
             fired, resolved = self._store_alerts(conn, gid, note.alerts, now)
             iid = g["incident_id"]
             if iid is None and g["state"] == "inbox" and decision.declare and fired:
-                iid = self._declare(conn, inc, g, decision, now)
+                iid = self._declare(conn, inc, g, now)
                 records.set_group(
                     conn,
                     gid,
@@ -331,10 +346,11 @@ class Alerts:
         if done:
             self._resolved_event(conn, inc, g, iid, done, now)
 
-    def _declare(self, conn, inc: Incidents, g, decision: Decision, now) -> int:
-        """The incident of a group, prefilled as a failing check's would be: title, severity,
-        service, the runbook (named, or matched by alert name), detected at the first start."""
-        alerts = records.alerts_of(conn, [g["id"]])
+    def _prefill(self, g: dict[str, Any], alerts: list[dict[str, Any]], now) -> Declaration:
+        """What a group's incident is declared with, as a failing check's would be: title,
+        severity, service, the runbooks that fit (named by the route or a `runbook` label,
+        else matched by alert name against the library's alert triggers), detected at the
+        first alert's start."""
         firing = [a for a in alerts if a["status"] == "firing"] or alerts
         first = min(firing, key=lambda a: a["starts_at"])
         ann = first["annotations"]
@@ -345,33 +361,56 @@ class Alerts:
             title = title[: MAX_TITLE - 3] + "..."
         ref = alert_group_ref(g["id"])
         notes = [f"From Alertmanager: {ref} (receiver {g['receiver']}, route {g['route'] or '-'})"]
-        url = ann.get("runbook_url")
-        if url:
-            notes.append(f"Runbook link from the alert: {url}")
-        detected = min(first["starts_at"], now)
-        return inc.declare_in(
-            conn,
-            title,
-            decision.severity if decision else g["severity"],
+        if ann.get("runbook_url"):
+            notes.append(f"Runbook link from the alert: {ann['runbook_url']}")
+        return Declaration(
+            group=ref,
+            title=title,
+            severity=g["severity"],
             service=g["service"],
-            runbook=self._runbook(g["runbook"], names, g["service"]),
-            at=now,
-            detected_at=detected,
-            detected_source="alert",
+            detected_at=min(first["starts_at"], now),
             notes=notes,
+            runbooks=self._suggestions(g["runbook"], names, g["service"]),
         )
 
-    def _runbook(self, named: str | None, alertnames: list[str], service: str | None):
-        """The runbook a route or a `runbook` label names, else the best match of the alert
-        names against the library's alert triggers; None without a library."""
+    def _suggestions(self, named: str | None, alertnames: list[str], service: str | None):
+        """Runbooks that fit, best first; none without a library."""
         library = self._library() if self._library else None
         if library is None:
-            return None
+            return []
         if named:
             entry = library.get(named)
-            return entry.runbook if entry is not None else None
+            if entry is None:
+                return []
+            reason = f"named by the route or the runbook label ({named})"
+            return [
+                Suggestion(entry.id, entry.summary.title, entry.summary.severity, 100, [reason])
+            ]
         matches = library.match(alerts=alertnames, services=[service] if service else [])
-        return matches[0].entry.runbook if matches else None
+        return [
+            Suggestion(
+                m.entry.id, m.entry.summary.title, m.entry.summary.severity, m.score, m.reasons
+            )
+            for m in matches
+        ]
+
+    def _declare(self, conn, inc: Incidents, g, now, **override: Any) -> int:
+        """Declare the group's incident inside the caller's transaction; ``override``: the
+        responder's title or severity instead of the prefilled ones."""
+        d = self._prefill(g, records.alerts_of(conn, [g["id"]]), now)
+        best = d.runbooks[0].runbook_id if d.runbooks else None
+        library = self._library() if best and self._library else None
+        return inc.declare_in(
+            conn,
+            override.get("title") or d.title,
+            override.get("severity") or d.severity,
+            service=d.service,
+            runbook=library.get(best).runbook if library is not None else None,
+            at=now,
+            detected_at=d.detected_at,
+            detected_source="alert",
+            notes=d.notes,
+        )
 
     # -- the responder's operations ------------------------------------------------------
     def get(self, ref: str | int) -> GroupView:
@@ -422,16 +461,26 @@ class Alerts:
             )
         return g
 
-    def declare(self, ref: str | int, *, severity: str | None = None) -> GroupView:
-        """Declare an incident from an inbox (or dismissed) group, prefilled from its alerts."""
+    def declaration(self, ref: str | int) -> Declaration:
+        """What declaring the group would prefill (the TUI's declare dialog shows it), with
+        past incidents of its service or runbooks; nothing is written."""
+        view = self.get(ref)
+        d = self._prefill(view.row, view.alerts, self.clock.now())
+        d.past = past_incidents(
+            self.store, service=d.service, runbook_ids=[r.runbook_id for r in d.runbooks[:3]]
+        )
+        return d
+
+    def declare(
+        self, ref: str | int, *, severity: str | None = None, title: str | None = None
+    ) -> GroupView:
+        """Declare an incident from an inbox (or dismissed) group, prefilled from its alerts;
+        ``severity`` and ``title`` replace the prefilled ones."""
         inc = self.responder
         with inc._write() as conn:
             now = self.clock.now()
             g = self._undecided(conn, ref)
-            decision = Decision(
-                g["route"], severity or g["severity"], g["service"], g["runbook"], None, True
-            )
-            iid = self._declare(conn, inc, g, decision, now)
+            iid = self._declare(conn, inc, g, now, severity=severity, title=title)
             records.set_group(
                 conn, g["id"], state="declared", incident_id=iid, decided_by=inc.actor,
                 decided_at=now,
