@@ -151,3 +151,64 @@ def test_report_and_history_track_reviews(cli, ws, workspace):
     # the same page; only the last line's generation time differs
     assert out.read_text().splitlines()[:-1] == text.splitlines()[:-1]
     assert cli("readiness", "report", "fraud-scoring", "-o", str(out)).code == 2  # no --force
+
+
+def test_a_secret_in_a_note_never_reaches_the_kept_review(cli, ws, monkeypatch):
+    secret = "tok-9f8e7d6c5b4a3210"
+    monkeypatch.setenv("FRAUD_TOKEN", secret)
+    checks = (ws / "checks.yaml").read_text()
+    (ws / "checks.yaml").write_text(
+        checks.replace(
+            "    service: fraud-scoring\n",
+            '    service: fraud-scoring\n    headers: {Authorization: "Bearer ${env:FRAUD_TOKEN}"}\n',
+        )
+    )
+    (ws / "answers.yaml").write_text(
+        f"pii: {{answer: partial, note: 'the token {secret} is in a notebook'}}\ndoc: no\n"
+    )
+    r = _run(cli, "--json")
+    assert r.code == 0, r.err
+    assert secret not in r.out
+    kept = next((ws / "readiness" / "fraud-scoring").iterdir()).read_text()
+    assert secret not in kept
+    assert "the token" in kept  # the note is kept, masked
+
+
+def test_on_a_terminal_the_waiting_items_are_asked(ws):
+    """A real pseudo-terminal: each waiting item is asked in turn; the command item is not
+    offered to run while allow_commands is off, so it is answered too."""
+    import os
+    import pty
+    import subprocess
+
+    from tests.conftest import console_script
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [console_script(), "readiness", "run", "fraud-scoring", "--checklist", "checklist.yaml"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ws,
+        env={**os.environ, "MLOPS_ONCALL_CONFIG": str(ws / "oncall.yaml")},
+    )
+    os.close(slave)
+    os.write(master, b"partial\nmasked in logs\nno\n\n")  # pii: partial + note; doc: no
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: the command has exited
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0, seen.decode(errors="replace")
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert "Is PII handled?" in text
+    assert "not offered to run: commands are off (allow_commands: false)" in text
+    review = json.loads(next((ws / "readiness" / "fraud-scoring").iterdir()).read_text())
+    items = {i["id"]: i for i in review["items"]}
+    assert (items["pii"]["status"], items["pii"]["note"]) == ("partial", "masked in logs")
+    assert (items["doc"]["status"], items["doc"]["source"]) == ("fail", "answer")

@@ -165,7 +165,9 @@ def _ask(f, service: str, allowed: bool) -> None:
                 return
         question = "Does the item hold?"
     else:
-        question = item.evidence.ask or f"{item.title}? ({f.detail})" if f.detail else item.title
+        # an SLO the checks file lacks is asked with what the tool found
+        detail = f" ({f.detail})" if f.detail else ""
+        question = item.evidence.ask or f"{item.title}?{detail}"
     word = click.prompt(f"  {question}", type=click.Choice(["yes", "no", "partial"]), err=True)
     note = click.prompt("  note", default="", show_default=False, err=True)
     ev.answer(f, word, note)
@@ -200,9 +202,7 @@ def report(app: AppContext, service, output, force) -> None:
     if not kept:
         fail(f"no readiness review of {service} yet (mlops-oncall readiness run {service})")
     session = app.session
-    context = build_context(
-        kept[-1], kept[-2] if len(kept) > 1 else None, session.clock.now()
-    )
+    context = build_context(kept[-1], kept[-2] if len(kept) > 1 else None, session.clock.now())
     try:
         text = session.render_readiness(context)
     except BadInput as exc:
