@@ -1,8 +1,7 @@
 """Scoring a review: per category and overall, weighted; the gaps ranked by weight.
 
 An item scores its weight times its value: pass 1, partial 0.5, fail and unknown 0. A score is
-points over the weights summed, as a percentage rounded to one decimal (half away from zero
-is not needed: the figures are exact halves or ordinary floats).
+points over the weights summed, as a percentage rounded to one decimal (Python's round).
 """
 
 from __future__ import annotations
