@@ -65,11 +65,11 @@ def test_declare_attach_dismiss(cli, ws):
     ws(payload(alert("bbbb000000000001")))
     ws(payload(alert("bbbb000000000002", "GPUMemory"), group_key='{}:{a="2"}'))
     ws(payload(alert("bbbb000000000003", "Drift"), group_key='{}:{a="3"}'))
-    r = cli("alert", "declare", "ALG-0001", "--severity", "SEV2", "--json")
+    r = cli("alert", "declare", "ALG-0001", "--severity", "SEV2", "--title", "p99 up", "--json")
     assert r.code == 0, r.err
     assert (r.json()["state"], r.json()["incident"]) == ("declared", "INC-0001")
     shown = cli("incident", "show", "INC-0001", "--json").json()
-    assert shown["severity"] == "SEV2"
+    assert (shown["severity"], shown["title"]) == ("SEV2", "p99 up")
     r = cli("alert", "attach", "ALG-0002", "INC-0001")
     assert (r.code, r.out) == (0, "ALG-0002 attached to INC-0001\n")
     assert cli("alert", "dismiss", "ALG-0003").out == "ALG-0003 dismissed\n"

@@ -70,12 +70,13 @@ def show(app, group_id, as_json) -> None:
 @alert.command()
 @click.argument("group_id", metavar="ID")
 @click.option("--severity", help="SEV1..SEV4 (default: the routed one).")
+@click.option("--title", help="Instead of the alert name and summary.")
 @json_option
 @pass_app
 @domain_errors
-def declare(app, group_id, severity, as_json) -> None:
+def declare(app, group_id, severity, title, as_json) -> None:
     """Declare an incident from an inbox group, prefilled from its alerts."""
-    view = opened(app).alerts.declare(group_id, severity=severity)
+    view = opened(app).alerts.declare(group_id, severity=severity, title=title)
     if not as_json:
         click.echo(f"{view.id} declared as {view.incident}")
     if as_json:
