@@ -338,6 +338,8 @@ class Session:
             drills=self.drills.list(),
             risks=self.risks.list(include_closed=False),
             incident_ids={public_id(i.id) for i in self.incidents.list(service=service)},
+            states=states,
+            slos=self.load_slos()[0] or (),  # slos.yaml; one with errors counts none
         )
 
     @property

@@ -87,5 +87,24 @@ def test_no_slo_in_the_checks_file_waits_for_an_answer(session, workspace):
         for f in ev.evaluate(checklist, session.readiness_facts(checklist, "fraud-scoring"))
     }
     assert found["availability"].status is None
-    assert found["availability"].detail == "no availability SLO in the checks file"
+    assert found["availability"].detail == "no availability SLO in checks.yaml or slos.yaml"
     assert [f.item.id for f in ev.waiting(list(found.values()))] == ["availability", "pii", "doc"]
+
+
+def test_an_slo_in_slos_yaml_over_the_services_check(session, workspace):
+    (workspace / "checks.yaml").write_text(
+        (workspace / "checks.yaml").read_text().replace("    slo: {availability: '99.9%'}\n", "")
+    )
+    (workspace / "slos.yaml").write_text(
+        "slos:\n  - {id: fraud-availability, checks: [fraud.ready], objective: 99.5}\n"
+    )
+    session.__dict__.pop("checks", None)
+    checklist = load_checklist(workspace / "checklist.yaml")
+    facts = session.readiness_facts(checklist, "fraud-scoring")
+    assert facts.slos == {"availability"}
+    found = {f.item.id: f for f in ev.evaluate(checklist, facts)}
+    assert (found["availability"].status, found["availability"].detail) == (
+        "pass",
+        "availability SLO defined",
+    )
+    assert found["availability"].prefilled

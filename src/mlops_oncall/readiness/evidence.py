@@ -73,9 +73,9 @@ def _finding(item: Item, facts: Facts) -> Finding:
         wanted = {"availability", "latency"} if ev.slo == "any" else {ev.slo}
         have = sorted(wanted & facts.slos)
         if have:
-            return Finding(item, "pass", "tool", f"{' and '.join(have)} SLO in the checks file")
-        # an SLO may be defined where the tool does not look yet: a human says
-        return Finding(item, None, "answer", f"no {ev.slo} SLO in the checks file")
+            return Finding(item, "pass", "tool", f"{' and '.join(have)} SLO defined")
+        # an SLO may be defined where the tool does not look (a vendor's console): a human says
+        return Finding(item, None, "answer", f"no {ev.slo} SLO in checks.yaml or slos.yaml")
     if ev.command is not None:
         return Finding(item, None, "command", "")
     return Finding(item, None, "answer", "")

@@ -50,6 +50,7 @@ def gather(
     risks: list[dict[str, Any]],
     incident_ids: set[str],
     states: dict[str, tuple[str, str]] | None = None,
+    slos: Any = (),
 ) -> Facts:
     """``states``: the checks' current (state, message) as a monitor already knows them (the
     TUI's), used instead of probing; a check it does not hold counts as not polled."""
@@ -68,6 +69,10 @@ def gather(
                 facts.slos.add("availability")
             if spec.slo.latency is not None:
                 facts.slos.add("latency")
+    # an SLO of slos.yaml counts the service's checks' polls good or bad: an availability SLO
+    own_checks = {spec.id for spec in checkset or () if spec.service == service}
+    if any(own_checks & set(slo.checks) for slo in slos):
+        facts.slos.add("availability")
     facts.runbooks = {e.id: tuple(e.summary.applies_to) for e in library.entries.values()}
     for d in drills:
         if d.status != "finished":
