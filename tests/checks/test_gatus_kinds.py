@@ -51,8 +51,6 @@ def test_dns_grpc_and_tls_endpoints_map(tmp_path):
     assert warnings == [
         "gatus.yaml:9:9: warning: endpoints[0].conditions[2]: 'Triton health': condition "
         "'[STATUS] == 200' reads [STATUS], which a grpc:// check does not have; dropped",
-        "gatus.yaml:13:7: warning: endpoints[1].client.insecure: 'Triton TLS': client.insecure "
-        "is not carried over: grpcio always verifies (trust the CA with SSL_CERT_FILE)",
         "gatus.yaml:21:9: warning: endpoints[2].conditions[2]: 'Gateway certificate': condition "
         "'[BODY] == pong' reads [BODY], which a tls:// check does not have; dropped",
         "gatus.yaml:29:9: warning: endpoints[3].conditions[1]: 'Registry DNS': condition "
@@ -69,7 +67,7 @@ def test_dns_grpc_and_tls_endpoints_map(tmp_path):
         "headers": {"Authorization": "Bearer ${env:TRITON_TOKEN}"},
         "conditions": ["[CONNECTED] == true", "[BODY].status == SERVING"],
     }
-    assert (checks[1]["kind"], "insecure" in checks[1]) == ("grpc", False)
+    assert (checks[1]["kind"], checks[1]["insecure"]) == ("grpc", True)
     assert checks[2]["kind"] == "tcp" and checks[2]["url"] == "tls://gateway.ml.internal:443"
     assert checks[3]["dns"] == {
         "name": "registry.ml.internal",

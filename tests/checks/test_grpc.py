@@ -177,6 +177,26 @@ async def test_grpcs_verifies_with_the_ca_of_ssl_cert_file(tmp_path, tls_ca, mon
         srv.stop()
 
 
+async def test_grpcs_insecure_trusts_the_certificate_presented(tmp_path, tls_ca):
+    # issued to another name than the URL's, by a CA nobody trusts: only insecure passes
+    cert = tls_ca.issue_cert("scorer.internal")
+    creds = grpc.ssl_server_credentials(
+        [(cert.private_key_pem.bytes(), cert.cert_chain_pems[0].bytes())]
+    )
+    srv = GrpcHealthServer(creds)
+    try:
+        url = f"grpcs://127.0.0.1:{srv.port}"
+        r = await probe_all(
+            tmp_path,
+            f"  - {{id: strict, kind: grpc, url: '{url}'}}\n"
+            f"  - {{id: lax, kind: grpc, url: '{url}', insecure: true}}\n",
+        )
+    finally:
+        srv.stop()
+    assert (r["strict"].state, r["strict"].error_class) == ("down", "tls")
+    assert (r["lax"].state, r["lax"].message) == ("up", "ok")
+
+
 def test_grpc_config_errors_are_located(tmp_path):
     errors = load_errors(
         tmp_path,
@@ -188,7 +208,6 @@ def test_grpc_config_errors_are_located(tmp_path):
           - {id: d, kind: grpc, url: 'grpc://h:1', method: POST}
           - {id: e, kind: grpc, url: 'grpc://h:1', conditions: ['[HEADER].x == y']}
           - {id: f, kind: grpcx, url: 'grpc://h:1'}
-          - {id: g, kind: grpc, url: 'grpcs://h:1', insecure: true}
         """,
     )
     text = "\n".join(errors)
@@ -201,7 +220,6 @@ def test_grpc_config_errors_are_located(tmp_path):
     assert "checks[3].method: a grpc check has no method; remove it" in text
     assert "checks[4].conditions[0]: a grpc check has no HTTP headers" in text
     assert "checks[5].kind:" in text and "grpc" in text
-    assert "checks[6].insecure: grpcs cannot skip certificate verification" in text
 
 
 def _run(code: str) -> subprocess.CompletedProcess:

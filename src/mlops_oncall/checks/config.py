@@ -382,12 +382,6 @@ class _Builder:
             for key in ("method", "body"):
                 if key in entry:
                     self.error((*loc, key), f"a grpc check has no {key}; remove it", key=True)
-            if entry.get("insecure") is True:  # grpcio has no way to skip verification
-                self.error(
-                    (*loc, "insecure"),
-                    "grpcs cannot skip certificate verification (grpcio always verifies); "
-                    "trust the server's CA with SSL_CERT_FILE instead",
-                )
 
     def _dns(self, loc: tuple, entry: dict) -> None:
         """A dns check asks its dns: block's query; it has no URL, method, body or headers."""

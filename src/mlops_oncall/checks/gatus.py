@@ -253,10 +253,7 @@ def _endpoint(doc: Document, i: int, ep: dict, out: Imported, used: set[str]) ->
                 else:
                     check["timeout"] = converted
             elif key == "insecure":
-                if value and kind == "grpc":
-                    warn(("client", key), "client.insecure is not carried over: grpcio always "
-                         "verifies (trust the CA with SSL_CERT_FILE)", key=True)  # fmt: skip
-                elif value and kind != "dns":
+                if value and kind != "dns":
                     check["insecure"] = True
             elif key == "ignore-redirect" and value:
                 warn(("client", key), "client.ignore-redirect is not supported: redirects are "

@@ -10,8 +10,11 @@ Protocol's readiness calls (``checks/oip_grpc.py``). The reply becomes ``[BODY]`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,22 +78,35 @@ class GrpcClient:
         self._channels: dict[tuple[str, bool], aio.Channel] = {}
         self._calls: dict[tuple[int, str], Any] = {}
 
-    def channel(self, url: str) -> tuple[aio.Channel, str]:
+    async def channel(
+        self, url: str, insecure: bool = False, timeout: float = 5.0
+    ) -> tuple[aio.Channel, str]:
         parts = urlsplit(url)
-        target = f"{parts.hostname}:{parts.port}"
-        if parts.hostname and ":" in parts.hostname:
-            target = f"[{parts.hostname}]:{parts.port}"
+        host, port = parts.hostname or "", parts.port or 0
+        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         tls = parts.scheme == "grpcs"
-        key = (target, tls)
+        key = (target, tls, tls and insecure)
         chan = self._channels.get(key)
         if chan is None:
-            if tls:
+            if tls and insecure:
+                pem, name = await _pinned(host, port, timeout)
+                creds = grpc.ssl_channel_credentials(root_certificates=pem)
+                options = (*_OPTIONS, ("grpc.ssl_target_name_override", name))
+                chan = aio.secure_channel(target, creds, options=options)
+            elif tls:
                 creds = grpc.ssl_channel_credentials(root_certificates=_roots())
                 chan = aio.secure_channel(target, creds, options=_OPTIONS)
             else:
                 chan = aio.insecure_channel(target, options=_OPTIONS)
             self._channels[key] = chan
         return chan, target
+
+    async def forget(self, url: str) -> None:
+        """Drop an insecure channel after a TLS failure: the next poll pins the certificate
+        the server presents then (it may have rotated)."""
+        for key in [k for k in self._channels if k[2]]:
+            if url.endswith(key[0]):
+                await self._channels.pop(key).close()
 
     def _call(self, chan: aio.Channel, name: str) -> Any:
         key = (id(chan), name)
@@ -106,9 +122,19 @@ class GrpcClient:
         return call
 
     async def call(
-        self, url: str, name: str, request: bytes | None, metadata: tuple, timeout: float
+        self,
+        url: str,
+        name: str,
+        request: bytes | None,
+        metadata: tuple,
+        timeout: float,
+        insecure: bool = False,
     ) -> Reply:
-        chan, target = self.channel(url)
+        try:
+            chan, target = await self.channel(url, insecure, timeout)
+        except (OSError, TimeoutError, ssl.SSLError) as exc:  # fetching the certificate to pin
+            where = urlsplit(url).netloc
+            raise CallFailed("UNAVAILABLE", "connect", f"cannot reach {where}: {exc}") from None
         method = METHODS[name]
         message = method.request()
         if request:
@@ -119,7 +145,10 @@ class GrpcClient:
             )
         except aio.AioRpcError as exc:
             code = exc.code().name
-            raise CallFailed(code, *classify(exc, target, name, timeout)) from None
+            failed = CallFailed(code, *classify(exc, target, name, timeout))
+            if insecure and failed.error_class == "tls":
+                await self.forget(url)
+            raise failed from None
         data = json_format.MessageToDict(
             reply,
             preserving_proto_field_name=True,
@@ -132,6 +161,40 @@ class GrpcClient:
         self._calls.clear()
         for chan in channels:
             await chan.close()
+
+
+async def _pinned(host: str, port: int, timeout: float) -> tuple[bytes, str]:
+    """For ``insecure: true`` on grpcs (grpcio has no switch to skip verification): the
+    certificate the server presents, to trust as the root, and a name it is issued to, for
+    grpcio's host name check. Two handshakes, once per channel."""
+    loose = ssl.create_default_context()
+    loose.check_hostname = False
+    loose.verify_mode = ssl.CERT_NONE
+    der = await _handshake(host, port, loose, timeout, binary=True)
+    pem = ssl.DER_cert_to_PEM_cert(der).encode()
+    # trusting that one certificate, the handshake decodes it: its names
+    pinned = ssl.create_default_context(cadata=pem.decode())
+    pinned.check_hostname = False
+    pinned.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    try:
+        cert = await _handshake(host, port, pinned, timeout, binary=False)
+    except ssl.SSLError:  # an expired or odd certificate: grpcio will say so with the host
+        return pem, host
+    names = [v for k, v in cert.get("subjectAltName", ()) if k in ("DNS", "IP Address")]
+    return pem, (host if host in names or not names else names[0])
+
+
+async def _handshake(
+    host: str, port: int, context: ssl.SSLContext, timeout: float, *, binary: bool
+):
+    async with asyncio.timeout(timeout):
+        _, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host)
+    try:
+        return writer.get_extra_info("ssl_object").getpeercert(binary_form=binary)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
 
 
 def _roots() -> bytes | None:

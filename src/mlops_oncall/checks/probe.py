@@ -340,7 +340,7 @@ class Prober:
             # grpcio's deadline ends the call; this only guards against a call that hangs on
             async with asyncio.timeout(spec.total_timeout + 1):
                 reply = await self._grpc.call(
-                    req.url, req.method, req.body, metadata, spec.total_timeout
+                    req.url, req.method, req.body, metadata, spec.total_timeout, spec.insecure
                 )
         except grpcprobe.CallFailed as exc:
             obs.grpc_status = exc.code
