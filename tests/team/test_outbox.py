@@ -185,3 +185,66 @@ def test_the_outbox_file_is_named_without_credentials(tmp_path):
     assert a == b and "s3cret" not in str(a) and "alice" not in str(a)
     assert a != outbox_path("postgresql://alice@db.example:5432/other", tmp_path)
     assert Path(a).parent == tmp_path
+
+
+async def test_the_tui_banner_while_the_database_is_down(own_cluster, tmp_path):
+    from textual.widgets import DataTable, Input
+
+    from mlops_oncall.ui.app import OncallApp
+    from mlops_oncall.ui.gallery.workspace import FIXED_CHECKS, make_workspace
+    from mlops_oncall.ui.screens.incident import IncidentScreen
+    from mlops_oncall.ui.widgets.outbox import OutboxBanner
+    from tests.ui.conftest import wait_for
+
+    root, url = own_cluster
+    os.environ["MLOPS_ONCALL_ACTOR"] = "dana"
+    session = Session(load_workspace(make_workspace(tmp_path, FIXED_CHECKS)), database_url=url)
+    inc = session.incidents.declare("GPU OOM on the ranker", "SEV1").id
+    app = OncallApp(session, live=False)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_for(pilot, lambda: app.ready and app.live_changes is not None, 30)
+            app.open_incident(inc)
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, IncidentScreen) and app.screen.view is not None,
+                30,
+                "the incident screen",
+            )
+            screen = app.screen
+            banner = screen.query_one(OutboxBanner)
+            timeline = screen.query_one("#timeline", DataTable)
+            shown = timeline.row_count
+            assert not banner.has_class("-on")
+
+            pgcluster.stop(root)
+            await wait_for(pilot, lambda: banner.has_class("-on"), 30, "the banner")
+            assert "Database unreachable: showing the last known state, stale since " in str(
+                banner.render()
+            )
+            note = screen.query_one("#note-input", Input)
+            note.focus()
+            note.value = "typed while the database was down"
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: "1 pending in the local outbox" in str(banner.render()),
+                30,
+                "the queued note in the banner",
+            )
+            assert timeline.row_count == shown  # the last known state stays on screen
+
+            pgcluster.restart(root)
+            await wait_for(pilot, lambda: not banner.has_class("-on"), 60, "the banner cleared")
+            await wait_for(
+                pilot,
+                lambda: timeline.row_count == shown + 1,
+                30,
+                "the delivered note on the timeline",
+            )
+            row = timeline.get_row_at(timeline.row_count - 1)
+            assert (str(row[2]), str(row[4])) == ("dana", "typed while the database was down")
+        assert session.outbox.counts() == {"pending": 0, "undeliverable": 0}
+        assert session.incidents.verify(inc).ok
+    finally:
+        session.close()

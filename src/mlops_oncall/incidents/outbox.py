@@ -43,6 +43,8 @@ OPS: dict[str, tuple[str, str]] = {
     "deploy_record": ("deploys", "record"),
 }
 
+_STATUS_VERBS = {"mitigate": "mitigated", "resolve": "resolved", "close": "closed"}
+
 QUEUED_LINE = (
     "database unreachable: queued in the local outbox ({pending} pending); "
     "delivered when it returns"
@@ -104,6 +106,22 @@ class OfflineWrites:
     def capture(self, op: str, *args: Any, **kwargs: Any) -> Entry:
         """Queue ``op`` as the session's actor, now. Arguments are redacted as the service
         would store them; a malformed incident id is refused here, as it would be online."""
+        return self.capture_as(self.actor, op, args, kwargs)
+
+    def capture_call(self, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Entry | None:
+        """Queue a bound service call (the TUI's), as that service's actor; None when it is
+        not an operation the outbox holds."""
+        owner = getattr(fn, "__self__", None)
+        name = getattr(fn, "__name__", "")
+        if type(owner).__name__ == "Deploys":
+            name = f"deploy_{name}"
+        if name in _STATUS_VERBS:  # mitigate(ref) is set_status(ref, "mitigated")
+            name, args = "set_status", (args[0], _STATUS_VERBS[name], *args[1:])
+        if owner is None or name not in OPS or OPS[name][0] not in ("incidents", "deploys"):
+            return None
+        return self.capture_as(getattr(owner, "actor", self.actor), name, args, dict(kwargs))
+
+    def capture_as(self, actor: str, op: str, args: tuple, kwargs: dict) -> Entry:
         if op not in OPS:
             raise NotQueueable(
                 f"the database is unreachable and {op.replace('_', ' ')} cannot wait for it "
@@ -122,7 +140,7 @@ class OfflineWrites:
             "kwargs": {k: _encode(v) for k, v in kwargs.items()},
         }
         redacted = self.redactor.value(encoded)
-        return self.box.capture(op, redacted, actor=self.actor, at=now, incident=incident)
+        return self.box.capture(op, redacted, actor=actor, at=now, incident=incident)
 
     def counts(self) -> dict[str, int]:
         return self.box.counts()

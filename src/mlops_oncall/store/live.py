@@ -100,6 +100,8 @@ class Watcher:
         self.fallback_s = fallback_s
         self.heads: dict[int, int] = {}
         self.queries = 0  # statements sent, for the idle-cost count
+        # False from a lost connection until the next one works (on_status is told after)
+        self.reachable = True
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn: Any = None
@@ -243,6 +245,7 @@ class Watcher:
 
     def _lost(self, _err: BaseException) -> None:
         self._close()
+        self.reachable = False
         self._status("lost the live connection to the database; reconnecting")
 
     def _status(self, message: str) -> None:
@@ -262,6 +265,7 @@ class Watcher:
                 except errors:
                     continue
                 attempt = 0
+                self.reachable = True
                 self._status("reconnected to the database")
                 self._report(changed)  # what was appended while we were away
                 self._deploys()  # and any deploy written meanwhile

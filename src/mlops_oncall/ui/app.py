@@ -111,6 +111,9 @@ class OncallApp(App[None]):
         self.watch_every = watch_every  # seconds between looks at checks.yaml and runbooks
         self.watcher = None
         self.live_changes = None  # the store's watcher (store/live.py), once the store is open
+        # a team database gone (when it went) and the outbox banner's line (ui/widgets/outbox)
+        self.database_down_since = None
+        self.outbox_banner_text: str | None = None
         self._monitor_lock = threading.Lock()
         self.monitor = None
         self.ready = False
@@ -231,7 +234,75 @@ class OncallApp(App[None]):
         self.live_changes = self.session.watch(
             lambda ids: self.post_message(IncidentsChanged(ids)),
             on_deploys=lambda: self.post_message(DeploysChanged()),
+            on_status=lambda _words: self._outbox_from_thread(),
         ).start()
+        self._outbox_from_thread()  # what a command queued before this app started
+
+    def _outbox_from_thread(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.call_from_thread(self.sync_outbox)
+
+    # -- a team database that cannot be reached: the outbox (incidents/outbox.py) -------------
+    @work(thread=True, group="outbox")
+    def sync_outbox(self) -> None:
+        """Off the UI loop: note whether the database is reachable (the watcher's word);
+        when it is, deliver what the outbox holds, in order; then show the banner."""
+        from mlops_oncall.ui.widgets.outbox import outbox_banner_text
+
+        s = self.session
+        writes = s.outbox
+        if writes is None:
+            return
+        watcher = self.live_changes
+        if watcher is not None and not watcher.reachable:
+            self.database_down_since = self.database_down_since or s.clock.now()
+        elif watcher is not None:
+            self.database_down_since = None
+        delivery = None
+        if self.database_down_since is None and writes.counts()["pending"]:
+            delivery = writes.deliver()
+        text = outbox_banner_text(
+            self.database_down_since,
+            writes.counts(),
+            writes.box.oldest_pending(),
+            s.workspace.zone(),
+        )
+        self.call_from_thread(self._show_outbox, text, delivery)
+
+    def _show_outbox(self, text: str | None, delivery=None) -> None:
+        from mlops_oncall.ui.widgets.outbox import OutboxBanner
+
+        self.outbox_banner_text = text
+        for screen in self.screen_stack:
+            for banner in screen.query(OutboxBanner):
+                banner.show(self)
+        if delivery is None:
+            return
+        if delivery.delivered:
+            n = len(delivery.delivered)
+            self.notify(f"delivered {n} queued write{'s' * (n != 1)} from the local outbox")
+            self.post_message(DataChanged())
+        for entry, reason in delivery.refused:
+            self.notify(
+                reason,
+                title=f"Could not deliver the queued {entry.op.replace('_', ' ')}",
+                severity="error",
+                timeout=30,
+            )
+
+    def _queued(self, fn, args, kwargs) -> bool:
+        """A write that found the team database unreachable: into the outbox, if it is one
+        the outbox holds (on the worker's thread)."""
+        from mlops_oncall.incidents.outbox import QUEUED_LINE
+
+        writes = self.session.outbox
+        if writes is None or writes.capture_call(fn, args, kwargs) is None:
+            return False
+        self.database_down_since = self.database_down_since or self.session.clock.now()
+        pending = writes.counts()["pending"]
+        self.call_from_thread(self.notify, QUEUED_LINE.format(pending=pending), timeout=10)
+        self._outbox_from_thread()
+        return True
 
     def on_incidents_changed(self, message: IncidentsChanged) -> None:
         from mlops_oncall.formats.refs import parse_ref
@@ -496,9 +567,21 @@ class OncallApp(App[None]):
     @work(thread=True, group="core")
     def _run_core(self, label, fn, args, kwargs, after) -> None:
         from mlops_oncall.incidents.service import IncidentError
+        from mlops_oncall.store.errors import StoreError
 
         try:
             result = fn(*args, **kwargs)
+        except StoreError as exc:
+            if exc.unreachable and self._queued(fn, args, kwargs):
+                return None
+            self.call_from_thread(
+                self.notify,
+                f"{type(exc).__name__}: {exc}",
+                title=f"Could not {label}",
+                severity="error",
+                timeout=15,
+            )
+            return
         except IncidentError as exc:
             self.call_from_thread(
                 self.notify,

@@ -18,6 +18,7 @@ from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
+from mlops_oncall.ui.widgets.outbox import OutboxBanner
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
@@ -42,6 +43,7 @@ class DashboardScreen(Screen):
         yield DrillBanner()
         yield RefusedBanner()
         yield ChecksBanner()
+        yield OutboxBanner()
         # each panel is the widget itself, bordered and titled: no wrapping containers (four
         # fewer widgets to style and lay out before the first frame)
         with Horizontal(id="dashboard"):

@@ -20,6 +20,7 @@ from mlops_oncall.ui.widgets.banner import DrillBanner
 from mlops_oncall.ui.widgets.checkstate import IncidentChecks
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
+from mlops_oncall.ui.widgets.outbox import OutboxBanner
 
 FIRST_PAGE = 200  # events shown on open; a 50k-event incident opens as fast as a small one
 PRESENCE_EVERY = 10.0  # seconds between heartbeats while open (others drop out after 30 s)
@@ -109,6 +110,7 @@ class IncidentScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DrillBanner()
+        yield OutboxBanner()
         yield Static("Loading…", id="incident-header")
         with Horizontal(id="incident-body"):
             with Vertical(id="timeline-pane", classes="panel") as tp:
