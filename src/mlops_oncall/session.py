@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mlops_oncall.incidents.deploys import Deploys
     from mlops_oncall.incidents.outbox import OfflineWrites
     from mlops_oncall.incidents.service import Incidents
+    from mlops_oncall.notify.service import Notifier
     from mlops_oncall.redact import Redactor
     from mlops_oncall.reports.drafts import Drafts
     from mlops_oncall.reports.risks import Risks
@@ -264,6 +265,22 @@ class Session:
             clock=self.clock,
             redactor=self.redactor,
             library=lambda: self.library,
+        )
+
+    @cached_property
+    def notify(self) -> Notifier:
+        """Status updates (notify/service.py): the draft, `notify:` destinations, the update
+        cadence of `update_every:`. Posting acts as the session's actor."""
+        from mlops_oncall.notify.service import Notifier
+
+        cfg = self.workspace.config
+        return Notifier(
+            self.store,
+            self.incidents,
+            destinations=cfg.notify,
+            every=cfg.update_every,
+            clock=self.clock,
+            redactor=self.redactor,
         )
 
     def postmortem_inputs(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ operations triageops.py; the lifecycle, the reads and the export are here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -408,12 +408,15 @@ class Incidents(ActionItems, TriageOps):
         *,
         at: datetime | None = None,
         actor: str | None = None,
-    ) -> tl.EventRecord:
+        unless: Callable[[Connection, int], bool] | None = None,
+    ) -> tl.EventRecord | None:
         """Append one event of any kind without a state change (notes, check runs, alerts, injects).
 
         ``actor``: who did it when it was not the responder (``monitor`` for a check's
         threshold crossing seen by the TUI): a blameless timeline does not put a person's name
-        on what a machine observed."""
+        on what a machine observed. ``unless(conn, incident_id)``, asked with the incident
+        locked, skips the append (None) when it is true: an event written once by whichever
+        process notices first (``update_overdue``)."""
         if kind not in tl.KINDS:
             raise BadInput(f"unknown event kind '{kind}'")
         if kind in FLOW_KINDS or kind in (
@@ -427,6 +430,8 @@ class Incidents(ActionItems, TriageOps):
             raise BadInput(f"'{kind}' events are written by their own command")
         with self._write() as conn:
             row = self._row(conn, ref, lock=True)
+            if unless is not None and unless(conn, row["id"]):
+                return None
             when = self._when(row, at)
             app = tl.Appender.for_row(conn, row)
             return self._append(app, kind, when, text, data, actor=actor)
