@@ -162,6 +162,14 @@ def test_an_entry_the_server_refuses_is_kept_with_its_reason(pg_url, cli_proc, m
     }
     assert cli_proc("incident", "verify", iid).code == 0
 
+    entry = kept[0]["id"]
+    forgot = cli_proc("db", "outbox", "--forget", entry)
+    assert (forgot.code, forgot.out) == (0, f"forgot outbox entry {entry}\n")
+    again = cli_proc("db", "outbox", "--forget", entry)
+    assert again.code == 1 and again.err.startswith(f"error: no undeliverable entry {entry} ")
+    assert "outbox" not in cli_proc("db", "status", "--json").json()
+    assert cli_proc("db", "outbox").out == "the outbox is empty\n"
+
 
 def test_unreachable_is_told_from_refused_by_the_connection(pg_admin_url):
     from sqlalchemy.engine import make_url

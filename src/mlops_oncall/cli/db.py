@@ -52,14 +52,26 @@ def status(app: AppContext, as_json: bool) -> None:
 
 
 @db.command()
+@click.option(
+    "--forget",
+    type=click.IntRange(1, 2**62, clamp=True),
+    metavar="ID",
+    help="Remove undeliverable entry ID, once read (type it again to retry it).",
+)
 @json_option
 @pass_app
-def outbox(app: AppContext, as_json: bool) -> None:
+def outbox(app: AppContext, forget: int | None, as_json: bool) -> None:
     """The writes kept in the local outbox of a team database: those still waiting for it
     (pending) and those it refused when they were delivered (undeliverable, with why).
     Reads the local file only."""
     from mlops_oncall.cli.offline import echo_entries
 
+    if forget is not None:
+        writes = app.session.outbox
+        if writes is None or not writes.box.forget(forget):
+            fail(f"no undeliverable entry {forget} in the outbox (see `mlops-oncall db outbox`)")
+        click.echo(f"forgot outbox entry {forget}")
+        return
     echo_entries(app.session, as_json)
 
 

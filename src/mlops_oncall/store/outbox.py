@@ -158,6 +158,17 @@ class Outbox:
                 (reason, ts_text(at), entry.uid),
             )
 
+    def forget(self, entry_id: int) -> bool:
+        """Remove an undeliverable entry once someone has read it; a pending one stays (it
+        has not been tried yet). False when there is no such undeliverable entry."""
+        if not self.path.exists():
+            return False
+        with self._conn(write=True) as conn:
+            cur = conn.execute(
+                f"DELETE FROM entry WHERE id = ? AND state = '{UNDELIVERABLE}'", (entry_id,)
+            )
+            return cur.rowcount == 1
+
     def _select(self, tail: str) -> list[Entry]:
         if not self.path.exists():
             return []
