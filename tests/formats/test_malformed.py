@@ -24,7 +24,7 @@ EXPECTED: dict[str, list[str]] = {
         "30:21: escalation.after: expected a duration with a unit such as '30s', '5m', '26h' or '7d', got '30 minutes'"
     ],
     "bad_error_class.yaml": [
-        "9:28: triggers.error_classes[0]: expected one of dns, connect, tls, timeout, http_status, body_too_large, redirects, body_parse, condition, protocol; got 'timeot' (did you mean 'timeout'?)"
+        "9:28: triggers.error_classes[0]: expected one of dns, connect, tls, timeout, http_status, body_too_large, redirects, body_parse, condition, protocol, service_unknown, unimplemented, unauthenticated, grpc_status, promql_bad_data, promql_execution, promql_unavailable, no_data; got 'timeot' (did you mean 'timeout'?)"
     ],
     "bad_id.yaml": [
         "1:5: id: expected an id of lowercase letters, digits, '-', '_' or '.', got 'Model Latency'"
