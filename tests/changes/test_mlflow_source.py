@@ -4,6 +4,7 @@ venv): registry moves become `model` deploys once each, on SQLite and PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import datetime
 
@@ -307,3 +308,37 @@ def test_the_runner_retries_a_registry_that_is_down_and_logs_one_line(
         assert session.deploys.list() == []
     finally:
         session.close()
+
+
+def test_changes_poll_loops_until_ctrl_c(registry, tmp_path):
+    """Without --once: a poll on each interval, one JSON object per line; Ctrl-C ends it
+    cleanly (exit 130, no traceback). A real process: the signal is the terminal's."""
+    import os
+    import signal
+    import subprocess
+
+    from tests.conftest import console_script
+
+    registry.version()
+    proc = subprocess.Popen(
+        [console_script(), "changes", "poll", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        first = proc.stdout.readline()  # blocks until the first poll is printed
+        got = json.loads(first)
+        assert (got["ok"], [d["version"] for d in got["recorded"]]) == (
+            True,
+            [f"{registry.model}/1"],
+        )
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "Traceback" not in err
