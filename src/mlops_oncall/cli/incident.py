@@ -190,9 +190,12 @@ def show(app, ref, as_json):
     from mlops_oncall.incidents.lifecycle import in_time_order
 
     svc = incidents(app)
+    notify = app.session.notify
+    notify.note_overdue(svc.get(ref).row)  # update_overdue, once per overdue period
     view = svc.get(ref)
+    updates = notify.cadence(view.row)
     if as_json:
-        echo_json(view.to_json())
+        echo_json(view.to_json() | {"updates": updates.to_json()})
         return
     r, z = view.row, svc.zone
     data = view.to_json()
@@ -224,6 +227,8 @@ def show(app, ref, as_json):
         for a in view.actions:
             due = f" due {a.due}" if a.due else ""
             echo_stored(f"  {a.number}. [{a.status}] ({a.type}, {a.owner}{due}) {a.text}")
+    if line := updates.line(svc.clock.now()):
+        click.echo(f"updates: {line}")
     click.echo(f"timeline: {plural(r.head_seq, 'event')}, head {r.head_hash[:16]}")
 
 
@@ -705,3 +710,9 @@ def metrics(app, since, until, as_json):
         med = format_duration(s["median"]) if s["median"] is not None else "–"
         p90 = format_duration(s["p90"]) if s["p90"] is not None else "–"
         click.echo(f"{name.upper()}  n={s['count']:<4} median {med:<8} p90 {p90}")
+
+
+# `incident update` lives in its own module (cli/update.py)
+from mlops_oncall.cli.update import update as _update  # noqa: E402
+
+incident.add_command(_update)

@@ -33,7 +33,7 @@ from mlops_oncall.store.models import NotifyDelivery
 MAX_TEXT = 40_000  # characters of one update (Slack truncates a message past 40,000)
 
 
-class DestinationError(Exception):
+class DestinationError(BadInput):
     """A destination cannot be used as configured (an unset variable): exit 2."""
 
 
