@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from mlops_oncall.store.tables import Alert as AL
 from mlops_oncall.store.tables import AlertGroup as AG
@@ -61,15 +61,21 @@ def set_group(conn: Connection, group_id: int, **values: Any) -> None:
     conn.execute(update(AG).where(AG.c.id == group_id).values(**values))
 
 
-def add_alert(conn: Connection, **values: Any) -> bool:
-    """Insert an alert unless (group, fingerprint, startsAt) is there; True if inserted."""
+def add_alerts(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, datetime]]:
+    """Insert the alerts whose (group, fingerprint, startsAt) is not there yet, in as few
+    statements as the driver allows (one per alert made an alert storm 20 round trips a
+    notification); the (fingerprint, startsAt) of those inserted."""
+    if not rows:
+        return set()
     stmt = (
         _insert(conn)(AL)
-        .values(**values)
         .on_conflict_do_nothing(index_elements=["group_id", "fingerprint", "starts_at"])
-        .returning(AL.c.id)  # rowcount is not reliable for this statement on every driver
+        # rowcount is not reliable for this statement on every driver
+        .returning(AL.c.fingerprint, AL.c.starts_at)
     )
-    return conn.execute(stmt).first() is not None
+    # a list of rows: SQLAlchemy's "insertmanyvalues" batches them into multi-row INSERTs of
+    # one cached statement (a .values(rows) statement is compiled again for every length)
+    return {(fp, at) for fp, at in conn.execute(stmt, rows)}
 
 
 def resolve_alert(
@@ -90,12 +96,16 @@ def resolve_alert(
     return result.rowcount == 1
 
 
-def seen(conn: Connection, group_id: int, fingerprint: str, starts_at: datetime, now) -> None:
+def seen(conn: Connection, group_id: int, keys: list[tuple[str, datetime]], now) -> None:
+    """Alerts of a group notified again: their last_seen, in one executemany."""
+    if not keys:
+        return
     conn.execute(
         update(AL)
-        .where(AL.c.group_id == group_id, AL.c.fingerprint == fingerprint)
-        .where(AL.c.starts_at == starts_at)
-        .values(last_seen=now)
+        .where(AL.c.group_id == group_id, AL.c.fingerprint == bindparam("fp"))
+        .where(AL.c.starts_at == bindparam("at"))
+        .values(last_seen=now),
+        [{"fp": fp, "at": at} for fp, at in keys],
     )
 
 

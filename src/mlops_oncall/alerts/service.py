@@ -35,6 +35,7 @@ from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.incidents.suggest import Suggestion, past_incidents
 from mlops_oncall.incidents.writer import WriteConflict
 from mlops_oncall.redact import Redactor
+from mlops_oncall.store import live
 from mlops_oncall.store import timeline as tl
 from mlops_oncall.store.db import Store
 from mlops_oncall.store.errors import StoreError
@@ -221,6 +222,7 @@ class Alerts:
             assert g is not None
             gid = g["id"]
             fired, resolved = self._store_alerts(conn, gid, note.alerts, now)
+            live.notify_alerts(conn, gid)  # an open inbox shows it (store/live.py)
             iid = g["incident_id"]
             if iid is None and g["state"] == "inbox" and decision.declare and fired:
                 iid = self._declare(conn, inc, g, now)
@@ -260,29 +262,37 @@ class Alerts:
         r = self.redactor
         fired: list[AlertIn] = []
         resolved: list[AlertIn] = []
+        added = records.add_alerts(
+            conn,
+            [
+                {
+                    "group_id": gid,
+                    "fingerprint": a.fingerprint,
+                    "alertname": r.text(a.alertname),
+                    "status": a.status,
+                    "labels": r.value(a.labels),
+                    "annotations": r.value(a.annotations),
+                    "starts_at": a.starts_at,
+                    "ends_at": a.ends_at,
+                    "generator_url": r.text(a.generator_url) if a.generator_url else None,
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+                for a in alerts
+            ],
+        )
+        again: list[tuple[str, datetime]] = []
         for a in alerts:
-            added = records.add_alert(
-                conn,
-                group_id=gid,
-                fingerprint=a.fingerprint,
-                alertname=r.text(a.alertname),
-                status=a.status,
-                labels=r.value(a.labels),
-                annotations=r.value(a.annotations),
-                starts_at=a.starts_at,
-                ends_at=a.ends_at,
-                generator_url=r.text(a.generator_url) if a.generator_url else None,
-                first_seen=now,
-                last_seen=now,
-            )
-            if added:
+            if (a.fingerprint, a.starts_at) in added:
+                added.discard((a.fingerprint, a.starts_at))  # an alert listed twice: once
                 (fired if a.status == "firing" else resolved).append(a)
             elif a.status == "resolved" and records.resolve_alert(
                 conn, gid, a.fingerprint, a.starts_at, a.ends_at, now
             ):
                 resolved.append(a)
             else:
-                records.seen(conn, gid, a.fingerprint, a.starts_at, now)
+                again.append((a.fingerprint, a.starts_at))
+        records.seen(conn, gid, again, now)
         return fired, resolved
 
     # -- events --------------------------------------------------------------------------
@@ -300,21 +310,24 @@ class Alerts:
         }
         return text, data
 
-    def _append(self, conn, inc: Incidents, iid: int, kind: str, text: str, data, now):
+    def _locked(self, conn, inc: Incidents, iid: int) -> tuple[dict[str, Any], tl.Appender]:
+        """The incident's row, locked, and one appender for all of a delivery's events (it
+        keeps the head itself: a lock and a read per event cost an alert storm dearly)."""
         row = inc._row(conn, iid, lock=True)
-        app = tl.Appender.for_row(conn, row)
-        inc._append(app, kind, now, text, data, actor=ALERTMANAGER)
-        return row, app
+        return row, tl.Appender.for_row(conn, row)
 
     def _events(self, conn, inc, g, iid, fired, resolved, now) -> None:
+        if not fired and not resolved:
+            return
         by_fp = {(a["fingerprint"], a["starts_at"]): a for a in records.alerts_of(conn, [g["id"]])}
+        row, app = self._locked(conn, inc, iid)
         for a in fired:
             text, data = self._fired_event(g, by_fp[(a.fingerprint, a.starts_at)])
-            self._append(conn, inc, iid, "alert_fired", text, data, now)
+            inc._append(app, "alert_fired", now, text, data, actor=ALERTMANAGER)
         if resolved:
-            self._resolved_event(conn, inc, g, iid, [a.fingerprint for a in resolved], now)
+            self._resolved_event(conn, inc, g, row, app, [a.fingerprint for a in resolved], now)
 
-    def _resolved_event(self, conn, inc, g, iid, fingerprints: list[str], now) -> None:
+    def _resolved_event(self, conn, inc, g, row, app, fingerprints: list[str], now) -> None:
         left = records.firing_count(conn, g["id"])
         ref = alert_group_ref(g["id"])
         text = f"alerts resolved ({len(fingerprints)}): {', '.join(fingerprints)}"
@@ -323,7 +336,7 @@ class Alerts:
         else:
             text += f"; none of {ref} is firing: consider mitigating (not proof of recovery)"
         data = {"group": ref, "fingerprints": fingerprints, "still_firing": left}
-        row, app = self._append(conn, inc, iid, "alerts_resolved", text, data, now)
+        inc._append(app, "alerts_resolved", now, text, data, actor=ALERTMANAGER)
         if not left and self.config.resolve_closes:
             self._mitigate(conn, inc, row, app, now)
 
@@ -339,12 +352,13 @@ class Alerts:
         """A group becoming an incident: each of its alerts as a fired event, then the ones
         already resolved as one resolved event."""
         alerts = records.alerts_of(conn, [g["id"]])
+        row, app = self._locked(conn, inc, iid)
         for a in alerts:
             text, data = self._fired_event(g, a)
-            self._append(conn, inc, iid, "alert_fired", text, data, now)
+            inc._append(app, "alert_fired", now, text, data, actor=ALERTMANAGER)
         done = [a["fingerprint"] for a in alerts if a["status"] == "resolved"]
         if done:
-            self._resolved_event(conn, inc, g, iid, done, now)
+            self._resolved_event(conn, inc, g, row, app, done, now)
 
     def _prefill(self, g: dict[str, Any], alerts: list[dict[str, Any]], now) -> Declaration:
         """What a group's incident is declared with, as a failing check's would be: title,
@@ -396,15 +410,20 @@ class Alerts:
 
     def _declare(self, conn, inc: Incidents, g, now, **override: Any) -> int:
         """Declare the group's incident inside the caller's transaction; ``override``: the
-        responder's title or severity instead of the prefilled ones."""
+        responder's title, severity, service or runbook id ("" for none) instead of the
+        prefilled ones."""
         d = self._prefill(g, records.alerts_of(conn, [g["id"]]), now)
         best = d.runbooks[0].runbook_id if d.runbooks else None
+        if override.get("runbook") is not None:
+            best = override["runbook"] or None
         library = self._library() if best and self._library else None
+        if library is not None and library.get(best) is None:
+            raise BadInput(f"no runbook '{best}' in the library")
         return inc.declare_in(
             conn,
             override.get("title") or d.title,
             override.get("severity") or d.severity,
-            service=d.service,
+            service=override.get("service") or d.service,
             runbook=library.get(best).runbook if library is not None else None,
             at=now,
             detected_at=d.detected_at,
@@ -472,15 +491,25 @@ class Alerts:
         return d
 
     def declare(
-        self, ref: str | int, *, severity: str | None = None, title: str | None = None
+        self,
+        ref: str | int,
+        *,
+        severity: str | None = None,
+        title: str | None = None,
+        service: str | None = None,
+        runbook: str | None = None,
     ) -> GroupView:
         """Declare an incident from an inbox (or dismissed) group, prefilled from its alerts;
-        ``severity`` and ``title`` replace the prefilled ones."""
+        ``severity``, ``title``, ``service`` and ``runbook`` (an id, "" for none: the TUI's
+        declare dialog) replace the prefilled ones."""
         inc = self.responder
         with inc._write() as conn:
             now = self.clock.now()
             g = self._undecided(conn, ref)
-            iid = self._declare(conn, inc, g, now, severity=severity, title=title)
+            iid = self._declare(
+                conn, inc, g, now, severity=severity, title=title, service=service,
+                runbook=runbook,
+            )  # fmt: skip
             records.set_group(
                 conn, g["id"], state="declared", incident_id=iid, decided_by=inc.actor,
                 decided_at=now,
@@ -523,6 +552,7 @@ class Alerts:
                 conn, g["id"], state="dismissed", decided_by=self.responder.actor,
                 decided_at=self.clock.now(),
             )  # fmt: skip
+            live.notify_alerts(conn, g["id"])
         return self.get(g["id"])
 
     # -- silences --------------------------------------------------------------------------
@@ -580,6 +610,7 @@ class Alerts:
             g = records.group(conn, view.row["id"], lock=True)
             assert g is not None
             records.set_group(conn, g["id"], silences=[*g["silences"], record])
+            live.notify_alerts(conn, g["id"])
             iid = g["incident_id"]
             if iid is not None:
                 row = inc._row(conn, iid, lock=True)
