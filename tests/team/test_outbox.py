@@ -256,3 +256,24 @@ async def test_the_tui_banner_while_the_database_is_down(own_cluster, tmp_path):
         assert session.incidents.verify(inc).ok
     finally:
         session.close()
+
+
+def test_a_server_that_never_answers_is_unreachable_after_the_connect_timeout(monkeypatch):
+    """A partition drops packets instead of refusing: without libpq's connect_timeout a write
+    would hang for minutes before it could be queued. A socket that listens (the kernel
+    completes the handshake) but never answers stands in for it."""
+    import socket
+
+    pytest.importorskip("psycopg")
+    from mlops_oncall.store import engine
+    from mlops_oncall.store.db import open_store
+
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 2)  # libpq's smallest
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        with pytest.raises(StoreError) as timed_out:
+            open_store(f"postgresql://oncall@127.0.0.1:{port}/oncall")
+    assert timed_out.value.unreachable
+    assert str(timed_out.value).startswith("database error at ")

@@ -39,6 +39,7 @@ from mlops_oncall.store.errors import (
 __all__ = ["StoreError", "make_engine", "read_tx", "single_read", "sqlite_path", "write_tx"]
 
 BUSY_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10  # a team database's connection attempt (libpq's connect_timeout)
 BACKENDS = ("sqlite", "postgresql")
 # the package to install for a driver SQLAlchemy could not import
 DRIVER_PACKAGES = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary"}
@@ -101,8 +102,11 @@ def _server_engine(url: str) -> Engine:
     if u.drivername == "postgresql":
         # plain postgresql:// means psycopg 3 (SQLAlchemy 2.0 would pick psycopg2)
         u = u.set(drivername="postgresql+psycopg")
+    # a server that does not answer (a network partition drops packets, no reset) is given
+    # up on after this long, so a write goes to the outbox instead of hanging for minutes
+    connect = {} if "connect_timeout" in u.query else {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
-        return _wide_integer_binds(create_engine(u, pool_pre_ping=True))
+        return _wide_integer_binds(create_engine(u, pool_pre_ping=True, connect_args=connect))
     except (ImportError, exc.NoSuchModuleError) as err:
         missing = getattr(err, "name", None) or u.get_driver_name()
         package = DRIVER_PACKAGES.get(missing.split(".")[0], missing)
