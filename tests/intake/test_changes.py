@@ -121,3 +121,21 @@ async def test_a_secret_in_the_url_is_never_stored(changes, backend_url):
     assert r.status == 201
     (deploy,) = _deploys(backend_url)
     assert "ghp_abcdefghijklmnopqrstuvwxyz0123456789" not in deploy.notes
+
+
+async def test_simultaneous_deliveries_of_one_change_record_one_deploy(changes, backend_url):
+    """8 identical POSTs at once (a sender retrying on a timeout while the first is still being
+    written), for five changes: one 201 each, the others 200 with its id, one deploy each. The
+    duplicate check and the insert are one transaction holding a lock on the key."""
+    import asyncio
+
+    for n in range(5):
+        body = {"service": "ranker", "version": f"v{n}", "at": f"2026-12-01T10:0{n}:00Z"}
+        answers = await asyncio.gather(
+            *(changes.post("/changes", json=body, headers=AUTH) for _ in range(8))
+        )
+        got = [(r.status, (await r.json())["id"]) for r in answers]
+        assert sorted(status for status, _ in got) == [200] * 7 + [201]
+        assert len({deploy_id for _, deploy_id in got}) == 1
+    deploys = _deploys(backend_url)
+    assert sorted(d.version for d in deploys) == [f"v{n}" for n in range(5)]

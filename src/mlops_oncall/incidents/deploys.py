@@ -25,8 +25,10 @@ from mlops_oncall.incidents.metrics import summarise
 from mlops_oncall.redact import DEFAULT, Redactor
 from mlops_oncall.store import live
 from mlops_oncall.store.db import Store
+from mlops_oncall.store.locks import lock_key
 from mlops_oncall.store.models import Deployment as DeploymentRecord
 from mlops_oncall.store.tables import Deployment, Incident
+from mlops_oncall.store.types import ts_text
 
 DEP = Deployment
 INC = Incident
@@ -137,6 +139,42 @@ class Deploys:
         """Record a deploy. A rollback is recorded on the version that went bad: when that
         version is the service's latest recorded deploy, it is marked rolled back (one deploy,
         not two); naming an older version (the one rolled back *to*) is refused."""
+        deploy, _ = self._record(
+            service, version, kind, outcome, incident=incident, at=at, notes=notes,
+            rolled_back_to=rolled_back_to, hotfix_of=hotfix_of, once=False,
+        )  # fmt: skip
+        return deploy
+
+    def record_once(
+        self,
+        service: str,
+        version: str,
+        kind: str,
+        outcome: str,
+        *,
+        at: datetime,
+        notes: str | None = None,
+    ) -> tuple[DeploymentRecord, bool]:
+        """record(), unless a deploy of exactly this service, version, kind and time is there:
+        then that one (the first), and False. The check and the insert are one transaction
+        holding a lock on that key, so simultaneous deliveries of one change (a POST /changes
+        retried while the first was still being written) record it once."""
+        return self._record(service, version, kind, outcome, at=at, notes=notes, once=True)
+
+    def _record(
+        self,
+        service: str,
+        version: str,
+        kind: str,
+        outcome: str,
+        *,
+        incident: str | None = None,
+        at: datetime | None = None,
+        notes: str | None = None,
+        rolled_back_to: str | None = None,
+        hotfix_of: str | int | None = None,
+        once: bool,
+    ) -> tuple[DeploymentRecord, bool]:
         if kind not in KINDS:
             raise BadInput(f"unknown deploy kind '{kind}'; expected one of {', '.join(KINDS)}")
         self._check_outcome(outcome, rolled_back_to)
@@ -146,13 +184,19 @@ class Deploys:
         r = self.redactor  # a token pasted into --notes (or anywhere) is never stored
         service, version = r.text(service.strip()), r.text(version.strip())
         with self.store.write() as conn:
+            if once:
+                lock_key(conn, "deploy", service, version, kind, ts_text(when))
+                found = self._find(conn, service, version, kind, when)
+                if found is not None:
+                    return found, False
             incident_id = self._incident(conn, incident)
             if outcome == "rolled_back":
                 latest = self._latest(conn, service, when)
                 if latest is not None and latest["version"] == version:
-                    return self._mark(
+                    marked = self._mark(
                         conn, latest, "rolled_back", incident_id, rolled_back_to, notes, when
                     )
+                    return marked, True  # recorded now, on the deploy that went bad
                 if latest is not None and self._recorded(conn, service, version, when):
                     raise IncidentError(
                         f"{version} is not the latest deploy of {service} ({latest['version']}, "
@@ -176,7 +220,7 @@ class Deploys:
             }
             new_id = conn.execute(insert(DEP).values(**values)).inserted_primary_key[0]
             live.notify_deploy(conn, new_id)  # screens showing deploys re-read (no event tells)
-        return DeploymentRecord.model_validate({"id": new_id, **values})
+        return DeploymentRecord.model_validate({"id": new_id, **values}), True
 
     def update(
         self,
@@ -260,26 +304,26 @@ class Deploys:
         )
         return conn.execute(q.limit(1)).first() is not None
 
-    # -- reads -----------------------------------------------------------------------------
-    def find(self, service: str, version: str, kind: str, at: datetime) -> DeploymentRecord | None:
+    def _find(
+        self, conn: Connection, service: str, version: str, kind: str, when: datetime
+    ) -> DeploymentRecord | None:
         """The deploy recorded with exactly this service, version, kind and time (the first
-        one), or None: a retried POST /changes finds the deploy its first delivery recorded."""
-        r = self.redactor  # as record() stored them
+        one; the service and version as record() stored them), or None."""
         q = (
             select(DEP)
             .where(
-                DEP.c.service == r.text(service.strip()),
-                DEP.c.version == r.text(version.strip()),
+                DEP.c.service == service,
+                DEP.c.version == version,
                 DEP.c.kind == kind,
-                DEP.c.at == at.astimezone(UTC),
+                DEP.c.at == when,
             )
             .order_by(DEP.c.id)
             .limit(1)
         )
-        with self.store.read() as conn:
-            row = conn.execute(q).mappings().first()
+        row = conn.execute(q).mappings().first()
         return DeploymentRecord.model_validate(dict(row)) if row else None
 
+    # -- reads -----------------------------------------------------------------------------
     def get(self, ref: str | int) -> DeploymentRecord:
         with self.store.read() as conn:
             return DeploymentRecord.model_validate(self._row(conn, ref))

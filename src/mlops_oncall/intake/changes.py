@@ -122,11 +122,13 @@ async def handle(request: web.Request) -> web.Response:
 
     def record() -> tuple[Any, bool]:
         deploys = session.deploys_as(change.actor)
-        if change.at is not None:
-            found = deploys.find(change.service, change.version, change.kind, change.at)
-            if found is not None:
-                return found, False
-        deploy = deploys.record(
+        if change.at is None:  # nothing to know a retry by: a deploy of its own, now
+            deploy = deploys.record(
+                change.service, change.version, change.kind, change.outcome, notes=change.url
+            )
+            return deploy, True
+        # the duplicate check and the insert in one transaction, the key locked
+        return deploys.record_once(
             change.service,
             change.version,
             change.kind,
@@ -134,7 +136,6 @@ async def handle(request: web.Request) -> web.Response:
             at=change.at,
             notes=change.url,
         )
-        return deploy, True
 
     try:
         deploy, created = await write(request, record)
