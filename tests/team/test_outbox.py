@@ -121,8 +121,9 @@ def test_a_replay_cut_short_after_the_server_has_it_is_not_applied_twice(pg_url)
     writes.capture("note", iid, "queued while away")
     writes.capture("deploy_record", "fraud", "v8", "model", "succeeded")
 
-    cut = writes.deliver(crash_after_apply=True)  # the server commits, the delete never runs
-    assert cut.delivered == [] and writes.counts()["pending"] == 2
+    for entry in writes.box.entries():  # the server commits, then a crash: no delete
+        writes.apply(entry)
+    assert writes.counts()["pending"] == 2
     again = writes.deliver()
     assert [e.op for e in again.delivered] == ["note", "deploy_record"]
     assert again.refused == [] and writes.counts() == {"pending": 0, "undeliverable": 0}
@@ -134,6 +135,28 @@ def test_a_replay_cut_short_after_the_server_has_it_is_not_applied_twice(pg_url)
     ]
     assert session.incidents.verify(iid).ok
     session.close()
+
+
+def test_two_processes_delivering_at_once_apply_each_entry_once(pg_url):
+    """The TUI's watcher and a command may both deliver: one at a time, each entry once, in
+    the order typed."""
+    import threading
+
+    first, second = _session(pg_url, "erin"), _session(pg_url, "erin")
+    iid = first.incidents.declare("label lag", "SEV3").id
+    for n in range(6):
+        first.outbox.capture("note", iid, f"queued {n}")
+    threads = [threading.Thread(target=s.outbox.deliver) for s in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    notes = [e.text for e in first.incidents.events(iid) if e.kind == "note"]
+    assert notes == [f"queued {n}" for n in range(6)]
+    assert first.outbox.counts() == {"pending": 0, "undeliverable": 0}
+    assert first.incidents.verify(iid).ok
+    first.close()
+    second.close()
 
 
 def test_an_entry_the_server_refuses_is_kept_with_its_reason(pg_url, cli_proc, monkeypatch):

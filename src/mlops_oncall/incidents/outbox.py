@@ -145,15 +145,14 @@ class OfflineWrites:
     def counts(self) -> dict[str, int]:
         return self.box.counts()
 
-    def deliver(self, *, crash_after_apply: bool = False) -> Delivery:
+    def deliver(self) -> Delivery:
         """Replay every pending entry, oldest first, until none is left or the database is
-        unreachable again. ``crash_after_apply`` (tests) stops after the first entry reaches
-        the server and before it leaves the outbox, as a crash there would."""
+        unreachable again."""
         out = Delivery()
         with self.box.delivering():
             while (entry := self.box.next_pending()) is not None:
                 try:
-                    self._apply(entry)
+                    self.apply(entry)
                 except AlreadyDelivered:
                     pass  # an earlier pass applied it and stopped before the delete
                 except StoreError as exc:  # unreachable again, or a conflict: try later
@@ -164,14 +163,14 @@ class OfflineWrites:
                     self.box.refuse(entry, reason, self.clock.now())
                     out.refused.append((entry, reason))
                     continue
-                if crash_after_apply:
-                    out.stopped = "stopped between apply and delete (test)"
-                    break
                 self.box.delete(entry)
                 out.delivered.append(entry)
         return out
 
-    def _apply(self, entry: Entry) -> None:
+    def apply(self, entry: Entry) -> None:
+        """Deliver's first half: ``entry`` to the server, without removing it from the outbox
+        (AlreadyDelivered when the server has it already). A crash after this leaves it to
+        the next delivery, which finds it there."""
         kind, method = OPS.get(entry.op, ("", ""))
         if not kind:
             raise BadInput(f"unknown queued operation '{entry.op}'")

@@ -197,8 +197,11 @@ class Outbox:
     def delivering(self) -> Iterator[None]:
         """One process delivers at a time (the TUI's watcher and a command may both try): an
         exclusive lock on a file beside the outbox, held for one pass."""
-        import fcntl
-
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: the replay's idempotence check alone keeps it single
+            yield
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
         try:
