@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,44 @@ def test_a_server_that_never_answers_is_unreachable_after_the_connect_timeout(mo
             open_store(f"postgresql://oncall@127.0.0.1:{port}/oncall")
     assert timed_out.value.unreachable
     assert str(timed_out.value).startswith("database error at ")
+
+
+def test_a_queued_write_is_stored_redacted(tmp_path):
+    """What goes into the outbox file is what the database would store: masked."""
+    from mlops_oncall.clock import FixedClock
+    from mlops_oncall.incidents.outbox import OfflineWrites
+    from mlops_oncall.redact import Redactor
+    from mlops_oncall.store.outbox import Outbox
+
+    box = Outbox(tmp_path / "outbox-test.db")
+    at = datetime.fromisoformat("2026-12-06T10:00:00Z")
+    writes = OfflineWrites(box, None, clock=FixedClock(at), actor="alice", redactor=Redactor())
+    entry = writes.capture("note", "INC-0003", "rotated it: password=hunter2hunter2")
+    assert entry.incident == "INC-0003" and entry.captured_at == at
+    assert b"hunter2hunter2" not in (tmp_path / "outbox-test.db").read_bytes()
+    assert "password=" in box.entries()[0].args["args"][1]
+    assert (tmp_path / "outbox-test.db").stat().st_mode & 0o077 == 0  # the user's only
+
+
+def test_the_banner_line():
+    from datetime import UTC
+
+    from mlops_oncall.ui.widgets.outbox import outbox_banner_text
+
+    down, oldest = (
+        datetime.fromisoformat("2026-12-06T14:02:00Z"),
+        datetime.fromisoformat("2026-12-06T14:03:30Z"),
+    )
+    none = {"pending": 0, "undeliverable": 0}
+    assert outbox_banner_text(None, none, None, UTC) is None
+    assert outbox_banner_text(down, none, None, UTC) == (
+        "Database unreachable: showing the last known state, stale since 14:02"
+    )
+    assert outbox_banner_text(down, {"pending": 2, "undeliverable": 1}, oldest, UTC) == (
+        "Database unreachable: showing the last known state, stale since 14:02 · 2 pending in "
+        "the local outbox, since 14:03; delivered when it returns · 1 could not be delivered "
+        "(mlops-oncall db outbox)"
+    )
+    assert outbox_banner_text(None, {"pending": 1, "undeliverable": 0}, oldest, UTC) == (
+        "1 pending in the local outbox, since 14:03; delivering"
+    )
