@@ -8,6 +8,13 @@ from __future__ import annotations
 
 BINDING_IDS: frozenset[str] = frozenset(
     (
+        "alerts.all",
+        "alerts.attach",
+        "alerts.back",
+        "alerts.declare",
+        "alerts.dismiss",
+        "alerts.open",
+        "alerts.silence",
         "app.help",
         "app.incidents",
         "app.inject_fault",
@@ -17,6 +24,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "app.runbooks",
         "confirm.copy",
         "confirm.yes",
+        "dashboard.alerts",
         "dashboard.declare",
         "dashboard.focus_checks",
         "dashboard.focus_deploys",
@@ -44,6 +52,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "incident.severity",
         "incident.status",
         "incident.triage",
+        "incident.update",
         "incidents.back",
         "incidents.filter",
         "incidents.list",
@@ -68,6 +77,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "runbooks.category",
         "runbooks.list",
         "runbooks.search",
+        "silence.submit",
         "triage.ack",
         "triage.back",
         "triage.choice1",
@@ -88,6 +98,7 @@ BINDING_IDS: frozenset[str] = frozenset(
         "triage.skip",
         "triage.skip_note",
         "triage.status",
+        "update.send",
         "values.submit",
     )
 )

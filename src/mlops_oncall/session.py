@@ -144,13 +144,19 @@ class Session:
         incidents: list[int] | None = None,
         on_status: Callable[[str], None] | None = None,
         on_deploys: Callable[[], None] | None = None,
+        on_alerts: Callable[[], None] | None = None,
     ) -> Watcher:
         """A watcher (not started) of new events in the store: ``on_change`` gets the ids of
         the incidents that have some, on the watcher's thread (store/live.py)."""
         from mlops_oncall.store.live import Watcher
 
         return Watcher(
-            self.store, on_change, incidents=incidents, on_status=on_status, on_deploys=on_deploys
+            self.store,
+            on_change,
+            incidents=incidents,
+            on_status=on_status,
+            on_deploys=on_deploys,
+            on_alerts=on_alerts,
         )
 
     @cached_property

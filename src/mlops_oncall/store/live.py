@@ -11,7 +11,9 @@ It is polled every ``POLL_S`` (one tiny query), and the heads are read only when
 
 Deploys append no event: a deploy written sends ``'deploy:<id>'`` on the same channel, and on
 SQLite a moved ``data_version`` also reads the deployments' newest id and update; a watcher
-given ``on_deploys`` calls it then.
+given ``on_deploys`` calls it then. Alert groups the same way: a webhook delivery or an inbox
+decision sends ``'alerts:<group id>'``, on SQLite the groups' newest id, sighting and decision
+and the alerts' newest id are read; ``on_alerts`` is called then.
 
 Either way the callback gets the ids of the incidents whose head moved (or that are new). The
 reader then reads ``seq > last seen``: a change reported twice costs a query, never a duplicate.
@@ -45,6 +47,10 @@ NO_LISTEN_ENV = "MLOPS_ONCALL_BENCH_NO_LISTEN"
 
 DEPLOY = "deploy:"  # the payload's prefix for a deploy written
 _DEPLOYS_MARK = "SELECT max(id), max(updated_at) FROM deployment"  # SQLite: did one change?
+ALERTS = "alerts:"  # the payload's prefix for an alert group received or decided
+_ALERTS_MARK = (  # SQLite: did a group arrive, get an alert, get seen again or decided?
+    "SELECT max(id), max(last_seen), max(decided_at), (SELECT max(id) FROM alert) FROM alert_group"
+)
 _NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', :payload)")
 
 Changed = Callable[[frozenset[int]], None]
@@ -62,6 +68,12 @@ def notify_deploy(conn: Connection, deploy_id: int) -> None:
         conn.execute(_NOTIFY, {"payload": f"{DEPLOY}{deploy_id}"})
 
 
+def notify_alerts(conn: Connection, group_id: int) -> None:
+    """Tell listeners that alert group ``group_id`` changed, when this transaction commits."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_NOTIFY, {"payload": f"{ALERTS}{group_id}"})
+
+
 def _payload(payload: str) -> tuple[int, int] | None:
     iid, _, seq = payload.partition(":")
     try:
@@ -76,7 +88,8 @@ class Watcher:
     ``incidents`` limits the watch to those ids (a follower of one incident); None watches
     every incident, new ones included (the dashboard). ``start()`` returns once the watch is
     in place, so anything committed after it is reported: read what exists after starting.
-    ``on_deploys`` is called (no argument) when a deploy was recorded or updated.
+    ``on_deploys`` is called (no argument) when a deploy was recorded or updated, and
+    ``on_alerts`` when an alert group was received or decided.
     ``on_status`` hears, in words, when the live connection is lost and when it is back."""
 
     def __init__(
@@ -87,6 +100,7 @@ class Watcher:
         incidents: Iterable[int] | None = None,
         on_status: Callable[[str], None] | None = None,
         on_deploys: Callable[[], None] | None = None,
+        on_alerts: Callable[[], None] | None = None,
         poll_s: float = POLL_S,
         fallback_s: float = FALLBACK_S,
     ):
@@ -95,6 +109,8 @@ class Watcher:
         self.on_status = on_status
         self.on_deploys = on_deploys
         self._deploys_mark: tuple | None = None
+        self.on_alerts = on_alerts
+        self._alerts_mark: tuple | None = None
         self.ids = None if incidents is None else sorted({int(i) for i in incidents})
         self.poll_s = poll_s
         self.fallback_s = fallback_s
@@ -122,6 +138,7 @@ class Watcher:
             self._version = self._data_version()
             self._read_heads()
             self._deploys_moved()
+            self._alerts_moved()
             target = self._run_sqlite
         self._thread = threading.Thread(target=target, name="live-watcher", daemon=True)
         self._thread.start()
@@ -175,7 +192,25 @@ class Watcher:
         if self.on_deploys is not None and not self._stop.is_set():
             self.on_deploys()
 
+    def _alerts(self) -> None:
+        if self.on_alerts is not None and not self._stop.is_set():
+            self.on_alerts()
+
     # -- SQLite --------------------------------------------------------------------------------
+    def _alerts_moved(self) -> bool:
+        """Whether an alert group changed since the last look (read only for ``on_alerts``)."""
+        if self.on_alerts is None:
+            return False
+        cur = self._conn.cursor()
+        try:
+            cur.execute(_ALERTS_MARK)
+            mark = tuple(cur.fetchone())
+        finally:
+            cur.close()
+        self.queries += 1
+        moved, self._alerts_mark = mark != self._alerts_mark, mark
+        return moved
+
     def _deploys_moved(self) -> bool:
         """Whether a deploy was recorded or updated since the last look (read only when someone
         listens for deploys)."""
@@ -213,6 +248,8 @@ class Watcher:
                     self._report(self._read_heads())
                     if self._deploys_moved():
                         self._deploys()
+                    if self._alerts_moved():
+                        self._alerts()
                 if failing:
                     failing = False
                     self._status("the database can be read again")
@@ -269,6 +306,7 @@ class Watcher:
                 self._status("reconnected to the database")
                 self._report(changed)  # what was appended while we were away
                 self._deploys()  # and any deploy written meanwhile
+                self._alerts()  # and alerts received meanwhile
             try:
                 due = time.monotonic() + self.fallback_s
                 while not self._stop.is_set():
@@ -280,6 +318,9 @@ class Watcher:
                     for note in self._conn.notifies(timeout=min(left, WAKE_S)):
                         if note.payload.startswith(DEPLOY):
                             self._deploys()
+                            continue
+                        if note.payload.startswith(ALERTS):
+                            self._alerts()
                             continue
                         got = _payload(note.payload)
                         if got is None:

@@ -22,6 +22,7 @@ from mlops_oncall.boottrace import mark
 from mlops_oncall.formats.vocabulary import FAILING
 from mlops_oncall.ui.commands import OncallCommands
 from mlops_oncall.ui.messages import (
+    AlertsChanged,
     ChecksUpdated,
     DataChanged,
     DeploysChanged,
@@ -234,6 +235,7 @@ class OncallApp(App[None]):
         self.live_changes = self.session.watch(
             lambda ids: self.post_message(IncidentsChanged(ids)),
             on_deploys=lambda: self.post_message(DeploysChanged()),
+            on_alerts=lambda: self.post_message(AlertsChanged()),
             on_status=lambda _words: self._outbox_from_thread(),
         ).start()
         self._outbox_from_thread()  # what a command queued before this app started
@@ -316,6 +318,22 @@ class OncallApp(App[None]):
         dash = self._dashboard()
         if dash is not None:
             dash.refresh_lists()
+        self._reload_alerts(inbox=False)  # a group's incident moved (resolved: it leaves)
+
+    def on_alerts_changed(self, _message: AlertsChanged) -> None:
+        """An alert group arrived or was decided: the inbox and the dashboard's line re-read."""
+        self._reload_alerts(inbox=True)
+
+    def _reload_alerts(self, *, inbox: bool) -> None:
+        from mlops_oncall.ui.screens.alerts import AlertsScreen
+        from mlops_oncall.ui.widgets.inbox import InboxBanner
+
+        for screen in self.screen_stack:
+            if isinstance(screen, AlertsScreen):
+                screen.reload()
+            if inbox:
+                for banner in screen.query(InboxBanner):
+                    banner.refresh_inbox()
 
     def on_deploys_changed(self, _message: DeploysChanged) -> None:
         """Deploys are re-read only when one is written (the watcher says so), not on timers."""
@@ -395,6 +413,7 @@ class OncallApp(App[None]):
             dash.update_detail()
             dash.refresh_lists()
             dash.query_one(RefusedBanner).load()
+        self.post_message(AlertsChanged())  # the inbox's line on the dashboard
         self.refresh_bindings()  # ctrl+r, if some runbooks were refused
 
     def on_unmount(self) -> None:

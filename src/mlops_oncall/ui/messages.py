@@ -49,3 +49,7 @@ class DrillEnded(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class AlertsChanged(Message):
+    """The store's watcher saw an alert group received or decided (alerts/service.py)."""

@@ -137,7 +137,8 @@ class ConfirmModal(Dialog):
 
 
 class DeclareModal(Dialog):
-    """Declare an incident, prefilled from a failing check (or blank)."""
+    """Declare an incident, prefilled from a failing check, an alert group (a declaration
+    with ``group`` instead of ``check_id``: alerts/service.py), or blank."""
 
     BINDINGS = [Binding("ctrl+s", "submit", "Declare", id="declare.submit")]
 
@@ -152,7 +153,7 @@ class DeclareModal(Dialog):
         with VerticalScroll(classes="dialog", id="declare-dialog"):
             head = "Declare a drill incident" if self.drill else "Declare an incident"
             if d is not None:
-                head += f" from {d.check_id}"
+                head += f" from {getattr(d, 'check_id', None) or d.group}"
             yield Label(head, classes="dialog-title")
             yield Label("Title", classes="field-label")
             yield Input(
@@ -181,7 +182,8 @@ class DeclareModal(Dialog):
                 detected = (
                     fmt.stamp(d.detected_at, self.zone) if d.detected_at else "at declaration"
                 )
-                yield Static(Text(f"Detected: {detected} (first failing poll)", style="dim"))
+                first = "first failing poll" if getattr(d, "check_id", None) else "first alert"
+                yield Static(Text(f"Detected: {detected} ({first})", style="dim"))
                 yield Label("Runbook to attach", classes="field-label")
                 options = [Option(Text("No runbook for now", style="dim"), id="")]
                 for s in d.runbooks[:6]:
@@ -233,7 +235,7 @@ class DeclareModal(Dialog):
                 "severity": self.query_one("#declare-severity", Select).value,
                 "service": self.query_one("#declare-service", Input).value.strip() or None,
                 "runbook": runbook,
-                "check_id": self.decl.check_id if self.decl else None,
+                "check_id": getattr(self.decl, "check_id", None),
                 "detected_at": self.decl.detected_at if self.decl else None,
             }
         )

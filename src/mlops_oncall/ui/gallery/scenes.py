@@ -32,10 +32,14 @@ class Scene:
     allow_commands: bool = False
 
 
-def build_app(tmp: Path, *, allow_commands: bool = False) -> OncallApp:
+def build_app(
+    tmp: Path, *, allow_commands: bool = False, alertmanager: str = "http://127.0.0.1:9"
+) -> OncallApp:
     from mlops_oncall.demo import seed
 
-    cfg = make_workspace(tmp, FIXED_CHECKS, allow_commands=allow_commands)
+    cfg = make_workspace(
+        tmp, FIXED_CHECKS, allow_commands=allow_commands, alertmanager=alertmanager
+    )
     clock = FixedClock(T0)
     session = Session(load_workspace(cfg), clock=clock, fake_control_url="http://127.0.0.1:9/")
     seed(session, T0)

@@ -48,11 +48,31 @@ checks:
 """
 
 
-def make_workspace(tmp_path: Path, checks_text: str, *, allow_commands: bool = False) -> Path:
+# Alertmanager's groups (ui/gallery/alerts.py): a model down declares at once, the rest wait in
+# the inbox; silences go to ``alertmanager`` (nothing listens on port 9 unless a test says so)
+ALERTS_YAML = """\
+alerts:
+  routes:
+    - name: serving-down
+      matchers: ['alertname="FraudModelDown"']
+      declare: true
+      runbook: fraud-latency
+  alertmanager: {{url: "{url}"}}
+"""
+
+
+def make_workspace(
+    tmp_path: Path,
+    checks_text: str,
+    *,
+    allow_commands: bool = False,
+    alertmanager: str = "http://127.0.0.1:9",
+) -> Path:
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "oncall.yaml").write_text(
         f"name: fraud-platform\nactor: alice\nrunbooks: [runbooks]\nallow_commands: {str(allow_commands).lower()}\ncommand_timeout: 5s\n"
+        + ALERTS_YAML.format(url=alertmanager)
     )
     (ws / "checks.yaml").write_text(checks_text)
     shutil.copytree(RUNBOOKS, ws / "runbooks")

@@ -16,6 +16,7 @@ from mlops_oncall.formats.vocabulary import FAILING
 from mlops_oncall.ui import format as fmt
 from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
+from mlops_oncall.ui.widgets.inbox import InboxBanner
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
 from mlops_oncall.ui.widgets.outbox import OutboxBanner
@@ -33,6 +34,7 @@ class DashboardScreen(Screen):
         Binding("enter", "open", "Open", id="dashboard.open", show=False),
         Binding("c", "focus_checks", "Checks", id="dashboard.focus_checks", show=False),
         Binding("i", "focus_incidents", "Incidents", id="dashboard.focus_incidents"),
+        Binding("a", "alerts", "Alerts", id="dashboard.alerts"),
         Binding("w", "focus_deploys", "What changed", id="dashboard.focus_deploys", show=False),
         Binding("s", "handoff", "Hand-off", id="dashboard.handoff"),
         Binding("p", "readiness", "Readiness", id="dashboard.readiness"),
@@ -44,6 +46,7 @@ class DashboardScreen(Screen):
         yield RefusedBanner()
         yield ChecksBanner()
         yield OutboxBanner()
+        yield InboxBanner()  # Alertmanager's groups waiting for a human (a: the inbox)
         # each panel is the widget itself, bordered and titled: no wrapping containers (four
         # fewer widgets to style and lay out before the first frame)
         with Horizontal(id="dashboard"):
@@ -457,6 +460,16 @@ class DashboardScreen(Screen):
 
     def action_handoff(self) -> None:
         oncall(self).action_handoff()
+
+    def action_alerts(self) -> None:
+        """The alerts inbox (ui/screens/alerts.py)."""
+        app = oncall(self)
+        if not app.ready:
+            self.notify("Still loading…")
+            return
+        from mlops_oncall.ui.screens.alerts import AlertsScreen
+
+        app.push_screen(AlertsScreen())
 
     def action_readiness(self) -> None:
         """A readiness review of the selected check's service (else the first service)."""

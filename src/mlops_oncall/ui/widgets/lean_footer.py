@@ -20,6 +20,10 @@ ESSENTIAL = frozenset(
     (
         "dashboard.declare",
         "dashboard.focus_incidents",
+        "dashboard.alerts",
+        "alerts.back",
+        "alerts.declare",
+        "silence.submit",
         "incident.back",
         "incident.note",
         "incident.ack",
