@@ -98,6 +98,7 @@ async def test_declare_from_a_group_opens_the_incident(tmp_path):
             assert title.value == "FraudLatencyHigh: p99 latency 1.4s over 5m on x2k4p (SLO 250ms)"
             assert dialog.query_one("#declare-service", Input).value == "fraud-scoring"
             title.value = "Fraud p99 over SLO on two pods"
+            dialog.query_one("#declare-service", Input).value = "fraud-api"  # the responder's
             await pilot.press("ctrl+s")
             await wait_for(
                 pilot, lambda: isinstance(app.screen, IncidentScreen), what="the incident"
@@ -106,7 +107,8 @@ async def test_declare_from_a_group_opens_the_incident(tmp_path):
             assert view.state == "declared" and view.row["decided_by"] == app.session.actor
             inc = app.session.incidents.get(view.incident).row
             assert inc.title == "Fraud p99 over SLO on two pods"
-            assert inc.severity == "SEV3" and inc.service == "fraud-scoring"
+            assert inc.severity == "SEV3" and inc.service == "fraud-api"
+            assert inc.detected_at == T0 - timedelta(minutes=6)  # the first alert's startsAt
             kinds = [e.kind for e in app.session.incidents.events(view.incident)]
             assert kinds.count("alert_fired") == 2
             await pilot.press("escape")
