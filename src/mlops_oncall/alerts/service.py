@@ -311,10 +311,11 @@ class Alerts:
         return text, data
 
     def _locked(self, conn, inc: Incidents, iid: int) -> tuple[dict[str, Any], tl.Appender]:
-        """The incident's row, locked, and one appender for all of a delivery's events (it
-        keeps the head itself: a lock and a read per event cost an alert storm dearly)."""
+        """The incident's row, locked, and one appender for all of a delivery's events: it
+        keeps the head itself and moves the row's head once, at flush() (a lock, a read, an
+        UPDATE and a NOTIFY per event cost an alert storm dearly)."""
         row = inc._row(conn, iid, lock=True)
-        return row, tl.Appender.for_row(conn, row)
+        return row, tl.Appender.for_row(conn, row, deferred=True)
 
     def _events(self, conn, inc, g, iid, fired, resolved, now) -> None:
         if not fired and not resolved:
@@ -326,6 +327,7 @@ class Alerts:
             inc._append(app, "alert_fired", now, text, data, actor=ALERTMANAGER)
         if resolved:
             self._resolved_event(conn, inc, g, row, app, [a.fingerprint for a in resolved], now)
+        app.flush()
 
     def _resolved_event(self, conn, inc, g, row, app, fingerprints: list[str], now) -> None:
         left = records.firing_count(conn, g["id"])
@@ -338,6 +340,7 @@ class Alerts:
         data = {"group": ref, "fingerprints": fingerprints, "still_firing": left}
         inc._append(app, "alerts_resolved", now, text, data, actor=ALERTMANAGER)
         if not left and self.config.resolve_closes:
+            app.flush()  # the status change reads and writes the row as usual
             self._mitigate(conn, inc, row, app, now)
 
     def _mitigate(self, conn, inc: Incidents, row, app, now) -> None:
@@ -359,6 +362,7 @@ class Alerts:
         done = [a["fingerprint"] for a in alerts if a["status"] == "resolved"]
         if done:
             self._resolved_event(conn, inc, g, row, app, done, now)
+        app.flush()
 
     def _prefill(self, g: dict[str, Any], alerts: list[dict[str, Any]], now) -> Declaration:
         """What a group's incident is declared with, as a failing check's would be: title,

@@ -138,10 +138,29 @@ class Appender:
     incident_id: int
     head_seq: int
     head_hash: str
+    # the head's UPDATE and the NOTIFY once, at flush(), not per event: a delivery of many
+    # alerts appends one event each (bench/bench_alert_storm.py), and each NOTIFY woke every TUI
+    deferred: bool = False
+    _moved_at: datetime | None = None
 
     @classmethod
-    def for_row(cls, conn: Connection, row: dict) -> Appender:
-        return cls(conn, row["id"], row["head_seq"], row["head_hash"] or GENESIS)
+    def for_row(cls, conn: Connection, row: dict, *, deferred: bool = False) -> Appender:
+        return cls(conn, row["id"], row["head_seq"], row["head_hash"] or GENESIS, deferred)
+
+    def flush(self) -> None:
+        """A deferred appender's head onto the incident row, and one notification. Call it
+        before the transaction commits (or anything else reads the row's head)."""
+        if self._moved_at is not None:
+            self._move_head(self._moved_at)
+            self._moved_at = None
+
+    def _move_head(self, ts: datetime) -> None:
+        self.conn.execute(
+            update(INC)
+            .where(INC.c.id == self.incident_id)
+            .values(head_seq=self.head_seq, head_hash=self.head_hash, updated_at=ts)
+        )
+        live.notify(self.conn, self.incident_id, self.head_seq)  # delivered on commit (PG)
 
     def append(
         self,
@@ -173,12 +192,10 @@ class Appender:
             )
         )
         self.head_seq, self.head_hash = seq, digest
-        self.conn.execute(
-            update(INC)
-            .where(INC.c.id == self.incident_id)
-            .values(head_seq=seq, head_hash=digest, updated_at=ts)
-        )
-        live.notify(self.conn, self.incident_id, seq)  # delivered on commit (PostgreSQL)
+        if self.deferred:
+            self._moved_at = ts
+        else:
+            self._move_head(ts)
         record = EventRecord(
             result.inserted_primary_key[0],
             seq,
