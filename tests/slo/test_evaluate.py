@@ -107,7 +107,9 @@ def store(backend_url):
     s.close()
 
 
-@pytest.mark.parametrize("at_offset", [timedelta(0), timedelta(seconds=-20)])
+@pytest.mark.parametrize(
+    "at_offset", [timedelta(0), timedelta(seconds=-20), timedelta(minutes=-17, seconds=-10)]
+)
 def test_the_store_and_a_history_in_memory_agree(store, at_offset):
     n = 30 * 1440
     bad = set(range(100, 1000, 90)) | set(range(n - 200, n, 7)) | {n - 3, n - 2}
