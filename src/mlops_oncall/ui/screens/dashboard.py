@@ -29,6 +29,7 @@ CONFIG_ERROR = Text("✗ config", style="bold red")  # a refused entry; the deta
 class DashboardScreen(Screen):
     _lists_shown: tuple | None = None  # the incidents and deploys rows on screen
     _deploys: tuple = ()  # the deploys on screen, whose "Ago" the tick keeps counting
+    _next_due = None  # the soonest status update due among the incidents shown (re-read then)
     BINDINGS = [
         Binding("d", "declare", "Declare", id="dashboard.declare"),
         Binding("enter", "open", "Open", id="dashboard.open", show=False),
@@ -247,6 +248,9 @@ class DashboardScreen(Screen):
         """Refresh the "for" column so ages keep counting between polls."""
         app = oncall(self)
         self._deploy_ages()
+        if self._next_due is not None and app.session.clock.now() > self._next_due:
+            self._next_due = None  # an update became overdue: one read of the lists
+            self.refresh_lists()
         t = self._checks_table()
         if not app.views or t is None:
             return
@@ -376,9 +380,10 @@ class DashboardScreen(Screen):
         s = app.session
         incidents = s.incidents.list(status="open", limit=50)
         deploys = s.deploys.list(limit=30)
-        app.call_from_thread(self._show_lists, incidents, deploys)
+        cadences = s.notify.cadences(incidents)  # one query: each one's last status update
+        app.call_from_thread(self._show_lists, incidents, deploys, cadences)
 
-    def _show_lists(self, incidents, deploys) -> None:
+    def _show_lists(self, incidents, deploys, cadences=None) -> None:
         if (
             not self.query("#deploys-table")
             or not self.query_one("#deploys-table", DataTable).columns
@@ -413,8 +418,12 @@ class DashboardScreen(Screen):
         ]
         # every two seconds, and mostly unchanged: rebuilding the tables anyway repainted them
         # and restyled their scrollbars, a frame's work a keystroke could land behind
+        cadences = cadences or {}
+        overdue = {r.id for r in incidents if r.id in cadences and cadences[r.id].overdue}
+        dues = [c.due for c in cadences.values() if c.due is not None and not c.overdue]
+        self._next_due = min(dues, default=None)
         shown = (
-            [(r.id, r.severity, r.status, r.title, r.is_drill) for r in incidents],
+            [(r.id, r.severity, r.status, r.title, r.is_drill, r.id in overdue) for r in incidents],
             deploy_rows,
         )
         if shown == self._lists_shown:
@@ -428,11 +437,14 @@ class DashboardScreen(Screen):
             title = r.title
             if r.is_drill and not title.startswith("[drill]"):  # drills title theirs so
                 title += "  [drill]"
+            cell = Text(title)
+            if r.id in overdue:
+                cell.append("  update overdue", style="bold red")
             inc.add_row(
                 public_id(r.id),
                 fmt.sev_text(r.severity),
                 fmt.status_text(r.status),
-                title,
+                cell,
                 key=public_id(r.id),
             )
         if incidents:

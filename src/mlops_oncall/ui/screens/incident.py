@@ -95,6 +95,7 @@ class IncidentScreen(Screen):
         Binding("b", "runbooks", "Runbook", id="incident.runbooks", show=False),
         Binding("P", "postmortem", "Postmortem", id="incident.postmortem"),
         Binding("M", "milestones", "Milestones", id="incident.milestones", show=False),
+        Binding("u", "update", "Update", id="incident.update"),
     ]
 
     def __init__(self, incident_id: str):
@@ -106,6 +107,7 @@ class IncidentScreen(Screen):
         self._here: list = []  # who else has it open, as last read
         self._beaten = False  # a beat was recorded: leave when the screen closes
         self._left = False  # the screen has closed: a beat still on its way leaves after it
+        self._cadence = None  # the status update cadence (notify/cadence.py), as last read
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -246,6 +248,7 @@ class IncidentScreen(Screen):
 
     def _show_view(self) -> None:
         v = self.view
+        self.check_updates()
         self.render_header()
         self.query_one(IncidentChecks).refresh_state()
         runbook = Text()
@@ -303,6 +306,7 @@ class IncidentScreen(Screen):
         t.append(f"\nElapsed {fmt.since(r.declared_at, end)}", style="")
         roles = ", ".join(f"{k} {w}" for k, w in sorted(v.roles.items())) or "no roles assigned (o)"
         t.append(f"   Roles: {roles}", style="dim")
+        self._render_cadence(t, now)
         t.append("\n")
         for m in in_time_order(r):  # as they happened; unset ones last
             at = getattr(r, f"{m}_at")
@@ -313,6 +317,48 @@ class IncidentScreen(Screen):
             else:
                 t.append(f"{m} {fmt.clock_time(at, zone)}  ", style="")
         self.query_one("#incident-header", Static).update(t)
+
+    # -- status updates: when the next one is due ----------------------------------------------
+    @work(thread=True, exclusive=True, group="incident-updates")
+    def check_updates(self) -> None:
+        """Read the cadence, and record update_overdue once per overdue period (whichever
+        process notices first; the core checks under the incident's lock)."""
+        notify = oncall(self).session.notify
+        row = oncall(self).session.incidents.get(self.incident_id).row
+        if notify.note_overdue(row) is not None:
+            self.app.call_from_thread(self.poll)
+        cadence = notify.cadence(row)
+        self.app.call_from_thread(self._got_cadence, cadence)
+
+    def _got_cadence(self, cadence) -> None:
+        self._cadence = cadence
+        self.render_header()
+
+    def _render_cadence(self, t: Text, now) -> None:
+        c = self._cadence
+        if c is None or c.due is None:
+            return
+        if now > (c.due + c.every if c.overdue else c.due):
+            self._cadence = None  # it became overdue, or a new period began: read it again
+            self.check_updates()
+            return
+        line = c.line(now).capitalize()
+        if c.overdue:
+            t.append(f"   {line} (u)", style="bold red")
+        else:
+            t.append(f"   {line}", style="dim")
+
+    def action_update(self) -> None:
+        from mlops_oncall.ui.screens.update_dialog import UpdateModal
+
+        def done(posted) -> None:
+            if posted:
+                d = posted.delivery
+                where = f" to {d.destination}" if d is not None else ""
+                self.app.notify(f"Update #{posted.event.seq} sent{where}")
+                self.poll()
+
+        self.app.push_screen(UpdateModal(self.incident_id, oncall(self).session.notify), done)
 
     # -- presence: who else has this incident open ---------------------------------------------
     @work(thread=True, exclusive=True, group="incident-presence")
