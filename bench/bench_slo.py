@@ -1,5 +1,5 @@
 """`slo status` over many checks with 30 days of history, against a plain SQL aggregate over the
-same rows in the same run; and the store size the roll-ups take.
+30 days' roll-ups in the same run; and the store size the roll-ups take.
 
 The store holds what the monitor leaves after 30 days at one poll a minute per check: hourly
 roll-ups for the 30 days, and minute roll-ups for the last 3d 1h (older ones are pruned; the
@@ -8,7 +8,8 @@ bench checks that a prune after another day of minutes brings the table back to 
 status  - every SLO (one per check) evaluated now: the minute and hourly roll-ups read by
           slo/records.py, the windows and rows computed (what `slo status` runs)
 plain   - SELECT check_id, SUM(polls), SUM(down), SUM(degraded) ... GROUP BY check_id over the
-          same minute rows and the same hourly rows: the least any evaluation must read
+          30 days of rows, hourly and minute (status reads the hourly rows and only the
+          minutes its windows' partial hours need)
 
   python bench/bench_slo.py [--checks 1000] [--repeat 5]
 """
