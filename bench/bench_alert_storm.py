@@ -396,20 +396,21 @@ def tui_main(ws: str, url: str) -> None:
                 samples.append((at, (done - start) * 1000))
                 await asyncio.sleep(0.05)  # a person's key rate, not a flood
 
+    profile_to = os.environ.get("STORM_TUI_PROFILE")  # every thread of the TUI, to a file
+    profiles = _profile_threads() if profile_to else []
     try:
         asyncio.run(run())
     finally:
         session.close()
+        if profile_to:
+            _dump(profiles, profile_to)
     print(json.dumps(samples), flush=True)
 
 
-def profiled_main(out: str, argv: list[str]) -> None:
-    """`mlops-oncall serve` under cProfile in every thread (its writes run in worker threads)."""
+def _profile_threads() -> list:
+    """cProfile in this thread and every thread started from now on."""
     import cProfile
-    import pstats
     import threading
-
-    from mlops_oncall.cli import main as cli_main
 
     profiles: list[cProfile.Profile] = []
 
@@ -420,23 +421,35 @@ def profiled_main(out: str, argv: list[str]) -> None:
         p.enable()
 
     threading.setprofile(start)
-    main_profile = cProfile.Profile()
-    profiles.append(main_profile)
+    start()
+    return profiles
+
+
+def _dump(profiles: list, out: str) -> None:
+    import pstats
+
+    for p in profiles:
+        p.disable()
+    stats = pstats.Stats(profiles[0])
+    for p in profiles[1:]:
+        with contextlib.suppress(TypeError):  # a thread that never ran anything
+            stats.add(p)
+    stats.dump_stats(out)
+
+
+def profiled_main(out: str, argv: list[str]) -> None:
+    """`mlops-oncall serve` under cProfile in every thread (its writes run in worker threads)."""
+
+    from mlops_oncall.cli import main as cli_main
+
     sys.argv = ["mlops-oncall", *argv]
-    main_profile.enable()
+    profiles = _profile_threads()
     try:
         cli_main()
     except SystemExit:
         pass
     finally:
-        main_profile.disable()
-        for p in profiles:
-            p.disable()
-        stats = pstats.Stats(profiles[0])
-        for p in profiles[1:]:
-            with contextlib.suppress(TypeError):  # a thread that never ran anything
-                stats.add(p)
-        stats.dump_stats(out)
+        _dump(profiles, out)
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -494,6 +507,19 @@ def run_backend(label: str, make_url, groups, args, tmp: Path) -> None:
             tui=False, profile=f"{args.profile}.{label}",
         )  # fmt: skip
         print(f"  profile: {args.profile}.{label} (python -m pstats)")
+    if ours and bare:
+        _summary(label, alerts, ours, bare)
+    if tui:
+        moves = tui[0]["moves"]
+        if moves:
+            print(
+                f"{label} cursor during storm: {len(moves)} moves, median "
+                f"{statistics.median(moves):.0f} ms, p90 {p90(moves):.0f} ms, max "
+                f"{max(moves):.0f} ms (target p90 <= 100 ms)"
+            )
+
+
+def _summary(label: str, alerts: int, ours: list[dict], bare: list[dict]) -> None:
     o = statistics.median(alerts / g["seconds"] for g in ours)
     b = statistics.median(alerts / g["seconds"] for g in bare)
     ratios = [
@@ -508,14 +534,6 @@ def run_backend(label: str, make_url, groups, args, tmp: Path) -> None:
         f"listening, peak {max(g['hwm_kib'] for g in ours) / 1024:.0f} MiB "
         f"(bare app peak {max(g['hwm_kib'] for g in bare) / 1024:.0f} MiB)"
     )
-    if tui:
-        moves = tui[0]["moves"]
-        if moves:
-            print(
-                f"{label} cursor during storm: {len(moves)} moves, median "
-                f"{statistics.median(moves):.0f} ms, p90 {p90(moves):.0f} ms, max "
-                f"{max(moves):.0f} ms (target p90 <= 100 ms)"
-            )
 
 
 def _print_ours(r, got, alerts, posts, expected) -> None:

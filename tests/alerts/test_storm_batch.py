@@ -54,3 +54,17 @@ def test_a_twenty_alert_notification_with_repeats_resolves_and_a_duplicate(make,
     again = s.alerts.receive(payload(*gone, *repeats, *new))
     assert (again.fired, again.resolved) == ([], [])
     assert len(s.alerts.get(got.group).alerts) == 20
+
+
+def test_brief_groups_carry_what_the_inbox_line_reads(make):
+    """groups(brief=True), the dashboard's inbox line after every delivery: each alert's name
+    and status only, so the same titles and firing counts without decoding labels."""
+    s = make({"declare": False})
+    s.alerts.receive(payload(alert(_fp(1)), alert(_fp(2), "GPUMemoryPressure")))
+    s.alerts.receive(payload(resolved(alert(_fp(1))), alert(_fp(2), "GPUMemoryPressure")))
+    full, brief = s.alerts.groups(), s.alerts.groups(brief=True)
+    assert [(g.id, g.state, g.title, len(g.firing)) for g in brief] == [
+        (g.id, g.state, g.title, len(g.firing)) for g in full
+    ]
+    assert [len(g.firing) for g in brief] == [1]
+    assert set(brief[0].alerts[0]) == {"group_id", "alertname", "status"}

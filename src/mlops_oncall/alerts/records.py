@@ -116,6 +116,19 @@ def alerts_of(conn: Connection, group_ids: list[int]) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
+def alert_names_of(conn: Connection, group_ids: list[int]) -> list[dict[str, Any]]:
+    """The alerts' group, name and status only: what a one-line summary needs, without the
+    labels and annotations to decode (the dashboard's inbox line, read after every delivery)."""
+    if not group_ids:
+        return []
+    q = (
+        select(AL.c.group_id, AL.c.alertname, AL.c.status)
+        .where(AL.c.group_id.in_(group_ids))
+        .order_by(AL.c.group_id, AL.c.id)
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
 def firing_count(conn: Connection, group_id: int) -> int:
     q = select(func.count()).where(AL.c.group_id == group_id, AL.c.status == "firing")
     return conn.execute(q).scalar_one()

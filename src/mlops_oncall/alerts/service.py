@@ -445,9 +445,10 @@ class Alerts:
             status = records.incident_status(conn, g["incident_id"]) if g["incident_id"] else None
             return GroupView(g, records.alerts_of(conn, [gid]), status)
 
-    def groups(self, *, all: bool = False) -> list[GroupView]:
+    def groups(self, *, all: bool = False, brief: bool = False) -> list[GroupView]:
         """Newest first. Without ``all``: the inbox and the groups whose incident is open,
-        firing or seen within RECENT."""
+        firing or seen within RECENT. ``brief``: each alert only its name and status (enough
+        for ``title`` and ``firing``; not for ``to_json``), a fraction of the read's cost."""
         with self.store.read() as conn:
             if all:
                 rows = records.groups(conn, states=None, since=None)
@@ -460,7 +461,8 @@ class Alerts:
                     )
                     if r["state"] == "inbox" or r["incident_status"] in lc.OPEN_STATUSES
                 ]
-            alerts = records.alerts_of(conn, [r["id"] for r in rows])
+            read = records.alert_names_of if brief else records.alerts_of
+            alerts = read(conn, [r["id"] for r in rows])
         by_group: dict[int, list[dict[str, Any]]] = {}
         for a in alerts:
             by_group.setdefault(a["group_id"], []).append(a)

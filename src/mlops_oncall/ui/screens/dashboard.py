@@ -14,6 +14,7 @@ from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from mlops_oncall.formats.vocabulary import FAILING
 from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.coalesce import one_at_a_time
 from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.banner import ChecksBanner, DrillBanner
 from mlops_oncall.ui.widgets.inbox import InboxBanner
@@ -372,7 +373,8 @@ class DashboardScreen(Screen):
         return text
 
     # -- incidents and deploys (read in a thread, applied on the UI loop) --------------------
-    @work(thread=True, exclusive=True, group="dashboard-lists")
+    @work(thread=True, group="dashboard-lists")
+    @one_at_a_time  # a storm's notifications: one read in flight, one more after it
     def refresh_lists(self) -> None:
         app = oncall(self)
         if not app.ready:

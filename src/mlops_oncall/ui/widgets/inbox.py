@@ -14,6 +14,8 @@ from rich.text import Text
 from textual import work
 from textual.widgets import Static
 
+from mlops_oncall.ui.coalesce import one_at_a_time
+
 
 class InboxBanner(Static):
     DEFAULT_CSS = """
@@ -33,13 +35,14 @@ class InboxBanner(Static):
         self.inbox: list[Any] = []  # the inbox's groups as last read, newest first
         self._known: set[str] | None = None  # group ids seen; None before the first read
 
-    @work(thread=True, exclusive=True, group="inbox-banner")
+    @work(thread=True, group="inbox-banner")
+    @one_at_a_time  # a storm's notifications: one read in flight, one more after it
     def refresh_inbox(self) -> None:
         app: Any = self.app
         if not app.ready:
             return
         try:
-            groups = app.session.alerts.groups()
+            groups = app.session.alerts.groups(brief=True)  # names and states: the line's
         except Exception:  # the store's trouble is said where it is written; keep the last line
             return
         with contextlib.suppress(RuntimeError):  # the app is closing
