@@ -20,7 +20,14 @@ from mlops_oncall.formats.actors import ENV_ACTOR, actor_problem
 from mlops_oncall.formats.durations import Duration
 from mlops_oncall.formats.percent import Percent
 from mlops_oncall.formats.problems import Problem, ProblemsError
-from mlops_oncall.formats.validate import FileModel, did_you_mean, new_dict, validate, zone_name
+from mlops_oncall.formats.validate import (
+    FileModel,
+    did_you_mean,
+    new_dict,
+    new_list,
+    validate,
+    zone_name,
+)
 from mlops_oncall.formats.yamlsrc import Document, load_file
 from mlops_oncall.paths import user_data_dir
 
@@ -307,7 +314,7 @@ class NotifyDestination(FileModel):
     username: str | None = Field(default=None, description="smtp: the login name, if any.")
     password: str | None = Field(default=None, description="smtp: the password, as ${env:NAME}.")
     sender: str | None = Field(default=None, description="smtp: the From address.")
-    to: list[str] = Field(default_factory=list, description="smtp: the recipients.")
+    to: list[str] = Field(default_factory=new_list, description="smtp: the recipients.")
     timeout: Duration = Field(
         default=timedelta(seconds=10), description="Time limit for one attempt."
     )
