@@ -432,6 +432,54 @@ async def debrief(app, pilot):
     await _settle(app, pilot)
 
 
+async def _alerts(app, pilot):
+    from mlops_oncall.ui.gallery.alerts import seed_alerts
+    from mlops_oncall.ui.screens.alerts import AlertsScreen
+    from mlops_oncall.ui.widgets.inbox import InboxBanner
+
+    seed_alerts(app.session)
+    await _ready(app, pilot)
+    await _until(pilot, lambda: app.screen.query_one(InboxBanner).has_class("-on"))
+    app.clear_notifications()  # the groups seeded before the app started are not new
+    await pilot.press("a")
+    await _until(pilot, lambda: isinstance(app.screen, AlertsScreen) and app.screen.groups)
+
+
+async def dashboard_alerts(app, pilot):
+    from mlops_oncall.ui.gallery.alerts import seed_alerts
+    from mlops_oncall.ui.widgets.inbox import InboxBanner
+
+    seed_alerts(app.session)
+    await _ready(app, pilot)
+    await _until(pilot, lambda: app.screen.query_one(InboxBanner).has_class("-on"))
+    app.clear_notifications()  # seeded while the app started: not an alarm to picture
+    await _settle(app, pilot)
+
+
+async def alerts(app, pilot):
+    await _alerts(app, pilot)
+    await _settle(app, pilot)
+
+
+async def alerts_declare(app, pilot):
+    from mlops_oncall.ui.modals import DeclareModal
+
+    await _alerts(app, pilot)
+    await pilot.press("d")
+    await _until(pilot, lambda: isinstance(app.screen, DeclareModal))
+    await _settle(app, pilot)
+
+
+async def alerts_silence(app, pilot):
+    from mlops_oncall.ui.screens.alert_dialogs import SilenceModal
+
+    await _alerts(app, pilot)
+    await pilot.press("s")
+    await _until(pilot, lambda: isinstance(app.screen, SilenceModal))
+    await pilot.press(*"rollback to v42 running, ask alice")
+    await _settle(app, pilot)
+
+
 SCENES = [
     Scene("dashboard", "Dashboard: checks, open incidents, what changed", dashboard),
     Scene("declare", "Declare from a failing check, prefilled", declare),
@@ -467,4 +515,8 @@ SCENES = [
     Scene("handoff", "Shift hand-off: the note for the next shift", handoff),
     Scene("debrief", "Drill debrief: scored from the timeline; accept improvements", debrief),
     Scene("readiness", "Production readiness: pre-filled evidence, answered with a key", readiness),
+    Scene("dashboard-alerts", "Dashboard: alert groups waiting in the inbox", dashboard_alerts),
+    Scene("alerts", "Alerts inbox: groups as Alertmanager grouped them, their alerts", alerts),
+    Scene("alerts-declare", "Declare from an alert group, prefilled", alerts_declare),
+    Scene("alerts-silence", "Silence a group in Alertmanager, with a comment", alerts_silence),
 ]

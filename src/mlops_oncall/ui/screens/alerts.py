@@ -21,15 +21,17 @@ from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
 
-COLUMNS = (  # fixed widths but the alert's: 80 columns show every one
+COLUMNS = (  # fixed widths; the alert's takes what is left (``_fit``): 80 columns show all
     ("state", "State", 9),
     ("sev", "Sev", 6),
-    ("alert", "Alert", None),
-    ("service", "Service", 12),
+    ("alert", "Alert", 0),  # COLUMNS_ALERT until the screen's width is known
+    ("service", "Service", 13),
     ("firing", "Firing", 6),
     ("age", "Age", 5),
-    ("incident", "Incident", 9),
+    ("incident", "Incident", 8),
 )
+MIN_ALERT = 12
+COLUMNS_ALERT = 16
 STATE_STYLE = {"inbox": "bold yellow", "declared": "magenta", "attached": "magenta"}
 UNDECIDED = ("inbox", "dismissed")  # what declare and attach accept
 
@@ -77,11 +79,33 @@ class AlertsScreen(Screen):
         yield LeanFooter()
 
     def on_mount(self) -> None:
-        t = self.query_one("#alerts-table", DataTable)
-        for key, label, width in COLUMNS:
-            t.add_column(label, key=key, width=width)
-        t.focus()
+        self._columns(COLUMNS_ALERT)
+        self.query_one("#alerts-table", DataTable).focus()
         self.reload()
+
+    def _columns(self, alert_width: int) -> None:
+        t = self.query_one("#alerts-table", DataTable)
+        self._alert_width = alert_width
+        for key, label, width in COLUMNS:
+            t.add_column(label, key=key, width=alert_width if key == "alert" else width)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """The alert names' column takes the width the others leave (no sideways scroll):
+        the columns are made again at the new width, and the rows shown again."""
+        t = self.query_one("#alerts-table", DataTable)
+        pad = 2 * t.cell_padding
+        others = sum(w + pad for key, _, w in COLUMNS if key != "alert")
+        width = max(MIN_ALERT, t.scrollable_content_region.width - others - pad + 1)
+        if width == self._alert_width:
+            return
+        t.clear(columns=True)
+        self._columns(width)
+        self._shown = None
+        if self.groups is not None:
+            self._show(self.groups)
 
     # -- reading (a thread), showing (the UI loop) ----------------------------------------
     @work(thread=True, exclusive=True, group="alerts-inbox")

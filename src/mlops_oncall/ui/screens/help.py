@@ -26,7 +26,8 @@ step, and let the timeline record everything. Every action is also a CLI command
 `escape` goes back; `q` quits. The footer shows the screen's most important keys, as many as
 fit the terminal's width; every key is listed below. Below 100 columns the dashboard shows the
 checks across the whole width: `i` (or `tab`) brings in the open incidents and what changed,
-`c` the checks back.
+`c` the checks back. `a` opens the alerts inbox: Alertmanager's alert groups, to declare from,
+attach to an open incident, dismiss or silence in Alertmanager.
 
 **Remap a key** in `oncall.yaml`:
 
