@@ -341,7 +341,7 @@ class NotifyDestination(FileModel):
     def _fields_of_type(self):
         missing = [f for f in NOTIFY_REQUIRED[self.type] if not getattr(self, f)]
         if missing:
-            raise ValueError(f"a {self.type} destination needs {', '.join(missing)}")
+            raise ValueError(f"type: {self.type} needs {', '.join(missing)}")
         return self
 
     def resolved(self, field: str, name: str) -> str | None:
