@@ -75,9 +75,10 @@ class Verdict:
 
 
 def query_request(
-    base_url: str, query: str, method: str
+    base_url: str, query: str, method: str, at: float | None = None
 ) -> tuple[str, dict[str, str], bytes | None]:
-    """(url, extra headers, body) of the instant query at the server's now.
+    """(url, extra headers, body) of the instant query at the server's now, or at ``at``
+    (unix seconds: the API's ``time`` parameter).
 
     GET carries the query in the URL; POST form-encodes it in the body (Prometheus reads both,
     and POST has no URL length limit). ``base_url`` may already end in /api/v1/query.
@@ -87,7 +88,8 @@ def query_request(
         if urlsplit(base_url).path.rstrip("/").endswith(API_PATH)
         else (base_url.rstrip("/") + API_PATH)
     )
-    form = urlencode({"query": query})
+    params = {"query": query} if at is None else {"query": query, "time": f"{at:.3f}"}
+    form = urlencode(params)
     if method == "POST":
         return url, {"Content-Type": _FORM}, form.encode()
     return f"{url}{'&' if '?' in url else '?'}{form}", {}, None
@@ -175,13 +177,25 @@ def reads_value(cond: Condition) -> bool:
 # --------------------------------------------------------------------------- the answer
 
 
-def judge(spec_conditions: tuple[Any, ...], promql: PromQuery, obs: Observation) -> Verdict:
-    """The verdict of one answer: ``spec_conditions`` are the check's ParsedConditions."""
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An instant query's answer: its series (labels as text, the value or None when it is
+    not a number), or why there are none (``error_class`` and ``message``)."""
+
+    series: list[tuple[str, Decimal | None]]
+    warnings: list[str]
+    error_class: str | None = None
+    message: str = ""
+
+
+def read_answer(obs: Observation) -> Answer:
+    """The answer in ``obs`` (its status and body): a vector's or a scalar's series, or the
+    error Prometheus (or whatever answered) gave. Checks judge it; SLOs sum it (slo/)."""
     data, error = obs.body_json()
-    failure = _error_verdict(obs, data, error, spec_conditions)
+    failure = _error_answer(obs, data, error)
     if failure is not None:
         return failure
-    payload = data.get("data") if isinstance(data, dict) else None
+    payload = data.get("data")
     kind = payload.get("resultType") if isinstance(payload, dict) else None
     result = payload.get("result") if isinstance(payload, dict) else None
     if kind == "vector" and isinstance(result, list):
@@ -190,30 +204,39 @@ def judge(spec_conditions: tuple[Any, ...], promql: PromQuery, obs: Observation)
         series = [("scalar", _sample_value(result))]
     elif kind in ("matrix", "string"):
         what = "a range vector (matrix)" if kind == "matrix" else "a string"
-        return _fail(
-            spec_conditions,
+        return Answer(
+            [],
+            [],
             "body_parse",
             f"the query returned {what}; a check needs an instant vector or a scalar",
         )
     else:
-        return _fail(
-            spec_conditions,
+        return Answer(
+            [],
+            [],
             "body_parse",
             "not a Prometheus query answer (expected data.resultType vector or scalar)",
         )
-    verdict = _evaluate(spec_conditions, promql, obs, series)
-    warnings = data.get("warnings") if isinstance(data, dict) else None
-    if isinstance(warnings, list) and warnings:
-        note = "; ".join(str(w) for w in warnings[:3])
+    warnings = data.get("warnings")
+    shown = [str(w) for w in warnings[:3]] if isinstance(warnings, list) else []
+    return Answer(series, shown)
+
+
+def judge(spec_conditions: tuple[Any, ...], promql: PromQuery, obs: Observation) -> Verdict:
+    """The verdict of one answer: ``spec_conditions`` are the check's ParsedConditions."""
+    answer = read_answer(obs)
+    if answer.error_class is not None:
+        return _fail(spec_conditions, answer.error_class, answer.message)
+    verdict = _evaluate(spec_conditions, promql, obs, answer.series)
+    if answer.warnings:
+        note = "; ".join(answer.warnings)
         message = _bound(f"{verdict.message} (Prometheus warned: {note})")
         return Verdict(verdict.state, verdict.error_class, message, verdict.conditions)
     return verdict
 
 
-def _error_verdict(
-    obs: Observation, data: Any, error: str | None, conds: tuple[Any, ...]
-) -> Verdict | None:
-    """The verdict of an error answer (or of a body that is not an answer), or None."""
+def _error_answer(obs: Observation, data: Any, error: str | None) -> Answer | None:
+    """The error of an error answer (or of a body that is not an answer), or None."""
     status = obs.status or 0
     if (isinstance(data, dict) and data.get("status") == "error") or status >= 300:
         etype = data.get("errorType") if isinstance(data, dict) else None
@@ -227,11 +250,11 @@ def _error_verdict(
             body = obs.body_text().strip().splitlines()
             shown = f" ({body[0][:120]!r})" if body else ""
             message = f"the query URL answered {status}{shown}; is url a Prometheus server?"
-        return _fail(conds, error_class, _bound(message))
+        return Answer([], [], error_class, _bound(message))
     if error is not None:
-        return _fail(conds, "body_parse", f"the answer is not JSON ({error})")
+        return Answer([], [], "body_parse", f"the answer is not JSON ({error})")
     if not isinstance(data, dict) or data.get("status") != "success":
-        return _fail(conds, "body_parse", "not a Prometheus query answer (no status: success)")
+        return Answer([], [], "body_parse", "not a Prometheus query answer (no status: success)")
     return None
 
 
@@ -384,11 +407,13 @@ def _bound(message: str) -> str:
 __all__ = [
     "ERROR_TYPES",
     "ON_NO_VALUE",
+    "Answer",
     "PromQuery",
     "Verdict",
     "judge",
     "placeholder_problem",
     "query_request",
     "range_selector",
+    "read_answer",
     "reads_value",
 ]
