@@ -25,6 +25,8 @@ class InboxBanner(Static):
         background: $warning 30%;
         color: $text;
         padding: 0 1;
+        text-wrap: nowrap;  /* one row: the newest group's name is cut, not wrapped away */
+        text-overflow: ellipsis;
         display: none;
     }
     InboxBanner.-on { display: block; }
