@@ -74,6 +74,8 @@ def test_post_a_file_and_json_shape(cli, ws, tmp_path):
     assert shown["updates"]["every_seconds"] == 1800
     text = cli("incident", "show", "INC-0001").out
     assert "updates: next update in 30m" in text
+    verify = cli("incident", "verify", "INC-0001")
+    assert verify.code == 0, verify.out + verify.err  # the new events are on the hash chain
 
 
 def test_refused_is_exit_1_and_recorded(cli, ws, tmp_path):
