@@ -104,7 +104,7 @@ class Notifier:
         """Record `update_overdue` for the current overdue period if nobody has: the event, or
         None (not overdue, or recorded already by this or another process)."""
         c = self.cadence(row)
-        if not c.overdue:
+        if not c.overdue or self.store.read_only:  # a read-only store only shows it
             return None
         due = c.due
         data = {"due": rfc3339(due), "every_seconds": int(c.every.total_seconds())}
