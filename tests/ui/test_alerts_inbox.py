@@ -111,6 +111,10 @@ async def test_declare_from_a_group_opens_the_incident(tmp_path):
             assert inc.detected_at == T0 - timedelta(minutes=6)  # the first alert's startsAt
             kinds = [e.kind for e in app.session.incidents.events(view.incident)]
             assert kinds.count("alert_fired") == 2
+            header = app.screen.query_one("#incident-header", Static)
+            await wait_for(
+                pilot, lambda: "ALG-0004 2/2 firing" in str(header.render()), what="its group"
+            )
             await pilot.press("escape")
             await wait_for(
                 pilot,

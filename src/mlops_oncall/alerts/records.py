@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
 from mlops_oncall.store.tables import Alert as AL
 from mlops_oncall.store.tables import AlertGroup as AG
@@ -114,6 +114,20 @@ def alerts_of(conn: Connection, group_ids: list[int]) -> list[dict[str, Any]]:
         return []
     q = select(AL).where(AL.c.group_id.in_(group_ids)).order_by(AL.c.group_id, AL.c.id)
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def incident_group_counts(conn: Connection, incident_id: int) -> list[tuple[int, int, int]]:
+    """(group id, alerts firing, alerts) of each group declared as or attached to the
+    incident, oldest first: one aggregate, for the incident screen's header."""
+    firing = func.sum(case((AL.c.status == "firing", 1), else_=0))
+    q = (
+        select(AG.c.id, func.coalesce(firing, 0), func.count(AL.c.id))
+        .select_from(AG.outerjoin(AL, AL.c.group_id == AG.c.id))
+        .where(AG.c.incident_id == incident_id)
+        .group_by(AG.c.id)
+        .order_by(AG.c.id)
+    )
+    return [(int(g), int(f), int(n)) for g, f, n in conn.execute(q)]
 
 
 def alert_names_of(conn: Connection, group_ids: list[int]) -> list[dict[str, Any]]:

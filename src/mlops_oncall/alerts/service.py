@@ -475,6 +475,13 @@ class Alerts:
             for r in rows
         ]
 
+    def of_incident(self, incident: str | int) -> list[tuple[str, int, int]]:
+        """(ALG id, alerts firing, alerts) of each group declared as or attached to the
+        incident, oldest first (the incident screen's header)."""
+        with self.store.read() as conn:
+            counts = records.incident_group_counts(conn, parse_ref(incident))
+        return [(alert_group_ref(g), firing, n) for g, firing, n in counts]
+
     def _undecided(self, conn, ref: str | int) -> dict[str, Any]:
         g = records.group(conn, parse_alert_group_ref(ref), lock=True)
         if g is None:

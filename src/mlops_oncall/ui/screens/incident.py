@@ -105,6 +105,7 @@ class IncidentScreen(Screen):
         self.incident_id = incident_id
         self.view = None
         self.last_seq = 0
+        self.alert_groups: list[tuple[str, int, int]] = []  # (ALG id, firing, alerts)
         self._deploys: list | None = None  # as last shown in the recent-deploys panel
         self._here: list = []  # who else has it open, as last read
         self._beaten = False  # a beat was recorded: leave when the screen closes
@@ -164,6 +165,7 @@ class IncidentScreen(Screen):
         view = s.incidents.get(self.incident_id)
         events = s.incidents.latest(self.incident_id, FIRST_PAGE)
         deploys = s.deploys.list(service=view.row.service, limit=10) if view.row.service else []
+        self.alert_groups = s.alerts.of_incident(self.incident_id)  # the header shows them
         self.app.call_from_thread(self._loaded, view, events, deploys)
 
     @work(thread=True, exclusive=True, group="incident-poll")
@@ -179,6 +181,8 @@ class IncidentScreen(Screen):
             return
         events = s.incidents.events(self.incident_id, after_seq=self.last_seq)
         view = s.incidents.get(self.incident_id)
+        if any(e.kind.startswith("alert") or e.kind == "note" for e in events):
+            self.alert_groups = s.alerts.of_incident(self.incident_id)  # fired, resolved, attached
         self.app.call_from_thread(self._more, view, events)
 
     @work(thread=True, exclusive=True, group="incident-deploys")
@@ -308,6 +312,10 @@ class IncidentScreen(Screen):
         t.append(f"\nElapsed {fmt.since(r.declared_at, end)}", style="")
         roles = ", ".join(f"{k} {w}" for k, w in sorted(v.roles.items())) or "no roles assigned (o)"
         t.append(f"   Roles: {roles}", style="dim")
+        for gid, firing, n in self.alert_groups:  # Alertmanager's groups on this incident
+            t.append(f"   {gid} ", style="dim")
+            style = "bold red" if firing else "green"
+            t.append(f"{firing}/{n} firing" if firing else f"✓ 0/{n} firing", style=style)
         self._render_cadence(t, now)
         t.append("\n")
         for m in in_time_order(r):  # as they happened; unset ones last
