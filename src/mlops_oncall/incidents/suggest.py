@@ -65,6 +65,18 @@ def runbook_suggestions(
     ]
 
 
+def suggestions_for_checks(
+    library, *, checks: list[str], services: list[str], named: dict[str, str]
+) -> list[Suggestion]:
+    """Runbooks that fit several checks at once (an SLO's): triggered by or named by one of
+    them, their services strengthening the match."""
+    matches = library.match(checks=checks, services=services, named=named)
+    return [
+        Suggestion(m.entry.id, m.entry.summary.title, m.entry.summary.severity, m.score, m.reasons)
+        for m in matches
+    ]
+
+
 def past_incidents(
     store, *, service: str | None, runbook_ids: list[str], limit: int = 5
 ) -> list[dict[str, Any]]:

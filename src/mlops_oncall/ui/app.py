@@ -30,6 +30,7 @@ from mlops_oncall.ui.messages import (
     IncidentsChanged,
     StoryEvent,
 )
+from mlops_oncall.ui.slo_watch import SloWatch
 from mlops_oncall.ui.widgets.refused import RefusedBanner
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class _ContextExecutor(ThreadPoolExecutor):
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
-class OncallApp(App[None]):
+class OncallApp(SloWatch, App[None]):
     CSS_PATH = "styles/app.tcss"
     TITLE = "mlops-oncall"
     COMMANDS = App.COMMANDS | {OncallCommands}
@@ -414,6 +415,7 @@ class OncallApp(App[None]):
             dash.refresh_lists()
             dash.query_one(RefusedBanner).load()
         self.post_message(AlertsChanged())  # the inbox's line on the dashboard
+        self.start_slos()  # the SLO panel and alarm, only with a slos.yaml (ui/slo_watch.py)
         self.refresh_bindings()  # ctrl+r, if some runbooks were refused
 
     def on_unmount(self) -> None:
@@ -727,14 +729,21 @@ class OncallApp(App[None]):
 
         s = self.session
         decl = declaration_for(self.views[check_id], self.specs.get(check_id), s.library, s.store)
-        self.call_from_thread(self._show_declare, decl)
+        try:  # the budget its SLOs burned since it failed; the dialog opens without it
+            budget = self.budget_lines(check_id, decl.detected_at)
+        except Exception:
+            budget = []
+        self.call_from_thread(self._show_declare, decl, budget)
 
-    def _show_declare(self, decl) -> None:
+    def _show_declare(self, decl, budget=()) -> None:
         from mlops_oncall.ui.modals import DeclareModal
 
         self.push_screen(
             DeclareModal(
-                decl, drill=bool(self.session.drill_id), zone=self.session.workspace.zone()
+                decl,
+                drill=bool(self.session.drill_id),
+                zone=self.session.workspace.zone(),
+                budget=list(budget),
             ),
             self._declared,
         )

@@ -142,11 +142,19 @@ class DeclareModal(Dialog):
 
     BINDINGS = [Binding("ctrl+s", "submit", "Declare", id="declare.submit")]
 
-    def __init__(self, declaration: Any = None, *, drill: bool = False, zone=None):
+    def __init__(
+        self,
+        declaration: Any = None,
+        *,
+        drill: bool = False,
+        zone=None,
+        budget: list[str] | None = None,
+    ):
         super().__init__()
         self.decl = declaration
         self.drill = drill
         self.zone = zone
+        self.budget = budget or []  # the error budget the check's SLOs burned so far
 
     def compose(self) -> ComposeResult:
         d = self.decl
@@ -184,6 +192,8 @@ class DeclareModal(Dialog):
                 )
                 first = "first failing poll" if getattr(d, "check_id", None) else "first alert"
                 yield Static(Text(f"Detected: {detected} ({first})", style="dim"))
+                if self.budget:
+                    yield Static(Text("\n".join(self.budget), style="bold"), id="declare-budget")
                 yield Label("Runbook to attach", classes="field-label")
                 options = [Option(Text("No runbook for now", style="dim"), id="")]
                 for s in d.runbooks[:6]:

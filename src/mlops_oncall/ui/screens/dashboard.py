@@ -22,6 +22,7 @@ from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
 from mlops_oncall.ui.widgets.outbox import OutboxBanner
 from mlops_oncall.ui.widgets.refused import RefusedBanner
+from mlops_oncall.ui.widgets.slo_panel import SloPanel
 
 CHECK_COLUMNS = ("state", "check", "latency", "trend", "for", "blocked", "error")
 CONFIG_ERROR = Text("✗ config", style="bold red")  # a refused entry; the detail panel says why
@@ -53,6 +54,7 @@ class DashboardScreen(Screen):
         # fewer widgets to style and lay out before the first frame)
         with Horizontal(id="dashboard"):
             with Vertical(id="main-column"):
+                yield SloPanel()  # each SLO's budget left; hidden without a slos.yaml
                 checks = LeanTable(
                     id="checks-table", cursor_type="row", zebra_stripes=False, classes="panel"
                 )
