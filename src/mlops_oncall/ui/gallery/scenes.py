@@ -183,6 +183,34 @@ async def declare(app, pilot):
     await _settle(app, pilot)
 
 
+async def _slos(app, pilot) -> None:
+    """docs/slo.md's worked example (ui/gallery/slos.py): fraud-availability pages."""
+    from mlops_oncall.ui.gallery.slos import install
+
+    await _ready(app, pilot)
+    install(app.session.workspace.root, app.session.store, T0)
+    app.start_slos()
+    await _until(pilot, lambda: app.slo_statuses is not None)
+
+
+async def dashboard_slos(app, pilot):
+    await _slos(app, pilot)
+    await _settle(app, pilot)
+
+
+async def declare_slo(app, pilot):
+    from mlops_oncall.ui.modals import ConfirmModal, DeclareModal
+
+    await _slos(app, pilot)
+    app.clear_notifications()  # the alarm is dashboard-slos's picture
+    await pilot.press("d")
+    await _until(pilot, lambda: isinstance(app.screen, DeclareModal | ConfirmModal))
+    if isinstance(app.screen, ConfirmModal):
+        await pilot.press("y")
+        await _until(pilot, lambda: isinstance(app.screen, DeclareModal))
+    await _settle(app, pilot)
+
+
 async def runbooks(app, pilot):
     from mlops_oncall.ui.screens.runbooks import RunbooksScreen
 
@@ -519,4 +547,6 @@ SCENES = [
     Scene("alerts", "Alerts inbox: groups as Alertmanager grouped them, their alerts", alerts),
     Scene("alerts-declare", "Declare from an alert group, prefilled", alerts_declare),
     Scene("alerts-silence", "Silence a group in Alertmanager, with a comment", alerts_silence),
+    Scene("dashboard-slos", "Dashboard: SLO budgets, one burning, and its alarm", dashboard_slos),
+    Scene("declare-slo", "Declare: the budget the check's SLO burned so far", declare_slo),
 ]
