@@ -666,6 +666,15 @@ class OncallApp(SloWatch, App[None]):
             return
         self.push_screen(RiskScreen())
 
+    def action_alerts(self) -> None:
+        """The alerts inbox (ui/screens/alerts.py): `a` on the dashboard, or the palette."""
+        from mlops_oncall.ui.screens.alerts import AlertsScreen
+
+        if not self.ready:
+            self.notify("Still loading…")
+            return
+        self.push_screen(AlertsScreen())
+
     def action_handoff(self) -> None:
         from mlops_oncall.ui.screens.handoff import HandoffScreen
 

@@ -25,6 +25,11 @@ class OncallCommands(Provider):
                 app.action_incidents,
             ),
             ("Help", "Keys, screens and binding ids", app.action_help),
+            (
+                "Alerts inbox",
+                "Alertmanager's groups: declare, attach, dismiss, silence",
+                app.action_alerts,
+            ),
             ("Risk register", "Risks by score; overdue reviews highlighted", app.action_risks),
             (
                 "Shift hand-off",

@@ -478,14 +478,7 @@ class DashboardScreen(Screen):
         oncall(self).action_handoff()
 
     def action_alerts(self) -> None:
-        """The alerts inbox (ui/screens/alerts.py)."""
-        app = oncall(self)
-        if not app.ready:
-            self.notify("Still loading…")
-            return
-        from mlops_oncall.ui.screens.alerts import AlertsScreen
-
-        app.push_screen(AlertsScreen())
+        oncall(self).action_alerts()
 
     def action_readiness(self) -> None:
         """A readiness review of the selected check's service (else the first service)."""
