@@ -272,3 +272,21 @@ async def test_a_group_received_elsewhere_appears_live(tmp_path):
         if other is not None:
             other.close()
         app.session.close()
+
+
+async def test_the_palette_opens_the_inbox(tmp_path):
+    app = _app(tmp_path)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.ready, what="boot")
+            await pilot.press("ctrl+p")
+            await pilot.press(*"alerts inbox")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, AlertsScreen) and app.screen.groups is not None,
+                what="the inbox from the palette",
+            )
+    finally:
+        app.session.close()
