@@ -180,7 +180,8 @@ class Session:
         if self.on_warning is not None:
             for p in problems:
                 self.on_warning(str(p))
-        return Slos(lambda: self.store, self.clock, slos)
+        # the redactor is built only for a Prometheus SLO's error line
+        return Slos(lambda: self.store, self.clock, slos, lambda t: self.redactor.text(t))
 
     def load_slos(self) -> tuple[SloSet | None, list[Problem]]:
         """Read slos.yaml afresh: an empty set when the workspace has none. A check id it

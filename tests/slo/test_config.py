@@ -64,13 +64,11 @@ def test_errors_are_located(tmp_path):
         tmp_path,
         "slos:\n"
         "  - {id: a, checks: [x], objective: 99.9}\n"
-        "  - {id: a, checks: [nope], objective: 100, prometheus: {bad: 'x', total: 'y'}}\n",
+        "  - {id: a, checks: [nope], objective: 100}\n",
     )
     assert problems == [
         "slos.yaml:3:40: slos[1].objective: expected a percentage above 0 and below 100, "
         "such as 99.5, got 100",
-        "slos.yaml:3:57: slos[1].prometheus: a Prometheus bad/total query pair is not yet "
-        "supported; list checks instead",
     ]
 
 
@@ -93,5 +91,7 @@ def test_the_json_schema_is_published():
     schema = schema_for("slos")
     assert schema["title"] == "mlops-oncall SLOs (slos.yaml)"
     entry = schema["$defs"]["SloEntry"]
-    assert entry["required"] == ["id", "checks", "objective"]
+    assert entry["required"] == ["id", "objective"]  # and checks or prometheus
+    pair = schema["$defs"]["PrometheusPair"]
+    assert pair["required"] == ["url", "total"]
     assert entry["properties"]["window"]["enum"] == ["28d", "30d"]

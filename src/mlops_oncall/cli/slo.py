@@ -63,6 +63,9 @@ def _print(statuses: list[SloStatus]) -> None:
     for s in statuses:
         slo, c = s.slo, s.counts
         tte = s.time_to_exhaustion
+        if s.error is not None:  # a Prometheus SLO whose queries failed: its one line
+            click.echo(f"{slo.id}  {slo.objective}% over {slo.window_text}: error: {s.error}")
+            continue
         if s.remaining is None:
             budget = "no data"
         else:

@@ -8,11 +8,13 @@ SLOs"). Problems are located (file:line:col: field: message) like every other fi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -84,11 +86,74 @@ def parse_objective(value: Any) -> Decimal:
     return pct
 
 
+# Sloth's placeholder for the window (a Go template: '{{.window}}', spaces allowed)
+WINDOW_TEMPLATE = re.compile(r"\{\{\s*\.window\s*\}\}")
+
+
+def _selector_problem(query: str) -> str | None:
+    """Why ``query`` is neither a series selector nor a template over ``{{.window}}``."""
+    if WINDOW_TEMPLATE.search(query):
+        return None
+    bare = re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`', '""', query)
+    if any(c in bare for c in "()[]") or not bare.strip():
+        return (
+            "expected a counter's series selector, such as "
+            'http_requests_total{code=~"5.."} (summed as sum(increase(SELECTOR[window]))), '
+            "or a query of the events' per-second rate over {{.window}}, such as "
+            'sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))'
+        )
+    return None
+
+
+class PrometheusPair(FileModel):
+    """An SLO's events from Prometheus: bad (or good) and total events, as counters."""
+
+    url: str = Field(
+        description="The Prometheus server's base URL, e.g. http://prometheus:9090.",
+        json_schema_extra={"pattern": r"^https?://\S+$"},
+    )
+    bad: str | None = Field(
+        default=None,
+        description="Bad events: a counter's series selector, or a per-second rate over "
+        "{{.window}}.",
+    )
+    good: str | None = Field(
+        default=None, description="Instead of bad: good events (bad = total - good)."
+    )
+    total: str = Field(description="All events, in the same form as bad or good.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+            raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        if parts.username is not None:
+            raise ValueError("credentials in the URL are not supported; give the bare URL")
+        return value
+
+    @field_validator("bad", "good", "total")
+    @classmethod
+    def _query(cls, value: str | None) -> str | None:
+        why = None if value is None else _selector_problem(value)
+        if why is not None:
+            raise ValueError(why)
+        return value
+
+    @model_validator(mode="after")
+    def _pair(self) -> PrometheusPair:
+        if (self.bad is None) == (self.good is None):
+            raise ValueError("give bad or good events (one of them), and total")
+        return self
+
+
 class SloEntry(FileModel):
     id: str = Field(pattern=ID_PATTERN, description="Unique id of the SLO.")
     description: str | None = Field(default=None, description="What it promises, to whom.")
-    checks: list[str] = Field(
-        min_length=1, description="Check ids (checks.yaml) whose polls are its events."
+    checks: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Check ids (checks.yaml) whose polls are its events (or prometheus).",
     )
     objective: str = Field(
         description="Target share of good polls, a percentage such as 99.5 or '99.9%'.",
@@ -108,10 +173,9 @@ class SloEntry(FileModel):
         description="Alert rows; default: the SRE Workbook's 1h/5m 14.4 page, 6h/30m 6 page, "
         "1d/2h 3 ticket, 3d/6h 1 ticket.",
     )
-    prometheus: Any = Field(
+    prometheus: PrometheusPair | None = Field(
         default=None,
-        description="Not yet supported: a Prometheus bad/total query pair.",
-        json_schema_extra={"not": {}},
+        description="Instead of checks: a Prometheus query pair of bad (or good) and total events.",
     )
 
     @field_validator("objective", mode="before")
@@ -119,14 +183,11 @@ class SloEntry(FileModel):
     def _objective(cls, value: Any) -> str:
         return str(parse_objective(value))
 
-    @field_validator("prometheus")
-    @classmethod
-    def _no_prometheus(cls, value: Any) -> Any:
-        if value is not None:
-            raise ValueError(
-                "a Prometheus bad/total query pair is not yet supported; list checks instead"
-            )
-        return value
+    @model_validator(mode="after")
+    def _events(self) -> SloEntry:
+        if (self.checks is None) == (self.prometheus is None):
+            raise ValueError("give its events as checks or as a prometheus query pair (one)")
+        return self
 
 
 class SlosFile(FileModel):
@@ -146,6 +207,7 @@ class Slo:
     min_bad_events: int = DEFAULT_MIN_BAD_EVENTS
     policy: tuple[PolicyRow, ...] = DEFAULT_POLICY
     description: str | None = None
+    prometheus: PrometheusPair | None = None  # instead of checks (slo/prometheus.py)
 
     @property
     def budget(self) -> float:
@@ -156,7 +218,7 @@ class Slo:
     def from_entry(entry: SloEntry) -> Slo:
         return Slo(
             id=entry.id,
-            checks=tuple(entry.checks),
+            checks=tuple(entry.checks or ()),
             objective=Decimal(entry.objective),
             window=WINDOWS[entry.window],
             window_text=entry.window,
@@ -164,6 +226,7 @@ class Slo:
             min_bad_events=entry.min_bad_events,
             policy=tuple(entry.policy) if entry.policy is not None else DEFAULT_POLICY,
             description=entry.description,
+            prometheus=entry.prometheus,
         )
 
 
@@ -192,7 +255,7 @@ def load_slos(
             if entry.id in seen:
                 doc.problems.append(doc.error(("slos", i, "id"), f"duplicate SLO id '{entry.id}'"))
             seen.add(entry.id)
-            for j, check in enumerate(entry.checks):
+            for j, check in enumerate(entry.checks or ()):
                 if known_checks is not None and check not in known_checks:
                     doc.problems.append(
                         doc.warning(

@@ -106,6 +106,7 @@ class SloStatus:
     rows: tuple[RowStatus, ...]
     current_rate: float | None  # the first row's long window: the burn now
     time_to_exhaustion: timedelta | None
+    error: str | None = None  # a Prometheus SLO whose queries failed: why, one line
 
     @property
     def firing(self) -> list[RowStatus]:
@@ -141,7 +142,13 @@ class SloStatus:
                 for r in self.firing
             ],
             "time_to_exhaustion": None if tte is None else int(tte.total_seconds()),
-        }
+        } | (self._prometheus_json() if slo.prometheus is not None else {})
+
+    def _prometheus_json(self) -> dict[str, Any]:
+        pair = self.slo.prometheus
+        assert pair is not None
+        queries = {k: getattr(pair, k) for k in ("bad", "good", "total") if getattr(pair, k)}
+        return {"prometheus": {"url": pair.url, **queries}, "error": self.error}
 
 
 def _round(value: float | None) -> float | None:

@@ -48,10 +48,17 @@ class Consumed:
 
 
 class Slos:
-    def __init__(self, store: Callable[[], Store], clock: Clock, slos: SloSet):
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        clock: Clock,
+        slos: SloSet,
+        redact: Callable[[str], str] = str,
+    ):
         self._store = store  # opened when first needed: an eval of a history needs none
         self.clock = clock
         self.set = slos
+        self.redact = redact  # a Prometheus SLO's error line
 
     @property
     def store(self) -> Store:
@@ -64,11 +71,24 @@ class Slos:
         return self.evaluate(self.clock.now())
 
     def evaluate(self, at: datetime, source: Source | None = None) -> list[SloStatus]:
-        return evaluate(self.set, source or self._source(), at)
+        """Every SLO at ``at``, in file order: those on checks from ``source`` (the store's
+        roll-ups by default), those on Prometheus queries from Prometheus itself."""
+        on_checks = [s for s in self.set if s.prometheus is None]
+        on_prom = [s for s in self.set if s.prometheus is not None]
+        got = {}
+        if on_checks or not on_prom:
+            got = {st.slo.id: st for st in evaluate(on_checks, source or self._source(), at)}
+        if on_prom:
+            from mlops_oncall.slo import prometheus
+
+            got |= {st.slo.id: st for st in prometheus.evaluate(on_prom, at, self.redact)}
+        return [got[s.id] for s in self.set]
 
     def consumed(self, slo_id: str, start: datetime, end: datetime) -> Consumed:
         """From the minute roll-ups while they are kept, else the whole hours around it."""
         slo = self.set.slos[slo_id]
+        if slo.prometheus is not None:
+            return self._consumed_prometheus(slo, start, end)
         source = StoreSource(self.store, set(slo.checks))
         stop = ceil_minute(end)
         if start >= self.clock.now() - MINUTE_RETENTION:
@@ -82,3 +102,17 @@ class Slos:
         (window,) = evaluate([slo], source, end)
         total = window.counts.polls
         return Consumed(slo, start, end, bad, total, ar.consumed(bad, total, slo.budget))
+
+    def _consumed_prometheus(self, slo: Slo, start: datetime, end: datetime) -> Consumed:
+        """Prometheus's bad events in [start, end) against its total over the window ending
+        at ``end``; a failed query is no figure (share None)."""
+        from mlops_oncall.slo import prometheus
+
+        (window,) = prometheus.evaluate([slo], end, self.redact)
+        try:
+            bad = prometheus.consumed_bad(slo, start, end) if window.error is None else 0
+        except prometheus.PromError as exc:
+            bad, window = 0, prometheus.failed(slo, end, self.redact(str(exc)))
+        total = window.counts.polls
+        share = None if window.error is not None else ar.consumed(bad, total, slo.budget)
+        return Consumed(slo, start, end, bad, total, share)  # type: ignore[arg-type]
