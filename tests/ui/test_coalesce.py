@@ -4,6 +4,7 @@ into one run in flight and one more after it, per object; an error frees the nex
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -63,3 +64,28 @@ def test_an_error_frees_the_turn():
     r.fail = False
     r.reread()
     assert r.runs == 2
+
+
+def test_a_folded_run_starts_a_period_after_the_previous_start(monkeypatch):
+    """During a storm the reads do not follow each other back to back: the folded run waits
+    until MIN_PERIOD_S after the previous one started (a lower bound, never a speed)."""
+    from mlops_oncall.ui import coalesce
+
+    monkeypatch.setattr(coalesce, "MIN_PERIOD_S", 0.3)
+    starts: list[float] = []
+    r = Reader()
+    original = Reader.reread.__wrapped__
+
+    def timed(self):
+        starts.append(time.monotonic())
+        original(self)
+
+    monkeypatch.setattr(Reader, "reread", coalesce.one_at_a_time(timed))
+    first = threading.Thread(target=r.reread)
+    first.start()
+    assert r.inside.wait(10)
+    r.reread()
+    r.go_on.set()
+    first.join(10)
+    assert len(starts) == 2
+    assert starts[1] - starts[0] >= 0.3
