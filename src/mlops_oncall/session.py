@@ -301,7 +301,23 @@ class Session:
             "deploys": self.deploys,
             "transitions": partial(transitions, self.store),
             "clock": self.clock,
+            "slos": self.report_slos(),
         }
+
+    def report_slos(self) -> Slos | None:
+        """The SLOs a document states budgets for: None without a slos.yaml, or with one in
+        error (said on on_warning: a document is still written, without budgets)."""
+        from mlops_oncall.formats.problems import ProblemsError
+
+        path = self.workspace.slos_file
+        if path is None or not path.is_file():
+            return None
+        try:
+            return self.slos
+        except ProblemsError as exc:
+            if self.on_warning is not None:
+                self.on_warning(f"SLO budgets left out: {exc.problems[0]}")
+            return None
 
     def weekly_inputs(self) -> dict[str, Any]:
         """What reports/weekly.py reads; the drill runs as plain data (reports do not
@@ -317,6 +333,7 @@ class Session:
             "risks": self.risks,
             "drill_runs": self.drills.runs(),
             "clock": self.clock,
+            "slos": self.report_slos(),
         }
 
     def handoff_inputs(self) -> dict[str, Any]:

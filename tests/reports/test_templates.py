@@ -163,14 +163,19 @@ def _leaves(paths: set[str]) -> set[str]:
 
 
 def test_variables_md_lists_every_variable(week, empty, tmp_path):
+    from .slo_seed import contexts as slo_contexts
+
     src, clock = week.sources(), week.clock
+    slo_pm, slo_wk = slo_contexts(tmp_path / "slos")  # with slos.yaml: the budget variables
     contexts = {
         "postmortem.md.j2": [
-            postmortem.build_context(n, sources=src, **week.pm(clock)) for n in (1, 2, 3, 4)
+            *(postmortem.build_context(n, sources=src, **week.pm(clock)) for n in (1, 2, 3, 4)),
+            slo_pm,
         ],
         "weekly.md.j2": [
             weekly.build_context(sources=src, **week.wk(clock)),
             weekly.build_context(**empty.wk(clock)),
+            slo_wk,
         ],
         "risks.md.j2": [
             register.build_context(Risks(week.store, clock=clock), include_all=True, clock=clock),

@@ -20,8 +20,10 @@ from mlops_oncall.incidents.metrics import duration_vs_ttr, incident_metrics
 from mlops_oncall.incidents.service import Incidents, IncidentView
 from mlops_oncall.reports import text as fmt
 from mlops_oncall.reports import timeline as tlm
+from mlops_oncall.reports.budgets import incident_budget
 from mlops_oncall.reports.render import render_document
 from mlops_oncall.reports.sources import Sources
+from mlops_oncall.slo.service import Slos
 from mlops_oncall.store.models import ActionItem, CheckTransition, Deployment, Incident
 
 TEMPLATE = "postmortem.md.j2"
@@ -57,10 +59,11 @@ def build_context(
     transitions: Callable[..., Iterable[CheckTransition]],
     sources: Sources | None = None,
     clock: Clock = SYSTEM,
+    slos: Slos | None = None,
 ) -> dict[str, Any]:
     """The template context of the postmortem of ``ref``, redacted. It reads what it is
-    given: the incidents and deploys services and the checks' recorded threshold crossings
-    (``transitions(since=, until=)``)."""
+    given: the incidents and deploys services, the checks' recorded threshold crossings
+    (``transitions(since=, until=)``) and the workspace's SLOs (the budget it consumed)."""
     sources = sources or Sources()
     view = incidents.get(ref)
     events = incidents.events(ref)
@@ -97,6 +100,8 @@ def build_context(
             "checks": _check_history(around, related, sources, begins, end),
         },
     }
+    if slos is not None:  # with a slos.yaml only: the JSON without one is unchanged
+        ctx["budget"] = incident_budget(slos, related, begins, end)
     return sources.redact(ctx)
 
 

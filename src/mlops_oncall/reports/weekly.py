@@ -24,9 +24,11 @@ from mlops_oncall.incidents.lifecycle import SEVERITIES
 from mlops_oncall.incidents.metrics import incident_metrics, summarise
 from mlops_oncall.incidents.service import Incidents
 from mlops_oncall.reports import text as fmt
+from mlops_oncall.reports.budgets import period_budgets
 from mlops_oncall.reports.render import render_document
 from mlops_oncall.reports.risks import Risks
 from mlops_oncall.reports.sources import Sources
+from mlops_oncall.slo.service import Slos
 from mlops_oncall.store.models import CheckRollup, Incident
 
 TEMPLATE = "weekly.md.j2"
@@ -36,14 +38,22 @@ MTTX = ("ttd", "tta", "ttm", "ttr")
 NO_DATA = "no data"
 
 
-def rag_rule(sources: Sources) -> tuple[str, ...]:
+def rag_rule(sources: Sources, slos: bool = False) -> tuple[str, ...]:
+    """The rule as printed in the report; the SLO clauses only with slos.yaml's SLOs."""
     amber, red = fmt.percent(sources.cfr_amber_above), fmt.percent(sources.cfr_red_above)
+    red_slo = " any SLO whose error budget is spent at the end of the period," if slos else ""
+    amber_slo = (
+        " any SLO with no data in its window, any SLO that spent more of its error budget in "
+        "the period than the period's share of its window (7 days of a 30-day window: 23.3%),"
+        if slos
+        else ""
+    )
     return (
-        "RED: any SEV1 incident, any check below its availability SLO over the SLO's window, "
-        f"or a change failure rate above {red}.",
+        "RED: any SEV1 incident, any check below its availability SLO over the SLO's window,"
+        f"{red_slo} or a change failure rate above {red}.",
         "AMBER: any SEV2 incident, any check with no data in its SLO window, any check whose "
-        f"p95 latency is above its latency SLO, a change failure rate above {amber}, an "
-        "overdue action item, or an open critical risk (score 16 or more).",
+        f"p95 latency is above its latency SLO,{amber_slo} a change failure rate above "
+        f"{amber}, an overdue action item, or an open critical risk (score 16 or more).",
         "GREEN: none of the above.",
     )
 
@@ -59,12 +69,13 @@ def build_context(
     until: datetime | None = None,
     sources: Sources | None = None,
     clock: Clock = SYSTEM,
+    slos: Slos | None = None,
 ) -> dict[str, Any]:
     """The weekly template's context for [since, until) (default: the 7 days up to now).
 
     It reads what it is given: the incidents and deploys services, the checks' hourly
-    roll-ups (``rollups(since=, until=)``), the risk register, and the drill runs by public
-    id (scenario, score, status)."""
+    roll-ups (``rollups(since=, until=)``), the risk register, the drill runs by public
+    id (scenario, score, status) and the workspace's SLOs (slos.yaml)."""
     sources = sources or Sources()
     until = until or clock.now()
     since = since or until - PERIOD
@@ -74,7 +85,8 @@ def build_context(
     risk_figures = _risks(risks)
     overdue = _overdue_actions(incidents, until)
     drills = _drills(incidents, drill_runs, since, until)
-    rag = _rag(checks, incident_figures, dora, risk_figures, overdue, sources)
+    budgets = period_budgets(slos, since, until)
+    rag = _rag(checks, incident_figures, dora, risk_figures, overdue, sources, budgets)
     ctx = {
         "generated_at": fmt.ts_utc(clock.now()),
         "period": {
@@ -94,6 +106,8 @@ def build_context(
         "overdue_actions": overdue,
         "drills": drills,
     }
+    if slos is not None:  # with a slos.yaml only: the JSON without one is unchanged
+        ctx["slos"] = budgets
     return sources.redact(ctx)
 
 
@@ -363,7 +377,7 @@ def _overdue_actions(incidents: Incidents, until: datetime) -> list[dict[str, An
 # -- the verdict ---------------------------------------------------------------------------
 
 
-def _rag(checks, incidents, deploys, risks, overdue, sources: Sources) -> dict[str, Any]:
+def _rag(checks, incidents, deploys, risks, overdue, sources: Sources, slos=()) -> dict[str, Any]:
     red, amber = [], []
     by_sev = {s["severity"]: s["count"] for s in incidents["by_severity"]}
     if by_sev.get("SEV1"):
@@ -374,6 +388,9 @@ def _rag(checks, incidents, deploys, risks, overdue, sources: Sources) -> dict[s
                 f"{c['id']} uptime {c['slo_window_uptime_pct']} over {c['slo_window']} is below "
                 f"its SLO {c['slo_availability_pct']}"
             )
+    for s in slos:
+        if s["status"] == "spent":
+            red.append(f"SLO {s['id']} has spent its error budget ({s['budget_remaining']} left)")
     cfr = deploys["change_failure_rate"]
     cfr_pct = deploys["change_failure_rate_pct"]
     if cfr is not None and cfr > sources.cfr_red_above:
@@ -383,6 +400,14 @@ def _rag(checks, incidents, deploys, risks, overdue, sources: Sources) -> dict[s
     for c in checks:
         if c["status"] == NO_DATA:  # an unwatched check is not a healthy one
             amber.append(f"{c['id']} has no data in its SLO window ({c['slo_window']})")
+    for s in slos:
+        if s["status"] == NO_DATA:
+            amber.append(f"SLO {s['id']} has no data in its {s['window']} window")
+        elif s["status"] == "burning":
+            amber.append(
+                f"SLO {s['id']} spent {s['period_consumed']} of its error budget in the period, "
+                f"more than the period's share {s['pace']}"
+            )
     for c in checks:
         if c["latency_met"] is False:
             amber.append(f"{c['id']} p95 {c['p95']} is above its SLO {c['slo_latency']}")
@@ -396,7 +421,8 @@ def _rag(checks, incidents, deploys, risks, overdue, sources: Sources) -> dict[s
         n = risks["critical"]
         amber.append(f"{n} open critical risk{'s' if n > 1 else ''}")
     status = "RED" if red else ("AMBER" if amber else "GREEN")
-    return {"status": status, "reasons": red + amber, "rule": list(rag_rule(sources))}
+    rule = list(rag_rule(sources, bool(slos)))
+    return {"status": status, "reasons": red + amber, "rule": rule}
 
 
 def _tldr(rag, checks, incidents, deploys, risks, overdue, drills) -> list[str]:
