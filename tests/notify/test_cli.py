@@ -126,3 +126,12 @@ def test_the_secret_is_not_in_the_database_file(cli, ws, tmp_path):
     assert r.code == 0 and SECRET not in r.out
     for f in Path(tmp_path).glob("oncall.db*"):
         assert SECRET.encode() not in f.read_bytes()
+
+
+def test_the_postmortem_timeline_names_an_update(cli, ws, tmp_path):
+    (tmp_path / "u.txt").write_text("Rolled back.\nWatching p99.\n")
+    assert cli("incident", "update", "INC-0001", "--post", "hook", "--text", "u.txt").code == 0
+    r = cli("postmortem", "INC-0001")
+    assert r.code == 0, r.err
+    (line,) = [x for x in r.out.splitlines() if "status update" in x]
+    assert "status update (to hook): Rolled back. / Watching p99." in line

@@ -142,6 +142,9 @@ def event_entry(ev: EventRecord) -> Entry | None:
         text = f"alert {fmt.code(name)}: {text}" if name else f"alert: {text}"
     elif kind == "inject":
         text = f"drill inject: {text}"
+    elif kind == "status_update":
+        to = ", ".join(data.get("to") or [])
+        text = f"status update{f' (to {to})' if to else ''}: {text}"
     return Entry(ev.ts, text, ev.actor, seq=ev.seq)
 
 
