@@ -52,18 +52,25 @@ class SloPanel(Static):
 
 
 def order(statuses: list[Any]) -> list[Any]:
-    """Paging first, then any other firing row, then the least budget left; no data last."""
+    """Paging first, then any other firing row, then an SLO that could not be evaluated (a
+    Prometheus query that failed), then the least budget left; no data last."""
 
     def key(s: Any) -> tuple:
         left = s.remaining if s.remaining is not None else math.inf
-        return (not s.paging, not s.firing, left, s.slo.id)
+        return (not s.paging, not s.firing, not _error(s), left, s.slo.id)
 
     return sorted(statuses, key=key)
+
+
+def _error(s: Any) -> str | None:
+    return getattr(s, "error", None)
 
 
 def budget_text(s: Any) -> str:
     """'69.9% left', 'spent (-12.0%)', 'no data'; '(partial)' with less history than the
     budget's window."""
+    if _error(s):
+        return "error"
     if s.remaining is None:
         return "no data"
     pct = s.remaining * 100
@@ -97,6 +104,8 @@ def indicator(s: Any) -> Text:
         return Text("🔥 page  ", style="bold red")
     if s.firing:
         return Text("▲ ticket ", style="bold yellow")
+    if _error(s):
+        return Text("✗ error  ", style="bold red")
     if s.current_rate is not None and s.current_rate > 1:
         return Text("● burning", style="yellow")
     if s.remaining is None:
@@ -114,6 +123,8 @@ def slo_line(s: Any, width: int) -> Text:
     line.append(f"  burn {rate_text(s.current_rate):>6}", style="dim")
     if s.firing:
         line.append(f"  {firing_text(s, severities=False)}", style="red" if s.paging else "yellow")
+    elif _error(s):
+        line.append(f"  {_error(s)}", style="red")
     return line
 
 
