@@ -266,8 +266,14 @@ async def test_a_group_received_elsewhere_appears_live(tmp_path):
                 lambda: "4 alert groups in the inbox" in str(dash.query_one(InboxBanner).render()),
                 what="the dashboard's line",
             )
-            toasts = [n.message for n in app._notifications]
-            assert any("TritonQueueTimeHigh on gpu-inference SEV2 firing" in t for t in toasts)
+            await wait_for(  # App.notify posts a message: the toast is added when it is handled
+                pilot,
+                lambda: any(
+                    "TritonQueueTimeHigh on gpu-inference SEV2 firing (ALG-0005)" in n.message
+                    for n in app._notifications
+                ),
+                what="the new group's toast",
+            )
     finally:
         if other is not None:
             other.close()
