@@ -71,6 +71,7 @@ def test_a_month_of_counters_reads_exact_budgets_and_burn_rates(prometheus, ws, 
         "url": prometheus.url,
         "bad": f"req_errors_total{API}",
         "total": f"req_total{API}",
+        "unit": "per_second",  # what a query over {{.window}} would give (none here)
     }
     for row in api["burn_rates"]:
         long_bad, long_total = plan.events(parse_duration(row["long"]))
@@ -183,3 +184,42 @@ def test_consumed_by_an_incident(prometheus, ws):  # noqa: F811
     assert (got.bad, got.window_total) == (60, total)
     assert got.share == pytest.approx(60 / (0.001 * total))
     assert not got.needs_postmortem
+
+
+def test_imported_sloth_and_pyrra_slos_evaluate(prometheus, ws, cli):  # noqa: F811
+    """`slo import --write` of a Sloth spec (rates over {{.window}}) and a Pyrra CRD (a ratio
+    of counters), shaped as their documented examples (tests/slo/test_import.py), over the
+    backfilled series: both evaluate to the figures the test counts itself."""
+    plan = prometheus.plan
+    (ws / "sloth.yml").write_text(
+        'version: "prometheus/v1"\nservice: "api"\nslos:\n'
+        '  - name: "requests-availability"\n    objective: 99.9\n'
+        "    sli:\n      events:\n"
+        f"        error_query: sum(rate(req_errors_total{API}[{{{{.window}}}}]))\n"
+        f"        total_query: sum(rate(req_total{API}[{{{{.window}}}}]))\n"
+        "    alerting:\n      name: ApiErrors\n"
+        "      page_alert:\n        labels: {severity: critical}\n"
+        "      ticket_alert:\n        disable: true\n"
+    )
+    (ws / "pyrra.yaml").write_text(
+        "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\n"
+        "metadata:\n  name: api-errors\n  namespace: monitoring\n"
+        "spec:\n  target: '99.9'\n  window: 4w\n  indicator:\n    ratio:\n"
+        f"      errors:\n        metric: req_errors_total{API}\n"
+        f"      total:\n        metric: req_total{API}\n"
+    )
+    for name in ("sloth.yml", "pyrra.yaml"):
+        r = cli("slo", "import", name, "--url", prometheus.url, "--write", "slos.yaml")
+        assert r.code == 0, r.err
+    got = _eval(cli, plan.end)
+    sloth, pyrra = got["api-requests-availability"], got["api-errors"]
+    bad30, total30 = plan.events(timedelta(days=30))
+    assert (sloth["bad"], sloth["total"], sloth["window"]) == (bad30, total30, "30d")
+    assert sloth["budget_remaining"] == _remaining(bad30, total30)
+    assert [r["long"] for r in sloth["burn_rates"]] == ["1h", "6h"]  # no ticket rows
+    assert [f["long"] for f in sloth["firing"]] == ["1h", "6h"]
+    bad28, total28 = plan.events(timedelta(days=28))
+    assert (pyrra["bad"], pyrra["total"], pyrra["window"]) == (bad28, total28, "28d")
+    assert pyrra["budget_remaining"] == _remaining(bad28, total28)
+    assert pyrra["state"] == "ok" and pyrra["error"] is None
+    assert [f["long"] for f in pyrra["firing"]] == ["1h", "6h"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mlops_oncall.cli.common import (
+    EXIT_NO,
     EXIT_USAGE,
     AppContext,
     domain_errors,
@@ -141,3 +142,70 @@ def eval_(app: AppContext, at: str, history: str | None, as_json: bool) -> None:
     else:
         opened(app)
     _out(slos.evaluate(when, source), when, as_json)
+
+
+@slo.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--url",
+    default="http://localhost:9090",
+    show_default=True,
+    help="The Prometheus server the imported SLOs ask.",
+)
+@click.option(
+    "--write",
+    "write",
+    type=click.Path(dir_okay=False),
+    metavar="SLOS.YAML",
+    help="Add the entries to this file (created, or appended to its slos: list) instead of "
+    "printing them.",
+)
+@json_option
+def import_(file: str, url: str, write: str | None, as_json: bool) -> None:
+    """Sloth's or Pyrra's SLO files as slos.yaml entries on a Prometheus query pair.
+
+    What does not map (Sloth's raw SLIs and plugins, Pyrra's native-histogram latency, a
+    window other than 28d/30d...) is a located warning with the reason. Exit 2 when the file
+    is not a Sloth or Pyrra file, 1 when nothing could be imported or --write was refused.
+    """
+    from pathlib import Path
+
+    from mlops_oncall.slo.imports import WriteRefused, import_slos, merged_text
+
+    imported = import_slos(file, url)
+    for p in imported.problems:
+        warn(str(p))
+    if not imported.ok:
+        fail(f"{file}: nothing was imported", EXIT_USAGE)
+    if not imported.entries:
+        fail(f"{file}: no SLO in it maps to slos.yaml", EXIT_NO)
+    written = None
+    if write is not None:
+        target = Path(write)
+        try:
+            existing = target.read_text(encoding="utf-8") if target.exists() else None
+            text = merged_text(existing, imported, write)
+            tmp = target.with_name(f".{target.name}.import")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)  # whole or not at all
+        except WriteRefused as exc:
+            fail(str(exc), EXIT_NO)
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot write {write}: {getattr(exc, 'strerror', None) or exc}", EXIT_NO)
+        written = write
+    warnings = [p for p in imported.problems if not p.is_error]
+    if as_json:
+        echo_json(
+            {
+                "file": file,
+                "formats": sorted(set(imported.formats)),
+                "slos": imported.entries,
+                "warnings": [p.to_json() for p in warnings],
+                "written": written,
+            }
+        )
+    elif written is None:
+        click.echo(imported.yaml(), nl=False)
+    n = len(imported.entries)
+    where = f" into {written}" if written else ""
+    warn(f"imported {n} SLO{'s' if n != 1 else ''}{where} with {len(warnings)} warning(s)")

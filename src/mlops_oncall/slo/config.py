@@ -121,6 +121,11 @@ class PrometheusPair(FileModel):
         default=None, description="Instead of bad: good events (bad = total - good)."
     )
     total: str = Field(description="All events, in the same form as bad or good.")
+    unit: Literal["per_second", "events"] = Field(
+        default="per_second",
+        description="What a query over {{.window}} gives: the events' per-second rate "
+        "(sum(rate(...)), as Sloth's) or the events themselves (increase, count_over_time).",
+    )
 
     @field_validator("url")
     @classmethod

@@ -148,7 +148,10 @@ class SloStatus:
         pair = self.slo.prometheus
         assert pair is not None
         queries = {k: getattr(pair, k) for k in ("bad", "good", "total") if getattr(pair, k)}
-        return {"prometheus": {"url": pair.url, **queries}, "error": self.error}
+        return {
+            "prometheus": {"url": pair.url, **queries, "unit": pair.unit},
+            "error": self.error,
+        }
 
 
 def _round(value: float | None) -> float | None:

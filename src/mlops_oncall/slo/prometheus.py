@@ -6,7 +6,8 @@ For every window W the SLO needs (each policy row's long and short windows, and 
 - a series selector ``S`` (a counter): ``sum(increase(S[W]))``, the events in the window;
 - a query over ``{{.window}}`` (Sloth's form, a per-second rate such as
   ``sum(rate(x[{{.window}}]))``): ``sum(Q)`` with W in place, times W's seconds (Prometheus's
-  ``increase`` is ``rate`` times the range, so both forms count the same events).
+  ``increase`` is ``rate`` times the range, so both forms count the same events); with
+  ``unit: events`` the query gives the events themselves (``count_over_time``, ``increase``).
 
 With ``good:``, bad = total - good (never below 0). Then the arithmetic is the checks' SLOs'
 (``slo.arithmetic``), on these counts. Whether the history reaches a window's start is asked
@@ -141,7 +142,8 @@ class _Asker:
 
     async def events(self, query: str, window: timedelta) -> float:
         got = await self.client.value(events_query(query, window), self.at)
-        return got * window.total_seconds() if is_template(query) else got
+        per_second = is_template(query) and self.pair.unit == "per_second"
+        return got * window.total_seconds() if per_second else got
 
     async def counts(self, window: timedelta) -> Counts:
         p = self.pair
