@@ -76,10 +76,12 @@ async def test_groups_newest_first_with_their_alerts(tmp_path):
             assert "p99 latency 1.4s over 5m on x2k4p" in detail
             assert "pod=fraud-scoring-7d9f-q8m1z" in detail
             assert "http://prometheus:9090/graph" in detail
-            _select(screen, "ALG-0001")
-            await pilot.pause()
-            detail = str(screen.query_one("#alert-detail-body", Static).render())
-            assert "✓ resolved GPUMemoryHigh" in detail and "ended" in detail
+            _select(screen, "ALG-0001")  # its alerts are read when it is selected
+            body = screen.query_one("#alert-detail-body", Static)
+            await wait_for(
+                pilot, lambda: "✓ resolved GPUMemoryHigh" in str(body.render()), what="detail"
+            )
+            assert "ended" in str(body.render())
             await pilot.press("ctrl+f")  # every group: nothing more here, but it re-reads
             await wait_for(pilot, lambda: screen.show_all, what="all")
     finally:

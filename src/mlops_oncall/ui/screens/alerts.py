@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
 from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.coalesce import one_at_a_time
 from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 from mlops_oncall.ui.widgets.lean_table import LeanTable
@@ -64,6 +65,9 @@ class AlertsScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.groups: list[Any] | None = None  # GroupViews as last read, None before the first
+        # the selected group read whole (labels, annotations): the list reads names only
+        self.detail: Any | None = None
+        self._want: str | None = None  # the group whose detail to read (set on the UI loop)
         self.show_all = False
         self._shown: tuple | None = None
 
@@ -108,24 +112,31 @@ class AlertsScreen(Screen):
             self._show(self.groups)
 
     # -- reading (a thread), showing (the UI loop) ----------------------------------------
-    @work(thread=True, exclusive=True, group="alerts-inbox")
+    @work(thread=True, group="alerts-inbox")
+    @one_at_a_time  # an alert storm's notifications: one read in flight, one more after it
     def reload(self) -> None:
         app = oncall(self)
         if not app.ready:
             return
+        alerts = app.session.alerts
         try:
-            groups = app.session.alerts.groups(all=self.show_all)
+            groups = alerts.groups(all=self.show_all, brief=True)  # names and states
+            want = self._want if self._want in {g.id for g in groups} else None
+            want = want or (groups[0].id if groups else None)
+            detail = alerts.get(want) if want else None
         except Exception as exc:  # a locked or unreachable database: said, the list stays
             app.call_from_thread(
                 app.notify, f"{type(exc).__name__}: {exc}", title="Could not read the alerts",
                 severity="error",
             )  # fmt: skip
             return
-        app.call_from_thread(self._show, groups)
+        app.call_from_thread(self._show, groups, detail)
 
-    def _show(self, groups: list[Any]) -> None:
+    def _show(self, groups: list[Any], detail: Any = None) -> None:
         if not self.is_mounted:
             return
+        if detail is not None:
+            self.detail = detail
         now = oncall(self).session.clock.now()
         rows = [self._cells(g, now) for g in groups]
         shown = tuple(
@@ -181,6 +192,7 @@ class AlertsScreen(Screen):
 
     @on(DataTable.RowHighlighted, "#alerts-table")
     def _highlighted(self) -> None:
+        self._want = self.selected_id()
         self.update_detail()
 
     def update_detail(self) -> None:
@@ -197,7 +209,30 @@ class AlertsScreen(Screen):
                 )
             )
             return
-        body.update(detail_text(g, oncall(self).session.workspace.zone()))
+        if self.detail is None or self.detail.id != g.id:
+            body.update(Text(f"{g.id}  {g.state}\nReading its alerts…", style="dim"))
+            self.load_detail(g.id)
+            return
+        body.update(detail_text(self.detail, oncall(self).session.workspace.zone()))
+
+    @work(thread=True, exclusive=True, group="alerts-detail")
+    def load_detail(self, gid: str) -> None:
+        app = oncall(self)
+        try:
+            view = app.session.alerts.get(gid)
+        except Exception as exc:  # a group gone, a locked database: said in the pane
+            app.call_from_thread(self._detail_failed, gid, f"{type(exc).__name__}: {exc}")
+            return
+        app.call_from_thread(self._got_detail, view)
+
+    def _got_detail(self, view: Any) -> None:
+        self.detail = view
+        if self.is_mounted and self.selected_id() == view.id:
+            self.update_detail()
+
+    def _detail_failed(self, gid: str, why: str) -> None:
+        if self.is_mounted and self.selected_id() == gid:
+            self.query_one("#alert-detail-body", Static).update(Text(why, style="red"))
 
     # -- actions ---------------------------------------------------------------------------
     def action_back(self) -> None:
