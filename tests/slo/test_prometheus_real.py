@@ -223,3 +223,21 @@ def test_imported_sloth_and_pyrra_slos_evaluate(prometheus, ws, cli):  # noqa: F
     assert pyrra["budget_remaining"] == _remaining(bad28, total28)
     assert pyrra["state"] == "ok" and pyrra["error"] is None
     assert [f["long"] for f in pyrra["firing"]] == ["1h", "6h"]
+
+
+def test_an_imported_pyrra_bool_gauge_counts_samples(prometheus, ws, cli):  # noqa: F811
+    """Pyrra's bool_gauge (each sample an event, good when 1) on Prometheus's own `up` of the
+    scraped target: every sample is good, and the total is what count_over_time answers."""
+    (ws / "gauge.yaml").write_text(
+        "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\n"
+        "metadata:\n  name: live-up\nspec:\n  target: '99.9'\n  window: 28d\n"
+        '  indicator:\n    bool_gauge:\n      metric: up{job="live"}\n'
+    )
+    r = cli("slo", "import", "gauge.yaml", "--url", prometheus.url, "--write", "slos.yaml")
+    assert r.code == 0, r.err
+    at = datetime.now(UTC)
+    got = _eval(cli, at)["live-up"]
+    (count,) = prometheus.values('sum(count_over_time(up{job="live"}[28d]))', at)
+    assert got["prometheus"]["unit"] == "events"
+    assert (got["bad"], got["total"]) == (0, int(count)) and int(count) > 0
+    assert got["budget_remaining"] == 100.0 and got["error"] is None
