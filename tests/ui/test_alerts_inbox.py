@@ -271,7 +271,8 @@ async def test_a_group_received_elsewhere_appears_live(tmp_path):
             await wait_for(  # App.notify posts a message: the toast is added when it is handled
                 pilot,
                 lambda: any(
-                    "TritonQueueTimeHigh on gpu-inference SEV2 firing (ALG-0005)" in n.message
+                    # the inbox is open: no "press a" in it
+                    n.message == "TritonQueueTimeHigh on gpu-inference SEV2 firing (ALG-0005)."
                     for n in app._notifications
                 ),
                 what="the new group's toast",
@@ -296,5 +297,31 @@ async def test_the_palette_opens_the_inbox(tmp_path):
                 lambda: isinstance(app.screen, AlertsScreen) and app.screen.groups is not None,
                 what="the inbox from the palette",
             )
+    finally:
+        app.session.close()
+
+
+def test_the_alarm_and_the_line_words(tmp_path):
+    from mlops_oncall.ui.widgets.inbox import alarm_text, inbox_line
+
+    app = _app(tmp_path)
+    try:
+        groups = {g.id: g for g in app.session.alerts.groups()}
+        latency, down = groups["ALG-0004"], groups["ALG-0003"]
+        assert alarm_text([latency]) == (
+            "FraudLatencyHigh on fraud-scoring SEV3 firing (ALG-0004). Press a for the inbox."
+        )
+        assert (
+            alarm_text([down])
+            == "FraudModelDown on fraud-scoring SEV1: ALG-0003 declared INC-0005."
+        )
+        assert alarm_text([latency, down], hint=False) == (
+            "2 new alert groups, the newest FraudLatencyHigh on fraud-scoring SEV3."
+        )
+        assert inbox_line([]) is None
+        assert inbox_line([latency]) == (
+            "🔔 1 alert group in the inbox, 2 firing (a: open) · newest: FraudLatencyHigh on "
+            "fraud-scoring SEV3"
+        )
     finally:
         app.session.close()

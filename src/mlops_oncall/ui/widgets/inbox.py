@@ -62,7 +62,9 @@ class InboxBanner(Static):
             self.update(Text(line))
             self.add_class("-on")
         if new:
-            alarm = alarm_text(new)
+            from mlops_oncall.ui.screens.alerts import AlertsScreen
+
+            alarm = alarm_text(new, hint=not isinstance(app.screen, AlertsScreen))
             sev = {g.row["severity"] for g in new}
             app.notify(
                 alarm,
@@ -93,11 +95,13 @@ def inbox_line(inbox: list[Any]) -> str | None:
     )
 
 
-def alarm_text(new: list[Any]) -> str:
-    """One toast for the groups that arrived in one read (an alert storm is one toast)."""
+def alarm_text(new: list[Any], *, hint: bool = True) -> str:
+    """One toast for the groups that arrived in one read (an alert storm is one toast);
+    ``hint``: say which key opens the inbox (not while it is open)."""
     first = new[0]
+    press = " Press a for the inbox." if hint else ""
     if len(new) > 1:
-        return f"{len(new)} new alert groups, the newest {_label(first)}. Press a for the inbox."
+        return f"{len(new)} new alert groups, the newest {_label(first)}.{press}"
     if first.incident:
         return f"{_label(first)}: {first.id} declared {first.incident}."
-    return f"{_label(first)} firing ({first.id}). Press a for the inbox."
+    return f"{_label(first)} firing ({first.id}).{press}"
