@@ -158,13 +158,23 @@ class _Asker:
         return await self.client.value(history_query(self.pair.total, window), self.at) > 0
 
 
+async def _all(coros: Iterable[Any]) -> list[Any]:
+    """Every result, or the first error once all have ended (none left running against a
+    client about to close)."""
+    got = await asyncio.gather(*coros, return_exceptions=True)
+    for item in got:
+        if isinstance(item, BaseException):
+            raise item
+    return got
+
+
 async def _one(client: Client, slo: Slo, at: datetime) -> SloStatus:
     assert slo.prometheus is not None
     ask = _Asker(client, slo.prometheus, at)
     spans = sorted({slo.window, *(w for r in slo.policy for w in (r.long, r.short))})
     longs = sorted({slo.window, *(r.long for r in slo.policy)})
-    counted = await asyncio.gather(*(ask.counts(w) for w in spans))
-    reached = await asyncio.gather(*(ask.reaches(w) for w in longs))
+    counted = await _all(ask.counts(w) for w in spans)
+    reached = await _all(ask.reaches(w) for w in longs)
     counts = dict(zip(spans, counted, strict=True))
     reaches = dict(zip(longs, reached, strict=True))
     budget, window = slo.budget, counts[slo.window]
