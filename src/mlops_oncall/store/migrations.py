@@ -70,6 +70,26 @@ def _v5(conn: Connection) -> None:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
 
 
+def _v10(conn: Connection) -> None:
+    # step 9 created notify_delivery as it is defined now when it ran in the same upgrade
+    have = {c["name"] for c in inspect(conn).get_columns("notify_delivery")}
+    for name, ddl in (
+        ("kind", "VARCHAR"),
+        ("message", "TEXT"),
+        ("next_attempt_at", "VARCHAR(27)"),
+        ("lease_owner", "VARCHAR"),
+        ("lease_until", "VARCHAR(27)"),
+    ):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE notify_delivery ADD COLUMN {name} {ddl}"))
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_notify_delivery_due "
+            "ON notify_delivery (state, next_attempt_at)"
+        )
+    )
+
+
 # (version, what it does, the step). Version 1 is the first schema; it has no step.
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, "incidents, timeline, roles, action items, deployments, triage", None),
@@ -94,6 +114,7 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (7, "Alertmanager's alert groups and alerts", _create(tables.AlertGroup, tables.Alert)),
     (8, "per-minute check roll-ups for SLO burn rates", _create(tables.CheckMinute)),
     (9, "status updates' deliveries to destinations", _create(tables.NotifyDelivery)),
+    (10, "the notification queue: rules' notifications with retries and a lease", _v10),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -425,14 +425,17 @@ class NotifyDelivery(Record, table=True):
     amend it instead of opening another."""
 
     __tablename__ = "notify_delivery"
-    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_notify_delivery_key"),)
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", name="uq_notify_delivery_key"),
+        Index("ix_notify_delivery_due", "state", "next_attempt_at"),
+    )
     id: int | None = _id()
     incident_id: int = _fk("incident.id", index=True)
     update_seq: int  # the status_update event's seq
     destination: str = _str()  # the name under notify:
     type: str = _str()  # slack | statuspage | webhook | smtp
     idempotency_key: str = _str()
-    state: str = _str()  # sending | delivered | failed
+    state: str = _str()  # queued | sending | delivered | failed
     attempts: int = Field(default=0)
     body_sha256: str | None = _str(null=True)
     http_status: int | None = Field(default=None, nullable=True)
@@ -441,3 +444,10 @@ class NotifyDelivery(Record, table=True):
     external_id: str | None = _str(null=True)
     created_at: datetime = _ts(null=False)
     updated_at: datetime = _ts(null=False)
+    # schema 10, the notification queue (notify/queue.py): what made it (a rule's `when`, or
+    # acknowledge/resolve for a PagerDuty trigger); NULL for a status update posted at once
+    kind: str | None = _str(null=True)
+    message: str | None = _text(null=True)  # JSON of what to send, redacted when queued
+    next_attempt_at: datetime | None = _ts()  # queued: not before this time
+    lease_owner: str | None = _str(null=True)  # sending: the dispatcher that claimed it
+    lease_until: datetime | None = _ts()  # sending: another may claim it after this time
