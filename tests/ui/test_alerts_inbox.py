@@ -129,6 +129,15 @@ async def test_declare_from_a_group_opens_the_incident(tmp_path):
             await pilot.press("d")  # declared already: refused, no dialog
             await pilot.pause()
             assert app.screen is screen
+            await pilot.press("enter")  # on the declared group: its incident
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, IncidentScreen)
+                    and app.screen.incident_id == view.incident
+                ),
+                what="the group's incident",
+            )
     finally:
         app.session.close()
 

@@ -190,6 +190,10 @@ class AlertsScreen(Screen):
         gid = self.selected_id()
         return next((g for g in self.groups or () if g.id == gid), None)
 
+    @on(DataTable.RowSelected, "#alerts-table")
+    def _selected(self) -> None:  # enter on a row: the table takes the key before the screen
+        self.action_open()
+
     @on(DataTable.RowHighlighted, "#alerts-table")
     def _highlighted(self) -> None:
         self._want = self.selected_id()
