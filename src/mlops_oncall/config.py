@@ -149,7 +149,7 @@ class AlertRoute(FileModel):
 
     name: str | None = Field(default=None, description="Shown in the inbox and the timeline.")
     matchers: list[str] = Field(
-        default_factory=list,
+        default_factory=new_list,
         description='Label matchers in Alertmanager\'s syntax: name="v", name!="v", '
         'name=~"regex", name!~"regex" (regexes fully anchored); none matches every alert.',
     )
@@ -215,7 +215,7 @@ class AlertmanagerTarget(FileModel):
 class AlertsConfig(FileModel):
     """Alertmanager's alerts (docs/alerts.md): routing, the inbox, resolution, silences."""
 
-    routes: list[AlertRoute] = Field(default_factory=list, description="Tried in order.")
+    routes: list[AlertRoute] = Field(default_factory=new_list, description="Tried in order.")
     declare: bool = Field(
         default=False,
         description="What a group no route matches does: declare at once, or wait in the inbox.",
