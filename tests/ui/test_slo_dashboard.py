@@ -116,3 +116,31 @@ async def test_no_slos_file_no_panel_no_evaluation(tmp_path):
             assert "slos" not in app.session.__dict__  # Session.slos never built
     finally:
         app.session.close()
+
+
+async def test_declaring_from_an_alert_group_shows_its_service_budget(tmp_path):
+    from mlops_oncall.ui.gallery.alerts import seed_alerts
+    from mlops_oncall.ui.screens.alerts import AlertsScreen
+
+    app = _app(tmp_path)
+    seed_alerts(app.session)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_for(pilot, lambda: app.slo_statuses is not None, what="the SLOs")
+            await pilot.press("a")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, AlertsScreen) and app.screen.groups,
+                what="the inbox",
+            )
+            await pilot.press("d")  # the newest group: fraud-scoring's latency, from T0 - 6m
+            await wait_for(pilot, lambda: app.screen.query("#declare-budget"), what="budget")
+            await pilot.pause()
+            budget = str(app.screen.query_one("#declare-budget").render())
+            # fraud.ready is a check of fraud-scoring: its 3 bad polls since the first alert
+            assert budget == (
+                "SLO fraud-availability: 6.9% of its 30d budget burned so far (3 bad polls); "
+                "69.9% left"
+            )
+    finally:
+        app.session.close()

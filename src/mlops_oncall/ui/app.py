@@ -739,7 +739,7 @@ class OncallApp(SloWatch, App[None]):
         s = self.session
         decl = declaration_for(self.views[check_id], self.specs.get(check_id), s.library, s.store)
         try:  # the budget its SLOs burned since it failed; the dialog opens without it
-            budget = self.budget_lines(check_id, decl.detected_at)
+            budget = self.budget_lines(decl.detected_at, check_id=check_id)
         except Exception:
             budget = []
         self.call_from_thread(self._show_declare, decl, budget)

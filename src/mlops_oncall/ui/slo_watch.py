@@ -98,9 +98,12 @@ class SloWatch:
             named={s.id: s.runbook for s in specs if s.runbook},
         )
 
-    def budget_lines(self, check_id: str, since: datetime | None) -> list[str]:
-        """For the declare dialog (on a worker thread): the budget each SLO over the check
-        burned since it began failing, and what is left. Nothing without SLOs over it."""
+    def budget_lines(
+        self, since: datetime | None, *, check_id: str | None = None, service: str | None = None
+    ) -> list[str]:
+        """For the declare dialog (on a worker thread): the budget each SLO over the check (or
+        over a check of the service: an alert group's) burned since ``since``, and what is
+        left. Nothing without SLOs over it."""
         from mlops_oncall.ui.widgets.slo_panel import budget_text
 
         app: Any = self
@@ -110,9 +113,10 @@ class SloWatch:
         slos = app.session.slos
         now = app.session.clock.now()
         start = since or now
+        of_service = {c for c, spec in app.specs.items() if service and spec.service == service}
         out = []
         for slo in slos.set:
-            if check_id not in slo.checks:
+            if check_id not in slo.checks and not of_service & set(slo.checks):
                 continue
             used = slos.consumed(slo.id, start, now)
             st = statuses.get(slo.id)

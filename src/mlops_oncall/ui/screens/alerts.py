@@ -280,14 +280,18 @@ class AlertsScreen(Screen):
         except Exception as exc:
             app.call_from_thread(app.notify, str(exc), title="Could not declare", severity="error")
             return
-        app.call_from_thread(self._show_declare, decl)
+        try:  # the budget the service's SLOs burned since the first alert (ui/slo_watch.py)
+            budget = app.budget_lines(decl.detected_at, service=decl.service)
+        except Exception:
+            budget = []
+        app.call_from_thread(self._show_declare, decl, budget)
 
-    def _show_declare(self, decl) -> None:
+    def _show_declare(self, decl, budget=()) -> None:
         from mlops_oncall.ui.modals import DeclareModal
 
         s = oncall(self).session
         self.app.push_screen(
-            DeclareModal(decl, drill=False, zone=s.workspace.zone()),
+            DeclareModal(decl, drill=False, zone=s.workspace.zone(), budget=list(budget)),
             lambda form: self._declared(decl.group, form),
         )
 
