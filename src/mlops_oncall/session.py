@@ -490,8 +490,15 @@ class Session:
             self.__dict__.pop("library", None)
         return self.library
 
+    def reload_slos(self) -> None:
+        """Forget the SLOs read so far: ``slos`` reads slos.yaml again when next asked (the
+        TUI does when the file changes)."""
+        with self._lock:
+            self.__dict__.pop("slos", None)
+
     def watched_files(self) -> dict[str, Any]:
-        """The TUI's file watcher: functions listing the checks file and the runbook files."""
+        """The TUI's file watcher: functions listing the checks file, the runbook files and
+        slos.yaml."""
         from mlops_oncall.runbooks.library import runbook_files
 
         def checks() -> list[Path]:
@@ -503,7 +510,11 @@ class Session:
             # a folder that appears later is reported by its files; so is one that is emptied
             return [*dirs, *(f for d in dirs for f in runbook_files(d))]
 
-        return {"checks": checks, "runbooks": runbooks}
+        def slos() -> list[Path]:
+            path = self.workspace.slos_file
+            return [path] if path is not None else []
+
+        return {"checks": checks, "runbooks": runbooks, "slos": slos}
 
     def fake_control(self) -> Any:
         if not self.fake_control_url:

@@ -144,3 +144,28 @@ async def test_declaring_from_an_alert_group_shows_its_service_budget(tmp_path):
             )
     finally:
         app.session.close()
+
+
+async def test_slos_yaml_written_then_removed_while_the_app_runs(tmp_path):
+    from mlops_oncall.ui.gallery.slos import SLOS_YAML, history, seed_polls
+
+    app = _app(tmp_path, slos=False)
+    seed_polls(app.session.store, history(T0), T0)
+    path = app.session.workspace.root / "slos.yaml"
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: app.ready and app.watcher is not None, what="boot")
+            panel = app.screen.query_one(SloPanel)
+            assert not panel.has_class("-on")
+            path.write_text(SLOS_YAML)  # the file watcher reads it again
+            await wait_for(pilot, lambda: panel.has_class("-on"), what="the panel")
+            assert "fraud-availability" in _panel_text(app)
+            path.write_text(SLOS_YAML.split("  - id: features")[0])  # one SLO left
+            await wait_for(
+                pilot, lambda: "features" not in _panel_text(app), what="the SLO removed"
+            )
+            path.unlink()
+            await wait_for(pilot, lambda: not panel.has_class("-on"), what="the panel hidden")
+            assert app.slo_statuses is None
+    finally:
+        app.session.close()

@@ -367,6 +367,9 @@ class OncallApp(SloWatch, App[None]):
         if "runbooks" in groups:
             s.reload_library()
             self._call(self._library_reloaded)
+        if "slos" in groups:
+            s.reload_slos()
+            self._call(self.slos_changed)
 
     def _call(self, fn, *args) -> None:
         with contextlib.suppress(RuntimeError):  # the app is closing

@@ -23,6 +23,7 @@ class SloWatch:
     slo_statuses: list[Any] | None = None  # the last evaluation; None before one
     slo_error: str | None = None  # slos.yaml refused: its first problem
     _slo_paging: set[str] | None = None  # SLO ids paging at the last evaluation
+    _slo_timer: Any = None
 
     def start_slos(self) -> None:
         """At boot: nothing at all without a slos.yaml (no import, no query, no timer)."""
@@ -31,8 +32,26 @@ class SloWatch:
         if path is None or not path.is_file():
             return
         app.refresh_slos()
-        if self.slo_every:
-            app.set_interval(self.slo_every, app.refresh_slos)
+        if self.slo_every and self._slo_timer is None:
+            self._slo_timer = app.set_interval(self.slo_every, app.refresh_slos)
+
+    def slos_changed(self) -> None:
+        """slos.yaml was written, created or removed while the app runs (the file watcher;
+        Session.reload_slos has forgotten the old SLOs)."""
+        from mlops_oncall.ui.widgets.slo_panel import SloPanel
+
+        app: Any = self
+        path = app.session.workspace.slos_file
+        if path is not None and path.is_file():
+            self.start_slos()
+            return
+        if self._slo_timer is not None:
+            self._slo_timer.stop()
+            self._slo_timer = None
+        self.slo_statuses, self.slo_error, self._slo_paging = None, None, None
+        for screen in app.screen_stack:
+            for panel in screen.query(SloPanel):
+                panel.show(app)
 
     @work(thread=True, group="slos")
     @one_at_a_time
@@ -53,6 +72,9 @@ class SloWatch:
         from mlops_oncall.ui.widgets.slo_panel import SloPanel
 
         app: Any = self
+        path = app.session.workspace.slos_file
+        if path is None or not path.is_file():  # removed while it was evaluated
+            return
         self.slo_error = app.session.redactor.text(error) if error else None
         if statuses is not None:
             self.slo_statuses = statuses
