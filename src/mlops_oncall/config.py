@@ -283,15 +283,18 @@ NOTIFY_REQUIRED = {
     "statuspage": ("page_id", "key"),
     "webhook": ("url",),
     "smtp": ("host", "sender", "to"),
+    "pagerduty": ("routing_key",),
 }
-NOTIFY_SECRETS = ("url", "key", "token", "password")
+NOTIFY_SECRETS = ("url", "key", "token", "password", "routing_key")
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
 class NotifyDestination(FileModel):
     """One destination of status updates under `notify:` (docs/communication.md)."""
 
-    type: Literal["slack", "statuspage", "webhook", "smtp"] = Field(
-        description="slack (incoming webhook), statuspage (Atlassian), webhook (JSON), smtp."
+    type: Literal["slack", "statuspage", "webhook", "smtp", "pagerduty"] = Field(
+        description="slack (incoming webhook), statuspage (Atlassian), webhook (JSON), smtp, "
+        "pagerduty (Events API v2; notifications only)."
     )
     url: str | None = Field(
         default=None, description="slack, webhook: the URL, only as ${env:NAME}."
@@ -315,6 +318,12 @@ class NotifyDestination(FileModel):
     password: str | None = Field(default=None, description="smtp: the password, as ${env:NAME}.")
     sender: str | None = Field(default=None, description="smtp: the From address.")
     to: list[str] = Field(default_factory=new_list, description="smtp: the recipients.")
+    routing_key: str | None = Field(
+        default=None, description="pagerduty: the integration's routing key, as ${env:NAME}."
+    )
+    events_url: str = Field(
+        default=PAGERDUTY_EVENTS_URL, description="pagerduty: the Events API v2 endpoint."
+    )
     timeout: Duration = Field(
         default=timedelta(seconds=10), description="Time limit for one attempt."
     )
@@ -360,6 +369,35 @@ class NotifyDestination(FileModel):
                 "which is not set"
             )
         return got.strip()
+
+
+NOTIFY_WHEN = ("declared", "slo_page", "escalation", "unacknowledged")
+
+
+class NotifyRule(FileModel):
+    """One rule under `notifications:`: which events go to which destinations
+    (docs/communication.md, "Notifications and escalation")."""
+
+    when: Literal["declared", "slo_page", "escalation", "unacknowledged"] = Field(
+        description="declared (an incident at or above min_severity), slo_page (a page-level "
+        "SLO alert), escalation (a runbook's escalation deadline passed without mitigation), "
+        "unacknowledged (an open incident not acknowledged `after` its declaration)."
+    )
+    to: list[str] = Field(min_length=1, description="Destination names under notify:.")
+    min_severity: SeverityName = Field(
+        default="SEV4", description="declared, unacknowledged: the least severe incident sent."
+    )
+    after: Duration | None = Field(default=None, description="unacknowledged: how long.")
+
+    @model_validator(mode="after")
+    def _after(self):
+        if (self.when == "unacknowledged") != (self.after is not None):
+            raise ValueError(
+                "after: is needed with when: unacknowledged"
+                if self.after is None
+                else f"after: is for when: unacknowledged, not {self.when}"
+            )
+        return self
 
 
 class Config(FileModel):
@@ -414,6 +452,11 @@ class Config(FileModel):
         description="How often a status update is due per severity while an incident is open "
         "(default SEV1 30m, SEV2 1h); this mapping replaces the default as a whole.",
     )
+    notifications: list[NotifyRule] = Field(
+        default_factory=new_list,
+        description="Which events are sent where, through the notification queue "
+        "(docs/communication.md).",
+    )
     vars: dict[str, str | int | float] = Field(
         default_factory=new_dict,
         description="Values for runbook command placeholders, e.g. namespace: ml-serving "
@@ -428,6 +471,27 @@ class Config(FileModel):
         default_factory=new_dict,
         description="Remap TUI keys: binding id (see the help screen) -> keys, e.g. dashboard.declare: ctrl+d.",
     )
+
+    @field_validator("notifications")
+    @classmethod
+    def _rule_targets(cls, value: list[NotifyRule], info) -> list[NotifyRule]:
+        # notify: is validated first (declared before), so its names are known here
+        dests = info.data.get("notify") or {}
+        for i, rule in enumerate(value):
+            for name in rule.to:
+                dest = dests.get(name)
+                if dest is None:
+                    known = ", ".join(sorted(dests)) or "none"
+                    raise ValueError(
+                        f"rule {i + 1} sends to '{name}', which is not under notify: "
+                        f"(known: {known})"
+                    )
+                if dest.type == "statuspage":
+                    raise ValueError(
+                        f"rule {i + 1} sends to '{name}', a statuspage: it takes status "
+                        "updates only"
+                    )
+        return value
 
     @field_validator("vars")
     @classmethod

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mlops_oncall.incidents.deploys import Deploys
     from mlops_oncall.incidents.outbox import OfflineWrites
     from mlops_oncall.incidents.service import Incidents
+    from mlops_oncall.notify.dispatcher import Dispatcher
     from mlops_oncall.notify.service import Notifier
     from mlops_oncall.redact import Redactor
     from mlops_oncall.reports.drafts import Drafts
@@ -286,6 +287,21 @@ class Session:
             self.incidents,
             destinations=cfg.notify,
             every=cfg.update_every,
+            clock=self.clock,
+            redactor=self.redactor,
+        )
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """The notification queue (notify/dispatcher.py): `notifications:` rules over the
+        timeline, the deadlines, delivery to `notify:` destinations with durable retries."""
+        from mlops_oncall.notify.dispatcher import Dispatcher
+
+        return Dispatcher(
+            self.store,
+            self.incidents,
+            self.notify,
+            rules=self.workspace.config.notifications,
             clock=self.clock,
             redactor=self.redactor,
         )

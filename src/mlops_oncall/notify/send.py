@@ -41,6 +41,8 @@ class Sent:
     error: str | None = None  # why it failed, in one line
     body: bytes = b""  # the answer, for the caller to read (a Statuspage incident id)
     waits: tuple[float, ...] = ()
+    retry_after: float | None = None  # a final 429's Retry-After (the queue waits it)
+    retryable: bool = False  # the last attempt may succeed later (429, 5xx, unreachable, ...)
 
 
 def sha256(body: bytes) -> str:
@@ -105,14 +107,23 @@ async def send(
                 except httpx.ConnectError as exc:
                     error = f"{where} could not be reached: {type(exc).__name__}"
                     if last:
-                        return Sent(False, attempt, digest, error=error, waits=tuple(waits))
+                        return Sent(
+                            False, attempt, digest, error=error, waits=tuple(waits), retryable=True
+                        )
                     wait = min(BACKOFF_S * 2 ** (attempt - 1), MAX_WAIT_S)
                 except httpx.TimeoutException:
                     error = f"{where} did not answer within {timeout:g}s"
                     if not idempotent:
                         error += "; it may have arrived, so it was not sent again"
                     if last or not idempotent:
-                        return Sent(False, attempt, digest, error=error, waits=tuple(waits))
+                        return Sent(
+                            False,
+                            attempt,
+                            digest,
+                            error=error,
+                            waits=tuple(waits),
+                            retryable=idempotent,
+                        )
                     wait = min(BACKOFF_S * 2 ** (attempt - 1), MAX_WAIT_S)
                 except (httpx.HTTPError, BodyTooLarge, BodyDecodeError) as exc:
                     error = f"{where}: {type(exc).__name__}"
@@ -127,8 +138,22 @@ async def send(
                     error = f"{where} answered HTTP {code}" + (f": {reason}" if reason else "")
                     retryable = code == 429 or code >= 500
                     if last or not retryable:
+                        after = (
+                            retry_after(resp.headers.get("retry-after"), now(), 0.0) or None
+                            if code == 429
+                            else None
+                        )
                         return Sent(
-                            False, attempt, digest, code, text, error, content, tuple(waits)
+                            False,
+                            attempt,
+                            digest,
+                            code,
+                            text,
+                            error,
+                            content,
+                            tuple(waits),
+                            after,
+                            retryable,
                         )
                     backoff = min(BACKOFF_S * 2 ** (attempt - 1), MAX_WAIT_S)
                     wait = (

@@ -143,7 +143,7 @@ class Notifier:
         so an error or an echoed answer never shows one."""
         out: dict[str, str | None] = {}
         try:
-            for f in ("url", "key", "token", "password", "host"):
+            for f in ("url", "key", "token", "password", "host", "routing_key"):
                 out[f] = dest.resolved(f, name)
         except ValueError as exc:
             raise DestinationError(str(exc)) from None
@@ -153,7 +153,7 @@ class Notifier:
     def _mask(self, values: dict[str, str | None]) -> None:
         """Every secret joins the redactor: whole, and a URL's path and its long segments
         (a webhook's token is part of its path, and an error may echo the path alone)."""
-        for f in ("url", "key", "token", "password"):
+        for f in ("url", "key", "token", "password", "routing_key"):
             value = values.get(f)
             if not value:
                 continue
@@ -171,12 +171,18 @@ class Notifier:
         redacted: an update can quote any of them."""
         for name, dest in self.destinations.items():
             values = {}
-            for f in ("url", "key", "token", "password"):
+            for f in ("url", "key", "token", "password", "routing_key"):
                 try:
                     values[f] = dest.resolved(f, name)
                 except ValueError:
                     values[f] = None
             self._mask(values)
+
+    def resolve(self, name: str) -> tuple[Any, dict[str, str | None]]:
+        """A destination and its secrets resolved (and masked): the queue's sends.
+        DestinationError when a variable is unset."""
+        dest = self._destination(name)
+        return dest, self._secrets(name, dest)
 
     def deliveries(self, ref: str | int) -> list[NotifyDelivery]:
         view = self.incidents.get(ref)
@@ -308,40 +314,56 @@ class Notifier:
 
     async def _smtp(self, dest: Any, s: dict[str, str | None], u: payloads.Update, where: str):
         msg = payloads.email(u, dest.sender, dest.to)
-        raw = msg.as_bytes()
-        timeout = dest.timeout.total_seconds()
+        return await send_mail(dest, s, msg, where, self.sleep, dest.retries)
 
-        def once() -> None:
-            with smtplib.SMTP(s["host"], dest.port, timeout=timeout) as smtp:
-                if dest.starttls:  # verified (smtplib's default context would not verify)
-                    smtp.starttls(context=ssl.create_default_context())
-                if dest.username:
-                    smtp.login(dest.username, s["password"] or "")
-                smtp.send_message(msg)
 
-        attempt, waits = 0, []
-        while True:
-            attempt += 1
-            try:
-                await asyncio.to_thread(once)
-                return Sent(True, attempt, sha256(raw), waits=tuple(waits))
-            except smtplib.SMTPResponseException as exc:
-                detail = (
-                    exc.smtp_error.decode("utf-8", "replace")
-                    if isinstance(exc.smtp_error, bytes)
-                    else str(exc.smtp_error)
+async def send_mail(
+    dest: Any,
+    s: dict[str, str | None],
+    msg: Any,
+    where: str,
+    sleep: Callable[[float], Awaitable[None]],
+    retries: int,
+) -> Sent:
+    """Send one email through the destination's SMTP server; a 4xx reply is retried up to
+    ``retries`` times (the sleep between), a 5xx or a refused recipient is final."""
+    raw = msg.as_bytes()
+    timeout = dest.timeout.total_seconds()
+
+    def once() -> None:
+        with smtplib.SMTP(s["host"], dest.port, timeout=timeout) as smtp:
+            if dest.starttls:  # verified (smtplib's default context would not verify)
+                smtp.starttls(context=ssl.create_default_context())
+            if dest.username:
+                smtp.login(dest.username, s["password"] or "")
+            smtp.send_message(msg)
+
+    attempt, waits = 0, []
+    while True:
+        attempt += 1
+        try:
+            await asyncio.to_thread(once)
+            return Sent(True, attempt, sha256(raw), waits=tuple(waits))
+        except smtplib.SMTPResponseException as exc:
+            detail = (
+                exc.smtp_error.decode("utf-8", "replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
+            error = f"{where} answered {exc.smtp_code}: {detail.strip()[:200]}"
+            transient = 400 <= exc.smtp_code < 500
+            if not transient or attempt > retries:
+                return Sent(
+                    False, attempt, sha256(raw), exc.smtp_code, detail, error, retryable=transient
                 )
-                error = f"{where} answered {exc.smtp_code}: {detail.strip()[:200]}"
-                if not (400 <= exc.smtp_code < 500) or attempt > dest.retries:
-                    return Sent(False, attempt, sha256(raw), exc.smtp_code, detail, error)
-            except smtplib.SMTPRecipientsRefused as exc:
-                return Sent(False, attempt, sha256(raw), None, "", f"{where} refused {exc}")
-            except (OSError, smtplib.SMTPException) as exc:
-                # a timeout or a dropped line may come after the message was accepted
-                return Sent(False, attempt, sha256(raw), None, "", f"{where}: {type(exc).__name__}")
-            wait = min(2.0 ** (attempt - 1), 60.0)
-            waits.append(wait)
-            await self.sleep(wait)
+        except smtplib.SMTPRecipientsRefused as exc:
+            return Sent(False, attempt, sha256(raw), None, "", f"{where} refused {exc}")
+        except (OSError, smtplib.SMTPException) as exc:
+            # a timeout or a dropped line may come after the message was accepted
+            return Sent(False, attempt, sha256(raw), None, "", f"{where}: {type(exc).__name__}")
+        wait = min(2.0 ** (attempt - 1), 60.0)
+        waits.append(wait)
+        await sleep(wait)
 
 
 def _key(pid: str, seq: int, name: str) -> str:

@@ -55,6 +55,9 @@ KINDS = frozenset(
         "alert_silenced",  # a silence created in Alertmanager from the tool
         "status_update",  # a stakeholder update (its text), and where it was sent
         "update_overdue",  # the next status update is overdue (once per overdue period)
+        "escalated",  # a runbook's escalation deadline passed without mitigation (once)
+        "unacknowledged",  # not acknowledged within a notification rule's `after` (once)
+        "notified",  # a notification delivered by the queue (destination, kind, key)
     }
 )
 
