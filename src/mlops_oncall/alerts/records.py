@@ -28,6 +28,23 @@ def _insert(conn: Connection):
     return dialect_insert
 
 
+def usable(conn: Connection) -> bool:
+    """Whether the connection's transaction is still open and can go on, after a statement
+    failed and its savepoint was rolled back (SQLite ends the whole transaction on some
+    errors, a full disk or I/O; a connection lost ends it on PostgreSQL)."""
+    try:
+        raw = conn.connection.dbapi_connection
+    except Exception:  # the connection is gone
+        return False
+    if raw is None:
+        return False
+    if conn.dialect.name == "sqlite":
+        return bool(raw.in_transaction)
+    from psycopg.pq import TransactionStatus
+
+    return raw.info.transaction_status == TransactionStatus.INTRANS
+
+
 def current_group(conn: Connection, receiver: str, group_key: str) -> dict[str, Any] | None:
     """The newest group of (receiver, groupKey), locked (FOR UPDATE on PostgreSQL; SQLite's
     write transaction already holds the lock)."""

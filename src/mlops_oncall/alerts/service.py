@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from mlops_oncall.alerts import records
-from mlops_oncall.alerts.payload import AlertIn, Notification, parse
+from mlops_oncall.alerts.payload import AlertIn, Notification, PayloadError, parse
 from mlops_oncall.alerts.routing import Decision, Router
 from mlops_oncall.clock import Clock
 from mlops_oncall.config import AlertsConfig
@@ -37,7 +37,9 @@ from mlops_oncall.incidents.writer import WriteConflict
 from mlops_oncall.redact import Redactor
 from mlops_oncall.store import live
 from mlops_oncall.store import timeline as tl
+from mlops_oncall.store.conflicts import conflict
 from mlops_oncall.store.db import Store
+from mlops_oncall.store.engine import translated
 from mlops_oncall.store.errors import StoreError
 
 ALERTMANAGER = "alertmanager"  # the actor of what Alertmanager reported (formats/actors.py)
@@ -176,70 +178,133 @@ class Alerts:
     def receive(self, payload: Any) -> Received:
         """Store one webhook notification (parsed JSON). PayloadError: not one (a 400);
         StoreError: not stored (a 503, which Alertmanager retries)."""
-        note = parse(payload)
-        labels = {**note.common_labels, **note.group_labels}
-        annotations = note.common_annotations or note.alerts[0].annotations
-        decision = self.router.decide(labels, annotations)
-        for attempt in range(1, ATTEMPTS + 1):
+        got = self.receive_many([payload])[0]
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+    def receive_many(self, payloads: list[Any]) -> list[Received | Exception]:
+        """Store several notifications in ONE write transaction (one commit, one fsync: the
+        daemon's group commit, intake/write.py), each in a savepoint of its own, so one that
+        fails is rolled back alone. Per payload in order: its Received once committed, or
+        the exception that is its answer (PayloadError, StoreError, or a bug's). When the
+        commit itself fails, every payload not answered already gets that StoreError."""
+        results: list[Received | Exception | None] = [None] * len(payloads)
+        todo: list[tuple[int, Notification, Decision]] = []
+        for i, body in enumerate(payloads):
             try:
-                return self._receive(note, decision)
-            except (IntegrityError, WriteConflict) as exc:
-                # another delivery of this group committed first: run again, finding its rows
+                note = parse(body)
+            except PayloadError as exc:
+                results[i] = exc
+                continue
+            labels = {**note.common_labels, **note.group_labels}
+            annotations = note.common_annotations or note.alerts[0].annotations
+            todo.append((i, note, self.router.decide(labels, annotations)))
+        attempt = 1
+        while todo:
+            try:
+                with self.machine._write() as conn:
+                    done = []
+                    for k, (i, note, decision) in enumerate(todo):
+                        got = self._one(conn, note, decision)
+                        if isinstance(got, Exception) and not records.usable(conn):
+                            raise _Without(k, got)
+                        done.append((i, got))
+            except _Without as without:
+                # that one's failure ended the transaction (SQLite ends it, savepoints and
+                # all, on some errors): the rest run again without it, in a new one
+                results[todo[without.index][0]] = without.error
+                del todo[without.index]
+                continue
+            except WriteConflict as exc:  # the transaction as a whole met another writer
+                if attempt < ATTEMPTS:
+                    attempt += 1
+                    continue
+                for i, _, _ in todo:
+                    results[i] = exc
+                break
+            except StoreError as exc:  # not committed: none of them is stored
+                for i, _, _ in todo:
+                    results[i] = exc
+                break
+            for i, got in done:
+                results[i] = got
+            break
+        return results  # type: ignore[return-value]
+
+    def _one(self, conn: Connection, note: Notification, decision: Decision):
+        """One notification in a savepoint of the caller's transaction: its Received, or the
+        exception it met. A unique key another delivery took first rolls the savepoint back
+        and runs it again (then it finds that delivery's rows)."""
+        tx = self.machine._tx  # the incidents whose head to witness after the commit
+        for attempt in range(1, ATTEMPTS + 1):
+            touched = dict(tx.touched or {})
+            try:
+                with translated(self.store.engine), conn.begin_nested():
+                    return self._receive(conn, note, decision)
+            except Exception as exc:
+                if tx.touched is not None:  # a rolled-back append is not witnessed
+                    tx.touched.clear()
+                    tx.touched.update(touched)
+                if not isinstance(exc, IntegrityError) and conflict(exc) is None:
+                    return exc
+                why = None if records.usable(conn) else "the database ended the transaction"
                 if attempt == ATTEMPTS:
-                    raise StoreError(
-                        f"the alerts of group {note.group_key!r} were not stored: concurrent "
-                        f"deliveries on all {ATTEMPTS} attempts ({type(exc).__name__})"
-                    ) from None
+                    why = f"concurrent deliveries on all {ATTEMPTS} attempts"
+                if why:
+                    return StoreError(
+                        f"the alerts of group {note.group_key!r} were not stored: {why} "
+                        f"({type(exc).__name__})"
+                    )
         raise AssertionError("unreachable")
 
-    def _receive(self, note: Notification, decision: Decision) -> Received:
+    def _receive(self, conn: Connection, note: Notification, decision: Decision) -> Received:
         inc, r = self.machine, self.redactor
-        with inc._write() as conn:
-            now = self.clock.now()
-            g = records.current_group(conn, note.receiver, note.group_key)
-            firing = any(a.status == "firing" for a in note.alerts)
-            new_group = g is None or (firing and self._ended(conn, g))
-            if new_group:
-                gid = records.insert_group(
-                    conn,
-                    receiver=note.receiver,
-                    group_key=note.group_key,
-                    epoch=g["epoch"] + 1 if g else 1,
-                    state="inbox",
-                    group_labels=r.value(note.group_labels),
-                    external_url=r.text(note.external_url) if note.external_url else None,
-                    route=decision.route,
-                    severity=decision.severity,
-                    service=decision.service,
-                    runbook=decision.runbook,
-                    silences=[],
-                    first_seen=now,
-                    last_seen=now,
-                )
-                g = records.group(conn, gid)
-            else:
-                records.set_group(conn, g["id"], last_seen=now)
-            assert g is not None
-            gid = g["id"]
-            fired, resolved = self._store_alerts(conn, gid, note.alerts, now)
-            live.notify_alerts(conn, gid)  # an open inbox shows it (store/live.py)
-            iid = g["incident_id"]
-            if iid is None and g["state"] == "inbox" and decision.declare and fired:
-                iid = self._declare(conn, inc, g, now)
-                records.set_group(
-                    conn,
-                    gid,
-                    state="declared",
-                    incident_id=iid,
-                    decided_by=ALERTMANAGER,
-                    decided_at=now,
-                )
-                self._replay(conn, inc, g, iid, now)
-                state = "declared"
-            else:
-                state = g["state"]
-                if iid is not None and records.incident_status(conn, iid) in lc.OPEN_STATUSES:
-                    self._events(conn, inc, g, iid, fired, resolved, now)
+        now = self.clock.now()
+        g = records.current_group(conn, note.receiver, note.group_key)
+        firing = any(a.status == "firing" for a in note.alerts)
+        new_group = g is None or (firing and self._ended(conn, g))
+        if new_group:
+            gid = records.insert_group(
+                conn,
+                receiver=note.receiver,
+                group_key=note.group_key,
+                epoch=g["epoch"] + 1 if g else 1,
+                state="inbox",
+                group_labels=r.value(note.group_labels),
+                external_url=r.text(note.external_url) if note.external_url else None,
+                route=decision.route,
+                severity=decision.severity,
+                service=decision.service,
+                runbook=decision.runbook,
+                silences=[],
+                first_seen=now,
+                last_seen=now,
+            )
+            g = records.group(conn, gid)
+        else:
+            records.set_group(conn, g["id"], last_seen=now)
+        assert g is not None
+        gid = g["id"]
+        fired, resolved = self._store_alerts(conn, gid, note.alerts, now)
+        live.notify_alerts(conn, gid)  # an open inbox shows it (store/live.py)
+        iid = g["incident_id"]
+        if iid is None and g["state"] == "inbox" and decision.declare and fired:
+            iid = self._declare(conn, inc, g, now)
+            records.set_group(
+                conn,
+                gid,
+                state="declared",
+                incident_id=iid,
+                decided_by=ALERTMANAGER,
+                decided_at=now,
+            )
+            self._replay(conn, inc, g, iid, now)
+            state = "declared"
+        else:
+            state = g["state"]
+            if iid is not None and records.incident_status(conn, iid) in lc.OPEN_STATUSES:
+                self._events(conn, inc, g, iid, fired, resolved, now)
         return Received(
             group=alert_group_ref(gid),
             state=state,
@@ -631,6 +696,13 @@ class Alerts:
                 text = f"silenced {view.id} in Alertmanager until {record['until']}: {comment}"
                 inc._append(app, "alert_silenced", starts, text, {"group": view.id, **record})
         return {"group": view.id, "incident": view.incident, **record}
+
+
+class _Without(Exception):
+    """A delivery of a batch that failed (``index`` in it): the batch runs again without it."""
+
+    def __init__(self, index: int, error: Exception):
+        self.index, self.error = index, error
 
 
 def _shared_labels(alerts: list[dict[str, Any]]) -> dict[str, str]:

@@ -42,6 +42,7 @@ def build_app(
     app.router.add_post("/changes", changes.handle)
     app.router.add_post("/alertmanager", alertmanager.handle)
     app.cleanup_ctx.append(_change_sources)
+    app.cleanup_ctx.append(alertmanager.writer)  # the webhook's group commit
     return app
 
 
