@@ -371,17 +371,14 @@ class NotifyDestination(FileModel):
         return got.strip()
 
 
-NOTIFY_WHEN = ("declared", "slo_page", "escalation", "unacknowledged")
-
-
 class NotifyRule(FileModel):
     """One rule under `notifications:`: which events go to which destinations
     (docs/communication.md, "Notifications and escalation")."""
 
-    when: Literal["declared", "slo_page", "escalation", "unacknowledged"] = Field(
-        description="declared (an incident at or above min_severity), slo_page (a page-level "
-        "SLO alert), escalation (a runbook's escalation deadline passed without mitigation), "
-        "unacknowledged (an open incident not acknowledged `after` its declaration)."
+    when: Literal["declared", "escalation", "unacknowledged"] = Field(
+        description="declared (an incident at or above min_severity), escalation (a runbook's "
+        "escalation deadline passed without mitigation), unacknowledged (an open incident not "
+        "acknowledged `after` its declaration)."
     )
     to: list[str] = Field(min_length=1, description="Destination names under notify:.")
     min_severity: SeverityName = Field(
