@@ -25,6 +25,7 @@ Every pattern is one alternative of a single compiled regex, so clean text costs
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -34,6 +35,10 @@ MASK = "***"
 # shorter known values would mask ordinary words and digits everywhere; such a "secret" protects
 # nothing
 MIN_SECRET_LENGTH = 3
+# Redactor.text remembers its answers for strings up to this long, this many of them: an alert
+# storm's labels (alertname, severity, job, ...) repeat in every alert of every notification
+MEMO_MAX_LENGTH = 256
+MEMO_SIZE = 4096
 
 # -- credential shapes ----------------------------------------------------------------------
 # A shape either masks its whole match or, when it has a group named ``s``, only that group (the
@@ -248,11 +253,12 @@ class Redactor:
     """Masks the known secret values of a workspace and every credential shape, in any text or
     JSON-like value. ``len()`` is the number of known values (0 for a shapes-only redactor)."""
 
-    __slots__ = ("_pattern", "_values")
+    __slots__ = ("_memo", "_pattern", "_values")
 
     def __init__(self, values: Iterable[str] = ()):
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._memo: dict[str, str] = {}
         self.add(*values)
 
     def add(self, *values: str) -> None:
@@ -262,6 +268,9 @@ class Redactor:
             # longest first, so a secret that contains another is masked whole
             ordered = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            # a new memo after the new pattern: text() takes the memo first, so an answer
+            # found with the old pattern only ever lands in the old memo
+            self._memo = {}
 
     def add_credentials(self, user: str, password: str) -> None:
         """A user and password known to the workspace, and their Basic header value."""
@@ -280,9 +289,17 @@ class Redactor:
     def text(self, s: str) -> str:
         if not s:
             return s
-        if self._pattern is not None:
-            s = self._pattern.sub(MASK, s)
-        return mask_shapes(s)
+        memo = self._memo
+        short = len(s) <= MEMO_MAX_LENGTH
+        if short and (known := memo.get(s)) is not None:
+            return known
+        pattern = self._pattern
+        out = mask_shapes(pattern.sub(MASK, s) if pattern is not None else s)
+        if short:
+            if len(memo) >= MEMO_SIZE:  # bounded: start again (cheaper than an LRU's upkeep)
+                memo.clear()
+            memo[s] = out
+        return out
 
     __call__ = text
 
@@ -298,9 +315,15 @@ class Redactor:
         return obj
 
     def _item(self, key: Any, value: Any) -> Any:
-        if isinstance(value, str) and value and isinstance(key, str) and _KEY_NAME.fullmatch(key):
+        if isinstance(value, str) and value and isinstance(key, str) and _secret_key(key):
             return MASK
         return self.value(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _secret_key(key: str) -> bool:
+    """A key whose string value is masked whole ({"password": ...}); keys repeat endlessly."""
+    return _KEY_NAME.fullmatch(key) is not None
 
 
 # credential shapes only: for text that no workspace is known for (error messages, history)
