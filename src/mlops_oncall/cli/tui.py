@@ -96,6 +96,36 @@ runbooks: [runbooks]
 checks: checks.yaml
 allow_commands: false               # let the TUI run a step's command after confirmation
 command_timeout: 60s
+slos: slos.yaml                     # error budgets over the checks (`mlops-oncall slo status`)
+
+# Alerts from Alertmanager and deploys from CI arrive through `mlops-oncall serve`
+# (docs/intake.md, docs/alerts.md). Uncomment to use.
+# intake:
+#   token: ${{env:MLOPS_ONCALL_INTAKE_TOKEN}}   # needed to listen beyond 127.0.0.1
+# alerts:
+#   routes:                                   # the first route whose matchers all match decides
+#     - name: pages
+#       matchers: ['severity="critical"']
+#       declare: true                         # declare at once; otherwise the inbox (a)
+#   alertmanager: {{url: http://127.0.0.1:9093}} # for silences
+# changes:
+#   mlflow:                                   # registry moves recorded as model deploys
+#     url: http://127.0.0.1:5000
+#     models: {{my-model: my-model}}
+# Status updates (`mlops-oncall incident update`, u in the TUI; docs/communication.md).
+# notify:
+#   team: {{type: slack, url: "${{env:SLACK_WEBHOOK_URL}}"}}
+# update_every: {{SEV1: 30m, SEV2: 1h}}
+"""
+
+STARTER_SLOS = """\
+# Service-level objectives over the checks' polls (docs/slo.md). `mlops-oncall slo status`
+# shows each one's error budget and burn rates; the dashboard shows them too.
+slos:
+  - id: model-availability
+    checks: [model.ready]            # its polls are the events; bad = down
+    objective: 99.5                  # percent of polls up
+    window: 30d
 """
 
 STARTER_CHECKS = """\
@@ -171,7 +201,7 @@ escalation: {{after: 30m, to: my-team-secondary}}
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def init(directory: str, force: bool) -> None:
-    """Write a starter workspace: oncall.yaml, checks.yaml and runbooks/ with one example."""
+    """Write a starter workspace: oncall.yaml, checks.yaml, slos.yaml and a runbook."""
     import datetime as dt
     import json
 
@@ -183,6 +213,7 @@ def init(directory: str, force: bool) -> None:
             name=json.dumps(root.resolve().name or "oncall")
         ),
         root / "checks.yaml": STARTER_CHECKS,
+        root / "slos.yaml": STARTER_SLOS,
         root / "runbooks" / "example-model-down.yaml": STARTER_RUNBOOK.format(
             today=dt.date.today().isoformat()
         ),
