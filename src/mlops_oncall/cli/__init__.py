@@ -49,6 +49,11 @@ _COMMANDS = {
         "alert",
         "Alertmanager's alert groups: the inbox, declare, attach, dismiss, silence.",
     ),
+    "notify": (
+        "mlops_oncall.cli.notify",
+        "notify",
+        "The notification queue: rules' notifications, PagerDuty, escalations.",
+    ),
     "changes": (
         "mlops_oncall.cli.changes",
         "changes",

@@ -42,6 +42,7 @@ def build_app(
     app.router.add_post("/changes", changes.handle)
     app.router.add_post("/alertmanager", alertmanager.handle)
     app.cleanup_ctx.append(_change_sources)
+    app.cleanup_ctx.append(_notifications)
     app.cleanup_ctx.append(alertmanager.writer)  # the webhook's group commit
     return app
 
@@ -52,6 +53,20 @@ async def _change_sources(app: web.Application) -> AsyncIterator[None]:
     from mlops_oncall.changes.runner import run_sources
 
     task = asyncio.create_task(run_sources(app[SESSION]), name="change sources")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _notifications(app: web.Application) -> AsyncIterator[None]:
+    """The notification queue's dispatcher (notifications: in oncall.yaml), a pass every few
+    seconds while the daemon runs; other dispatchers may run too (each row is sent by one)."""
+    session = app[SESSION]
+    if not session.workspace.config.notifications:
+        yield
+        return
+    task = asyncio.create_task(session.dispatcher.run(), name="notifications")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -253,8 +253,9 @@ class Dispatcher:
         return _Default(leases, timedelta(minutes=1))
 
     def claim(self, now: datetime) -> list[Any]:
+        # one row at a time: a dispatcher that dies holds up one notification, not a batch
         with self.store.write() as conn:
-            return qr.claim(conn, self.owner, now, self._lease())
+            return qr.claim(conn, self.owner, now, self._lease(), limit=1)
 
     async def send(self, item: Any) -> Sent:
         """One attempt at one queued notification."""
