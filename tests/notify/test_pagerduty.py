@@ -179,3 +179,14 @@ def test_a_long_title_is_cut_to_pagerdutys_summary_limit(make, receiver, monkeyp
     payload = receiver.seen[0].json["payload"]
     assert len(payload["summary"]) == 1024 and payload["summary"].endswith("…")
     assert payload["severity"] == "info" and payload["source"] == "mlops-oncall"
+
+
+def test_a_status_update_is_refused_for_pagerduty(make, receiver, monkeypatch):
+    from mlops_oncall.formats.errors import BadInput
+
+    s = _pd(make, receiver, monkeypatch)
+    view = s.incidents.declare("Fraud model down", "SEV1")
+    with pytest.raises(BadInput, match="'pager' is a pagerduty destination: it takes notif"):
+        s.notify.post(view.id, "Investigating.", "pager")
+    assert s.notify.names() == [] and receiver.seen == []
+    assert [e.kind for e in s.incidents.events(view.id)].count("status_update") == 0

@@ -129,7 +129,8 @@ class Notifier:
     # -- posting --------------------------------------------------------------------------
 
     def names(self) -> list[str]:
-        return sorted(self.destinations)
+        """The destinations a status update can go to (PagerDuty takes notifications only)."""
+        return sorted(n for n, d in self.destinations.items() if d.type != "pagerduty")
 
     def _destination(self, name: str) -> Any:
         dest = self.destinations.get(name)
@@ -201,6 +202,11 @@ class Notifier:
         dest = secrets = None
         if to is not None:
             dest = self._destination(to)
+            if dest.type == "pagerduty":
+                raise BadInput(
+                    f"'{to}' is a pagerduty destination: it takes notifications "
+                    "(notifications: in oncall.yaml), not status updates"
+                )
             secrets = self._secrets(to, dest)
         view = self.incidents.get(ref)
         pid = view.id

@@ -36,7 +36,7 @@ class UpdateModal(Dialog):
 
     def compose(self) -> ComposeResult:
         dests = self.notify_service.destinations
-        options = [(f"{name} ({dests[name].type})", name) for name in sorted(dests)]
+        options = [(f"{name} ({dests[name].type})", name) for name in self.notify_service.names()]
         options.append(("none: record it as sent another way", RECORD_ONLY))
         with Vertical(classes="dialog", id="update-dialog"):
             yield Label(f"Status update for {self.incident_id}", classes="dialog-title")
