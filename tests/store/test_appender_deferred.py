@@ -1,11 +1,12 @@
-"""A deferred Appender (one delivery of many alerts): the events go in one by one, the
-incident row's head moves once, at flush(), and the chain verifies, on both backends."""
+"""A deferred Appender (one delivery of many alerts): the events go in together and the
+incident row's head moves once, both at flush(), and the chain verifies, on both backends."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from mlops_oncall.store import timeline as tl
+from mlops_oncall.store.tables import Event as EV
 from mlops_oncall.store.tables import Incident as INC
 
 
@@ -25,7 +26,10 @@ def test_the_head_moves_once_at_flush_and_the_chain_verifies(svc, store, clock):
             for i in range(5)
         ]
         assert _head(conn, iid) == before  # not yet
+        stored = select(EV.c.seq).where(EV.c.incident_id == iid)
+        assert max(conn.execute(stored).scalars()) == before[0]  # nor the events
         app.flush()
+        assert max(conn.execute(stored).scalars()) == before[0] + 5
         assert _head(conn, iid) == (before[0] + 5, records[-1].hash)
         app.flush()  # nothing more to move
         assert _head(conn, iid) == (before[0] + 5, records[-1].hash)

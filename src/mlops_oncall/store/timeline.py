@@ -133,6 +133,9 @@ def lock_incident(conn: Connection, incident_id: int) -> dict | None:
     return dict(row) if row else None
 
 
+_INSERT_EVENT = EV.insert()  # one statement object: compiled once, its values bound per call
+
+
 @dataclass
 class Appender:
     """Appends events to one incident inside a write transaction, keeping the head in step."""
@@ -141,18 +144,24 @@ class Appender:
     incident_id: int
     head_seq: int
     head_hash: str
-    # the head's UPDATE and the NOTIFY once, at flush(), not per event: a delivery of many
-    # alerts appends one event each (bench/bench_alert_storm.py), and each NOTIFY woke every TUI
+    # the events' INSERT (one executemany), the head's UPDATE and the NOTIFY once, at flush(),
+    # not per event: a delivery of many alerts appends one event each
+    # (bench/bench_alert_storm.py), and each NOTIFY woke every TUI. Its records carry no id.
     deferred: bool = False
     _moved_at: datetime | None = None
+    _rows: list[dict[str, Any]] | None = None
 
     @classmethod
     def for_row(cls, conn: Connection, row: dict, *, deferred: bool = False) -> Appender:
         return cls(conn, row["id"], row["head_seq"], row["head_hash"] or GENESIS, deferred)
 
     def flush(self) -> None:
-        """A deferred appender's head onto the incident row, and one notification. Call it
-        before the transaction commits (or anything else reads the row's head)."""
+        """A deferred appender's events into the table, its head onto the incident row, and
+        one notification. Call it before the transaction commits (or anything else reads the
+        row's head or events)."""
+        if self._rows:
+            self.conn.execute(_INSERT_EVENT, self._rows)
+            self._rows = None
         if self._moved_at is not None:
             self._move_head(self._moved_at)
             self._moved_at = None
@@ -181,26 +190,29 @@ class Appender:
         data_s = canonical_data(data)
         prev = self.head_hash or GENESIS
         digest = event_hash(public_id(self.incident_id), seq, ts_s, actor, kind, text, data_s, prev)
-        result = self.conn.execute(
-            EV.insert().values(
-                incident_id=self.incident_id,
-                seq=seq,
-                ts=ts,
-                actor=actor,
-                kind=kind,
-                text=text,
-                data=data_s,
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
+        row = {
+            "incident_id": self.incident_id,
+            "seq": seq,
+            "ts": ts,
+            "actor": actor,
+            "kind": kind,
+            "text": text,
+            "data": data_s,
+            "prev_hash": prev,
+            "hash": digest,
+        }
         self.head_seq, self.head_hash = seq, digest
         if self.deferred:
+            if self._rows is None:
+                self._rows = []
+            self._rows.append(row)
             self._moved_at = ts
+            event_id = None
         else:
+            event_id = self.conn.execute(_INSERT_EVENT, row).inserted_primary_key[0]
             self._move_head(ts)
         record = EventRecord(
-            result.inserted_primary_key[0],
+            event_id,
             seq,
             ts_s,
             actor,
