@@ -49,7 +49,7 @@ def pass_json(p) -> dict:
     }
 
 
-def _say(p) -> None:
+def _say(p, errors: bool = True) -> None:
     from mlops_oncall.reports.text import terminal_text
 
     for line in p.recorded:
@@ -57,7 +57,7 @@ def _say(p) -> None:
     click.echo(
         f"queued {p.queued}, delivered {p.delivered}, retrying {p.retrying}, failed {p.failed}"
     )
-    for e in p.errors:
+    for e in p.errors if errors else ():
         click.echo(terminal_text(f"error: {e}"), err=True)
 
 
@@ -132,14 +132,13 @@ def run(app, interval):
     """Dispatch until Ctrl-C: a pass every --interval seconds (what `serve` runs beside its
     endpoints). Several may run at once: each notification is sent by one of them."""
     import asyncio
+    import logging
 
     session = opened(app)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
-    async def loop() -> None:
-        while True:
-            p = await session.dispatcher.tick()
-            if p.recorded or p.queued or p.delivered or p.retrying or p.failed:
-                _say(p)
-            await asyncio.sleep(interval)
+    def said(p) -> None:
+        if p.recorded or p.queued or p.delivered or p.retrying:
+            _say(p, errors=False)  # errors: logged by the dispatcher, once
 
-    asyncio.run(loop())
+    asyncio.run(session.dispatcher.run(interval, on_pass=said))

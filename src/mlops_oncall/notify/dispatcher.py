@@ -351,13 +351,21 @@ class Dispatcher:
         await self.deliver(p)
         return p
 
-    async def run(self, interval: float = 5.0, sleep: Callable[[float], Any] = asyncio.sleep):
-        """Pass after pass until cancelled (serve); a failed pass is one log line."""
+    async def run(
+        self,
+        interval: float = 5.0,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        on_pass: Callable[[Pass], None] | None = None,
+    ):
+        """Pass after pass until cancelled (serve, notify run); a notification that failed for
+        good, or a pass that failed (the store unreachable), is one log line."""
         while True:
             try:
                 p = await self.tick()
                 for e in p.errors:
                     log.warning("notify: %s", e)
+                if on_pass is not None:
+                    on_pass(p)
             except Exception as exc:  # the store unreachable, a bad row: log, try again
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 log.error("notify: %s", self.redactor.text(first))
