@@ -119,3 +119,19 @@ def test_a_failure_that_ends_the_transaction_runs_the_others_again(make, backend
     assert _groups(s) == {"a": 1, "b": 1}
     assert [e.kind for e in s.incidents.events(first.incident)].count("alert_fired") == 1
     assert s.incidents.verify(first.incident).ok
+
+
+def test_stored_alerts_are_resolved_once_and_only_seen_again(make, clock):
+    from datetime import timedelta
+
+    s = make({"declare": False})
+    a1, a2 = alert("f001"), alert("f002")
+    s.alerts.receive(payload(a1, a2))
+    clock.advance(timedelta(minutes=1))
+    got = s.alerts.receive(payload(resolved(a1), resolved(a1), a2))  # a1 listed twice
+    assert (got.fired, got.resolved) == ([], ["f001"])
+    again = s.alerts.receive(payload(resolved(a1), a2))
+    assert (again.fired, again.resolved) == ([], [])
+    by_fp = {a["fingerprint"]: a for a in s.alerts.get(got.group).alerts}
+    assert by_fp["f001"]["status"] == "resolved" and by_fp["f001"]["ends_at"] is not None
+    assert by_fp["f002"]["last_seen"] == clock.now() and by_fp["f002"]["status"] == "firing"

@@ -1,10 +1,11 @@
 """The SQL of alert groups and alerts (store/models.py: AlertGroup, Alert).
 
 Every function takes the caller's connection: the alerts service runs each delivery in one
-write transaction with the incident events it appends. Duplicates are decided by the unique
-keys, not by a read before the write: an alert is inserted with ON CONFLICT DO NOTHING, and a
-firing alert turns resolved with an UPDATE guarded by its status, so two deliveries of one
-notification at once record it once.
+write transaction with the incident events it appends. A delivery first locks its group's row
+(current_group), so two deliveries of one group take turns; what it then reads of the group's
+alerts (alert_states) holds until it commits. The writes keep their own guards behind that
+lock: an alert is inserted with ON CONFLICT DO NOTHING, and a firing alert turns resolved with
+an UPDATE guarded by its status, so a notification delivered twice at once is recorded once.
 """
 
 from __future__ import annotations
@@ -95,22 +96,49 @@ def add_alerts(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, d
     return {(fp, at) for fp, at in conn.execute(stmt, rows)}
 
 
-def resolve_alert(
+def alert_states(conn: Connection, group_id: int, fingerprints: set[str]) -> dict:
+    """{(fingerprint, startsAt): status} of the group's stored alerts with these
+    fingerprints: one read over the unique key's index."""
+    if not fingerprints:
+        return {}
+    rows = conn.execute(_STATES, {"gid": group_id, "fps": sorted(fingerprints)})
+    return {(fp, at): status for fp, at, status in rows}
+
+
+_STATES = select(AL.c.fingerprint, AL.c.starts_at, AL.c.status).where(
+    AL.c.group_id == bindparam("gid"), AL.c.fingerprint.in_(bindparam("fps", expanding=True))
+)
+
+
+def resolve_alerts(
     conn: Connection,
     group_id: int,
-    fingerprint: str,
-    starts_at: datetime,
-    ends_at: datetime | None,
+    alerts: list[tuple[str, datetime, datetime | None]],
     now: datetime,
-) -> bool:
-    """Mark a firing alert resolved; True only for the delivery that changed it."""
-    key = (AL.c.group_id == group_id, AL.c.fingerprint == fingerprint)
-    result = conn.execute(
-        update(AL)
-        .where(*key, AL.c.starts_at == starts_at, AL.c.status == "firing")
-        .values(status="resolved", ends_at=ends_at, last_seen=now)
+) -> None:
+    """Mark firing alerts (fingerprint, startsAt, endsAt) resolved, in one executemany; the
+    caller read them firing under the group's lock, and the status guard stays."""
+    if not alerts:
+        return
+    conn.execute(
+        _RESOLVE,
+        [
+            {"gid": group_id, "fp": fp, "at": at, "ends": ends, "now": now}
+            for fp, at, ends in alerts
+        ],
     )
-    return result.rowcount == 1
+
+
+_RESOLVE = (
+    update(AL)
+    .where(
+        AL.c.group_id == bindparam("gid"),
+        AL.c.fingerprint == bindparam("fp"),
+        AL.c.starts_at == bindparam("at"),
+        AL.c.status == "firing",
+    )
+    .values(status="resolved", ends_at=bindparam("ends"), last_seen=bindparam("now"))
+)
 
 
 def seen(conn: Connection, group_id: int, keys: list[tuple[str, datetime]], now) -> None:

@@ -309,7 +309,7 @@ class Alerts:
             group=alert_group_ref(gid),
             state=state,
             incident=public_id(iid) if iid else None,
-            fired=[a.fingerprint for a in fired],
+            fired=[a["fingerprint"] for a in fired],
             resolved=[a.fingerprint for a in resolved],
             new_group=new_group,
         )
@@ -323,42 +323,56 @@ class Alerts:
 
     def _store_alerts(
         self, conn: Connection, gid: int, alerts: list[AlertIn], now: datetime
-    ) -> tuple[list[AlertIn], list[AlertIn]]:
+    ) -> tuple[list[dict[str, Any]], list[AlertIn]]:
+        """The notification's alerts into the group: the rows of those newly firing (as
+        stored, redacted) and the alerts newly resolved. One indexed read finds which are
+        stored already (a storm resends a group's firing alerts over and over): only the new
+        ones are redacted and inserted, the resolved ones updated, the rest only seen again.
+        The caller holds the group's lock (records.current_group), so what the read found
+        still holds when the writes run; the inserts still skip a key stored meanwhile."""
         r = self.redactor
-        fired: list[AlertIn] = []
+        known = records.alert_states(conn, gid, {a.fingerprint for a in alerts})
+        rows: dict[tuple[str, datetime], dict[str, Any]] = {}
+        for a in alerts:
+            key = (a.fingerprint, a.starts_at)
+            if key in known or key in rows:  # stored, or listed twice: the first counts
+                continue
+            rows[key] = {
+                "group_id": gid,
+                "fingerprint": a.fingerprint,
+                "alertname": r.text(a.alertname),
+                "status": a.status,
+                "labels": r.value(a.labels),
+                "annotations": r.value(a.annotations),
+                "starts_at": a.starts_at,
+                "ends_at": a.ends_at,
+                "generator_url": r.text(a.generator_url) if a.generator_url else None,
+                "first_seen": now,
+                "last_seen": now,
+            }
+        added = records.add_alerts(conn, list(rows.values()))
+        fired: list[dict[str, Any]] = []
         resolved: list[AlertIn] = []
-        added = records.add_alerts(
-            conn,
-            [
-                {
-                    "group_id": gid,
-                    "fingerprint": a.fingerprint,
-                    "alertname": r.text(a.alertname),
-                    "status": a.status,
-                    "labels": r.value(a.labels),
-                    "annotations": r.value(a.annotations),
-                    "starts_at": a.starts_at,
-                    "ends_at": a.ends_at,
-                    "generator_url": r.text(a.generator_url) if a.generator_url else None,
-                    "first_seen": now,
-                    "last_seen": now,
-                }
-                for a in alerts
-            ],
-        )
+        ending: list[AlertIn] = []
         again: list[tuple[str, datetime]] = []
         for a in alerts:
-            if (a.fingerprint, a.starts_at) in added:
-                added.discard((a.fingerprint, a.starts_at))  # an alert listed twice: once
-                (fired if a.status == "firing" else resolved).append(a)
-            elif a.status == "resolved" and records.resolve_alert(
-                conn, gid, a.fingerprint, a.starts_at, a.ends_at, now
-            ):
-                resolved.append(a)
+            key = (a.fingerprint, a.starts_at)
+            if key in added:
+                added.discard(key)  # an alert listed twice: once
+                if a.status == "firing":
+                    fired.append(rows[key])
+                else:
+                    resolved.append(a)
+            elif a.status == "resolved" and known.get(key) == "firing":
+                known[key] = "resolved"
+                ending.append(a)
             else:
-                again.append((a.fingerprint, a.starts_at))
+                again.append(key)
+        records.resolve_alerts(
+            conn, gid, [(a.fingerprint, a.starts_at, a.ends_at) for a in ending], now
+        )
         records.seen(conn, gid, again, now)
-        return fired, resolved
+        return fired, resolved + ending
 
     # -- events --------------------------------------------------------------------------
     def _fired_event(self, g: dict[str, Any], a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -385,10 +399,9 @@ class Alerts:
     def _events(self, conn, inc, g, iid, fired, resolved, now) -> None:
         if not fired and not resolved:
             return
-        by_fp = {(a["fingerprint"], a["starts_at"]): a for a in records.alerts_of(conn, [g["id"]])}
         row, app = self._locked(conn, inc, iid)
         for a in fired:
-            text, data = self._fired_event(g, by_fp[(a.fingerprint, a.starts_at)])
+            text, data = self._fired_event(g, a)
             inc._append(app, "alert_fired", now, text, data, actor=ALERTMANAGER)
         if resolved:
             self._resolved_event(conn, inc, g, row, app, [a.fingerprint for a in resolved], now)
