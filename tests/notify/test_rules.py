@@ -129,3 +129,32 @@ def test_a_statuspage_takes_no_notifications(cli, tmp_path):
     r = cli("incident", "list")
     assert r.code == 2
     assert "rule 1 sends to 'sp', a statuspage: it takes status updates only" in r.err
+
+
+def test_raised_past_min_severity_later_is_sent_once(make, receiver, monkeypatch, clock):
+    s = _session(
+        make, receiver, monkeypatch, [{"when": "declared", "min_severity": "SEV2", "to": ["hook"]}]
+    )
+    tick(s)
+    view = s.incidents.declare("Fraud model slow", "SEV3")
+    assert tick(s).queued == 0
+    clock.advance(timedelta(minutes=5))
+    s.incidents.set_severity(view.id, "SEV1")
+    p = tick(s)
+    assert (p.queued, p.delivered) == (1, 1)
+    doc = receiver.seen[0].json
+    assert doc["notification"]["kind"] == "declared"
+    assert doc["incident"]["severity"] == "SEV1"
+    assert doc["notification"]["at"] == "2026-11-28T03:05:00Z"
+    # down and up again: the declaration reached the hook already
+    s.incidents.set_severity(view.id, "SEV3")
+    s.incidents.set_severity(view.id, "SEV2")
+    assert tick(s).queued == 0 and len(receiver.seen) == 1
+
+
+def test_the_draft_leaves_notified_out(make, receiver, monkeypatch):
+    s = _session(make, receiver, monkeypatch, [{"when": "declared", "to": ["hook"]}])
+    tick(s)
+    view = s.incidents.declare("Fraud model down", "SEV1")
+    assert tick(s).delivered == 1
+    assert "notified" not in s.notify.draft(view.id)

@@ -180,6 +180,18 @@ class Dispatcher:
             for r in self.rules:
                 if r.when == "declared" and _rank(sev) <= _rank(r.min_severity):
                     out += [("declared", d) for d in r.to]
+        elif kind == "severity_changed":
+            # raised past a rule's threshold after the declaration: sent as the declaration,
+            # once per destination
+            old, new = data.get("from"), data.get("to")
+            for r in self.rules:
+                crossed = _rank(new) <= _rank(r.min_severity) < _rank(old)
+                if r.when == "declared" and crossed:
+                    out += [
+                        ("declared", d)
+                        for d in r.to
+                        if not qr.declared_to(conn, ev["incident_id"], d)
+                    ]
         elif kind == "unacknowledged":
             for r in self.rules:
                 after = int(r.after.total_seconds()) if r.after is not None else None

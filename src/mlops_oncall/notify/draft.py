@@ -11,7 +11,7 @@ from mlops_oncall.formats.timestamps import local_text
 from mlops_oncall.notify.cadence import Cadence
 
 # events that are not news for stakeholders (the update itself, machine bookkeeping)
-_QUIET = frozenset({"status_update", "update_overdue", "check_run", "milestone"})
+_QUIET = frozenset({"status_update", "update_overdue", "check_run", "milestone", "notified"})
 MAX_SINCE = 15  # lines of "since the last update"; older ones are counted, not listed
 
 

@@ -33,7 +33,14 @@ from mlops_oncall.store.tables import NotifyDelivery as ND
 
 # the timeline events the rules read: a declaration, an acknowledgement (a milestone), a
 # status change (resolved), and the deadlines the dispatcher itself records
-TRIGGER_KINDS = ("declared", "milestone", "status_changed", "escalated", "unacknowledged")
+TRIGGER_KINDS = (
+    "declared",
+    "severity_changed",
+    "milestone",
+    "status_changed",
+    "escalated",
+    "unacknowledged",
+)
 UNSETTLED = ("queued", "sending")
 
 
@@ -117,6 +124,22 @@ def triggered(conn: Connection, incident_id: int, destination: str) -> str | Non
         .order_by(ND.c.id)
         .limit(1)
     ).scalar()
+
+
+def declared_to(conn: Connection, incident_id: int, destination: str) -> bool:
+    """Whether the incident's declaration was queued to the destination already."""
+    return (
+        conn.execute(
+            select(ND.c.id)
+            .where(
+                ND.c.incident_id == incident_id,
+                ND.c.destination == destination,
+                ND.c.kind == "declared",
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def open_incidents(conn: Connection) -> list[dict[str, Any]]:
