@@ -43,6 +43,9 @@ KIND_STYLE = {
     "inject": "magenta",
     "status_update": "bold green",
     "update_overdue": "bold red",
+    "escalated": "bold red",
+    "unacknowledged": "bold red",
+    "notified": "dim",
 }
 STATUSES = ("investigating", "identified", "mitigated", "resolved", "closed", "declined")
 
