@@ -409,6 +409,7 @@ class Incidents(ActionItems, TriageOps):
         at: datetime | None = None,
         actor: str | None = None,
         unless: Callable[[Connection, int], bool] | None = None,
+        then: Callable[[Connection, int, tl.EventRecord], None] | None = None,
     ) -> tl.EventRecord | None:
         """Append one event of any kind without a state change (notes, check runs, alerts, injects).
 
@@ -416,7 +417,9 @@ class Incidents(ActionItems, TriageOps):
         threshold crossing seen by the TUI): a blameless timeline does not put a person's name
         on what a machine observed. ``unless(conn, incident_id)``, asked with the incident
         locked, skips the append (None) when it is true: an event written once by whichever
-        process notices first (``update_overdue``)."""
+        process notices first (``update_overdue``). ``then(conn, incident_id, event)`` runs
+        after the append in the same transaction: a write that must commit with the event or
+        not at all (the notification queue's rows)."""
         if kind not in tl.KINDS:
             raise BadInput(f"unknown event kind '{kind}'")
         if kind in FLOW_KINDS or kind in (
@@ -434,7 +437,10 @@ class Incidents(ActionItems, TriageOps):
                 return None
             when = self._when(row, at)
             app = tl.Appender.for_row(conn, row)
-            return self._append(app, kind, when, text, data, actor=actor)
+            event = self._append(app, kind, when, text, data, actor=actor)
+            if then is not None:
+                then(conn, row["id"], event)
+            return event
 
     @retried
     def set_field(

@@ -41,7 +41,7 @@ from mlops_oncall.formats.errors import BadInput
 from mlops_oncall.formats.refs import public_id
 from mlops_oncall.formats.timestamps import rfc3339
 from mlops_oncall.incidents.lifecycle import SEVERITIES
-from mlops_oncall.notify import messages
+from mlops_oncall.notify import messages, pagerduty
 from mlops_oncall.notify import queue_records as qr
 from mlops_oncall.notify.payloads import encode
 from mlops_oncall.notify.send import Sent, send
@@ -109,8 +109,10 @@ class Dispatcher:
 
     # -- 1. deadlines -----------------------------------------------------------------------
 
-    def deadlines(self, now: datetime) -> list[str]:
-        """Record the deadlines that passed (once each); what was recorded."""
+    def deadlines(self, now: datetime, p: Pass | None = None) -> list[str]:
+        """Record the deadlines that passed (once each), each with its notifications queued in
+        the same transaction (counted in ``p``); what was recorded."""
+        p = p if p is not None else Pass()
         unack = [r for r in self.rules if r.when == "unacknowledged"]
         escalate_to = {d for r in self.rules if r.when == "escalation" for d in r.to}
         done: list[str] = []
@@ -132,6 +134,7 @@ class Dispatcher:
                     f"not acknowledged {messages.format_duration_s(secs)} after it was declared",
                     {"after_seconds": secs, "deadline": rfc3339(due)},
                     actor=MONITOR,
+                    then=self._queue_deadline(row, now, p),
                     unless=lambda conn, iid, secs=secs: (
                         qr.acknowledged(conn, iid)
                         or qr.recorded(conn, iid, "unacknowledged", f'"after_seconds":{secs}')
@@ -160,6 +163,7 @@ class Dispatcher:
                     "deadline": rfc3339(declared + esc.after),
                 },
                 actor=MONITOR,
+                then=self._queue_deadline(row, now, p),
                 unless=lambda conn, iid, rid=rid: (
                     not qr.has_status(conn, iid, UNMITIGATED)
                     or qr.recorded(conn, iid, "escalated", f'"runbook":{json.dumps(rid)}')
@@ -220,43 +224,59 @@ class Dispatcher:
         """Queue what the rules ask for from the events since notifications began."""
         with self.store.write() as conn:
             start = qr.since(conn, now)
-            prefix = qr.workspace_id(conn)
         with self.store.read() as conn:
             events = qr.triggers(conn, max(start, now - LOOKBACK))
         queued = 0
         with self.store.write() as conn:
             for ev in events:
-                data = json.loads(ev["data"]) if ev["data"] else {}
-                pid = public_id(ev["incident_id"])
-                ts = ev["ts"] if isinstance(ev["ts"], datetime) else parse_ts(ev["ts"])
-                for kind, name in self._wanted(conn, ev, data):
-                    dest = self.destinations.get(name)
-                    if dest is None:
-                        continue
-                    m = messages.message(kind, ev, pid, data, rfc3339(ts))
-                    m["summary"] = self.redactor.text(m["summary"])
-                    m["detail"] = self.redactor.text(m["detail"])
-                    if dest.type != "pagerduty" and kind in PD_FOLLOW_UPS:
-                        continue
-                    queued += qr.enqueue(
-                        conn,
-                        incident_id=ev["incident_id"],
-                        update_seq=ev["seq"],
-                        destination=name,
-                        type=dest.type,
-                        idempotency_key=_key(pid, kind, ev["seq"], name),
-                        kind=kind,
-                        message=json.dumps(m, sort_keys=True, ensure_ascii=False),
-                        external_id=(
-                            messages.pagerduty.dedup_key(prefix, pid)
-                            if dest.type == "pagerduty"
-                            else None
-                        ),
-                        next_attempt_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                queued += self._queue(conn, ev, json.loads(ev["data"]) if ev["data"] else {}, now)
         return queued
+
+    def _queue(self, conn: Any, ev: dict[str, Any], data: dict[str, Any], now: datetime) -> int:
+        """Queue the notifications one event asks for, in the caller's transaction; how many
+        were new. ``ev``: the event (incident_id, seq, ts, kind) and its incident's columns
+        (title, severity, status, service)."""
+        pid = public_id(ev["incident_id"])
+        ts = ev["ts"] if isinstance(ev["ts"], datetime) else parse_ts(ev["ts"])
+        queued = 0
+        for kind, name in self._wanted(conn, ev, data):
+            dest = self.destinations.get(name)
+            if dest is None or (dest.type != "pagerduty" and kind in PD_FOLLOW_UPS):
+                continue
+            m = messages.message(kind, ev, pid, data, rfc3339(ts))
+            m["summary"] = self.redactor.text(m["summary"])
+            m["detail"] = self.redactor.text(m["detail"])
+            pd = dest.type == "pagerduty"
+            queued += qr.enqueue(
+                conn,
+                incident_id=ev["incident_id"],
+                update_seq=ev["seq"],
+                destination=name,
+                type=dest.type,
+                idempotency_key=_key(pid, kind, ev["seq"], name),
+                kind=kind,
+                message=json.dumps(m, sort_keys=True, ensure_ascii=False),
+                external_id=pagerduty.dedup_key(qr.workspace_id(conn), pid) if pd else None,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        return queued
+
+    def _queue_deadline(self, row: dict[str, Any], now: datetime, p: Pass) -> Callable:
+        """``then=`` for a deadline's event: its notifications commit with it."""
+
+        def then(conn: Any, iid: int, event: Any) -> None:
+            ev = {
+                "incident_id": iid,
+                "seq": event.seq,
+                "ts": event.ts,
+                "kind": event.kind,
+                **{k: row[k] for k in ("title", "severity", "status", "service")},
+            }
+            p.queued += self._queue(conn, ev, event.data or {}, now)
+
+        return then
 
     # -- 3. delivery ------------------------------------------------------------------------
 
@@ -313,9 +333,15 @@ class Dispatcher:
             "updated_at": now,
         }
         if sent.ok:
-            # the timeline first: a crash before the mark sends again with the same key, and
-            # `notified` is recorded once (unless=), whoever gets there
-            self.incidents.record(
+            values["state"] = "delivered"
+            p.delivered += 1
+
+            def mark(conn: Any, iid: int, event: Any) -> None:
+                qr.settle(conn, item.id, self.owner, **values)
+
+            # `notified` and the mark commit together; recorded already (a resend after a
+            # crash, or another dispatcher), the mark alone
+            recorded = self.incidents.record(
                 item.incident_id,
                 "notified",
                 f"notified {item.destination} ({item.type}): {item.kind}",
@@ -330,9 +356,10 @@ class Dispatcher:
                 unless=lambda conn, iid: qr.recorded(
                     conn, iid, "notified", f'"key":"{item.idempotency_key}"'
                 ),
+                then=mark,
             )
-            values["state"] = "delivered"
-            p.delivered += 1
+            if recorded is not None:
+                return
         elif sent.retryable and dest is not None and item.attempts <= dest.retries:
             wait = timedelta(seconds=sent.retry_after) if sent.retry_after else None
             wait = wait or min(BACKOFF * 2 ** (item.attempts - 1), MAX_BACKOFF)
@@ -358,8 +385,8 @@ class Dispatcher:
     async def tick(self) -> Pass:
         p = Pass()
         now = self.clock.now()
-        p.recorded = await asyncio.to_thread(self.deadlines, now)
-        p.queued = await asyncio.to_thread(self.enqueue, now)
+        p.recorded = await asyncio.to_thread(self.deadlines, now, p)
+        p.queued += await asyncio.to_thread(self.enqueue, now)
         await self.deliver(p)
         return p
 
