@@ -135,3 +135,19 @@ def test_stored_alerts_are_resolved_once_and_only_seen_again(make, clock):
     by_fp = {a["fingerprint"]: a for a in s.alerts.get(got.group).alerts}
     assert by_fp["f001"]["status"] == "resolved" and by_fp["f001"]["ends_at"] is not None
     assert by_fp["f002"]["last_seen"] == clock.now() and by_fp["f002"]["status"] == "firing"
+
+
+def test_fired_events_carry_the_stored_redacted_labels(make):
+    """alert_fired's data is built from the alert as stored (redacted once), not walked
+    through the redactor again: secrets in label values, under a secret-sounding label name
+    and in the URL still never reach the chain."""
+    s = make(DECLARE)
+    token = "ghp_" + "B" * 36
+    a = alert("f001", labels={"api_key": "plain-looking-value", "pod": f"p {token}"})
+    a["generatorURL"] = "http://admin:hunter2hunter2@prometheus:9090/graph"
+    got = s.alerts.receive(payload(a))
+    (fired,) = [e for e in s.incidents.events(got.incident) if e.kind == "alert_fired"]
+    assert fired.data["labels"]["api_key"] == "***"
+    assert token not in str(fired.data) and "hunter2hunter2" not in str(fired.data)
+    assert fired.data["labels"] == s.alerts.get(got.group).alerts[0]["labels"]
+    assert s.incidents.verify(got.incident).ok

@@ -376,12 +376,15 @@ class Alerts:
 
     # -- events --------------------------------------------------------------------------
     def _fired_event(self, g: dict[str, Any], a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """An alert_fired event's text and data from an alert as stored: its name, labels and
+        URL are redacted already, so only the fingerprint is (the data is appended as
+        redacted, not walked through the redactor again: a storm appends thousands)."""
         ann = a["annotations"]
         what = ann.get("summary") or ann.get("description") or ""
         text = f"{a['alertname'] or 'alert'} firing" + (f": {what}" if what else "")
         data = {
             "group": alert_group_ref(g["id"]),
-            "fingerprint": a["fingerprint"],
+            "fingerprint": self.redactor.text(a["fingerprint"]),
             "alertname": a["alertname"],
             "starts_at": rfc3339(a["starts_at"]),
             "labels": a["labels"],
@@ -402,7 +405,7 @@ class Alerts:
         row, app = self._locked(conn, inc, iid)
         for a in fired:
             text, data = self._fired_event(g, a)
-            inc._append(app, "alert_fired", now, text, data, actor=ALERTMANAGER)
+            inc._append(app, "alert_fired", now, text, data, redacted=True, actor=ALERTMANAGER)
         if resolved:
             self._resolved_event(conn, inc, g, row, app, [a.fingerprint for a in resolved], now)
         app.flush()
@@ -436,7 +439,7 @@ class Alerts:
         row, app = self._locked(conn, inc, iid)
         for a in alerts:
             text, data = self._fired_event(g, a)
-            inc._append(app, "alert_fired", now, text, data, actor=ALERTMANAGER)
+            inc._append(app, "alert_fired", now, text, data, redacted=True, actor=ALERTMANAGER)
         done = [a["fingerprint"] for a in alerts if a["status"] == "resolved"]
         if done:
             self._resolved_event(conn, inc, g, row, app, done, now)
