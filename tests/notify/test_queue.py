@@ -67,7 +67,6 @@ def _dispatcher(tmp_path):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.sqlite_only  # a subprocess workspace on a SQLite file; PostgreSQL: the next test
 def test_a_dispatcher_killed_mid_queue_and_a_new_one_finishing(tmp_path, receiver, monkeypatch):
     import yaml
 

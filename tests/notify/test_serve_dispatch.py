@@ -16,7 +16,7 @@ from tests.notify.conftest import Answer
 
 ROUTING = "r0ut1ngk3y0123456789abcdef012345"
 
-pytestmark = [pytest.mark.timeout(90), pytest.mark.sqlite_only]  # a SQLite file shared
+pytestmark = pytest.mark.timeout(90)  # a workspace on a SQLite file, shared by two processes
 
 
 def _until(what, condition, timeout=30.0):
