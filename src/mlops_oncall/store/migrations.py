@@ -90,6 +90,71 @@ def _v10(conn: Connection) -> None:
     )
 
 
+# notify_delivery at version 11 in SQLite's words: the table a rebuild creates (the columns of
+# version 10 in their order, then slo_episode_id), exactly as a fresh database writes it
+_ND_COLUMNS = (
+    "id INTEGER NOT NULL",
+    "incident_id INTEGER",
+    "update_seq INTEGER NOT NULL",
+    "destination VARCHAR NOT NULL",
+    "type VARCHAR NOT NULL",
+    "idempotency_key VARCHAR NOT NULL",
+    "state VARCHAR NOT NULL",
+    "attempts INTEGER NOT NULL",
+    "body_sha256 VARCHAR",
+    "http_status INTEGER",
+    "response TEXT",
+    "error TEXT",
+    "external_id VARCHAR",
+    "created_at VARCHAR(27) NOT NULL",
+    "updated_at VARCHAR(27) NOT NULL",
+    "kind VARCHAR",
+    "message TEXT",
+    "next_attempt_at VARCHAR(27)",
+    "lease_owner VARCHAR",
+    "lease_until VARCHAR(27)",
+    "slo_episode_id INTEGER",
+)
+_ND_V11 = (
+    "\nCREATE TABLE notify_delivery (\n\t"
+    + ", \n\t".join(_ND_COLUMNS)
+    + ", \n\tPRIMARY KEY (id), \n\tCONSTRAINT uq_notify_delivery_key UNIQUE (idempotency_key), "
+    "\n\tFOREIGN KEY(incident_id) REFERENCES incident (id)\n)\n\n"
+)
+_ND_INDEXES = (
+    "CREATE INDEX ix_notify_delivery_due ON notify_delivery (state, next_attempt_at)",
+    "CREATE INDEX ix_notify_delivery_incident_id ON notify_delivery (incident_id)",
+)
+
+
+def _v11(conn: Connection) -> None:
+    """SLO page episodes; notify_delivery.incident_id nullable (an SLO page's notification has
+    no incident) and its slo_episode_id."""
+    tables.SloEpisode.create(conn, checkfirst=True)  # with its indexes, as defined now
+    got = {c["name"]: c for c in inspect(conn).get_columns("notify_delivery")}
+    if "slo_episode_id" in got and got["incident_id"]["nullable"]:
+        return  # step 9 created it as it is defined now, in this same upgrade
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ALTER TABLE notify_delivery ALTER COLUMN incident_id DROP NOT NULL"))
+        conn.execute(text("ALTER TABLE notify_delivery ADD COLUMN slo_episode_id INTEGER"))
+        return
+    # SQLite cannot drop a NOT NULL: the table is rebuilt, rows, unique key and indexes kept
+    # (https://www.sqlite.org/lang_altertable.html, "other kinds of table schema changes";
+    # nothing references notify_delivery, so foreign keys need no switching off)
+    old = [name for name in got if name != "slo_episode_id"]
+    for index in ("ix_notify_delivery_due", "ix_notify_delivery_incident_id"):
+        conn.execute(text(f"DROP INDEX IF EXISTS {index}"))
+    conn.execute(text("ALTER TABLE notify_delivery RENAME TO notify_delivery_v10"))
+    conn.execute(text(_ND_V11))
+    cols = ", ".join(old)
+    conn.execute(
+        text(f"INSERT INTO notify_delivery ({cols}) SELECT {cols} FROM notify_delivery_v10")
+    )
+    conn.execute(text("DROP TABLE notify_delivery_v10"))
+    for ddl in _ND_INDEXES:
+        conn.execute(text(ddl))
+
+
 # (version, what it does, the step). Version 1 is the first schema; it has no step.
 MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (1, "incidents, timeline, roles, action items, deployments, triage", None),
@@ -115,6 +180,7 @@ MIGRATIONS: list[tuple[int, str, Migration | None]] = [
     (8, "per-minute check roll-ups for SLO burn rates", _create(tables.CheckMinute)),
     (9, "status updates' deliveries to destinations", _create(tables.NotifyDelivery)),
     (10, "the notification queue: rules' notifications with retries and a lease", _v10),
+    (11, "SLO page episodes; notifications without an incident", _v11),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -430,8 +430,9 @@ class NotifyDelivery(Record, table=True):
         Index("ix_notify_delivery_due", "state", "next_attempt_at"),
     )
     id: int | None = _id()
-    incident_id: int = _fk("incident.id", index=True)
-    update_seq: int  # the status_update event's seq
+    # NULL (schema 11) for an SLO page's notification: it needs no incident (slo_episode_id)
+    incident_id: int | None = _fk("incident.id", null=True, index=True)
+    update_seq: int  # the status_update event's seq; 0 for an SLO page's
     destination: str = _str()  # the name under notify:
     type: str = _str()  # slack | statuspage | webhook | smtp
     idempotency_key: str = _str()
@@ -451,3 +452,31 @@ class NotifyDelivery(Record, table=True):
     next_attempt_at: datetime | None = _ts()  # queued: not before this time
     lease_owner: str | None = _str(null=True)  # sending: the dispatcher that claimed it
     lease_until: datetime | None = _ts()  # sending: another may claim it after this time
+    # schema 11: the SLO page episode a notification is about (notify/slo_page.py). No
+    # foreign key: step 9 of an upgrade creates this table as defined now, before step 11
+    # creates slo_episode
+    slo_episode_id: int | None = Field(default=None, nullable=True)
+
+
+class SloEpisode(Record, table=True):
+    """One page episode of an SLO (notify/slo_page.py): from the evaluation that found a page
+    row firing to the one that found none. At most one open (ended_at NULL) per SLO, so two
+    dispatchers open it, and so notify, once."""
+
+    __tablename__ = "slo_episode"
+    __table_args__ = (
+        UniqueConstraint("slo", "windows", "started_at", name="uq_slo_episode_start"),
+        Index(
+            "uq_slo_episode_open",
+            "slo",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+    id: int | None = _id()
+    slo: str = _str()  # the id in slos.yaml
+    windows: str = _str()  # the page row that opened it: its long/short windows, "1h/5m"
+    started_at: datetime = _ts(null=False)
+    ended_at: datetime | None = _ts()
+    evaluated_at: datetime = _ts(null=False)  # the last evaluation that saw it

@@ -32,3 +32,4 @@ Presence = models.Presence.__table__
 AlertGroup = models.AlertGroup.__table__
 Alert = models.Alert.__table__
 NotifyDelivery = models.NotifyDelivery.__table__
+SloEpisode = models.SloEpisode.__table__
