@@ -79,21 +79,22 @@ def set_group(conn: Connection, group_id: int, **values: Any) -> None:
     conn.execute(update(AG).where(AG.c.id == group_id).values(**values))
 
 
-def add_alerts(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, datetime]]:
-    """Insert the alerts whose (group, fingerprint, startsAt) is not there yet, in as few
-    statements as the driver allows (one per alert made an alert storm 20 round trips a
-    notification); the (fingerprint, startsAt) of those inserted."""
+def add_alerts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert new alerts (the caller read they are not stored, under the group's lock), in
+    one executemany: the driver's own (psycopg pipelines it; a multi-row VALUES of a storm's
+    notification is too long for psycopg's parsed-query cache, so it was parsed again in
+    Python for every notification). ON CONFLICT DO NOTHING stays as the unique key's guard."""
     if not rows:
-        return set()
-    stmt = (
-        _insert(conn)(AL)
-        .on_conflict_do_nothing(index_elements=["group_id", "fingerprint", "starts_at"])
-        # rowcount is not reliable for this statement on every driver
-        .returning(AL.c.fingerprint, AL.c.starts_at)
-    )
-    # a list of rows: SQLAlchemy's "insertmanyvalues" batches them into multi-row INSERTs of
-    # one cached statement (a .values(rows) statement is compiled again for every length)
-    return {(fp, at) for fp, at in conn.execute(stmt, rows)}
+        return
+    stmt = _ADD.get(conn.dialect.name)
+    if stmt is None:
+        stmt = _ADD[conn.dialect.name] = _insert(conn)(AL).on_conflict_do_nothing(
+            index_elements=["group_id", "fingerprint", "starts_at"]
+        )
+    conn.execute(stmt, rows)
+
+
+_ADD: dict[str, Any] = {}  # per dialect: one statement object, compiled once
 
 
 def alert_states(conn: Connection, group_id: int, fingerprints: set[str]) -> dict:

@@ -350,7 +350,8 @@ class Alerts:
                 "first_seen": now,
                 "last_seen": now,
             }
-        added = records.add_alerts(conn, list(rows.values()))
+        records.add_alerts(conn, list(rows.values()))
+        added = set(rows)
         fired: list[dict[str, Any]] = []
         resolved: list[AlertIn] = []
         ending: list[AlertIn] = []
