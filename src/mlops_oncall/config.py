@@ -375,19 +375,27 @@ class NotifyRule(FileModel):
     """One rule under `notifications:`: which events go to which destinations
     (docs/communication.md, "Notifications and escalation")."""
 
-    when: Literal["declared", "escalation", "unacknowledged"] = Field(
+    when: Literal["declared", "escalation", "unacknowledged", "slo_page"] = Field(
         description="declared (an incident at or above min_severity), escalation (a runbook's "
         "escalation deadline passed without mitigation), unacknowledged (an open incident not "
-        "acknowledged `after` its declaration)."
+        "acknowledged `after` its declaration), slo_page (an SLO's page row started firing; "
+        "PagerDuty is resolved when none fires)."
     )
     to: list[str] = Field(min_length=1, description="Destination names under notify:.")
     min_severity: SeverityName = Field(
         default="SEV4", description="declared, unacknowledged: the least severe incident sent."
     )
     after: Duration | None = Field(default=None, description="unacknowledged: how long.")
+    slos: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="slo_page: only these SLO ids of slos.yaml (default: every SLO).",
+    )
 
     @model_validator(mode="after")
     def _after(self):
+        if self.slos is not None and self.when != "slo_page":
+            raise ValueError(f"slos: is for when: slo_page, not {self.when}")
         if (self.when == "unacknowledged") != (self.after is not None):
             raise ValueError(
                 "after: is needed with when: unacknowledged"
@@ -686,6 +694,7 @@ def load_workspace(explicit: str | Path | None = None) -> Workspace:
     cfg = validate(Config, doc)
     if cfg is not None:
         _check_keymap(doc, cfg)
+        _check_slo_rules(doc, cfg, path.resolve().parent)
     if cfg is None or not doc.ok:
         raise ProblemsError(doc.problems)
     return Workspace(config=cfg, root=path.resolve().parent, config_file=path)
@@ -699,6 +708,30 @@ def configured_me(explicit: str | Path | None = None) -> str | None:
     except ProblemsError:
         return None
     return ws.config.me or ws.config.actor
+
+
+def _check_slo_rules(doc: Document, cfg: Config, root: Path) -> None:
+    """A `when: slo_page` rule's `slos:` name SLO ids of slos.yaml (read for its ids only:
+    slo/config.py validates the rest of it where the SLOs load)."""
+    rules = [(i, r) for i, r in enumerate(cfg.notifications) if r.slos]
+    if not rules:
+        return
+    path = Workspace(config=cfg, root=root).slos_file
+    ids: list[str] = []
+    if path is not None and path.is_file():
+        data = load_file(path).data
+        entries = data.get("slos") if isinstance(data, dict) else None
+        ids = [e["id"] for e in entries or () if isinstance(e, dict) and isinstance(e.get("id"), str)]
+    for i, rule in rules:
+        for j, slo in enumerate(rule.slos or ()):
+            if slo not in ids:
+                known = ", ".join(ids) if ids else f"none: no SLOs in {path or 'slos.yaml'}"
+                doc.problems.append(
+                    doc.error(
+                        ("notifications", i, "slos", j),
+                        f"unknown SLO '{slo}'{did_you_mean(slo, ids)} (known: {known})",
+                    )
+                )
 
 
 def _check_keymap(doc: Document, cfg: Config) -> None:

@@ -304,6 +304,21 @@ class Session:
             rules=self.workspace.config.notifications,
             clock=self.clock,
             redactor=self.redactor,
+            slo_pages=self._slo_pages(),
+        )
+
+    def _slo_pages(self) -> Any:
+        """`when: slo_page` rules' evaluation (notify/slo_page.py): None without such a rule
+        or without slos.yaml."""
+        if not any(r.when == "slo_page" for r in self.workspace.config.notifications):
+            return None
+        path = self.workspace.slos_file
+        if path is None or not path.is_file():
+            return None
+        from mlops_oncall.notify.slo_page import SloPages, about_with
+
+        return SloPages(
+            lambda at: self.slos.evaluate(at), about_with(self.checks, self.library)
         )
 
     def postmortem_inputs(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def item_json(d) -> dict:
 
     return {
         "id": d.id,
-        "incident": public_id(d.incident_id),
+        "incident": public_id(d.incident_id) if d.incident_id is not None else None,
         "kind": d.kind,
         "destination": d.destination,
         "type": d.type,
@@ -36,6 +36,13 @@ def item_json(d) -> dict:
         "created_at": rfc3339(d.created_at),
         "updated_at": rfc3339(d.updated_at),
     }
+
+
+def _slo(d) -> str:
+    """An SLO page's notification has no incident: the SLO it is about."""
+    import json
+
+    return f"SLO {json.loads(d.message or '{}').get('slo')}"
 
 
 def pass_json(p) -> dict:
@@ -78,19 +85,20 @@ def queue(app, states, as_json):
     from mlops_oncall.reports.text import terminal_text
 
     session = opened(app)
-    rows = [item_json(d) for d in session.dispatcher.items(list(states) or None)]
+    items = session.dispatcher.items(list(states) or None)
+    rows = [item_json(d) for d in items]
     if as_json:
         echo_json(rows)
         return
     if not rows:
         click.echo("the notification queue is empty", err=True)
         return
-    for r in rows:
+    for d, r in zip(items, rows, strict=True):
         when = f"  next {r['next_attempt_at']}" if r["next_attempt_at"] else ""
         status = f"  HTTP {r['http_status']}" if r["http_status"] else ""
         click.echo(
             terminal_text(
-                f"{r['id']:>5}  {r['incident']}  {r['kind']:<14} → {r['destination']} "
+                f"{r['id']:>5}  {r['incident'] or _slo(d)}  {r['kind']:<14} → {r['destination']} "
                 f"({r['type']})  {r['state']}  attempts {r['attempts']}{status}{when}"
             )
         )

@@ -90,6 +90,7 @@ class Dispatcher:
         clock: Any,
         redactor: Any,
         owner: str | None = None,
+        slo_pages: Any = None,
     ):
         self.store = store
         self.incidents = incidents
@@ -97,6 +98,7 @@ class Dispatcher:
         self.rules = rules
         self.clock = clock
         self.redactor = redactor
+        self.slo_pages = slo_pages  # notify/slo_page.SloPages: `when: slo_page` rules
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     @property
@@ -335,6 +337,10 @@ class Dispatcher:
         if sent.ok:
             values["state"] = "delivered"
             p.delivered += 1
+            if item.incident_id is None:  # an SLO page's: no incident to record it on
+                with self.store.write() as conn:
+                    qr.settle(conn, item.id, self.owner, **values)
+                return
 
             def mark(conn: Any, iid: int, event: Any) -> None:
                 qr.settle(conn, item.id, self.owner, **values)
@@ -368,7 +374,7 @@ class Dispatcher:
         else:
             values["state"] = "failed"
             p.failed += 1
-            p.errors.append(f"{public_id(item.incident_id)} {item.kind} → {values['error']}")
+            p.errors.append(f"{_about(item)} {item.kind} → {values['error']}")
         with self.store.write() as conn:
             qr.settle(conn, item.id, self.owner, **values)
 
@@ -386,6 +392,8 @@ class Dispatcher:
         p = Pass()
         now = self.clock.now()
         p.recorded = await asyncio.to_thread(self.deadlines, now, p)
+        if self.slo_pages is not None:
+            p.queued += await asyncio.to_thread(self.slo_pages.queue, self, now)
         p.queued += await asyncio.to_thread(self.enqueue, now)
         await self.deliver(p)
         return p
@@ -413,6 +421,13 @@ class Dispatcher:
     def items(self, states: list[str] | None = None) -> list[Any]:
         with self.store.read() as conn:
             return qr.items(conn, states)
+
+
+def _about(item: Any) -> str:
+    """Who a queued notification is about: INC-0012, or SLO fraud-availability."""
+    if item.incident_id is not None:
+        return public_id(item.incident_id)
+    return f"SLO {json.loads(item.message or '{}').get('slo')}"
 
 
 class _Default(dict):

@@ -67,6 +67,24 @@ def slack(m: dict[str, Any]) -> dict[str, Any]:
 
 def webhook(m: dict[str, Any], key: str) -> dict[str, Any]:
     """The webhook document, version 1, type notification (docs/communication.md)."""
+    if m["kind"] == "slo_page":  # no incident needed: the SLO's figures instead
+        return {
+            "version": WEBHOOK_VERSION,
+            "type": "notification",
+            "idempotency_key": key,
+            "incident": {"id": m["incident"]} if m.get("incident") else None,
+            "slo": {
+                k: m[k]
+                for k in ("slo", "objective", "window", "checks", "rows", "budget_remaining")
+            }
+            | {"runbook": m.get("runbook")},
+            "notification": {
+                "kind": m["kind"],
+                "at": m["at"],
+                "summary": m["summary"],
+                "detail": m["detail"],
+            },
+        }
     return {
         "version": WEBHOOK_VERSION,
         "type": "notification",

@@ -36,6 +36,8 @@ def event(message: dict[str, Any], routing_key: str, key: str) -> dict[str, Any]
     doc: dict[str, Any] = {"routing_key": routing_key, "event_action": action, "dedup_key": key}
     if action != "trigger":
         return doc
+    if message["kind"] == "slo_page":
+        return _slo_trigger(doc, message)
     summary = message["summary"]
     if len(summary) > SUMMARY_MAX:
         summary = summary[: SUMMARY_MAX - 1] + "…"
@@ -58,3 +60,26 @@ def event(message: dict[str, Any], routing_key: str, key: str) -> dict[str, Any]
     doc["payload"] = payload
     doc["client"] = CLIENT
     return doc
+
+
+def _summary(text: str) -> str:
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
+
+
+def _slo_trigger(doc: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    """An SLO page episode's trigger (notify/slo_page.py): critical, its figures as details."""
+    payload: dict[str, Any] = {
+        "summary": _summary(message["summary"]),
+        "source": message.get("service") or CLIENT,
+        "severity": "critical",
+        "timestamp": message["at"],
+        "class": "slo_page",
+        "custom_details": {
+            k: message[k]
+            for k in ("slo", "objective", "window", "checks", "rows", "budget_remaining")
+        }
+        | {k: message[k] for k in ("runbook", "incident") if message.get(k)},
+    }
+    if message.get("service"):
+        payload["component"] = message["service"]
+    return doc | {"payload": payload, "client": CLIENT}

@@ -181,7 +181,11 @@ def claim(
     one attempt may take (a row's lease runs out after it)."""
     earlier = aliased(ND)
     blocked = exists().where(
-        earlier.c.incident_id == ND.c.incident_id,
+        # the same incident's, or the same SLO page episode's (an SLO page has no incident)
+        or_(
+            earlier.c.incident_id == ND.c.incident_id,
+            earlier.c.slo_episode_id == ND.c.slo_episode_id,
+        ),
         earlier.c.destination == ND.c.destination,
         earlier.c.id < ND.c.id,
         earlier.c.kind.is_not(None),
