@@ -19,6 +19,13 @@ group's firing alerts and resolving some (with endsAt), as Alertmanager resends 
 state. A third of the groups are `severity="critical"` and routed to declare an incident at
 once (each alert an event on its hash-chained timeline); the rest wait in the inbox.
 
+--senders N is how many posts are in flight at once (default 4, for figures comparable with
+earlier runs). Alertmanager flushes every aggregation group from the group's own goroutine
+(dispatch/dispatch.go: each aggrGroup runs its own timer and notifies on its own), and the
+webhook integration posts each flush at once, so a storm of many groups has as many posts in
+flight as groups due together: 16 is a modest figure for a storm of 160 groups. The bare app
+gets the same senders.
+
 SQLite always; PostgreSQL too when MLOPS_ONCALL_TEST_PG names a server (a database per round
 is created there and dropped). `--profile FILE` runs one more storm with the daemon under
 cProfile (every thread) and writes the stats to FILE.
