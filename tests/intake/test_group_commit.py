@@ -14,6 +14,7 @@ from mlops_oncall.intake.write import GroupCommit
 from tests.alerts.conftest import alert, payload
 from tests.conftest import raw_sql
 from tests.intake.conftest import AUTH
+from tests.intake.test_store_fails import cluster  # noqa: F401 - the fixture
 
 
 async def test_requests_waiting_during_a_batch_share_the_next_one():
@@ -73,3 +74,57 @@ async def test_concurrent_deliveries_one_refused_by_the_store(make_client, tmp_p
     assert [(await r.json())["fired"] for r in answers[:3]] == [[f"{i:016x}"] for i in range(3)]
     stored = {g.row["group_key"] for g in session.alerts.groups(all=True)}
     assert stored == {f"g{i}" for i in range(8)} - {"g3"}
+
+
+def test_a_stopped_postgresql_is_503_then_each_retry_stored_once(tmp_path, cluster):  # noqa: F811
+    """The real failure: the team database stops while the daemon runs. Deliveries sent
+    together are answered 503 (Alertmanager retries them); once it is back the retries are
+    stored, and a retry of a stored one records nothing twice."""
+    import httpx
+
+    from mlops_oncall.config import Config, Workspace
+    from mlops_oncall.session import Session
+    from tests import pgcluster
+    from tests.intake.daemon import Daemon
+    from tests.intake.test_store_fails import _start_again
+
+    root, pg_url = cluster
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "oncall.yaml").write_text(f"name: intake\ndatabase: {pg_url}\n")
+    bodies = [payload(alert(f"{i:016x}"), group_key=f"g{i}") for i in range(4)]
+
+    async def post_all(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return await asyncio.gather(*(client.post("/alertmanager", json=b) for b in bodies))
+
+    daemon = Daemon(ws, "--listen", "127.0.0.1:0")
+    try:
+        base = daemon.url()
+
+        async def storm() -> None:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+                pgcluster.stop(root)
+                assert [r.status_code for r in await post_all(client)] == [503] * 4
+                _start_again(root, pg_url)
+                deadline = asyncio.get_running_loop().time() + 30
+                while True:  # as Alertmanager does: retry while 5xx
+                    answers = await post_all(client)
+                    if {r.status_code for r in answers} == {200}:
+                        break
+                    assert asyncio.get_running_loop().time() < deadline, answers[0].text
+                    await asyncio.sleep(0.1)
+                again = await post_all(client)
+                assert [r.json()["fired"] for r in again] == [[]] * 4
+
+        asyncio.run(storm())
+    finally:
+        daemon.terminate()
+        assert daemon.wait() == 0
+    session = Session(Workspace(config=Config()), database_url=pg_url)
+    try:
+        groups = session.alerts.groups(all=True)
+        assert sorted((g.row["group_key"], len(g.alerts)) for g in groups) == [
+            (f"g{i}", 1) for i in range(4)
+        ]
+    finally:
+        session.store.close()
