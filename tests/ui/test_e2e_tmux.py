@@ -51,11 +51,15 @@ class Tmux:
 
     def start(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
         # env -i: only what the test names reaches the app (not the runner's COLUMNS/LINES,
-        # XDG dirs or MLOPS_ONCALL_* settings)
+        # XDG dirs or MLOPS_ONCALL_* settings). A shell runs the app and writes its exit
+        # status to a file: tmux's own #{pane_dead_status} came back empty on loaded CI
+        # machines even after the pane was dead, so the status is read from the shell.
+        self.status_file = cwd / "e2e-exit-status"
         self._tmux(
             "new-session", "-d", "-s", self.target, "-x", str(self.width), "-y",
             str(self.height), "-c", str(cwd),
-            "env", "-i", *(f"{k}={v}" for k, v in env.items()), *command,
+            "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+            "/bin/sh", "-c", '"$@"; echo $? > "$0"', str(self.status_file), *command,
             # in the same command queue, so even an app that dies at once leaves its pane
             ";", "set-option", "-g", "remain-on-exit", "on",
         )  # fmt: skip
@@ -80,19 +84,18 @@ class Tmux:
         return p.stdout.strip() == "1"
 
     def exit_status(self) -> str:
-        """The exit status ("0"), or "signal N" for a process a signal ended.
-
-        tmux marks a pane dead when its pty closes, which can come before it reaps the
-        child (a SIGCHLD later): until then both formats are empty, so wait for one.
-        """
-        fmt = "#{pane_dead_status}|#{pane_dead_signal}"
+        """The app's exit status as its shell saw it ("0"), or what is known when none came."""
         deadline = time.monotonic() + WAIT
-        while True:
-            p = self._tmux("display-message", "-p", "-t", self.target, fmt)
-            status, _, signal = p.stdout.strip().partition("|")
-            if status or signal or time.monotonic() >= deadline:
-                return status or (f"signal {signal}" if signal else "")
-            time.sleep(0.05)  # a poll interval for tmux's SIGCHLD, not a synchronisation
+        while time.monotonic() < deadline:
+            if self.status_file.is_file() and self.status_file.read_text().strip():
+                return self.status_file.read_text().strip()
+            time.sleep(0.1)  # a poll interval for the file, not a synchronisation
+        pid = self._tmux("display-message", "-p", "-t", self.target, "#{pane_pid}").stdout
+        ps = subprocess.run(
+            ["ps", "-o", "pid,stat,wchan:20,etime,args", "--ppid", pid.strip(), "-p", pid.strip()],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        return f"no exit status after {WAIT:.0f}s; the pane's processes:\n{ps.stdout}"
 
     def keys(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", self.target, *keys)
