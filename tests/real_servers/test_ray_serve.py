@@ -60,7 +60,7 @@ async def test_ray_serve(tmp_path, ray_serve):
         await asyncio.sleep(0.1)
     assert await probe_preset(tmp_path, entry) == {
         "r.health": ("up", None, "ok"),
-        "r.routes": ("down", "condition", "len([BODY]) = 0, expected > 0"),
+        "r.routes": ("down", "condition", '[BODY] = "{}", expected != {}'),
     }
     proc.stop()
     assert (await probe_preset(tmp_path, entry))["r.health"][:2] == ("down", "connect")

@@ -386,7 +386,7 @@ def _ray_serve(base, *_rest) -> list[Endpoint]:
     return [
         Endpoint("health", "proxy healthz", _join(base, "/-/healthz"), OK),
         Endpoint(
-            "routes", "routes", _join(base, "/-/routes"), (*OK, "len([BODY]) > 0"), ("health",)
+            "routes", "routes", _join(base, "/-/routes"), (*OK, "[BODY] != {}"), ("health",)
         ),
     ]
 
