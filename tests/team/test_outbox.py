@@ -254,6 +254,10 @@ async def test_the_tui_banner_while_the_database_is_down(own_cluster, tmp_path):
             assert "Database unreachable: showing the last known state, stale since " in str(
                 banner.render()
             )
+            # a read that finds the database gone (the update cadence's) leaves the app up
+            worker = screen.check_updates()
+            await wait_for(pilot, lambda: worker.is_finished, 30, "the cadence read")
+            assert worker.error is None and app.is_running
             note = screen.query_one("#note-input", Input)
             note.focus()
             note.value = "typed while the database was down"

@@ -336,11 +336,18 @@ class IncidentScreen(Screen):
     def check_updates(self) -> None:
         """Read the cadence, and record update_overdue once per overdue period (whichever
         process notices first; the core checks under the incident's lock)."""
+        from mlops_oncall.store.errors import StoreError
+
         notify = oncall(self).session.notify
-        row = oncall(self).session.incidents.get(self.incident_id).row
-        if notify.note_overdue(row) is not None:
-            self.app.call_from_thread(self.poll)
-        cadence = notify.cadence(row)
+        try:
+            row = oncall(self).session.incidents.get(self.incident_id).row
+            if notify.note_overdue(row) is not None:
+                self.app.call_from_thread(self.poll)
+            cadence = notify.cadence(row)
+        except StoreError as exc:
+            if not exc.unreachable:
+                raise
+            return  # the outbox banner says so; the next header render asks again
         self.app.call_from_thread(self._got_cadence, cadence)
 
     def _got_cadence(self, cadence) -> None:
