@@ -721,7 +721,9 @@ def _check_slo_rules(doc: Document, cfg: Config, root: Path) -> None:
     if path is not None and path.is_file():
         data = load_file(path).data
         entries = data.get("slos") if isinstance(data, dict) else None
-        ids = [e["id"] for e in entries or () if isinstance(e, dict) and isinstance(e.get("id"), str)]
+        ids = [
+            e["id"] for e in entries or () if isinstance(e, dict) and isinstance(e.get("id"), str)
+        ]
     for i, rule in rules:
         for j, slo in enumerate(rule.slos or ()):
             if slo not in ids:

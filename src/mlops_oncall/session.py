@@ -317,9 +317,7 @@ class Session:
             return None
         from mlops_oncall.notify.slo_page import SloPages, about_with
 
-        return SloPages(
-            lambda at: self.slos.evaluate(at), about_with(self.checks, self.library)
-        )
+        return SloPages(lambda at: self.slos.evaluate(at), about_with(self.checks, self.library))
 
     def postmortem_inputs(self) -> dict[str, Any]:
         """What reports/postmortem.py reads: this session's services and check history."""

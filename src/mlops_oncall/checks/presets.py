@@ -385,9 +385,7 @@ def _llm(base: str, gauge: str, max_queue: int | None) -> list[Endpoint]:
 def _ray_serve(base, *_rest) -> list[Endpoint]:
     return [
         Endpoint("health", "proxy healthz", _join(base, "/-/healthz"), OK),
-        Endpoint(
-            "routes", "routes", _join(base, "/-/routes"), (*OK, "[BODY] != {}"), ("health",)
-        ),
+        Endpoint("routes", "routes", _join(base, "/-/routes"), (*OK, "[BODY] != {}"), ("health",)),
     ]
 
 
