@@ -90,8 +90,8 @@ def test_templates_page_is_the_variables_source_one_level_up():
 def test_readme_is_a_starting_point_not_a_reference():
     readme = ROOT / "README.md"
     # a page for each part of the tool and a link to its reference; the alerts, SLO,
-    # communication and readiness sections took it from 20 to 24 kB
-    assert readme.stat().st_size < 24_000
+    # communication and readiness sections took it from 20 to 25 kB
+    assert readme.stat().st_size < 25_000
     for link in re.findall(r"\]\((docs/[^)#]+)", readme.read_text(encoding="utf-8")):
         assert (ROOT / link).is_file(), link
 
