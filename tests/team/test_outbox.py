@@ -45,6 +45,47 @@ def _session(url: str, actor: str = "tester") -> Session:
     return Session(load_workspace(None), database_url=url)
 
 
+def test_reads_show_the_last_known_state_marked_stale(own_cluster, cli_proc, monkeypatch):
+    root, url = own_cluster
+    monkeypatch.setenv("MLOPS_ONCALL_DATABASE", url)
+    made = cli_proc("incident", "declare", "--title", "stale reads", "--severity", "SEV3", "--json")
+    assert made.code == 0, made.err
+    inc = made.json()["id"]
+    assert cli_proc("incident", "note", inc, "read while it answered").code == 0
+    fresh = {
+        args: cli_proc(*args)
+        for args in (
+            ("incident", "show", inc),
+            ("incident", "show", inc, "--json"),
+            ("incident", "list"),
+            ("incident", "timeline", inc, "--json"),
+        )
+    }
+    assert all(r.code == 0 and r.out for r in fresh.values())
+
+    pgcluster.stop(root)
+    try:
+        for args, was in fresh.items():
+            now = cli_proc(*args)
+            assert now.code == 0, now.err
+            assert now.err.startswith("database unreachable: the last known state, as of ")
+            assert now.err.rstrip().endswith("(stale)")
+            if args == ("incident", "show", inc, "--json"):
+                stale = now.json()
+                assert stale.pop("stale") is True and stale.pop("as_of")
+                assert stale == was.json()  # the same object, flagged
+            else:
+                assert now.out == was.out  # text, and a JSON list, exactly as last printed
+        # options are part of what was read: a read never made is the one-line error
+        never = cli_proc("incident", "timeline", inc, "--last", "1")
+        assert never.code == 2 and never.out == "" and "Connection refused" in never.err
+    finally:
+        pgcluster.restart(root)
+    # back online, reads are fresh again (no stale line)
+    back = cli_proc("incident", "show", inc)
+    assert back.code == 0 and back.err == "" and back.out == fresh[("incident", "show", inc)].out
+
+
 def test_server_stopped_mid_incident(own_cluster, cli_proc, monkeypatch):
     root, url = own_cluster
     monkeypatch.setenv("MLOPS_ONCALL_DATABASE", url)
@@ -66,7 +107,7 @@ def test_server_stopped_mid_incident(own_cluster, cli_proc, monkeypatch):
     status = cli_proc("incident", "status", "INC-0001", "mitigated", "--note", "v6 back", env=bob)
     assert status.code == 0 and status.err.splitlines() == [QUEUED.format(n=3)]
 
-    # what cannot wait: a declaration (no id to hand out), and reads (no cached copy)
+    # what cannot wait: a declaration (no id to hand out), and a read never made online
     declare = cli_proc("incident", "declare", "--title", "another", "--severity", "SEV3")
     assert declare.code == 2 and "declare cannot wait for it" in declare.err
     show = cli_proc("incident", "show", "INC-0001")

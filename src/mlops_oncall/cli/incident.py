@@ -27,7 +27,7 @@ from mlops_oncall.cli.common import (
     verified,
     window,
 )
-from mlops_oncall.cli.offline import perform, queued, when, zone
+from mlops_oncall.cli.offline import last_known, perform, queued, when, zone
 from mlops_oncall.formats.words import plural
 
 NARRATIVE = (
@@ -159,6 +159,7 @@ def _known_check(app: AppContext, check_id: str) -> None:
 @json_option
 @pass_app
 @domain_errors
+@last_known
 def list_(app, status, service, drills, limit, as_json):
     """List incidents, newest first."""
     svc = incidents(app)
@@ -184,6 +185,7 @@ def list_(app, status, service, drills, limit, as_json):
 @json_option
 @pass_app
 @domain_errors
+@last_known
 def show(app, ref, as_json):
     """Show an incident: milestones, roles, runbook progress, action items."""
     from mlops_oncall.formats.durations import format_duration
@@ -546,6 +548,7 @@ def action_done(app, ref, number, at, as_json):
 @json_option
 @pass_app
 @domain_errors
+@last_known
 def timeline(app, ref, follow, last, as_json):
     """Print the timeline, oldest first."""
     svc = incidents(app)

@@ -2,11 +2,12 @@
 unreachable is queued (exit 0, one line on stderr); every command that opens the database
 delivers what is queued first, so writes reach the server in the order they were typed.
 
-Reads do not serve a cached copy: a command run while the database is unreachable says so in
-one line (exit 2) with what waits in the outbox. A last-known copy would have to be kept for
-every query any command makes, and a script reading it could not tell it from the truth
-without checking a flag; the TUI, which has the last state on screen, keeps it there, marked
-stale.
+Reads show the last known state, marked stale: `incident list`, `show` and `timeline` keep
+what they last printed from the database (per command and options, in the outbox file), and
+print it again while the database is unreachable, after a line on stderr saying it is stale
+and from when; a JSON object gains `"stale": true` and `"as_of"`. A read never made while the
+database answered is the one-line error (exit 2). The TUI keeps its last state on screen under
+a banner saying it is stale.
 """
 
 from __future__ import annotations
@@ -23,6 +24,68 @@ if TYPE_CHECKING:
     from mlops_oncall.session import Session
     from mlops_oncall.store.errors import StoreError
     from mlops_oncall.store.outbox import Entry
+
+
+STALE_LINE = "database unreachable: the last known state, as of {at} (stale)"
+
+
+def last_known(command):
+    """For a read command: keep what it prints while the team database answers, and print
+    that again, marked stale, when it cannot be reached. Not for SQLite or --follow."""
+    import functools
+
+    @functools.wraps(command)
+    def read(app: AppContext, *args: Any, **kwargs: Any) -> None:
+        writes = app.session.outbox
+        if writes is None or kwargs.get("follow"):
+            return command(app, *args, **kwargs)
+        import contextlib
+        import io
+        import json
+        import sys
+
+        ctx = click.get_current_context()
+        key = json.dumps([ctx.command_path, ctx.params], sort_keys=True, default=str)
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                command(app, *args, **kwargs)
+        except Exception as exc:
+            sys.stdout.write(out.getvalue())
+            kept = writes.recall(key) if _unreachable(exc) else None
+            if kept is None:
+                raise
+            _stale(app, *kept, as_json=bool(kwargs.get("as_json")))
+            return
+        printed = out.getvalue()
+        sys.stdout.write(printed)
+        writes.remember(key, printed)
+
+    return read
+
+
+def _unreachable(exc: BaseException) -> bool:
+    from mlops_oncall.store.errors import StoreError
+
+    # opened() turns the StoreError into one line (a Failure raised while handling it)
+    return any(isinstance(e, StoreError) and e.unreachable for e in (exc, exc.__context__))
+
+
+def _stale(app: AppContext, at: datetime, printed: str, *, as_json: bool) -> None:
+    import json
+
+    from mlops_oncall.formats.timestamps import rfc3339
+
+    warn(STALE_LINE.format(at=rfc3339(at)))
+    if as_json:
+        try:
+            data = json.loads(printed)
+        except ValueError:  # more than one document: as it was
+            data = None
+        if isinstance(data, dict):
+            echo_json(data | {"stale": True, "as_of": rfc3339(at)})
+            return
+    click.echo(printed, nl=False)
 
 
 class Queued:

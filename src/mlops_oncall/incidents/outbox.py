@@ -142,6 +142,14 @@ class OfflineWrites:
         redacted = self.redactor.value(encoded)
         return self.box.capture(op, redacted, actor=actor, at=now, incident=incident)
 
+    def remember(self, key: str, output: str) -> None:
+        """What a read command printed, kept to show (marked stale) while the database is
+        unreachable."""
+        self.box.remember(key, self.clock.now(), output)
+
+    def recall(self, key: str):
+        return self.box.recall(key)
+
     def counts(self) -> dict[str, int]:
         return self.box.counts()
 

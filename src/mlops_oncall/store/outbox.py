@@ -49,6 +49,19 @@ CREATE TABLE IF NOT EXISTS entry (
 """
 
 
+# What a read command last printed, per command and options: shown, marked stale, when the
+# database cannot be reached (cli/offline.py). Printed output only: it was redacted on its way
+# out, and the file is the user's own (0600).
+_LAST_KNOWN = """
+CREATE TABLE IF NOT EXISTS last_known (
+    key TEXT PRIMARY KEY,                  -- the command and its options, as JSON
+    at TEXT NOT NULL,                      -- when it was read from the database
+    output TEXT NOT NULL
+)
+"""
+LAST_KNOWN_MAX = 1024 * 1024  # a larger output is not kept (a whole big timeline)
+
+
 @dataclass(frozen=True)
 class Entry:
     id: int
@@ -100,6 +113,7 @@ class Outbox:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute(_SCHEMA)
+            conn.execute(_LAST_KNOWN)
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
@@ -122,6 +136,26 @@ class Outbox:
             )
             entry_id = cur.lastrowid
         return Entry(entry_id or 0, uid, at, actor, op, incident, args)
+
+    def remember(self, key: str, at: datetime, output: str) -> None:
+        """Keep what a read printed (the newest copy per key; none past LAST_KNOWN_MAX)."""
+        with self._conn(write=True) as conn:
+            if len(output) > LAST_KNOWN_MAX:
+                conn.execute("DELETE FROM last_known WHERE key = ?", (key,))
+                return
+            conn.execute(
+                "INSERT INTO last_known (key, at, output) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET at = excluded.at, output = excluded.output",
+                (key, ts_text(at), output),
+            )
+
+    def recall(self, key: str) -> tuple[datetime, str] | None:
+        """What a read printed when it last reached the database, and when."""
+        if not self.path.exists():
+            return None
+        with self._conn() as conn:
+            row = conn.execute("SELECT at, output FROM last_known WHERE key = ?", (key,)).fetchone()
+        return (parse_ts(row[0]), row[1]) if row else None
 
     def next_pending(self) -> Entry | None:
         """The oldest entry still to deliver (read afresh: another process may deliver too)."""
