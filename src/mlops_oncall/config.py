@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
@@ -80,9 +80,32 @@ class FakeSystemConfig(FileModel):
     port_base: int = Field(default=0, ge=0, le=65526)
 
 
-class MlflowChanges(FileModel):
+class _HttpService(FileModel):
+    """A service this tool calls: an http(s) ``url`` and an optional ``token`` that only
+    names an environment variable (the file is shared; the secret is not)."""
+
+    _example: ClassVar[str] = "http://host:port"
+
+    @field_validator("url", check_fields=False)
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http:// or https:// URL, e.g. {cls._example}")
+        return value.rstrip("/")
+
+    @field_validator("token", check_fields=False)
+    @classmethod
+    def _token_from_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_REF.fullmatch(value.strip()):
+            raise ValueError("a token comes from the environment: write token: ${env:NAME}")
+        return value.strip() if value is not None else None
+
+
+class MlflowChanges(_HttpService):
     """An MLflow model registry, polled over its REST API: a new model version, a stage or an
     alias move is recorded as a `model` deploy of the mapped service (docs/changes.md)."""
+
+    _example: ClassVar[str] = "http://mlflow:5000"
 
     url: str = Field(description="The tracking server's base URL, e.g. http://mlflow:5000.")
     token: str | None = Field(
@@ -97,20 +120,6 @@ class MlflowChanges(FileModel):
     aliases: list[str] | None = Field(
         default=None, description="Only these aliases are followed (default: every alias)."
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("expected an http:// or https:// URL, e.g. http://mlflow:5000")
-        return value.rstrip("/")
-
-    @field_validator("token")
-    @classmethod
-    def _token_from_env(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_REF.fullmatch(value.strip()):
-            raise ValueError("a token comes from the environment: write token: ${env:NAME}")
-        return value.strip() if value is not None else None
 
     @field_validator("interval")
     @classmethod
@@ -177,27 +186,15 @@ class AlertRoute(FileModel):
         return value
 
 
-class AlertmanagerTarget(FileModel):
+class AlertmanagerTarget(_HttpService):
     """Where silences are created (Alertmanager's API v2)."""
+
+    _example: ClassVar[str] = "http://alertmanager:9093"
 
     url: str = Field(description="Alertmanager's base URL, e.g. http://alertmanager:9093.")
     token: str | None = Field(
         default=None, description="A bearer token, only as ${env:NAME} (sent, never stored)."
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("expected an http:// or https:// URL, e.g. http://alertmanager:9093")
-        return value.rstrip("/")
-
-    @field_validator("token")
-    @classmethod
-    def _token_from_env(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_REF.fullmatch(value.strip()):
-            raise ValueError("a token comes from the environment: write token: ${env:NAME}")
-        return value.strip() if value is not None else None
 
     def token_value(self) -> str | None:
         """The token from its variable; ValueError naming the variable when it is unset."""
