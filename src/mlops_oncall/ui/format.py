@@ -102,6 +102,14 @@ def deploy_version(version: str, notes: str | None) -> str:
     return f"{version} ({moved})" if moved else version
 
 
+def change_text(version: str, kind: str, outcome: str) -> Text:
+    """A deploy as the "What changed" lists show it: ``fraud/4 (@champion 2→4) (model) ✓``;
+    ``version`` is deploy_version's."""
+    text = Text(f"{version} ({kind}) ")
+    text.append_text(outcome_text(outcome))
+    return text
+
+
 def since(when: datetime | None, now: datetime) -> str:
     from mlops_oncall.formats.durations import format_duration  # pydantic: off the first frame
 

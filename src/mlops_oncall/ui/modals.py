@@ -19,9 +19,12 @@ from textual.widgets.option_list import Option
 
 from mlops_oncall.runbooks.commandtext import line_count, refusal, visible_parts
 from mlops_oncall.ui import format as fmt
+from mlops_oncall.ui.oncall import oncall
 from mlops_oncall.ui.widgets.lean_footer import LeanFooter
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+CHANGES_SHOWN = 3  # the declare dialog's newest deploys; the rest is "+N more"
+CHANGES_DEBOUNCE = 0.4  # seconds after the last keystroke in the service field
 ROLES = ("commander", "operations", "communications", "scribe")
 
 
@@ -138,7 +141,10 @@ class ConfirmModal(Dialog):
 
 class DeclareModal(Dialog):
     """Declare an incident, prefilled from a failing check, an alert group (a declaration
-    with ``group`` instead of ``check_id``: alerts/service.py), or blank."""
+    with ``group`` instead of ``check_id``: alerts/service.py), or blank.
+
+    It reads one thing itself, off the UI loop: what changed, the deploys of the service in
+    the field (re-read as it is edited), in the window the runbooks' what-changed step uses."""
 
     BINDINGS = [Binding("ctrl+s", "submit", "Declare", id="declare.submit")]
 
@@ -155,6 +161,8 @@ class DeclareModal(Dialog):
         self.drill = drill
         self.zone = zone
         self.budget = budget or []  # the error budget the check's SLOs burned so far
+        self._changes_timer: Any = None
+        self._changes_for: str | None = None  # the service the list on screen is of
 
     def compose(self) -> ComposeResult:
         d = self.decl
@@ -186,6 +194,8 @@ class DeclareModal(Dialog):
                         placeholder="service",
                         id="declare-service",
                     )
+            yield Label("What changed", classes="field-label")
+            yield Static(Text("…", style="dim"), id="declare-changes")
             if d is not None:
                 detected = (
                     fmt.stamp(d.detected_at, self.zone) if d.detected_at else "at declaration"
@@ -219,6 +229,61 @@ class DeclareModal(Dialog):
         if ol and self.decl is not None and self.decl.runbooks:
             ol.first(OptionList).highlighted = 1
         self.query_one("#declare-title", Input).focus()
+        self._read_changes(self.query_one("#declare-service", Input).value.strip())
+
+    @on(Input.Changed, "#declare-service")
+    def _service_edited(self, event: Input.Changed) -> None:
+        service = event.value.strip()
+        if self._changes_timer is not None:
+            self._changes_timer.stop()
+        if service != self._changes_for:
+            self._changes_timer = self.set_timer(
+                CHANGES_DEBOUNCE, lambda: self._changes_due(service)
+            )
+
+    def _changes_due(self, service: str) -> None:
+        if service != self._changes_for:  # typed back to what is shown: nothing to read
+            self._read_changes(service)
+
+    @work(thread=True, exclusive=True, group="declare-changes")
+    def _read_changes(self, service: str) -> None:
+        from mlops_oncall.runbooks.placeholders import LOOKBACK
+
+        s = oncall(self).session
+        now = s.clock.now()
+        detected = (self.decl.detected_at if self.decl is not None else None) or now
+        try:
+            found = s.deploys.list(service=service, since=detected - LOOKBACK) if service else []
+        except Exception:  # the team database unreachable, say: the dialog stays usable
+            self.app.call_from_thread(self._show_changes, service, None, now)
+            return
+        self.app.call_from_thread(self._show_changes, service, found, now)
+
+    def _show_changes(self, service: str, found: list | None, now: datetime) -> None:
+        self._changes_for = service
+        if found is None:
+            text = Text("could not read the deploys", style="dim")
+        elif not service:
+            text = Text("no service: type one to see its deploys", style="dim")
+        elif not found:
+            from mlops_oncall.formats.durations import format_duration
+            from mlops_oncall.runbooks.placeholders import LOOKBACK
+
+            text = Text(
+                f"no deploys of {service} in the last {format_duration(LOOKBACK)}", style="dim"
+            )
+        else:  # newest first, as deploys.list gives them
+            text = Text()
+            for d in found[:CHANGES_SHOWN]:
+                if text:
+                    text.append("\n")
+                text.append(f"{fmt.since(d.at, now)} ago  ")
+                text.append_text(
+                    fmt.change_text(fmt.deploy_version(d.version, d.notes), d.kind, d.outcome)
+                )
+            if len(found) > CHANGES_SHOWN:
+                text.append(f"\n+{len(found) - CHANGES_SHOWN} more", style="dim")
+        self.query_one("#declare-changes", Static).update(text)
 
     @on(Button.Pressed, "#submit")
     def _submit(self) -> None:

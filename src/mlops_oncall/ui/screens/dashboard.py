@@ -457,9 +457,7 @@ class DashboardScreen(Screen):
         dep = self.query_one("#deploys-table", DataTable)
         dep.clear()
         for since, service, version, kind, outcome in deploy_rows:
-            change = Text(f"{version} ({kind}) ")
-            change.append_text(fmt.outcome_text(outcome))
-            dep.add_row(since, service, change)
+            dep.add_row(since, service, fmt.change_text(version, kind, outcome))
 
     # -- actions ---------------------------------------------------------------------------
     def action_focus_checks(self) -> None:
