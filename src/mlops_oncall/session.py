@@ -363,6 +363,24 @@ class Session:
             "drill_runs": self.drills.runs(),
             "clock": self.clock,
             "slos": self.report_slos(),
+            "readiness": self.readiness_summaries(),
+        }
+
+    def readiness_summaries(self) -> dict[str, list[dict[str, Any]]]:
+        """Every kept readiness review by service, oldest first, as plain data (reports do not
+        import readiness): when, who, the checklist, the overall and per-category percentages
+        and the number of gaps. An unreadable review is a usage error naming its file."""
+        from mlops_oncall.formats.errors import BadInput
+        from mlops_oncall.readiness.review import ReviewError, Reviews, summary
+
+        reviews = Reviews(self.readiness_dir)
+        try:
+            kept = {s: reviews.history(s) for s in reviews.services()}
+        except ReviewError as exc:
+            raise BadInput(str(exc)) from None
+        return {
+            service: [{k: v for k, v in summary(r).items() if k != "file"} for r in rows]
+            for service, rows in kept.items()
         }
 
     def handoff_inputs(self) -> dict[str, Any]:

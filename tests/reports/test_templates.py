@@ -164,6 +164,7 @@ def _leaves(paths: set[str]) -> set[str]:
 
 def test_variables_md_lists_every_variable(week, empty, tmp_path):
     from .slo_seed import contexts as slo_contexts
+    from .test_weekly_readiness import READINESS
 
     src, clock = week.sources(), week.clock
     slo_pm, slo_wk = slo_contexts(tmp_path / "slos")  # with slos.yaml: the budget variables
@@ -176,6 +177,7 @@ def test_variables_md_lists_every_variable(week, empty, tmp_path):
             weekly.build_context(sources=src, **week.wk(clock)),
             weekly.build_context(**empty.wk(clock)),
             slo_wk,
+            weekly.build_context(sources=src, readiness=READINESS, **week.wk(clock)),
         ],
         "risks.md.j2": [
             register.build_context(Risks(week.store, clock=clock), include_all=True, clock=clock),

@@ -148,6 +148,16 @@ class Reviews:
             out.append(review)
         return out
 
+    def services(self) -> list[str]:
+        """The services with a kept review, by name."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            d.name
+            for d in self.root.iterdir()
+            if d.is_dir() and SERVICE.match(d.name) and any(d.glob("*.json"))
+        )
+
     def latest(self, service: str) -> dict[str, Any] | None:
         kept = self.history(service)
         return kept[-1] if kept else None

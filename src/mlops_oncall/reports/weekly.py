@@ -36,6 +36,7 @@ PERIOD = timedelta(days=7)
 TOP_RISKS = 5
 MTTX = ("ttd", "tta", "ttm", "ttr")
 NO_DATA = "no data"
+READINESS_DUE = timedelta(days=90)  # a service not reviewed for this long is "review due"
 
 
 def rag_rule(sources: Sources, slos: bool = False) -> tuple[str, ...]:
@@ -70,12 +71,14 @@ def build_context(
     sources: Sources | None = None,
     clock: Clock = SYSTEM,
     slos: Slos | None = None,
+    readiness: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """The weekly template's context for [since, until) (default: the 7 days up to now).
 
     It reads what it is given: the incidents and deploys services, the checks' hourly
     roll-ups (``rollups(since=, until=)``), the risk register, the drill runs by public
-    id (scenario, score, status) and the workspace's SLOs (slos.yaml)."""
+    id (scenario, score, status), the workspace's SLOs (slos.yaml) and the kept readiness
+    reviews by service, oldest first (``Session.readiness_summaries``)."""
     sources = sources or Sources()
     until = until or clock.now()
     since = since or until - PERIOD
@@ -108,6 +111,9 @@ def build_context(
     }
     if slos is not None:  # with a slos.yaml only: the JSON without one is unchanged
         ctx["slos"] = budgets
+    reviewed = _readiness(readiness or {}, until)
+    if reviewed:  # with a kept review only: the JSON without one is unchanged
+        ctx["readiness"] = reviewed
     return sources.redact(ctx)
 
 
@@ -300,6 +306,77 @@ def _drills(
                     if counts
                     else fmt.NONE
                 ),
+            }
+        )
+    return out
+
+
+# -- readiness reviews ---------------------------------------------------------------------
+
+
+def _at(review: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(review["at"].replace("Z", "+00:00"))
+
+
+def _points(change: float | None) -> str:
+    """A readiness score's change in points: ▲ 12.5 points, ▼ 1 point, ±0, or a first review."""
+    if change is None:
+        return "first review"
+    if change == 0:
+        return "±0"
+    n = abs(change)
+    return f"{'▲' if change > 0 else '▼'} {n:g} point{'' if n == 1 else 's'}"
+
+
+def _readiness(reviews: dict[str, list[dict[str, Any]]], until: datetime) -> list[dict[str, Any]]:
+    """Per service, the latest review made before the end of the period and its change since
+    the review before it; a service with no review in the READINESS_DUE before the end is due."""
+    out = []
+    for service in sorted(reviews):
+        kept = [r for r in reviews[service] if _at(r) < until]
+        if not kept:
+            continue
+        latest, previous = kept[-1], (kept[-2] if len(kept) > 1 else None)
+        at = _at(latest)
+        prev_cats = previous["categories"] if previous else {}
+        change = None if previous is None else round(latest["percent"] - previous["percent"], 1)
+        categories = []
+        for name, pct in latest["categories"].items():
+            before = prev_cats.get(name)
+            delta = None if before is None else round(pct - before, 1)
+            categories.append(
+                {
+                    "category": name,
+                    "percent": pct,
+                    "previous": before,
+                    "change": delta,
+                    "change_text": _points(delta),
+                }
+            )
+        weakest = min(categories, key=lambda c: c["percent"]) if categories else None
+        out.append(
+            {
+                "service": service,
+                "percent": latest["percent"],
+                "score": f"{latest['percent']:g}%",
+                "at": fmt.ts_minute(at),
+                "date": fmt.day(at),
+                "actor": latest["actor"],
+                "checklist": latest["checklist"],
+                "gaps": latest["gaps"],
+                "categories": categories,
+                "weakest": (
+                    f"{weakest['category']} {weakest['percent']:g}%" if weakest else fmt.NONE
+                ),
+                "previous": (
+                    None
+                    if previous is None
+                    else {"at": fmt.ts_minute(_at(previous)), "percent": previous["percent"]}
+                ),
+                "change": change,
+                "change_text": _points(change),
+                "age_days": (until - at).days,
+                "due": at <= until - READINESS_DUE,
             }
         )
     return out
