@@ -193,8 +193,9 @@ def show(app, ref, as_json):
 
     svc = incidents(app)
     notify = app.session.notify
-    notify.note_overdue(svc.get(ref).row)  # update_overdue, once per overdue period
     view = svc.get(ref)
+    if notify.note_overdue(view.row) is not None:  # update_overdue, once per overdue period
+        view = svc.get(ref)  # the event moved the incident's head
     updates = notify.cadence(view.row)
     if as_json:
         echo_json(view.to_json() | {"updates": updates.to_json()})

@@ -108,6 +108,24 @@ class SloStatus:
     time_to_exhaustion: timedelta | None
     error: str | None = None  # a Prometheus SLO whose queries failed: why, one line
 
+    @classmethod
+    def of(
+        cls,
+        slo: Slo,
+        at: datetime,
+        state: str,
+        counts: Counts,
+        history_from: datetime | None,
+        remaining: float | None,
+        rows: Iterable[RowStatus],
+    ) -> SloStatus:
+        """The status, with the burn now (the first row's long window) and the time to
+        exhaustion at that burn derived from the rows."""
+        rows = tuple(rows)
+        current = rows[0].long_rate if rows else None
+        tte = ar.time_to_exhaustion(remaining, current, slo.window)
+        return cls(slo, at, state, counts, history_from, remaining, rows, current, tte)
+
     @property
     def firing(self) -> list[RowStatus]:
         return [r for r in self.rows if r.firing]
@@ -240,15 +258,4 @@ def _one(
                 ar.burn_rate(short.bad(cd), short.polls, budget),
             )
         )
-    current = rows[0].long_rate if rows else None
-    return SloStatus(
-        slo=slo,
-        at=at,
-        state=state,
-        counts=counts,
-        history_from=history_from,
-        remaining=remaining,
-        rows=tuple(rows),
-        current_rate=current,
-        time_to_exhaustion=ar.time_to_exhaustion(remaining, current, slo.window),
-    )
+    return SloStatus.of(slo, at, state, counts, history_from, remaining, rows)

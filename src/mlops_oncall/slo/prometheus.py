@@ -207,18 +207,7 @@ async def _one(client: Client, slo: Slo, at: datetime) -> SloStatus:
                 ar.burn_rate(short.down, short.polls, budget),
             )
         )
-    current = rows[0].long_rate if rows else None
-    return SloStatus(
-        slo=slo,
-        at=at,
-        state=state,
-        counts=window,
-        history_from=None,
-        remaining=remaining,
-        rows=tuple(rows),
-        current_rate=current,
-        time_to_exhaustion=ar.time_to_exhaustion(remaining, current, slo.window),
-    )
+    return SloStatus.of(slo, at, state, window, None, remaining, rows)
 
 
 def failed(slo: Slo, at: datetime, message: str) -> SloStatus:
